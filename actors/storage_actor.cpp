@@ -1,0 +1,126 @@
+#include "actors/storage_actor.hpp"
+
+#include <chrono>
+#include <optional>
+#include <random>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/errors.hpp"
+#include "core/backoff.hpp"
+#include "core/log.hpp"
+#include "storage/migrations.hpp"
+#include "storage/pg.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// A storage actor's state: its connection and its reconnect schedule.
+struct storage_state {
+  std::string url;
+  std::optional<storage::pg_connection> conn;
+  std::uint32_t failed_connects = 0;
+  clock_type::time_point next_connect{};
+  std::mt19937_64 rng{std::random_device{}()};
+  core::backoff_policy reconnect{core::limits::db_reconnect_backoff_base_ms,
+                                 core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
+
+  static inline const char* name = "storage";
+
+  /// A usable connection, connecting now unless the backoff says wait.
+  core::result<storage::pg_connection*> connection() {
+    if (conn && conn->healthy()) return &*conn;
+    conn.reset();
+    if (clock_type::now() < next_connect)
+      return core::make_error(core::errc::storage_unavailable,
+                              "The database is unavailable; retry the request.");
+    auto fresh = storage::pg_connection::connect(url);
+    if (!fresh) {
+      auto delay_ms = core::full_jitter_delay_ms(reconnect, failed_connects, rng());
+      ++failed_connects;
+      next_connect = clock_type::now() + std::chrono::milliseconds(delay_ms);
+      core::log::warn("database connect failed",
+                      {{"error", fresh.err().message}, {"retry_in_ms", std::to_string(delay_ms)}});
+      return core::make_error(core::errc::storage_unavailable,
+                              "The database is unavailable; retry the request.");
+    }
+    if (failed_connects > 0) core::log::info("database connection restored");
+    failed_connects = 0;
+    conn.emplace(std::move(*fresh));
+    return &*conn;
+  }
+
+  /// Runs a read-only `work` on the connection; a connection lost on the way
+  /// is re-established and the read retried once.
+  template <class F>
+  auto read(F&& work) -> decltype(work(std::declval<storage::pg_connection&>())) {
+    for (int attempt = 0;; ++attempt) {
+      auto c = connection();
+      if (!c) return c.err();
+      auto out = work(**c);
+      if (out || (*c)->healthy() || attempt > 0) return out;
+      conn.reset();
+    }
+  }
+};
+
+template <class T>
+caf::result<T> reply(core::result<T>&& r) {
+  if (r) return std::move(*r);
+  return to_caf_error(r.err());
+}
+
+storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<storage_state> self,
+                                              std::string url) {
+  self->state.url = std::move(url);
+  return {
+      [self](authenticate_atom, const std::string& key_hash) -> caf::result<merchant_ref> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::find_merchant_by_key_hash(c, key_hash);
+        }));
+      },
+      [self](ready_atom) -> readiness {
+        readiness out;
+        auto c = self->state.connection();
+        if (!c) {
+          out.detail = "database unreachable";
+          return out;
+        }
+        auto ping = (*c)->exec("SELECT 1");
+        if (!ping.ok()) {
+          self->state.conn.reset();
+          out.detail = "database unreachable";
+          return out;
+        }
+        out.database_ok = true;
+        auto applied = storage::migrations_applied(**c, storage::embedded_migrations());
+        out.migrations_ok = applied && *applied;
+        if (!out.migrations_ok) out.detail = "migrations not applied";
+        return out;
+      },
+      [self](list_atom, const list_query& q) -> caf::result<storage::intent_page> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::list_intents(c, q.merchant_id, q.limit, q.starting_after);
+        }));
+      },
+      [self](fetch_atom, const std::string& merchant_id,
+             const std::string& id) -> caf::result<core::payment_intent> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::find_intent(c, merchant_id, id); }));
+      },
+  };
+}
+
+}  // namespace
+
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::string database_url) {
+  return sys.spawn<caf::detached>(storage_behavior, std::move(database_url));
+}
+
+}  // namespace pay::actors

@@ -1,0 +1,192 @@
+#include "core/intent_fsm.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace pay::core {
+
+namespace {
+
+using enum intent_status;
+using ev = intent_event;
+
+/// The state machine. Order matters only for the docs' rendering.
+constexpr std::array rules{
+    // created
+    transition_rule{created, ev::action_required, requires_action,
+                    "the PSP asks the shopper to authenticate (3-D Secure)"},
+    transition_rule{created, ev::processing_started, processing,
+                    "the PSP started processing the payment"},
+    transition_rule{created, ev::authorized, authorized, "the PSP authorised the payment"},
+    transition_rule{created, ev::payment_failed, created,
+                    "a synchronous decline at confirm keeps the intent payable, with "
+                    "last_payment_error"},
+    transition_rule{created, ev::cancel, canceled, "the merchant canceled the intent"},
+    // requires_action
+    transition_rule{requires_action, ev::processing_started, processing,
+                    "3-D Secure done; the PSP started processing"},
+    transition_rule{requires_action, ev::authorized, authorized,
+                    "3-D Secure done; the PSP authorised the payment"},
+    transition_rule{requires_action, ev::payment_failed, created,
+                    "3-D Secure failed; the intent stays payable, with last_payment_error"},
+    transition_rule{requires_action, ev::cancel, canceled, "the merchant canceled the intent"},
+    // processing
+    transition_rule{processing, ev::authorized, authorized, "the PSP authorised the payment"},
+    transition_rule{processing, ev::payment_failed, created,
+                    "the PSP declined; the intent stays payable, with last_payment_error"},
+    // authorized
+    transition_rule{authorized, ev::capture, captured,
+                    "the merchant captured the authorised amount (full or partial)"},
+    transition_rule{authorized, ev::cancel, canceled,
+                    "the merchant voided the authorisation; the hold is released"},
+    transition_rule{authorized, ev::expire, expired, "the authorisation hold lapsed uncaptured"},
+    // captured
+    transition_rule{captured, ev::refund_partial, partially_refunded,
+                    "a refund of part of the captured amount"},
+    transition_rule{captured, ev::refund_full, refunded, "a refund of the whole captured amount"},
+    // partially_refunded
+    transition_rule{partially_refunded, ev::refund_partial, partially_refunded,
+                    "a further refund that leaves part of the captured amount"},
+    transition_rule{partially_refunded, ev::refund_full, refunded,
+                    "a refund that brings the refunded total to the captured amount"},
+};
+
+/// True when the table is deterministic (one rule per (from, on)), never
+/// leaves a terminal status, and its causes cannot break a Markdown row.
+constexpr bool rules_well_formed() {
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const auto& r = rules[i];
+    if (r.from == refunded || r.from == canceled || r.from == expired) return false;
+    if (r.cause.empty() || r.cause.find('|') != std::string_view::npos ||
+        r.cause.find('\n') != std::string_view::npos) {
+      return false;
+    }
+    for (std::size_t j = i + 1; j < rules.size(); ++j) {
+      if (rules[j].from == r.from && rules[j].on == r.on) return false;
+    }
+  }
+  return true;
+}
+
+static_assert(rules_well_formed());
+
+/// Reached only for a value outside its enum: a bad cast, so stop.
+[[noreturn]] void invalid_enum(const char* type, int value) {
+  std::fprintf(stderr, "pay::core: invalid %s value %d\n", type, value);
+  std::abort();
+}
+
+}  // namespace
+
+std::span<const transition_rule> transition_table() {
+  return rules;
+}
+
+std::optional<transition_rule> find_transition(intent_status from, intent_event on) {
+  for (const auto& rule : rules) {
+    if (rule.from == from && rule.on == on) return rule;
+  }
+  return std::nullopt;
+}
+
+std::optional<intent_status> transition(intent_status from, intent_event on) {
+  if (auto rule = find_transition(from, on)) return rule->to;
+  return std::nullopt;
+}
+
+bool is_terminal(intent_status status) {
+  switch (status) {
+    case created:
+    case requires_action:
+    case processing:
+    case authorized:
+    case captured:
+    case partially_refunded:
+      return false;
+    case refunded:
+    case canceled:
+    case expired:
+      return true;
+  }
+  invalid_enum("intent_status", static_cast<int>(status));
+}
+
+std::string_view to_string(intent_status status) {
+  switch (status) {
+    case created:
+      return "created";
+    case requires_action:
+      return "requires_action";
+    case processing:
+      return "processing";
+    case authorized:
+      return "authorized";
+    case captured:
+      return "captured";
+    case partially_refunded:
+      return "partially_refunded";
+    case refunded:
+      return "refunded";
+    case canceled:
+      return "canceled";
+    case expired:
+      return "expired";
+  }
+  invalid_enum("intent_status", static_cast<int>(status));
+}
+
+std::optional<intent_status> parse_intent_status(std::string_view name) {
+  for (auto status : all_intent_statuses) {
+    if (to_string(status) == name) return status;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(intent_event event) {
+  switch (event) {
+    case ev::action_required:
+      return "action_required";
+    case ev::processing_started:
+      return "processing_started";
+    case ev::authorized:
+      return "authorized";
+    case ev::payment_failed:
+      return "payment_failed";
+    case ev::capture:
+      return "capture";
+    case ev::cancel:
+      return "cancel";
+    case ev::expire:
+      return "expire";
+    case ev::refund_partial:
+      return "refund_partial";
+    case ev::refund_full:
+      return "refund_full";
+  }
+  invalid_enum("intent_event", static_cast<int>(event));
+}
+
+std::optional<intent_event> parse_intent_event(std::string_view name) {
+  for (auto event : all_intent_events) {
+    if (to_string(event) == name) return event;
+  }
+  return std::nullopt;
+}
+
+std::string render_transition_table_markdown() {
+  std::string out = "| from | event | to | cause |\n|---|---|---|---|\n";
+  for (const auto& rule : rules) {
+    out += "| ";
+    out += to_string(rule.from);
+    out += " | ";
+    out += to_string(rule.on);
+    out += " | ";
+    out += to_string(rule.to);
+    out += " | ";
+    out += rule.cause;
+    out += " |\n";
+  }
+  return out;
+}
+
+}  // namespace pay::core

@@ -1,0 +1,162 @@
+#pragma once
+
+/// Every named limit of the engine, in one home.
+///
+/// A limit lives here once; config may lower some of them at run time but
+/// never raises one above the value here. Whatever goes over a limit gets a
+/// clear error, never a crash.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pay::core::limits {
+
+// ---- HTTP ------------------------------------------------------------------
+
+/// Largest request body accepted; checkout and refund bodies are a few hundred
+/// bytes, so 64 KiB leaves room for metadata while bounding memory per request.
+inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
+
+/// Largest total request header size; bounds parser memory per connection.
+inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
+
+/// Deadline for one HTTP request end to end; a client's own retries use the
+/// same idempotency key, so a slow request is safe to abandon.
+inline constexpr std::int64_t http_request_deadline_ms = 10'000;
+
+/// Simultaneous open connections; beyond this new ones are refused rather
+/// than letting file descriptors and memory run out.
+inline constexpr std::size_t http_connections_max = 10'000;
+
+/// Deepest JSON nesting accepted; our documents are shallow and a recursive
+/// parser must not be driven into a stack overflow.
+inline constexpr std::size_t json_depth_max = 16;
+
+// ---- request content (Stripe's own limits) -----------------------------------
+
+/// Metadata keys per object, as Stripe allows.
+inline constexpr std::size_t metadata_keys_max = 50;
+
+/// Length of one metadata key, as Stripe allows.
+inline constexpr std::size_t metadata_key_length_max = 40;
+
+/// Length of one metadata value, as Stripe allows.
+inline constexpr std::size_t metadata_value_length_max = 500;
+
+/// Length of a description; keeps rows and audit events small.
+inline constexpr std::size_t description_length_max = 1000;
+
+/// Length of an Idempotency-Key header, as Stripe allows.
+inline constexpr std::size_t idempotency_key_length_max = 255;
+
+/// How long a stored idempotency key is honoured; Stripe keeps keys 24 hours,
+/// which covers every sane client retry schedule.
+inline constexpr std::int64_t idempotency_key_retention_hours = 24;
+
+/// Largest amount of one intent in minor units (Stripe's 8-digit cap), far
+/// below any int64 overflow even after summing many captures and refunds.
+inline constexpr std::int64_t amount_minor_max = 99'999'999;
+
+/// Page size of a list endpoint when the client gives none, as Stripe does.
+inline constexpr std::size_t list_limit_default = 10;
+
+/// Largest page size of a list endpoint, as Stripe allows; bounds one query.
+inline constexpr std::size_t list_limit_max = 100;
+
+// ---- PSP calls and retries -----------------------------------------------------
+
+/// Deadline for one PSP HTTP call; the PSP answers in well under a second when
+/// healthy, and a hung call must free its concurrency slot.
+inline constexpr std::int64_t psp_call_timeout_ms = 10'000;
+
+/// PSP calls in flight per PSP account; protects the PSP and our sockets.
+inline constexpr std::size_t psp_concurrency_max = 64;
+
+/// Attempts before failed work goes to the dead letters.
+inline constexpr std::size_t retry_attempts_max = 8;
+
+/// First retry delay cap; doubles per attempt (full jitter below it).
+inline constexpr std::int64_t backoff_base_ms = 100;
+
+/// Largest retry delay cap; retries never wait longer than a minute.
+inline constexpr std::int64_t backoff_ceiling_ms = 60'000;
+
+/// Total time a piece of work may keep retrying before it is dead-lettered.
+inline constexpr std::int64_t retry_deadline_ms = 3'600'000;
+
+// ---- circuit breaker -----------------------------------------------------------
+
+/// Consecutive PSP failures that open the breaker; a hard outage trips fast.
+inline constexpr std::size_t breaker_consecutive_failures_max = 5;
+
+/// Failure share of the window that opens the breaker; catches flapping PSPs
+/// that never fail five times in a row.
+inline constexpr int breaker_failure_rate_percent = 50;
+
+/// Outcomes kept in the breaker's sliding window.
+inline constexpr std::size_t breaker_window_calls = 20;
+
+/// Outcomes needed in the window before the failure rate may trip; a couple
+/// of early failures are not a rate.
+inline constexpr std::size_t breaker_min_calls = 10;
+
+/// How long an open breaker refuses calls before probing the PSP again.
+inline constexpr std::int64_t breaker_open_ms = 5'000;
+
+/// Probe calls admitted at once while half open; one tells us enough.
+inline constexpr std::size_t breaker_half_open_probes = 1;
+
+// ---- webhooks ------------------------------------------------------------------
+
+/// Largest |now - t| of a signed webhook, Stripe's default; bounds replays.
+inline constexpr std::int64_t webhook_tolerance_s = 300;
+
+/// v1 signatures considered in one header; rotation needs two, a few more
+/// are harmless, hundreds would be a cheap CPU attack.
+inline constexpr std::size_t webhook_signatures_max = 8;
+
+// ---- actors --------------------------------------------------------------------
+
+/// Idle time after which a payment intent actor stops; it rehydrates from the
+/// database on the next message.
+inline constexpr std::int64_t intent_actor_idle_ms = 60'000;
+
+/// Intent actors alive at once; beyond this the router refuses to spawn so
+/// memory stays bounded.
+inline constexpr std::size_t intent_actors_max = 200'000;
+
+/// Messages queued for one worker or storage actor before callers are told to
+/// back off.
+inline constexpr std::size_t mailbox_queue_max = 10'000;
+
+// ---- database ------------------------------------------------------------------
+
+/// First delay before reconnecting to PostgreSQL; doubles per attempt.
+inline constexpr std::int64_t db_reconnect_backoff_base_ms = 100;
+
+/// Largest delay between reconnect attempts; the database is usually back in
+/// seconds and we want to notice quickly.
+inline constexpr std::int64_t db_reconnect_backoff_ceiling_ms = 5'000;
+
+// ---- HTTP transport ------------------------------------------------------------
+
+/// Idle keep-alive connection lifetime; a quiet client's socket is closed so
+/// connections do not pile up.
+inline constexpr std::int64_t http_idle_timeout_ms = 30'000;
+
+/// On SIGTERM, time in-flight requests get to finish before the rest are cut.
+inline constexpr std::int64_t http_drain_ms = 10'000;
+
+/// After an error answer to an unread request body, how long the server
+/// drains the client's remaining bytes before closing (see do_linger).
+inline constexpr std::int64_t http_linger_ms = 1'000;
+
+/// Largest response body the HTTP client reads (PSP answers are a few KiB;
+/// a list of balance transactions stays far below this).
+inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
+
+/// Deadline of one request between actors; a little under the HTTP deadline,
+/// so the client gets our clear error rather than a cut connection.
+inline constexpr std::int64_t actor_request_timeout_ms = 9'000;
+
+}  // namespace pay::core::limits

@@ -1,0 +1,139 @@
+#include "core/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace pay::core::log {
+
+namespace {
+
+std::atomic<level> threshold_{level::info};
+std::mutex program_mutex_;
+std::string program_ = "payments";
+
+std::string now_iso8601() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto secs = time_point_cast<seconds>(now);
+  auto millis = duration_cast<milliseconds>(now - secs).count();
+  std::time_t t = system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
+  return buf;
+}
+
+}  // namespace
+
+std::string_view to_string(level l) {
+  switch (l) {
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
+  }
+  return "info";
+}
+
+level parse_level(std::string_view name) {
+  if (name == "debug") return level::debug;
+  if (name == "warn") return level::warn;
+  if (name == "error") return level::error;
+  return level::info;
+}
+
+void set_program(std::string_view program) {
+  std::lock_guard guard{program_mutex_};
+  program_ = program;
+}
+
+void set_threshold(level t) {
+  threshold_ = t;
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+}
+
+std::string format_log_line(std::string_view time_iso, level l, std::string_view program,
+                            std::string_view message, std::initializer_list<field> fields) {
+  std::string out;
+  out.reserve(128 + message.size());
+  out += "{\"time\":\"";
+  append_json_escaped(out, time_iso);
+  out += "\",\"level\":\"";
+  out += to_string(l);
+  out += "\",\"program\":\"";
+  append_json_escaped(out, program);
+  out += "\",\"msg\":\"";
+  append_json_escaped(out, message);
+  out += '"';
+  for (const auto& [name, value] : fields) {
+    out += ",\"";
+    append_json_escaped(out, name);
+    out += "\":\"";
+    append_json_escaped(out, value);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+void write(level l, std::string_view message, std::initializer_list<field> fields) {
+  if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
+  std::string program;
+  {
+    std::lock_guard guard{program_mutex_};
+    program = program_;
+  }
+  auto line = format_log_line(now_iso8601(), l, program, message, fields);
+  line.push_back('\n');
+  // One write per line: concurrent writers never interleave within a line.
+  std::size_t done = 0;
+  while (done < line.size()) {
+    auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;  // stderr closed: nothing better to do with a log line
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace pay::core::log

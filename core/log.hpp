@@ -1,0 +1,54 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+/// Structured logs: one JSON object per line on stderr with time, level,
+/// message and correlation fields. The one piece of output core offers,
+/// because every layer logs; the line is formatted purely (format_log_line)
+/// and written with a single write(2), so lines never interleave.
+namespace pay::core::log {
+
+enum class level { debug, info, warn, error };
+
+/// "debug", "info", "warn", "error".
+std::string_view to_string(level l);
+
+/// Parses a level name; info for anything unknown.
+level parse_level(std::string_view name);
+
+/// A correlation field: name and value (values are logged as JSON strings).
+using field = std::pair<std::string_view, std::string_view>;
+
+/// The program name logged in every line ("paymentsd", "psp-sandbox").
+void set_program(std::string_view program);
+
+/// Lines below `threshold` are dropped.
+void set_threshold(level threshold);
+
+/// Formats one line (without the newline): {"time":..,"level":..,"msg":..,...}.
+std::string format_log_line(std::string_view time_iso, level l, std::string_view program,
+                            std::string_view message, std::initializer_list<field> fields);
+
+/// Escapes `s` as the inside of a JSON string.
+void append_json_escaped(std::string& out, std::string_view s);
+
+/// Writes one line if `l` is at or above the threshold.
+void write(level l, std::string_view message, std::initializer_list<field> fields = {});
+
+inline void debug(std::string_view m, std::initializer_list<field> f = {}) {
+  write(level::debug, m, f);
+}
+inline void info(std::string_view m, std::initializer_list<field> f = {}) {
+  write(level::info, m, f);
+}
+inline void warn(std::string_view m, std::initializer_list<field> f = {}) {
+  write(level::warn, m, f);
+}
+inline void error(std::string_view m, std::initializer_list<field> f = {}) {
+  write(level::error, m, f);
+}
+
+}  // namespace pay::core::log

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/intent_fsm.hpp"
+
+namespace pay::core {
+
+/// When the funds of an authorisation are taken.
+enum class capture_method : std::uint8_t { automatic, manual };
+
+/// "automatic" or "manual".
+std::string_view to_string(capture_method m);
+
+/// Parses "automatic"/"manual".
+std::optional<capture_method> parse_capture_method(std::string_view s);
+
+/// One payment intent as the engine stores and answers it. Amounts are minor
+/// units of `currency`.
+struct payment_intent {
+  std::string id;
+  std::string merchant_id;
+  intent_status status = intent_status::created;
+  std::int64_t amount = 0;
+  std::string currency;
+  capture_method capture = capture_method::automatic;
+  std::int64_t amount_capturable = 0;
+  std::int64_t amount_received = 0;
+  std::int64_t amount_refunded = 0;
+  std::optional<std::string> description;
+  std::string metadata_json = "{}";  ///< a JSON object of string values
+  std::string psp;
+  std::optional<std::string> psp_reference;
+  std::optional<std::string> client_secret;
+  std::optional<std::string> last_payment_error_json;
+  std::int64_t version = 0;
+  std::int64_t created = 0;  ///< unix seconds
+};
+
+}  // namespace pay::core

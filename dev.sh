@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# The project's one entry point for developers and CI.
+#
+#   ./dev.sh run     install what is missing, build, start PostgreSQL, the
+#                    sandbox PSP and the engine; stay in the foreground until
+#                    SIGINT/SIGTERM, then stop everything it started.
+#   ./dev.sh test    the same set-up, then every test (ctest).
+#   ./dev.sh build   install what is missing and build only.
+#
+# With PAYMENTS_DATABASE_URL set, that database is used and no cluster is
+# started. Ports: PAYMENTS_PORT (8080), SANDBOX_PORT (8090), PAYMENTS_PG_PORT
+# (55432) for the private cluster.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DATA="$ROOT/.data"
+BUILD="${PAYMENTS_BUILD_DIR:-$ROOT/build}"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT="${PAYMENTS_PG_PORT:-55432}"
+ENGINE_PORT="${PAYMENTS_PORT:-8080}"
+SANDBOX_PORT_DEFAULT="${SANDBOX_PORT:-8090}"
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# Debian 12 packages the build, the tests and the scripts need.
+APT_PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux
+  libcaf-dev libboost-dev libpq-dev libssl-dev rapidjson-dev catch2
+  postgresql-15 postgresql-client-15
+)
+# Installed only when the command is missing: a machine may have Node.js from
+# elsewhere, whose own npm conflicts with Debian's package.
+APT_IF_NO_COMMAND=(node:nodejs npm:npm)
+
+say() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  for p in "${APT_IF_NO_COMMAND[@]}"; do
+    command -v "${p%%:*}" >/dev/null 2>&1 || missing+=("${p#*:}")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  say "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+ensure_npm_packages() {
+  local dir="$ROOT/tests/js"
+  [ -f "$dir/package-lock.json" ] || return 0
+  # npm ci is skipped when node_modules already matches the lock file.
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  say "installing npm packages for tests/js (pinned by package-lock.json)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+build() {
+  say "building in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" -j "$JOBS"
+}
+
+# ---- PostgreSQL ----------------------------------------------------------------
+
+PG_STARTED=0
+PGDATA_DIR=""
+
+# Runs a command as the cluster's owner: postgres when we are root
+# (PostgreSQL refuses to run as root), ourselves otherwise.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Picks the cluster folder: .data/pg when its owner can reach it, else a
+# unique folder under /tmp (a clone under /root is closed to postgres). The
+# choice is remembered in .data/pgdir so later runs find the same cluster.
+choose_pg_dir() {
+  mkdir -p "$DATA"
+  if [ -f "$DATA/pgdir" ] && [ -d "$(cat "$DATA/pgdir")" ]; then
+    PGDATA_DIR=$(cat "$DATA/pgdir")
+    return
+  fi
+  local candidate="$DATA/pg"
+  mkdir -p "$candidate"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$candidate"
+    if ! runuser -u postgres -- test -w "$candidate" 2>/dev/null; then
+      candidate=$(mktemp -d /tmp/payments-pg.XXXXXX)
+      chown postgres:postgres "$candidate"
+      chmod 700 "$candidate"
+      say "the postgres user cannot reach $DATA; the cluster lives in $candidate"
+    fi
+  fi
+  chmod 700 "$candidate"
+  echo "$candidate" >"$DATA/pgdir"
+  PGDATA_DIR="$candidate"
+}
+
+start_postgres() {
+  if [ -n "${PAYMENTS_DATABASE_URL:-}" ]; then
+    say "using PAYMENTS_DATABASE_URL (no private cluster)"
+    return
+  fi
+  choose_pg_dir
+  if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+    say "creating a private PostgreSQL 15 cluster in $PGDATA_DIR"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+      >"$DATA/initdb.log" 2>&1 || { cat "$DATA/initdb.log" >&2; die "initdb failed"; }
+  fi
+  if as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+    # Already running (another dev.sh in this clone): share it, never stop it.
+    PG_PORT=$(sed -n 4p "$PGDATA_DIR/postmaster.pid")
+    say "PostgreSQL already running in $PGDATA_DIR on port $PG_PORT; sharing it"
+  else
+    say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start \
+      >/dev/null || { tail -20 "$PGDATA_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+    PG_STARTED=1
+  fi
+  local admin="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+  if ! psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'payments'" | grep -q 1; then
+    psql "$admin" -qc "CREATE DATABASE payments" >/dev/null
+  fi
+  export PAYMENTS_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/payments"
+  export PAYMENTS_TEST_DATABASE_URL="$admin"
+}
+
+stop_postgres() {
+  if [ "$PG_STARTED" -eq 1 ]; then
+    say "stopping PostgreSQL"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || true
+    PG_STARTED=0
+  fi
+}
+
+# ---- secrets kept across runs --------------------------------------------------
+
+# Reuses the keys of the last run (so a browser tab or script keeps working)
+# and makes any that are missing.
+load_or_make_secrets() {
+  mkdir -p "$DATA"
+  if [ -f "$DATA/dev.env" ]; then
+    # shellcheck disable=SC1091
+    set -a; . "$DATA/dev.env"; set +a
+  fi
+  token() { openssl rand -hex 24; }
+  PAYMENTS_API_KEY="${PAYMENTS_API_KEY:-sk_test_$(token)}"
+  PAYMENTS_ADMIN_TOKEN="${PAYMENTS_ADMIN_TOKEN:-adm_$(token)}"
+  PAYMENTS_WEBHOOK_SECRET="${PAYMENTS_WEBHOOK_SECRET:-whsec_$(token)}"
+  SANDBOX_SECRET_KEY="${SANDBOX_SECRET_KEY:-sk_test_sbx_$(token)}"
+  SANDBOX_PUBLISHABLE_KEY="${SANDBOX_PUBLISHABLE_KEY:-pk_test_sbx_$(token)}"
+}
+
+write_dev_env() {
+  umask 077
+  cat >"$DATA/dev.env" <<EOF
+PAYMENTS_URL=http://127.0.0.1:$ENGINE_PORT
+PAYMENTS_API_KEY=$PAYMENTS_API_KEY
+PAYMENTS_ADMIN_TOKEN=$PAYMENTS_ADMIN_TOKEN
+PAYMENTS_WEBHOOK_SECRET=$PAYMENTS_WEBHOOK_SECRET
+PAYMENTS_DATABASE_URL=$PAYMENTS_DATABASE_URL
+SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT_DEFAULT
+SANDBOX_SECRET_KEY=$SANDBOX_SECRET_KEY
+SANDBOX_PUBLISHABLE_KEY=$SANDBOX_PUBLISHABLE_KEY
+EOF
+}
+
+# ---- processes -----------------------------------------------------------------
+
+PIDS=()
+
+stop_all() {
+  trap - INT TERM EXIT
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+  stop_postgres
+}
+
+wait_for_http() {  # url seconds
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+cmd_run() {
+  ensure_packages
+  build
+  load_or_make_secrets
+  trap stop_all EXIT
+  trap 'say "stopping"; exit 0' INT TERM
+  start_postgres
+  write_dev_env
+  mkdir -p "$DATA/logs"
+
+  PAYMENTS_DATABASE_URL="$PAYMENTS_DATABASE_URL" PAYMENTS_API_KEY="$PAYMENTS_API_KEY" \
+    "$BUILD/apps/paymentsctl" migrate >/dev/null
+  PAYMENTS_DATABASE_URL="$PAYMENTS_DATABASE_URL" PAYMENTS_API_KEY="$PAYMENTS_API_KEY" \
+    "$BUILD/apps/paymentsctl" merchant ensure --name demo >/dev/null
+
+  if [ -x "$BUILD/apps/psp-sandbox" ]; then
+    SANDBOX_SECRET_KEY="$SANDBOX_SECRET_KEY" SANDBOX_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE_KEY" \
+      SANDBOX_WEBHOOK_SECRET="$PAYMENTS_WEBHOOK_SECRET" \
+      SANDBOX_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/sandbox" \
+      "$BUILD/apps/psp-sandbox" --port "$SANDBOX_PORT_DEFAULT" \
+      2>>"$DATA/logs/psp-sandbox.log" >>"$DATA/logs/psp-sandbox.out" &
+    PIDS+=($!)
+  fi
+  PAYMENTS_DATABASE_URL="$PAYMENTS_DATABASE_URL" PAYMENTS_PORT="$ENGINE_PORT" \
+    PAYMENTS_ADMIN_TOKEN="$PAYMENTS_ADMIN_TOKEN" PAYMENTS_WEBHOOK_SECRET="$PAYMENTS_WEBHOOK_SECRET" \
+    PAYMENTS_PSP_SECRET_KEY="$SANDBOX_SECRET_KEY" \
+    "$BUILD/apps/paymentsd" 2>>"$DATA/logs/paymentsd.log" &
+  PIDS+=($!)
+
+  wait_for_http "http://127.0.0.1:$ENGINE_PORT/readyz" 60 ||
+    { tail -20 "$DATA/logs/paymentsd.log" >&2; die "paymentsd did not become ready"; }
+  if [ -x "$BUILD/apps/psp-sandbox" ]; then
+    wait_for_http "http://127.0.0.1:$SANDBOX_PORT_DEFAULT/healthz" 30 ||
+      { tail -20 "$DATA/logs/psp-sandbox.log" >&2; die "psp-sandbox did not start"; }
+  fi
+
+  cat <<EOF
+
+  Payments engine is up.
+    engine API     http://127.0.0.1:$ENGINE_PORT   (GET /readyz, /v1/payment_intents)
+    sandbox PSP    http://127.0.0.1:$SANDBOX_PORT_DEFAULT
+    demo API key   $PAYMENTS_API_KEY
+    database       $PAYMENTS_DATABASE_URL
+    settings       $DATA/dev.env   (source it: set -a; . .data/dev.env; set +a)
+    logs           $DATA/logs/
+
+  Try:  curl -s -H "Authorization: Bearer $PAYMENTS_API_KEY" http://127.0.0.1:$ENGINE_PORT/v1/payment_intents
+
+  Stop with Ctrl-C or SIGTERM.
+EOF
+  # Stay in the foreground; if a program dies, stop the rest and fail.
+  while true; do
+    local pid
+    for pid in "${PIDS[@]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        say "a program exited unexpectedly (pid $pid); see $DATA/logs/"
+        exit 1
+      fi
+    done
+    sleep 1 &
+    wait $! || true
+  done
+}
+
+cmd_test() {
+  ensure_packages
+  ensure_npm_packages
+  build
+  trap stop_all EXIT
+  start_postgres
+  say "running the tests"
+  local status=0
+  PAYMENTS_TEST_DATABASE_URL="$PAYMENTS_TEST_DATABASE_URL" \
+    ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" || status=$?
+  return "$status"
+}
+
+case "${1:-}" in
+  run) cmd_run ;;
+  test) cmd_test ;;
+  build) ensure_packages; ensure_npm_packages; build ;;
+  *)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+#include "net/http_types.hpp"
+
+namespace pay::net {
+
+/// What the API routes need from the rest of the engine.
+struct api_actors {
+  caf::actor_system* system = nullptr;
+  /// Storage actors, used round-robin; at least one.
+  std::vector<actors::storage_actor> storage;
+};
+
+/// Settings of the HTTP API.
+struct api_options {
+  /// Name of the PSP account new intents go to.
+  std::string psp_name = "sandbox";
+};
+
+/// Builds the engine's request handler: health and readiness probes, bearer
+/// authentication of merchants, and the /v1 routes. Every answer carries a
+/// Request-Id (taken from X-Request-Id when the client sent a sane one).
+/// The handler never blocks: work goes to actors through net::ask.
+request_handler make_api_handler(api_actors actors, api_options options);
+
+}  // namespace pay::net

@@ -1,0 +1,168 @@
+#include "storage/pg.hpp"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <regex>
+
+#include "core/log.hpp"
+
+namespace pay::storage {
+
+db_error_kind classify_sqlstate(std::string_view state) {
+  if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03")
+    return db_error_kind::connection;
+  if (state == "40001" || state == "40P01") return db_error_kind::serialization;
+  if (state == "23505") return db_error_kind::unique_violation;
+  if (state.starts_with("23")) return db_error_kind::constraint;
+  if (state == "P0001") return db_error_kind::refused;
+  return db_error_kind::program;
+}
+
+core::error to_core_error(const db_error& e) {
+  if (e.recoverable())
+    return core::make_error(core::errc::storage_unavailable,
+                            "The database is unavailable; retry the request.");
+  // Never echo SQL or PostgreSQL's text to API clients; it goes to the log.
+  return core::make_error(core::errc::internal, "An internal storage error occurred.");
+}
+
+void pg_rows::deleter::operator()(pg_result* r) const {
+  PQclear(r);
+}
+
+pg_rows::pg_rows(pg_result* res) : res_(res) {}
+
+int pg_rows::size() const {
+  return res_ ? PQntuples(res_.get()) : 0;
+}
+
+bool pg_rows::is_null(int row, int col) const {
+  return PQgetisnull(res_.get(), row, col) == 1;
+}
+
+std::string_view pg_rows::text(int row, int col) const {
+  return {PQgetvalue(res_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
+}
+
+std::int64_t pg_rows::int64(int row, int col) const {
+  auto t = text(row, col);
+  std::int64_t value = 0;
+  std::from_chars(t.data(), t.data() + t.size(), value);
+  return value;
+}
+
+bool pg_rows::boolean(int row, int col) const {
+  return text(row, col) == "t";
+}
+
+std::optional<std::string> pg_rows::optional_text(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return std::string(text(row, col));
+}
+
+std::int64_t pg_rows::affected() const {
+  if (!res_) return 0;
+  const char* n = PQcmdTuples(res_.get());
+  if (n == nullptr || *n == '\0') return 0;
+  std::int64_t value = 0;
+  std::from_chars(n, n + std::char_traits<char>::length(n), value);
+  return value;
+}
+
+namespace {
+
+pg_outcome outcome_of(pg_conn* conn, PGresult* res) {
+  pg_outcome out;
+  auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+    out.rows = pg_rows(res);
+    return out;
+  }
+  db_error err;
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  if (state != nullptr) {
+    err.sqlstate = state;
+    err.kind = classify_sqlstate(err.sqlstate);
+  } else {
+    // No SQLSTATE: libpq lost the server before an answer.
+    err.kind = db_error_kind::connection;
+  }
+  if (PQstatus(conn) == CONNECTION_BAD) err.kind = db_error_kind::connection;
+  const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  err.message = primary != nullptr ? primary : PQerrorMessage(conn);
+  if (const char* c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : nullptr)
+    err.constraint = c;
+  if (res) PQclear(res);
+  out.error = std::move(err);
+  return out;
+}
+
+}  // namespace
+
+pg_connection::~pg_connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+pg_connection::pg_connection(pg_connection&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)) {}
+
+pg_connection& pg_connection::operator=(pg_connection&& other) noexcept {
+  if (this != &other) {
+    if (conn_) PQfinish(conn_);
+    conn_ = std::exchange(other.conn_, nullptr);
+  }
+  return *this;
+}
+
+core::result<pg_connection> pg_connection::connect(const std::string& url) {
+  pg_conn* conn = PQconnectdb(url.c_str());
+  if (conn == nullptr)
+    return core::make_error(core::errc::storage_unavailable, "libpq could not allocate");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return core::make_error(core::errc::storage_unavailable, message);
+  }
+  // Server notices ("relation already exists, skipping") go to the log as
+  // debug lines instead of libpq's default raw stderr output.
+  PQsetNoticeProcessor(
+      conn,
+      [](void*, const char* message) {
+        std::string_view text{message};
+        while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+        core::log::debug("postgres notice", {{"notice", text}});
+      },
+      nullptr);
+  return pg_connection(conn);
+}
+
+bool pg_connection::healthy() const {
+  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
+
+pg_outcome pg_connection::exec(std::string_view sql) {
+  std::string text(sql);
+  return outcome_of(conn_, PQexec(conn_, text.c_str()));
+}
+
+pg_outcome pg_connection::exec(std::string_view sql, const std::vector<pg_param>& params) {
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return outcome_of(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()),
+                                        nullptr, values.data(), nullptr, nullptr, 0));
+}
+
+std::string redact_url(std::string_view url) {
+  static const std::regex uri_password{R"(^(postgres(?:ql)?://[^:/@]*):[^@]*@)"};
+  static const std::regex kv_password{R"(password\s*=\s*\S+)"};
+  std::string out = std::regex_replace(std::string(url), uri_password, "$1:***@");
+  return std::regex_replace(out, kv_password, "password=***");
+}
+
+}  // namespace pay::storage

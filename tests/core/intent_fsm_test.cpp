@@ -1,0 +1,170 @@
+#include "core/intent_fsm.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+using namespace pay::core;
+
+namespace {
+
+/// The rules the issue specifies, written out independently of the table.
+struct expected_rule {
+  intent_status from;
+  intent_event on;
+  intent_status to;
+};
+
+using s = intent_status;
+using e = intent_event;
+
+constexpr expected_rule expected_rules[] = {
+    {s::created, e::action_required, s::requires_action},
+    {s::created, e::processing_started, s::processing},
+    {s::created, e::authorized, s::authorized},
+    {s::created, e::payment_failed, s::created},
+    {s::created, e::cancel, s::canceled},
+    {s::requires_action, e::processing_started, s::processing},
+    {s::requires_action, e::authorized, s::authorized},
+    {s::requires_action, e::payment_failed, s::created},
+    {s::requires_action, e::cancel, s::canceled},
+    {s::processing, e::authorized, s::authorized},
+    {s::processing, e::payment_failed, s::created},
+    {s::authorized, e::capture, s::captured},
+    {s::authorized, e::cancel, s::canceled},
+    {s::authorized, e::expire, s::expired},
+    {s::captured, e::refund_partial, s::partially_refunded},
+    {s::captured, e::refund_full, s::refunded},
+    {s::partially_refunded, e::refund_partial, s::partially_refunded},
+    {s::partially_refunded, e::refund_full, s::refunded},
+};
+
+}  // namespace
+
+TEST_CASE("the transition table holds exactly the specified rules, in order") {
+  const auto table = transition_table();
+  REQUIRE(table.size() == std::size(expected_rules));
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    INFO("rule " << i);
+    CHECK(table[i].from == expected_rules[i].from);
+    CHECK(table[i].on == expected_rules[i].on);
+    CHECK(table[i].to == expected_rules[i].to);
+    CHECK_FALSE(table[i].cause.empty());
+  }
+}
+
+TEST_CASE(
+    "every (status, event) pair in the table transitions to its target and every other "
+    "pair is refused") {
+  std::size_t allowed = 0;
+  for (auto from : all_intent_statuses) {
+    for (auto on : all_intent_events) {
+      INFO(to_string(from) << " on " << to_string(on));
+      std::optional<intent_status> expected;
+      for (const auto& rule : transition_table()) {
+        if (rule.from == from && rule.on == on) expected = rule.to;
+      }
+      CHECK(transition(from, on) == expected);
+      if (expected) ++allowed;
+    }
+  }
+  CHECK(allowed == transition_table().size());
+}
+
+TEST_CASE("terminal statuses refuse every event") {
+  for (auto from : all_intent_statuses) {
+    if (!is_terminal(from)) continue;
+    for (auto on : all_intent_events) {
+      INFO(to_string(from) << " on " << to_string(on));
+      CHECK_FALSE(transition(from, on));
+    }
+  }
+}
+
+TEST_CASE("exactly canceled, expired and refunded are terminal") {
+  std::set<intent_status> terminal;
+  for (auto status : all_intent_statuses) {
+    if (is_terminal(status)) terminal.insert(status);
+  }
+  CHECK(terminal == std::set{s::canceled, s::expired, s::refunded});
+}
+
+TEST_CASE("every non-terminal status has at least one rule") {
+  for (auto from : all_intent_statuses) {
+    if (is_terminal(from)) continue;
+    INFO(to_string(from));
+    bool has_rule = false;
+    for (const auto& rule : transition_table()) has_rule = has_rule || rule.from == from;
+    CHECK(has_rule);
+  }
+}
+
+TEST_CASE("every terminal status is reachable from created") {
+  std::set<intent_status> reached{s::created};
+  bool grew = true;
+  while (grew) {
+    grew = false;
+    for (const auto& rule : transition_table()) {
+      if (reached.count(rule.from) && reached.insert(rule.to).second) grew = true;
+    }
+  }
+  CHECK(reached.size() == all_intent_statuses.size());
+}
+
+TEST_CASE("a decline keeps the intent payable") {
+  CHECK(transition(s::created, e::payment_failed) == s::created);
+  CHECK(transition(s::requires_action, e::payment_failed) == s::created);
+  CHECK(transition(s::processing, e::payment_failed) == s::created);
+}
+
+TEST_CASE("a captured intent can no longer be canceled or captured again") {
+  CHECK_FALSE(transition(s::captured, e::cancel));
+  CHECK_FALSE(transition(s::captured, e::capture));
+  CHECK_FALSE(transition(s::captured, e::authorized));
+}
+
+TEST_CASE("status names round-trip and equal the enumerator names") {
+  CHECK(to_string(s::requires_action) == "requires_action");
+  CHECK(to_string(s::partially_refunded) == "partially_refunded");
+  std::set<std::string_view> names;
+  for (auto status : all_intent_statuses) {
+    names.insert(to_string(status));
+    CHECK(parse_intent_status(to_string(status)) == status);
+  }
+  CHECK(names.size() == all_intent_statuses.size());
+  CHECK_FALSE(parse_intent_status("Created"));
+  CHECK_FALSE(parse_intent_status(""));
+  CHECK_FALSE(parse_intent_status("succeeded"));
+}
+
+TEST_CASE("event names round-trip and equal the enumerator names") {
+  CHECK(to_string(e::processing_started) == "processing_started");
+  CHECK(to_string(e::refund_full) == "refund_full");
+  std::set<std::string_view> names;
+  for (auto event : all_intent_events) {
+    names.insert(to_string(event));
+    CHECK(parse_intent_event(to_string(event)) == event);
+  }
+  CHECK(names.size() == all_intent_events.size());
+  CHECK_FALSE(parse_intent_event("refund"));
+  CHECK_FALSE(parse_intent_event(""));
+}
+
+TEST_CASE("the markdown rendering has a header and one row per rule in table order") {
+  const auto markdown = render_transition_table_markdown();
+  std::istringstream lines(markdown);
+  std::string line;
+  REQUIRE(std::getline(lines, line));
+  CHECK(line == "| from | event | to | cause |");
+  REQUIRE(std::getline(lines, line));
+  CHECK(line == "|---|---|---|---|");
+  for (const auto& rule : transition_table()) {
+    REQUIRE(std::getline(lines, line));
+    CHECK(line == "| " + std::string(to_string(rule.from)) + " | " +
+                      std::string(to_string(rule.on)) + " | " + std::string(to_string(rule.to)) +
+                      " | " + std::string(rule.cause) + " |");
+  }
+  CHECK_FALSE(std::getline(lines, line));
+  CHECK(markdown.back() == '\n');
+}

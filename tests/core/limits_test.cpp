@@ -1,0 +1,24 @@
+#include "core/limits.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pay::core;
+
+TEST_CASE("limits hold the documented values") {
+  CHECK(limits::http_body_bytes_max == 64 * 1024);
+  CHECK(limits::amount_minor_max == 99'999'999);
+  CHECK(limits::idempotency_key_length_max == 255);
+  CHECK(limits::webhook_tolerance_s == 300);
+  CHECK(limits::retry_deadline_ms == 3'600'000);
+}
+
+TEST_CASE("related limits are consistent with each other") {
+  CHECK(limits::list_limit_default <= limits::list_limit_max);
+  CHECK(limits::backoff_base_ms <= limits::backoff_ceiling_ms);
+  CHECK(limits::backoff_ceiling_ms <= limits::retry_deadline_ms);
+  CHECK(limits::breaker_min_calls <= limits::breaker_window_calls);
+  CHECK(limits::breaker_failure_rate_percent > 0);
+  CHECK(limits::breaker_failure_rate_percent <= 100);
+  CHECK(limits::db_reconnect_backoff_base_ms <= limits::db_reconnect_backoff_ceiling_ms);
+  CHECK(limits::http_header_bytes_max < limits::http_body_bytes_max);
+}
