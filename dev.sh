@@ -110,6 +110,8 @@ choose_pg_dir() {
 start_postgres() {
   if [ -n "${PAYMENTS_DATABASE_URL:-}" ]; then
     say "using PAYMENTS_DATABASE_URL (no private cluster)"
+    # Tests make scratch databases through this URL (its role needs CREATEDB).
+    export PAYMENTS_TEST_DATABASE_URL="${PAYMENTS_TEST_DATABASE_URL:-$PAYMENTS_DATABASE_URL}"
     return
   fi
   choose_pg_dir
@@ -151,9 +153,17 @@ stop_postgres() {
 # and makes any that are missing.
 load_or_make_secrets() {
   mkdir -p "$DATA"
+  # Only the secrets are reused: URLs and ports are decided afresh each run
+  # (an old PAYMENTS_DATABASE_URL must not stop the private cluster starting).
   if [ -f "$DATA/dev.env" ]; then
-    # shellcheck disable=SC1091
-    set -a; . "$DATA/dev.env"; set +a
+    local name value
+    while IFS='=' read -r name value; do
+      case "$name" in
+        PAYMENTS_API_KEY | PAYMENTS_ADMIN_TOKEN | PAYMENTS_WEBHOOK_SECRET | SANDBOX_SECRET_KEY | \
+          SANDBOX_PUBLISHABLE_KEY)
+          [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value" ;;
+      esac
+    done <"$DATA/dev.env"
   fi
   token() { openssl rand -hex 24; }
   PAYMENTS_API_KEY="${PAYMENTS_API_KEY:-sk_test_$(token)}"

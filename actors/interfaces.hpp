@@ -13,7 +13,7 @@ namespace pay::actors {
 
 /// The STORAGE actor: owns one PostgreSQL connection on its own thread
 /// (spawned detached), reconnects with backoff, answers storage_unavailable
-/// while the database is away.
+/// while the database is away. Every write is one transaction.
 using storage_actor = caf::typed_actor<
     // Resolves the SHA-256 hash of an API key to its merchant (nullopt: no such key).
     caf::replies_to<authenticate_atom, std::string>::with<merchant_ref>,
@@ -22,6 +22,72 @@ using storage_actor = caf::typed_actor<
     // Lists one merchant's payment intents, newest first.
     caf::replies_to<list_atom, list_query>::with<storage::intent_page>,
     // Reads one of a merchant's intents: (merchant id, intent id).
-    caf::replies_to<fetch_atom, std::string, std::string>::with<core::payment_intent>>;
+    caf::replies_to<fetch_atom, std::string, std::string>::with<core::payment_intent>,
+    // Loads any intent by id, to hydrate its actor.
+    caf::replies_to<load_atom, std::string>::with<core::payment_intent>,
+    // Writes an intent change with its audit rows (and refund, recovery
+    // point) in one transaction; answers the new version or version_conflict.
+    caf::replies_to<write_atom, storage::intent_write>::with<std::int64_t>,
+    // Reads an intent's audit history.
+    caf::replies_to<audit_atom, audit_query>::with<audit_list>,
+    // Reads one of a merchant's refunds: (merchant id, refund id).
+    caf::replies_to<refund_get_atom, std::string, std::string>::with<core::refund>,
+    // Claims an idempotency key: fresh, resume, replay, mismatch or in_flight.
+    caf::replies_to<idem_begin_atom,
+                    storage::idempotency_request>::with<storage::idempotency_record>,
+    // Stores a request's final answer and releases its key.
+    caf::replies_to<idem_finish_atom, idem_answer>::with<bool>,
+    // Releases a key without an answer, so a retry resumes (retryable failure).
+    caf::replies_to<idem_release_atom, std::int64_t>::with<bool>>;
+
+/// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
+/// calls in flight and a deadline on each. Failures come back as values
+/// (psp_outcome), never as caf::error: an open breaker answers a retryable
+/// failure at once without calling the PSP.
+using gateway_actor = caf::typed_actor<
+    // Creates the PSP's intent: (request, idempotency key).
+    caf::replies_to<psp_create_atom, core::psp_create_intent,
+                    std::string>::with<psp_intent_outcome>,
+    // Reads the PSP's intent by the PSP's id.
+    caf::replies_to<psp_get_atom, std::string>::with<psp_intent_outcome>,
+    // Captures at the PSP.
+    caf::replies_to<psp_capture_atom, psp_capture_request>::with<psp_intent_outcome>,
+    // Cancels at the PSP: (PSP id, idempotency key).
+    caf::replies_to<psp_cancel_atom, std::string, std::string>::with<psp_intent_outcome>,
+    // Refunds at the PSP.
+    caf::replies_to<psp_refund_atom, psp_refund_request>::with<psp_refund_outcome>,
+    // Reports breaker state and load.
+    caf::replies_to<breaker_atom>::with<gateway_view>,
+    // A finished PSP call handing its result back to the actor's thread.
+    caf::reacts_to<psp_done_atom, completion>>;
+
+/// The PAYMENT INTENT actor: sole writer of one intent's state. It handles
+/// one command at a time to the end (PSP call and write included), so 50
+/// concurrent captures see one capture and 49 refusals. It enforces the
+/// state machine of core/intent_fsm.hpp; a refused command answers
+/// invalid_state with the current status and changes nothing.
+using intent_actor = caf::typed_actor<
+    // Creates the PSP's intent, then the engine's (or answers it when a retry finds it made).
+    caf::replies_to<create_atom, create_command>::with<core::payment_intent>,
+    // Captures an authorised intent (partial allowed; the rest is released).
+    caf::replies_to<capture_atom, capture_command>::with<core::payment_intent>,
+    // Cancels: voids an authorisation or abandons an unpaid intent.
+    caf::replies_to<cancel_atom, cancel_command>::with<core::payment_intent>,
+    // Refunds up to what was received, partially and repeatedly.
+    caf::replies_to<refund_atom, refund_command>::with<refund_result>,
+    // Reads the intent, first refreshing a pending one from the PSP.
+    caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
+    // Stops the actor when it has been idle long enough (state is in the database).
+    caf::reacts_to<idle_atom>>;
+
+/// The INTENT ROUTER: intent id -> live intent actor, spawned and hydrated on
+/// demand, forgotten when it stops; a command that races an actor's
+/// passivation is re-sent to a fresh one.
+using intent_router_actor =
+    caf::typed_actor<caf::replies_to<create_atom, create_command>::with<core::payment_intent>,
+                     caf::replies_to<capture_atom, capture_command>::with<core::payment_intent>,
+                     caf::replies_to<cancel_atom, cancel_command>::with<core::payment_intent>,
+                     caf::replies_to<refund_atom, refund_command>::with<refund_result>,
+                     caf::replies_to<get_atom, get_command>::with<core::payment_intent>>;
 
 }  // namespace pay::actors

@@ -6,14 +6,20 @@
 // than given inspectors (CAF 0.17's inspectors know no std::optional).
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "core/circuit_breaker.hpp"
 #include "core/error.hpp"
 #include "core/payment_intent.hpp"
+#include "core/psp.hpp"
+#include "storage/idempotency.hpp"
 #include "storage/intents.hpp"
 #include "storage/merchants.hpp"
 
@@ -24,6 +30,26 @@ using authenticate_atom = caf::atom_constant<caf::atom("auth")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using audit_atom = caf::atom_constant<caf::atom("audit")>;
+using refund_get_atom = caf::atom_constant<caf::atom("refundget")>;
+using idem_begin_atom = caf::atom_constant<caf::atom("idembegin")>;
+using idem_finish_atom = caf::atom_constant<caf::atom("idemfinish")>;
+using idem_release_atom = caf::atom_constant<caf::atom("idemrel")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using capture_atom = caf::atom_constant<caf::atom("capture")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using refund_atom = caf::atom_constant<caf::atom("refund")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using psp_create_atom = caf::atom_constant<caf::atom("pspcreate")>;
+using psp_get_atom = caf::atom_constant<caf::atom("pspget")>;
+using psp_capture_atom = caf::atom_constant<caf::atom("pspcapture")>;
+using psp_cancel_atom = caf::atom_constant<caf::atom("pspcancel")>;
+using psp_refund_atom = caf::atom_constant<caf::atom("psprefund")>;
+using psp_done_atom = caf::atom_constant<caf::atom("pspdone")>;
+using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -42,6 +68,102 @@ struct list_query {
   std::optional<std::string> starting_after;
 };
 
+/// An audit history request: (merchant, intent).
+struct audit_query {
+  std::string merchant_id;
+  std::string intent_id;
+};
+using audit_list = std::vector<core::audit_event>;
+
+/// Finishing an idempotent request: the stored answer.
+struct idem_answer {
+  std::int64_t id = 0;
+  int status = 0;
+  std::string body;
+};
+
+/// Creates (or resumes creating) one intent: the PSP's intent, then the row.
+struct create_command {
+  core::payment_intent
+      intent;  ///< id, merchant, amount, currency, capture, description, metadata, psp
+  std::int64_t idempotency_id = 0;
+  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+};
+
+/// Captures an authorised intent, fully or partly.
+struct capture_command {
+  std::string merchant_id;
+  std::string intent_id;
+  std::optional<std::int64_t> amount;
+  std::int64_t idempotency_id = 0;
+  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+};
+
+/// Voids an authorisation (or abandons an unpaid intent).
+struct cancel_command {
+  std::string merchant_id;
+  std::string intent_id;
+  std::int64_t idempotency_id = 0;
+  std::string psp_key;
+};
+
+/// Refunds (part of) what an intent received.
+struct refund_command {
+  std::string merchant_id;
+  std::string intent_id;
+  std::string refund_id;  ///< ours, stable across retries of one request
+  std::optional<std::int64_t> amount;
+  std::optional<std::string> reason;
+  std::int64_t idempotency_id = 0;
+  std::string psp_key;
+};
+
+/// Reads an intent through its actor (which refreshes a pending one from
+/// the PSP first).
+struct get_command {
+  std::string merchant_id;
+  std::string intent_id;
+};
+
+/// A refund and the intent after it.
+struct refund_result {
+  core::refund refund;
+  core::payment_intent intent;
+};
+
+/// The gateway's answers.
+using psp_intent_outcome = core::psp_outcome<core::psp_intent>;
+using psp_refund_outcome = core::psp_outcome<core::psp_refund>;
+
+/// A capture at the PSP: (psp intent id, amount or all, idempotency key).
+struct psp_capture_request {
+  std::string psp_intent_id;
+  std::optional<std::int64_t> amount;
+  std::string idempotency_key;
+};
+
+/// A refund at the PSP.
+struct psp_refund_request {
+  std::string psp_intent_id;
+  std::optional<std::int64_t> amount;
+  std::optional<std::string> reason;
+  std::string idempotency_key;
+};
+
+/// Work to run on an actor's own thread (a PSP callback handing back).
+struct completion {
+  std::function<void()> run;
+};
+
+/// The gateway's breaker and load, for the inspector and metrics.
+struct gateway_view {
+  std::string psp;
+  core::breaker_state state = core::breaker_state::closed;
+  std::uint64_t trips = 0;
+  std::size_t in_flight = 0;
+  std::int64_t retry_after_ms = 0;
+};
+
 /// The category of every engine error carried in a caf::error.
 inline constexpr caf::atom_value error_category = caf::atom("payment");
 
@@ -50,5 +172,25 @@ inline constexpr caf::atom_value error_category = caf::atom("payment");
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::merchant_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::readiness)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::list_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::audit_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::audit_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::idem_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::create_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::capture_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::cancel_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::refund_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::get_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::refund_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_intent_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_capture_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::gateway_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_write)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::payment_intent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_create_intent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::refund)

@@ -12,6 +12,7 @@
 #include "actors/errors.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
+#include "storage/idempotency.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -54,6 +55,18 @@ struct storage_state {
     failed_connects = 0;
     conn.emplace(std::move(*fresh));
     return &*conn;
+  }
+
+  /// Runs a write once: a lost connection is not retried here, because the
+  /// write may have committed; callers recover through version checks and
+  /// idempotency keys.
+  template <class F>
+  auto write(F&& work) -> decltype(work(std::declval<storage::pg_connection&>())) {
+    auto c = connection();
+    if (!c) return c.err();
+    auto out = work(**c);
+    if (!(*c)->healthy()) conn.reset();
+    return out;
   }
 
   /// Runs a read-only `work` on the connection; a connection lost on the way
@@ -113,6 +126,42 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
              const std::string& id) -> caf::result<core::payment_intent> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::find_intent(c, merchant_id, id); }));
+      },
+      [self](load_atom, const std::string& id) -> caf::result<core::payment_intent> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::load_intent(c, id); }));
+      },
+      [self](write_atom, const storage::intent_write& w) -> caf::result<std::int64_t> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::write_intent(c, w); }));
+      },
+      [self](audit_atom, const audit_query& q) -> caf::result<audit_list> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::list_audit(c, q.merchant_id, q.intent_id);
+        }));
+      },
+      [self](refund_get_atom, const std::string& merchant_id,
+             const std::string& id) -> caf::result<core::refund> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::find_refund(c, merchant_id, id); }));
+      },
+      [self](idem_begin_atom,
+             const storage::idempotency_request& req) -> caf::result<storage::idempotency_record> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::idempotency_begin(c, req); }));
+      },
+      [self](idem_finish_atom, const idem_answer& a) -> caf::result<bool> {
+        auto r = self->state.write([&](storage::pg_connection& c) {
+          return storage::idempotency_finish(c, a.id, a.status, a.body);
+        });
+        if (!r) return to_caf_error(r.err());
+        return true;
+      },
+      [self](idem_release_atom, std::int64_t id) -> caf::result<bool> {
+        auto r = self->state.write(
+            [&](storage::pg_connection& c) { return storage::idempotency_release(c, id); });
+        if (!r) return to_caf_error(r.err());
+        return true;
       },
   };
 }

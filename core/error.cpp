@@ -44,6 +44,8 @@ std::string_view to_string(errc code) {
       return "limit_exceeded";
     case errc::internal:
       return "internal";
+    case errc::overloaded:
+      return "overloaded";
   }
   invalid_errc(code);
 }
@@ -78,6 +80,8 @@ int http_status(errc code) {
       return 400;
     case errc::internal:
       return 500;
+    case errc::overloaded:
+      return 503;
   }
   invalid_errc(code);
 }
@@ -101,6 +105,7 @@ std::string_view error_type(errc code) {
     case errc::psp_error:
     case errc::storage_unavailable:
     case errc::internal:
+    case errc::overloaded:
       return "api_error";
   }
   invalid_errc(code);

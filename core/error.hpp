@@ -33,15 +33,25 @@ enum class errc : std::uint8_t {
   storage_unavailable,
   limit_exceeded,
   internal,
+  overloaded,
 };
 
 /// Every error code, in declaration order, for tests and documentation.
 inline constexpr std::array all_errcs{
-    errc::invalid_request,  errc::unauthorized,          errc::not_found,
-    errc::invalid_state,    errc::idempotency_key_reuse, errc::idempotency_in_flight,
-    errc::version_conflict, errc::psp_unavailable,       errc::psp_error,
-    errc::card_declined,    errc::storage_unavailable,   errc::limit_exceeded,
+    errc::invalid_request,
+    errc::unauthorized,
+    errc::not_found,
+    errc::invalid_state,
+    errc::idempotency_key_reuse,
+    errc::idempotency_in_flight,
+    errc::version_conflict,
+    errc::psp_unavailable,
+    errc::psp_error,
+    errc::card_declined,
+    errc::storage_unavailable,
+    errc::limit_exceeded,
     errc::internal,
+    errc::overloaded,
 };
 
 /// The snake_case name of `code`, identical to the enumerator's name.

@@ -89,6 +89,35 @@ std::optional<transition_rule> find_transition(intent_status from, intent_event 
   return std::nullopt;
 }
 
+std::optional<std::vector<transition_rule>> find_path(intent_status from, intent_status to) {
+  if (from == to) return std::vector<transition_rule>{};
+  // Breadth-first over the table: the shortest walk, found in table order.
+  constexpr auto n = all_intent_statuses.size();
+  std::array<std::optional<transition_rule>, n> reached_by{};
+  std::array<bool, n> seen{};
+  std::vector<intent_status> frontier{from};
+  seen[static_cast<std::size_t>(from)] = true;
+  while (!frontier.empty() && !seen[static_cast<std::size_t>(to)]) {
+    std::vector<intent_status> next;
+    for (auto status : frontier)
+      for (const auto& rule : rules)
+        if (rule.from == status && !seen[static_cast<std::size_t>(rule.to)]) {
+          seen[static_cast<std::size_t>(rule.to)] = true;
+          reached_by[static_cast<std::size_t>(rule.to)] = rule;
+          next.push_back(rule.to);
+        }
+    frontier = std::move(next);
+  }
+  if (!seen[static_cast<std::size_t>(to)]) return std::nullopt;
+  std::vector<transition_rule> path;
+  for (auto at = to; at != from;) {
+    const auto& rule = *reached_by[static_cast<std::size_t>(at)];
+    path.insert(path.begin(), rule);
+    at = rule.from;
+  }
+  return path;
+}
+
 std::optional<intent_status> transition(intent_status from, intent_event on) {
   if (auto rule = find_transition(from, on)) return rule->to;
   return std::nullopt;

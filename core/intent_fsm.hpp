@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pay::core {
 
@@ -99,6 +100,13 @@ std::optional<intent_status> transition(intent_status from, intent_event on);
 
 /// The rule for `on` in status `from`, or nothing if there is none.
 std::optional<transition_rule> find_transition(intent_status from, intent_event on);
+
+/// The shortest walk of rules from `from` to `to` (no self-loops), so a PSP
+/// status several steps ahead is reached through every state in between
+/// (an automatic capture records authorized, then captured). Empty when
+/// `from == to`; nothing when `to` cannot be reached, which means the news
+/// is stale and must not be applied backwards.
+std::optional<std::vector<transition_rule>> find_path(intent_status from, intent_status to);
 
 /// True for statuses no event leaves: canceled, expired, refunded.
 bool is_terminal(intent_status status);

@@ -21,8 +21,10 @@ inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
 inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
 
 /// Deadline for one HTTP request end to end; a client's own retries use the
-/// same idempotency key, so a slow request is safe to abandon.
-inline constexpr std::int64_t http_request_deadline_ms = 10'000;
+/// same idempotency key, so a slow request is safe to abandon. It covers a
+/// command's two PSP calls at most (a refresh, then the change) and the
+/// database writes around them.
+inline constexpr std::int64_t http_request_deadline_ms = 20'000;
 
 /// Simultaneous open connections; beyond this new ones are refused rather
 /// than letting file descriptors and memory run out.
@@ -67,7 +69,7 @@ inline constexpr std::size_t list_limit_max = 100;
 
 /// Deadline for one PSP HTTP call; the PSP answers in well under a second when
 /// healthy, and a hung call must free its concurrency slot.
-inline constexpr std::int64_t psp_call_timeout_ms = 10'000;
+inline constexpr std::int64_t psp_call_timeout_ms = 5'000;
 
 /// PSP calls in flight per PSP account; protects the PSP and our sockets.
 inline constexpr std::size_t psp_concurrency_max = 64;
@@ -147,6 +149,13 @@ inline constexpr std::int64_t http_idle_timeout_ms = 30'000;
 /// On SIGTERM, time in-flight requests get to finish before the rest are cut.
 inline constexpr std::int64_t http_drain_ms = 10'000;
 
+/// Upper bound of --http-threads; more I/O threads than cores only contend.
+inline constexpr std::int64_t http_threads_max = 64;
+
+/// Upper bound of --storage-connections; each is a PostgreSQL backend
+/// process, and the server's max_connections is typically 100.
+inline constexpr std::int64_t storage_connections_max = 64;
+
 /// After an error answer to an unread request body, how long the server
 /// drains the client's remaining bytes before closing (see do_linger).
 inline constexpr std::int64_t http_linger_ms = 1'000;
@@ -157,6 +166,6 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 
 /// Deadline of one request between actors; a little under the HTTP deadline,
 /// so the client gets our clear error rather than a cut connection.
-inline constexpr std::int64_t actor_request_timeout_ms = 9'000;
+inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
 
 }  // namespace pay::core::limits

@@ -40,4 +40,31 @@ struct payment_intent {
   std::int64_t created = 0;  ///< unix seconds
 };
 
+/// A refund of (part of) a captured intent.
+struct refund {
+  std::string id;
+  std::string merchant_id;
+  std::string intent_id;
+  std::int64_t amount = 0;
+  std::string currency;
+  std::string status = "pending";  ///< pending, succeeded, failed, canceled
+  std::optional<std::string> reason;
+  std::optional<std::string> psp_reference;
+  std::int64_t created = 0;  ///< unix seconds
+};
+
+/// One row of an intent's audit history: who did what, from which status to
+/// which, at which version, and why.
+struct audit_event {
+  std::int64_t id = 0;
+  std::string actor;   ///< "api", "psp", "webhook", "scheduler", ...
+  std::string action;  ///< the event or command, e.g. "capture", "psp_sync", "refused"
+  std::optional<intent_status> from;
+  std::optional<intent_status> to;
+  std::int64_t version = 0;
+  std::string cause;
+  std::string data_json = "{}";
+  std::int64_t created_ms = 0;  ///< unix milliseconds
+};
+
 }  // namespace pay::core

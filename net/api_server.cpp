@@ -5,11 +5,14 @@
 #include <memory>
 
 #include "core/api_key.hpp"
+#include "core/crypto.hpp"
+#include "core/idempotency.hpp"
 #include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
 #include "net/api_error.hpp"
 #include "net/caf_bridge.hpp"
+#include "net/checkout_requests.hpp"
 #include "net/intent_codec.hpp"
 #include "net/json.hpp"
 #include "net/router.hpp"
@@ -25,6 +28,7 @@ struct call {
   std::string request_id;
   std::vector<std::string> params;
   storage::merchant merchant;
+  rapidjson::Document body;
 
   void answer(http_response res) {
     res.headers.emplace_back("Request-Id", request_id);
@@ -115,11 +119,290 @@ void list_payment_intents(api_state& st, const call_ptr& c) {
       [c](core::error e) { c->fail(e); }, actors::list_atom::value, std::move(q));
 }
 
-void get_payment_intent(api_state& st, const call_ptr& c) {
-  ask<core::payment_intent>(
+// ---- request bodies -----------------------------------------------------------
+
+/// Parses the JSON body into c->body; answers 415/400 itself and returns
+/// false when the body is not acceptable. An empty body is an empty object.
+bool read_json_body(const call_ptr& c) {
+  const auto& text = c->req.body;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    c->body.SetObject();
+    return true;
+  }
+  auto type = c->req.header_value("Content-Type").value_or("");
+  auto semi = type.find(';');
+  auto media = type.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (!iequals(media, "application/json")) {
+    c->answer(error_response(415, "invalid_request_error", "unsupported_media_type",
+                             "Send the request body as JSON with Content-Type: "
+                             "application/json."));
+    return false;
+  }
+  auto err = parse_json_object(text, c->body);
+  if (err != json_error::none) {
+    c->answer(error_response(400, "invalid_request_error",
+                             err == json_error::too_deep ? "json_too_deep" : "invalid_json",
+                             describe(err)));
+    return false;
+  }
+  return true;
+}
+
+// ---- idempotent execution -----------------------------------------------------
+
+/// Where an idempotent request stands when it (re)starts.
+struct idem_ctx {
+  std::int64_t id = 0;  ///< 0: the request carries no Idempotency-Key
+  core::recovery_point point = core::recovery_point::started;
+  std::optional<std::string> intent_id;
+  std::optional<std::string> refund_id;
+  std::string psp_key;  ///< the key the PSP sees, the same on every retry
+  /// For a create: the intent id every retry of this request uses.
+  std::string derived_intent_id;
+};
+
+/// Finishes a request: the answer, and whether it is final (stored and
+/// replayed) or retryable (the key stays resumable).
+using finish_fn = std::function<void(http_response, bool final)>;
+using executor = std::function<void(const idem_ctx&, finish_fn)>;
+
+/// Retryable errors leave the key resumable; every other answer is final.
+bool is_final(core::errc code) {
+  switch (code) {
+    case core::errc::psp_unavailable:
+    case core::errc::storage_unavailable:
+    case core::errc::version_conflict:
+    case core::errc::internal:
+    case core::errc::overloaded:
+      return false;
+    case core::errc::invalid_request:
+    case core::errc::unauthorized:
+    case core::errc::not_found:
+    case core::errc::invalid_state:
+    case core::errc::idempotency_key_reuse:
+    case core::errc::idempotency_in_flight:
+    case core::errc::psp_error:
+    case core::errc::card_declined:
+    case core::errc::limit_exceeded:
+      return true;
+  }
+  return false;
+}
+
+http_response error_answer(const core::error& e) {
+  auto res = error_response(e);
+  if (e.code == core::errc::psp_unavailable || e.code == core::errc::overloaded)
+    res.headers.emplace_back("Retry-After",
+                             std::to_string((core::limits::breaker_open_ms + 999) / 1000));
+  return res;
+}
+
+/// 24 base62 characters from a hex digest, for ids derived from a key.
+std::string base62_of(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size() && out.size() < core::id_random_chars; i += 2) {
+    auto byte = std::stoi(std::string(hex.substr(i, 2)), nullptr, 16);
+    out.push_back(core::base62_alphabet[static_cast<std::size_t>(byte) % 62]);
+  }
+  return out;
+}
+
+/// Runs `exec` under the request's Idempotency-Key: replays a finished
+/// answer byte for byte, refuses a reused key (422) or one in flight (409),
+/// and otherwise runs from the recorded recovery point, storing a final
+/// answer or releasing the key after a retryable failure.
+void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
+  auto key = c->req.header_value("Idempotency-Key");
+  if (!key) {
+    idem_ctx ctx;
+    ctx.psp_key = core::make_id(core::id_prefix::request);
+    return exec(ctx, [c](http_response res, bool) { c->answer(std::move(res)); });
+  }
+  if (!core::valid_idempotency_key(*key))
+    return c->fail(core::make_error(core::errc::invalid_request,
+                                    "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                                    "Idempotency-Key"));
+  storage::idempotency_request req;
+  req.merchant_id = c->merchant.id;
+  req.key = std::string(*key);
+  req.method = c->req.method;
+  req.path = c->req.path;
+  req.fingerprint = core::request_fingerprint(req.method, req.path, canonical_json(c->body));
+  req.lease_ms = st.options.idempotency_lease_ms;
+  // Derived from (merchant, key): every retry of the request, in any engine
+  // process, sends the PSP the same key and creates the same intent id.
+  auto digest = core::sha256_hex(req.merchant_id + "\n" + req.key);
+  auto psp_key = "pe_" + digest.substr(0, 40);
+  auto derived_intent_id = std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest);
+  auto* state = &st;
+  ask<storage::idempotency_record>(
       st.sys(), st.storage(),
+      [state, c, exec, psp_key, derived_intent_id](storage::idempotency_record rec) {
+        using storage::idempotency_state;
+        switch (rec.state) {
+          case idempotency_state::replay: {
+            auto res = json_response(std::move(rec.response_body), rec.response_status);
+            res.headers.emplace_back("Idempotent-Replayed", "true");
+            return c->answer(std::move(res));
+          }
+          case idempotency_state::mismatch:
+            return c->fail(core::make_error(
+                core::errc::idempotency_key_reuse,
+                "Keys for idempotent requests can only be used with the same parameters they "
+                "were first used with.",
+                "Idempotency-Key"));
+          case idempotency_state::in_flight:
+            return c->fail(core::make_error(
+                core::errc::idempotency_in_flight,
+                "A request with this Idempotency-Key is still being processed; retry later.",
+                "Idempotency-Key"));
+          case idempotency_state::fresh:
+          case idempotency_state::resume:
+            break;
+        }
+        idem_ctx ctx{rec.id, rec.point, rec.intent_id, rec.refund_id, psp_key, derived_intent_id};
+        auto id = rec.id;
+        exec(ctx, [state, c, id](http_response res, bool final) {
+          auto status = res.status;
+          auto body = res.body;
+          if (final) {
+            ask<bool>(
+                state->sys(), state->storage(),
+                [c, res](bool) mutable { c->answer(std::move(res)); },
+                [c, res](core::error) mutable { c->answer(std::move(res)); },
+                actors::idem_finish_atom::value, actors::idem_answer{id, status, body});
+          } else {
+            ask<bool>(
+                state->sys(), state->storage(),
+                [c, res](bool) mutable { c->answer(std::move(res)); },
+                [c, res](core::error) mutable { c->answer(std::move(res)); },
+                actors::idem_release_atom::value, id);
+          }
+        });
+      },
+      [c](core::error e) { c->fail(e); }, actors::idem_begin_atom::value, std::move(req));
+}
+
+/// Continuations that turn an actor's answer into a final or retryable one.
+auto intent_done(finish_fn done) {
+  return [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };
+}
+auto error_done(finish_fn done) {
+  return [done](core::error e) { done(error_answer(e), is_final(e.code)); };
+}
+
+/// Answers the intent as it is now (a resumed request whose work is done).
+void answer_current(api_state& st, const call_ptr& c, const std::string& intent_id,
+                    finish_fn done) {
+  ask<core::payment_intent>(st.sys(), st.actors.router, intent_done(done), error_done(done),
+                            actors::get_atom::value,
+                            actors::get_command{c->merchant.id, intent_id});
+}
+
+// ---- checkout routes ------------------------------------------------------------
+
+void create_payment_intent(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  auto params = parse_create_intent(c->body);
+  if (!params) return c->fail(params.err());
+  auto* state = &st;
+  run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
+    if (ctx.point == core::recovery_point::psp_called && ctx.intent_id)
+      return answer_current(*state, c, *ctx.intent_id, done);
+    core::payment_intent pi;
+    pi.id = ctx.derived_intent_id.empty() ? core::make_id(core::id_prefix::payment_intent)
+                                          : ctx.derived_intent_id;
+    pi.merchant_id = c->merchant.id;
+    pi.amount = p.amount;
+    pi.currency = p.currency;
+    pi.capture = p.capture;
+    pi.description = p.description;
+    pi.metadata_json = p.metadata_json;
+    pi.psp = state->options.psp_name;
+    ask<core::payment_intent>(state->sys(), state->actors.router, intent_done(done),
+                              error_done(done), actors::create_atom::value,
+                              actors::create_command{pi, ctx.id, ctx.psp_key});
+  });
+}
+
+void capture_payment_intent(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  auto amount = parse_capture(c->body);
+  if (!amount) return c->fail(amount.err());
+  auto* state = &st;
+  run_idempotent(st, c, [state, c, amount = *amount](const idem_ctx& ctx, finish_fn done) {
+    const auto& id = c->params[0];
+    if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
+    ask<core::payment_intent>(
+        state->sys(), state->actors.router, intent_done(done), error_done(done),
+        actors::capture_atom::value,
+        actors::capture_command{c->merchant.id, id, amount, ctx.id, ctx.psp_key});
+  });
+}
+
+void cancel_payment_intent(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  if (auto ok = parse_cancel(c->body); !ok) return c->fail(ok.err());
+  auto* state = &st;
+  run_idempotent(st, c, [state, c](const idem_ctx& ctx, finish_fn done) {
+    const auto& id = c->params[0];
+    if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
+    ask<core::payment_intent>(state->sys(), state->actors.router, intent_done(done),
+                              error_done(done), actors::cancel_atom::value,
+                              actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key});
+  });
+}
+
+void create_refund(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  auto params = parse_refund(c->body);
+  if (!params) return c->fail(params.err());
+  auto* state = &st;
+  run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
+    if (ctx.point == core::recovery_point::psp_called && ctx.refund_id) {
+      return ask<core::refund>(
+          state->sys(), state->storage(),
+          [done](core::refund r) { done(json_response(refund_json(r)), true); }, error_done(done),
+          actors::refund_get_atom::value, c->merchant.id, *ctx.refund_id);
+    }
+    actors::refund_command cmd{c->merchant.id,
+                               p.payment_intent,
+                               ctx.refund_id.value_or(core::make_id(core::id_prefix::refund)),
+                               p.amount,
+                               p.reason,
+                               ctx.id,
+                               ctx.psp_key};
+    ask<actors::refund_result>(
+        state->sys(), state->actors.router,
+        [done](actors::refund_result r) { done(json_response(refund_json(r.refund)), true); },
+        error_done(done), actors::refund_atom::value, std::move(cmd));
+  });
+}
+
+void get_payment_intent(api_state& st, const call_ptr& c) {
+  // Through the intent's actor: a pending intent is refreshed from the PSP.
+  ask<core::payment_intent>(
+      st.sys(), st.actors.router,
       [c](core::payment_intent pi) { c->answer(json_response(intent_json(pi))); },
-      [c](core::error e) { c->fail(e); }, actors::fetch_atom::value, c->merchant.id, c->params[0]);
+      [c](core::error e) { c->answer(error_answer(e)); }, actors::get_atom::value,
+      actors::get_command{c->merchant.id, c->params[0]});
+}
+
+void get_refund(api_state& st, const call_ptr& c) {
+  ask<core::refund>(
+      st.sys(), st.storage(), [c](core::refund r) { c->answer(json_response(refund_json(r))); },
+      [c](core::error e) { c->fail(e); }, actors::refund_get_atom::value, c->merchant.id,
+      c->params[0]);
+}
+
+void list_intent_events(api_state& st, const call_ptr& c) {
+  auto id = c->params[0];
+  ask<actors::audit_list>(
+      st.sys(), st.storage(),
+      [c, id](actors::audit_list events) { c->answer(json_response(audit_list_json(id, events))); },
+      [c](core::error e) { c->fail(e); }, actors::audit_atom::value,
+      actors::audit_query{c->merchant.id, id});
 }
 
 // ---- dispatch ---------------------------------------------------------------
@@ -140,6 +423,26 @@ void readiness_probe(api_state& st, const call_ptr& c) {
       },
       [c](core::error e) { c->answer(error_response(503, "api_error", "not_ready", e.message)); },
       actors::ready_atom::value);
+}
+
+/// After authentication: finds the route (404, or 405 with Allow) and runs it.
+void route_request(api_state& st, const call_ptr& c) {
+  const auto& path = c->req.path;
+  const auto& method = c->req.method;
+  auto found = st.routes.find(method, path);
+  if (found.handler == nullptr) {
+    if (!found.allow.empty()) {
+      auto res = error_response(
+          405, "invalid_request_error", "method_not_allowed",
+          "Method " + method + " is not allowed on " + path + "; allowed: " + found.allow + ".");
+      res.headers.emplace_back("Allow", found.allow);
+      return c->answer(std::move(res));
+    }
+    return c->answer(error_response(404, "invalid_request_error", "route_not_found",
+                                    "Unrecognized request URL (" + method + ": " + path + ")."));
+  }
+  c->params = std::move(found.params);
+  (*found.handler)(st, c);
 }
 
 void authenticate_then(api_state& st, const call_ptr& c, route_fn route) {
@@ -173,20 +476,9 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
     return c->answer(json_response(R"({"status":"ok"})"));
   if (path == "/readyz" && (method == "GET" || method == "HEAD")) return readiness_probe(*st, c);
 
-  auto found = st->routes.find(method, path);
-  if (found.handler == nullptr) {
-    if (!found.allow.empty()) {
-      auto res = error_response(
-          405, "invalid_request_error", "method_not_allowed",
-          "Method " + method + " is not allowed on " + path + "; allowed: " + found.allow + ".");
-      res.headers.emplace_back("Allow", found.allow);
-      return c->answer(std::move(res));
-    }
-    return c->answer(error_response(404, "invalid_request_error", "route_not_found",
-                                    "Unrecognized request URL (" + method + ": " + path + ")."));
-  }
-  c->params = std::move(found.params);
-  authenticate_then(*st, c, *found.handler);
+  // Authenticate first, as Stripe does: without a key, not even whether a
+  // route exists is revealed.
+  authenticate_then(*st, c, &route_request);
 }
 
 }  // namespace
@@ -196,7 +488,13 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   st->actors = std::move(actors);
   st->options = std::move(options);
   st->routes.add("GET", "/v1/payment_intents", &list_payment_intents);
+  st->routes.add("POST", "/v1/payment_intents", &create_payment_intent);
   st->routes.add("GET", "/v1/payment_intents/{id}", &get_payment_intent);
+  st->routes.add("POST", "/v1/payment_intents/{id}/capture", &capture_payment_intent);
+  st->routes.add("POST", "/v1/payment_intents/{id}/cancel", &cancel_payment_intent);
+  st->routes.add("GET", "/v1/payment_intents/{id}/events", &list_intent_events);
+  st->routes.add("POST", "/v1/refunds", &create_refund);
+  st->routes.add("GET", "/v1/refunds/{id}", &get_refund);
   return [st](http_request req, responder respond) {
     dispatch(st, std::move(req), std::move(respond));
   };

@@ -6,6 +6,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/interfaces.hpp"
+#include "core/limits.hpp"
 #include "net/http_types.hpp"
 
 namespace pay::net {
@@ -15,12 +16,17 @@ struct api_actors {
   caf::actor_system* system = nullptr;
   /// Storage actors, used round-robin; at least one.
   std::vector<actors::storage_actor> storage;
+  /// Routes commands to payment intent actors.
+  actors::intent_router_actor router;
 };
 
 /// Settings of the HTTP API.
 struct api_options {
   /// Name of the PSP account new intents go to.
   std::string psp_name = "sandbox";
+  /// How long a request holds its Idempotency-Key; a crashed request's key
+  /// is resumable after this.
+  std::int64_t idempotency_lease_ms = core::limits::http_request_deadline_ms;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer

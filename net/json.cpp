@@ -1,5 +1,8 @@
 #include "net/json.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace pay::net {
 
 namespace {
@@ -67,6 +70,40 @@ std::string_view describe(json_error e) {
       return "The request body must be a JSON object.";
   }
   return "invalid JSON";
+}
+
+namespace {
+
+void write_canonical(rapidjson::Writer<rapidjson::StringBuffer>& w, const rapidjson::Value& v) {
+  if (v.IsObject()) {
+    std::vector<const rapidjson::Value::Member*> members;
+    for (const auto& m : v.GetObject()) members.push_back(&m);
+    std::sort(members.begin(), members.end(), [](auto* a, auto* b) {
+      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
+             std::string_view(b->name.GetString(), b->name.GetStringLength());
+    });
+    w.StartObject();
+    for (auto* m : members) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      write_canonical(w, m->value);
+    }
+    w.EndObject();
+  } else if (v.IsArray()) {
+    w.StartArray();
+    for (const auto& item : v.GetArray()) write_canonical(w, item);
+    w.EndArray();
+  } else {
+    v.Accept(w);
+  }
+}
+
+}  // namespace
+
+std::string canonical_json(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  write_canonical(w, v);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::string json_quote(std::string_view s) {

@@ -82,6 +82,11 @@ json_error parse_json_object(std::string_view text, rapidjson::Document& doc,
 /// The message for a json_error, for the client.
 std::string_view describe(json_error e);
 
+/// The canonical form of a JSON value: objects with keys sorted, no spaces.
+/// Two bodies that mean the same have the same canonical form, which is what
+/// idempotency fingerprints hash.
+std::string canonical_json(const rapidjson::Value& v);
+
 /// Escapes a string as a JSON string literal, quotes included.
 std::string json_quote(std::string_view s);
 

@@ -78,4 +78,165 @@ core::result<core::payment_intent> find_intent(pg_connection& conn, const std::s
   return read_intent(r.rows, 0);
 }
 
+core::result<core::payment_intent> load_intent(pg_connection& conn, const std::string& id) {
+  auto r = conn.exec(
+      "SELECT " + std::string(intent_columns) + " FROM payment_intents WHERE id = $1", {id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return intent_not_found(id);
+  return read_intent(r.rows, 0);
+}
+
+namespace {
+
+pg_param optional_param(const std::optional<std::string>& v) {
+  return v ? pg_param{*v} : pg_param{};
+}
+
+std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_write& w,
+                                                std::int64_t& version) {
+  const auto& pi = w.intent;
+  std::vector<pg_param> common{pi.id,
+                               std::string(core::to_string(pi.status)),
+                               std::to_string(pi.amount_capturable),
+                               std::to_string(pi.amount_received),
+                               std::to_string(pi.amount_refunded),
+                               optional_param(pi.psp_reference),
+                               optional_param(pi.client_secret),
+                               optional_param(pi.last_payment_error_json)};
+  if (w.expected_version < 0) {
+    common.insert(common.end(),
+                  {pi.merchant_id, std::to_string(pi.amount), pi.currency,
+                   std::string(core::to_string(pi.capture)), optional_param(pi.description),
+                   pi.metadata_json, pi.psp, std::to_string(pi.created)});
+    auto r = tx.exec(
+        "INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
+        "amount_refunded, psp_reference, client_secret, last_payment_error, merchant_id, amount, "
+        "currency, capture_method, description, metadata, psp, version, created_at) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb, $15, 0, "
+        "to_timestamp($16))",
+        common);
+    if (!r.ok()) return r.error;
+    version = 0;
+    return std::nullopt;
+  }
+  common.push_back(std::to_string(w.expected_version));
+  auto r = tx.exec(
+      "UPDATE payment_intents SET status = $2, amount_capturable = $3, amount_received = $4, "
+      "amount_refunded = $5, psp_reference = $6, client_secret = $7, last_payment_error = "
+      "$8::jsonb, version = version + 1, updated_at = now() WHERE id = $1 AND version = $9 "
+      "RETURNING version",
+      common);
+  if (!r.ok()) return r.error;
+  if (r.rows.empty()) {
+    version = -1;  // lost the compare-and-swap
+    return std::nullopt;
+  }
+  version = r.rows.int64(0, 0);
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write& w) {
+  std::int64_t version = -1;
+  bool conflict = false;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    if (auto e = insert_or_update_intent(tx, w, version)) return e;
+    if (version < 0) {
+      conflict = true;
+      return db_error{db_error_kind::serialization, "40001", "version conflict", {}};
+    }
+    for (const auto& a : w.audit) {
+      auto r = tx.exec(
+          "INSERT INTO audit_events (merchant_id, intent_id, actor, action, from_status, "
+          "to_status, version, cause, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+          {w.intent.merchant_id, w.intent.id, a.actor, a.action,
+           a.from ? pg_param{std::string(core::to_string(*a.from))} : pg_param{},
+           a.to ? pg_param{std::string(core::to_string(*a.to))} : pg_param{},
+           std::to_string(version), a.cause, a.data_json});
+      if (!r.ok()) return r.error;
+    }
+    if (w.refund) {
+      const auto& rf = *w.refund;
+      auto r = tx.exec(
+          "INSERT INTO refunds (id, merchant_id, intent_id, amount, currency, status, reason, "
+          "psp_reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9)) "
+          "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, psp_reference = "
+          "EXCLUDED.psp_reference",
+          {rf.id, rf.merchant_id, rf.intent_id, std::to_string(rf.amount), rf.currency, rf.status,
+           optional_param(rf.reason), optional_param(rf.psp_reference),
+           std::to_string(rf.created)});
+      if (!r.ok()) return r.error;
+    }
+    if (w.idempotency_id) {
+      auto r = tx.exec(
+          "UPDATE idempotency_keys SET recovery_point = coalesce($2, recovery_point), intent_id = "
+          "$3, refund_id = coalesce($4, refund_id), updated_at = now() WHERE id = $1",
+          {std::to_string(*w.idempotency_id),
+           w.recovery_point ? pg_param{std::string(core::to_string(*w.recovery_point))}
+                            : pg_param{},
+           w.intent.id, w.refund ? pg_param{w.refund->id} : pg_param{}});
+      if (!r.ok()) return r.error;
+    }
+    return std::nullopt;
+  });
+  if (conflict)
+    return core::make_error(core::errc::version_conflict,
+                            "The payment intent changed concurrently; re-read and retry.");
+  if (failed) return to_core_error(*failed);
+  return version;
+}
+
+core::result<std::vector<core::audit_event>> list_audit(pg_connection& conn,
+                                                        const std::string& merchant_id,
+                                                        const std::string& intent_id) {
+  auto owner = conn.exec("SELECT 1 FROM payment_intents WHERE id = $1 AND merchant_id = $2",
+                         {intent_id, merchant_id});
+  if (!owner.ok()) return to_core_error(*owner.error);
+  if (owner.rows.empty()) return intent_not_found(intent_id);
+  auto r = conn.exec(
+      "SELECT id, actor, action, from_status, to_status, coalesce(version, 0), cause, data::text, "
+      "(extract(epoch FROM created_at) * 1000)::bigint FROM audit_events "
+      "WHERE intent_id = $1 AND merchant_id = $2 ORDER BY id",
+      {intent_id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<core::audit_event> out;
+  for (int row = 0; row < r.rows.size(); ++row) {
+    core::audit_event a;
+    a.id = r.rows.int64(row, 0);
+    a.actor = r.rows.text(row, 1);
+    a.action = r.rows.text(row, 2);
+    if (!r.rows.is_null(row, 3)) a.from = core::parse_intent_status(r.rows.text(row, 3));
+    if (!r.rows.is_null(row, 4)) a.to = core::parse_intent_status(r.rows.text(row, 4));
+    a.version = r.rows.int64(row, 5);
+    a.cause = r.rows.text(row, 6);
+    a.data_json = r.rows.text(row, 7);
+    a.created_ms = r.rows.int64(row, 8);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+core::result<core::refund> find_refund(pg_connection& conn, const std::string& merchant_id,
+                                       const std::string& id) {
+  auto r = conn.exec(
+      "SELECT id, merchant_id, intent_id, amount, currency, status, reason, psp_reference, "
+      "extract(epoch FROM created_at)::bigint FROM refunds WHERE id = $1 AND merchant_id = $2",
+      {id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty())
+    return core::make_error(core::errc::not_found, "No such refund: '" + id + "'");
+  core::refund rf;
+  rf.id = r.rows.text(0, 0);
+  rf.merchant_id = r.rows.text(0, 1);
+  rf.intent_id = r.rows.text(0, 2);
+  rf.amount = r.rows.int64(0, 3);
+  rf.currency = r.rows.text(0, 4);
+  rf.status = r.rows.text(0, 5);
+  rf.reason = r.rows.optional_text(0, 6);
+  rf.psp_reference = r.rows.optional_text(0, 7);
+  rf.created = r.rows.int64(0, 8);
+  return rf;
+}
+
 }  // namespace pay::storage

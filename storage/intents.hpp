@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/idempotency.hpp"
 #include "core/payment_intent.hpp"
 #include "storage/pg.hpp"
 
@@ -25,5 +26,34 @@ core::result<intent_page> list_intents(pg_connection& conn, const std::string& m
 /// One of the merchant's intents; another merchant's id is not_found.
 core::result<core::payment_intent> find_intent(pg_connection& conn, const std::string& merchant_id,
                                                const std::string& id);
+
+/// Any merchant's intent by id, for hydrating its actor (commands then check
+/// the merchant themselves).
+core::result<core::payment_intent> load_intent(pg_connection& conn, const std::string& id);
+
+/// Everything one accepted command or PSP event changes, written in ONE
+/// transaction: the intent (insert, or update guarded by its version), its
+/// audit rows, a refund row, and the idempotency key's recovery point.
+struct intent_write {
+  core::payment_intent intent;         ///< the state after the change
+  std::int64_t expected_version = -1;  ///< -1 inserts a new intent at version 0
+  std::vector<core::audit_event> audit;
+  std::optional<core::refund> refund;  ///< inserted, or its status updated
+  std::optional<std::int64_t> idempotency_id;
+  std::optional<core::recovery_point> recovery_point;
+};
+
+/// Applies `w`; answers the intent's new version, or version_conflict when
+/// another writer got there first (nothing is written then).
+core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write& w);
+
+/// The intent's audit history, oldest first.
+core::result<std::vector<core::audit_event>> list_audit(pg_connection& conn,
+                                                        const std::string& merchant_id,
+                                                        const std::string& intent_id);
+
+/// One of the merchant's refunds; another merchant's id is not_found.
+core::result<core::refund> find_refund(pg_connection& conn, const std::string& merchant_id,
+                                       const std::string& id);
 
 }  // namespace pay::storage

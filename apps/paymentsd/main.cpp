@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include <caf/send.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/gateway_actor.hpp"
+#include "actors/intent_router.hpp"
 #include "actors/storage_actor.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
@@ -23,6 +26,7 @@
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
+#include "net/stripe_connector.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -47,6 +51,24 @@ std::vector<core::option_spec> option_specs() {
       {"drain-ms", "PAYMENTS_DRAIN_MS", std::to_string(core::limits::http_drain_ms),
        "On SIGINT/SIGTERM, time in-flight requests get to finish."},
       {"psp", "PAYMENTS_PSP", "sandbox", "Name of the PSP account new intents go to."},
+      {"psp-base-url", "PAYMENTS_PSP_BASE_URL", "http://127.0.0.1:8090",
+       "Base URL of the PSP's Stripe-compatible API (https://api.stripe.com for Stripe)."},
+      {"psp-secret-key", "PAYMENTS_PSP_SECRET_KEY", "", "The PSP account's secret key (sk_...).",
+       true},
+      {"psp-ca-file", "PAYMENTS_PSP_CA_FILE", "",
+       "Extra CA certificate (PEM) to trust for the PSP's TLS; verification is always on."},
+      {"psp-threads", "PAYMENTS_PSP_THREADS", "1", "I/O threads of the PSP HTTP client."},
+      {"breaker-failures", "PAYMENTS_BREAKER_FAILURES",
+       std::to_string(core::limits::breaker_consecutive_failures_max),
+       "Consecutive PSP failures that open the circuit breaker."},
+      {"breaker-open-ms", "PAYMENTS_BREAKER_OPEN_MS", std::to_string(core::limits::breaker_open_ms),
+       "How long an open breaker refuses PSP calls before a probe."},
+      {"intent-idle-ms", "PAYMENTS_INTENT_IDLE_MS",
+       std::to_string(core::limits::intent_actor_idle_ms),
+       "Idle time after which a payment intent actor stops (it rehydrates on demand)."},
+      {"idempotency-lease-ms", "PAYMENTS_IDEMPOTENCY_LEASE_MS",
+       std::to_string(core::limits::http_request_deadline_ms),
+       "How long a request holds its Idempotency-Key; after a crash the key resumes then."},
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
   };
 }
@@ -98,11 +120,35 @@ int run(const core::option_values& opts) {
                          });
   caf::actor_system sys{cfg};
 
+  std::shared_ptr<core::psp_connector> connector;
+  try {
+    net::stripe_options psp_opts;
+    psp_opts.base_url = opts.get("psp-base-url");
+    psp_opts.secret_key = opts.get("psp-secret-key");
+    psp_opts.ca_file = opts.get("psp-ca-file");
+    psp_opts.threads =
+        static_cast<unsigned>(std::clamp<std::int64_t>(opts.get_int("psp-threads"), 1, 16));
+    connector = std::make_shared<net::stripe_connector>(std::move(psp_opts));
+  } catch (const std::exception& e) {
+    core::log::error("bad PSP configuration", {{"error", e.what()}});
+    return 2;
+  }
+
   net::api_actors handles;
   handles.system = &sys;
-  auto connections = std::max<std::int64_t>(1, opts.get_int("storage-connections"));
+  auto connections = std::clamp<std::int64_t>(opts.get_int("storage-connections"), 1,
+                                              core::limits::storage_connections_max);
   for (std::int64_t i = 0; i < connections; ++i)
     handles.storage.push_back(actors::spawn_storage_actor(sys, url));
+  actors::gateway_config gateway_cfg;
+  gateway_cfg.psp = opts.get("psp");
+  gateway_cfg.breaker.consecutive_failures_max =
+      static_cast<std::uint32_t>(std::max<std::int64_t>(1, opts.get_int("breaker-failures")));
+  gateway_cfg.breaker.open_ms = std::max<std::int64_t>(1, opts.get_int("breaker-open-ms"));
+  auto gateway = actors::spawn_gateway_actor(sys, gateway_cfg, connector);
+  actors::router_config router_cfg;
+  router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
+  handles.router = actors::spawn_intent_router(sys, handles.storage, gateway, router_cfg);
 
   net::http_server_options server_opts;
   server_opts.address = opts.get("listen");
@@ -116,9 +162,13 @@ int run(const core::option_values& opts) {
   };
   net::api_options api_opts;
   api_opts.psp_name = opts.get("psp");
+  api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
+                                                           core::limits::http_request_deadline_ms);
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
+    caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     return 1;
   }
@@ -140,7 +190,9 @@ int run(const core::option_values& opts) {
   sigwait(&signals, &received);
   core::log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"},
                                     {"in_flight", std::to_string(server.requests_in_flight())}});
-  server.stop(opts.get_int("drain-ms"));
+  server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
+  caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   handles.storage.clear();
   core::log::info("stopped");

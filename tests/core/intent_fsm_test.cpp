@@ -168,3 +168,42 @@ TEST_CASE("the markdown rendering has a header and one row per rule in table ord
   CHECK_FALSE(std::getline(lines, line));
   CHECK(markdown.back() == '\n');
 }
+
+TEST_CASE("find_path walks every state between two statuses in table order") {
+  using pay::core::intent_event;
+  using pay::core::intent_status;
+  auto auto_capture = pay::core::find_path(intent_status::created, intent_status::captured);
+  REQUIRE(auto_capture);
+  REQUIRE(auto_capture->size() == 2);
+  CHECK((*auto_capture)[0].on == intent_event::authorized);
+  CHECK((*auto_capture)[0].to == intent_status::authorized);
+  CHECK((*auto_capture)[1].on == intent_event::capture);
+  CHECK((*auto_capture)[1].to == intent_status::captured);
+
+  auto same = pay::core::find_path(intent_status::authorized, intent_status::authorized);
+  REQUIRE(same);
+  CHECK(same->empty());
+}
+
+TEST_CASE("find_path refuses to go backwards or out of a terminal status") {
+  using pay::core::intent_status;
+  CHECK_FALSE(pay::core::find_path(intent_status::captured, intent_status::authorized));
+  CHECK_FALSE(pay::core::find_path(intent_status::authorized, intent_status::processing));
+  CHECK_FALSE(pay::core::find_path(intent_status::canceled, intent_status::authorized));
+  CHECK_FALSE(pay::core::find_path(intent_status::refunded, intent_status::captured));
+}
+
+TEST_CASE("Every path find_path returns is a chain of allowed transitions") {
+  for (auto from : pay::core::all_intent_statuses)
+    for (auto to : pay::core::all_intent_statuses) {
+      auto path = pay::core::find_path(from, to);
+      if (!path) continue;
+      auto at = from;
+      for (const auto& rule : *path) {
+        REQUIRE(rule.from == at);
+        REQUIRE(pay::core::transition(at, rule.on) == rule.to);
+        at = rule.to;
+      }
+      CHECK(at == to);
+    }
+}

@@ -22,3 +22,9 @@ TEST_CASE("related limits are consistent with each other") {
   CHECK(limits::db_reconnect_backoff_base_ms <= limits::db_reconnect_backoff_ceiling_ms);
   CHECK(limits::http_header_bytes_max < limits::http_body_bytes_max);
 }
+
+TEST_CASE(
+    "deadlines nest: two PSP calls fit in an actor request, which fits in the HTTP deadline") {
+  CHECK(2 * limits::psp_call_timeout_ms < limits::actor_request_timeout_ms);
+  CHECK(limits::actor_request_timeout_ms < limits::http_request_deadline_ms);
+}

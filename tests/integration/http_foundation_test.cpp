@@ -169,7 +169,106 @@ TEST_CASE("An unknown route gets 404 and a known route with another method gets 
   CHECK(wrong.response.status == 405);
   CHECK(error_code(wrong) == "method_not_allowed");
   REQUIRE(wrong.response.header_value("Allow"));
-  CHECK(*wrong.response.header_value("Allow") == "GET");
+  CHECK(*wrong.response.header_value("Allow") == "GET, POST");
+}
+
+TEST_CASE("Without a key, even an unknown route answers 401, revealing nothing") {
+  engine_fixture f;
+  auto r = test::http("GET", f.url("/v1/no_such_thing"));
+  CHECK(r.response.status == 401);
+  CHECK(error_code(r) == "unauthorized");
+}
+
+namespace {
+
+std::int64_t intent_rows(const test::scratch_database& db) {
+  return db.query("SELECT count(*) FROM payment_intents").int64(0, 0);
+}
+
+std::int64_t key_rows(const test::scratch_database& db) {
+  return db.query("SELECT count(*) FROM idempotency_keys").int64(0, 0);
+}
+
+}  // namespace
+
+TEST_CASE("A body that is not JSON by its content type gets 415 and writes nothing") {
+  engine_fixture f;
+  auto r = test::http("POST", f.url("/v1/payment_intents"), "amount=100&currency=usd",
+                      bearer(f.alice.api_key), "application/x-www-form-urlencoded");
+  CHECK(r.response.status == 415);
+  CHECK(error_code(r) == "unsupported_media_type");
+  CHECK(intent_rows(f.db) == 0);
+}
+
+TEST_CASE("Malformed or over-deep JSON gets 400 and writes nothing") {
+  engine_fixture f;
+  auto headers = bearer(f.alice.api_key);
+  headers.emplace_back("Idempotency-Key", "malformed-1");
+  auto broken = test::http("POST", f.url("/v1/payment_intents"), R"({"amount": 100,)", headers,
+                           "application/json");
+  CHECK(broken.response.status == 400);
+  CHECK(error_code(broken) == "invalid_json");
+
+  auto trailing = test::http("POST", f.url("/v1/payment_intents"), R"({"amount":1} x)", headers,
+                             "application/json");
+  CHECK(trailing.response.status == 400);
+  CHECK(error_code(trailing) == "invalid_json");
+
+  std::string deep = std::string(40, '[') + std::string(40, ']');
+  auto too_deep = test::http("POST", f.url("/v1/payment_intents"), R"({"metadata":)" + deep + "}",
+                             headers, "application/json");
+  CHECK(too_deep.response.status == 400);
+  CHECK(error_code(too_deep) == "json_too_deep");
+
+  auto array =
+      test::http("POST", f.url("/v1/payment_intents"), "[1,2]", headers, "application/json");
+  CHECK(array.response.status == 400);
+  CHECK(intent_rows(f.db) == 0);
+  CHECK(key_rows(f.db) == 0);  // invalid requests never claim the key
+}
+
+TEST_CASE("Each invalid field of a new intent gets 400 naming the field, and writes nothing") {
+  engine_fixture f;
+  struct bad_case {
+    const char* body;
+    const char* param;
+  };
+  const bad_case cases[] = {
+      {R"({"currency":"usd"})", "amount"},
+      {R"({"amount":0,"currency":"usd"})", "amount"},
+      {R"({"amount":-5,"currency":"usd"})", "amount"},
+      {R"({"amount":12.5,"currency":"usd"})", "amount"},
+      {R"({"amount":"100","currency":"usd"})", "amount"},
+      {R"({"amount":100000000,"currency":"usd"})", "amount"},
+      {R"({"amount":100})", "currency"},
+      {R"({"amount":100,"currency":"xyz"})", "currency"},
+      {R"({"amount":100,"currency":"usd","capture_method":"later"})", "capture_method"},
+      {R"({"amount":100,"currency":"usd","metadata":{"k":1}})", "metadata[k]"},
+      {R"({"amount":100,"currency":"usd","metadata":"x"})", "metadata"},
+      {R"({"amount":100,"currency":"usd","surprise":true})", "surprise"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    auto r = test::http("POST", f.url("/v1/payment_intents"), c.body, bearer(f.alice.api_key),
+                        "application/json");
+    CHECK(r.response.status == 400);
+    CHECK(error_code(r) == "invalid_request");
+    auto doc = parse(r.response.body);
+    REQUIRE(doc["error"].HasMember("param"));
+    CHECK(std::string(doc["error"]["param"].GetString()) == c.param);
+  }
+  std::string long_key(41, 'k');
+  auto long_meta =
+      test::http("POST", f.url("/v1/payment_intents"),
+                 R"({"amount":100,"currency":"usd","metadata":{")" + long_key + R"(":"v"}})",
+                 bearer(f.alice.api_key), "application/json");
+  CHECK(long_meta.response.status == 400);
+  auto bad_key = bearer(f.alice.api_key);
+  bad_key.emplace_back("Idempotency-Key", std::string(256, 'x'));
+  auto too_long_key = test::http("POST", f.url("/v1/payment_intents"),
+                                 R"({"amount":100,"currency":"usd"})", bad_key, "application/json");
+  CHECK(too_long_key.response.status == 400);
+  CHECK(intent_rows(f.db) == 0);
 }
 
 TEST_CASE("A body over the limit gets 413 and the server keeps serving") {

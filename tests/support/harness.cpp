@@ -210,6 +210,9 @@ engine_process::engine_process(const std::string& database_url,
   env.emplace("PAYMENTS_PORT", "0");
   env.emplace("PAYMENTS_PORT_FILE", port_file);
   env.emplace("PAYMENTS_STORAGE_CONNECTIONS", "2");
+  // A PSP must be configured to start; tests that talk to one override these.
+  env.emplace("PAYMENTS_PSP_SECRET_KEY", "sk_test_no_psp_in_this_test");
+  env.emplace("PAYMENTS_PSP_BASE_URL", "http://127.0.0.1:9");
   process_ = std::make_unique<child_process>(paymentsd_path(), args, env);
   port_ = read_port_file(port_file, std::chrono::seconds(30));
   if (port_ == 0)

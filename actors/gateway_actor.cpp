@@ -1,0 +1,160 @@
+#include "actors/gateway_actor.hpp"
+
+#include <chrono>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "core/log.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A gateway's state: the breaker and the calls in flight.
+struct gateway_state {
+  gateway_config config;
+  std::shared_ptr<core::psp_connector> connector;
+  std::optional<core::circuit_breaker> breaker;
+  std::size_t in_flight = 0;
+
+  static inline const char* name = "psp_gateway";
+};
+
+using gateway_pointer = gateway_actor::stateful_pointer<gateway_state>;
+
+/// A failure the gateway answers itself, without calling the PSP.
+core::psp_failure refused(std::string code, std::string message, std::int64_t retry_after_ms) {
+  core::psp_failure f;
+  f.kind = core::psp_failure_kind::retryable;
+  f.code = std::move(code);
+  f.message = std::move(message);
+  f.retry_after_ms = retry_after_ms;
+  return f;
+}
+
+/// Records a finished call's effect on the breaker.
+template <class Outcome>
+void account(gateway_state& st, const Outcome& outcome) {
+  --st.in_flight;
+  auto now = now_ms();
+  const auto* failure = std::get_if<core::psp_failure>(&outcome);
+  // Declines and rejections are answers: the PSP is up. Only retryable
+  // failures (timeouts, 5xx, connection) count against it.
+  if (failure != nullptr && failure->kind == core::psp_failure_kind::retryable) {
+    auto before = st.breaker->trips();
+    st.breaker->on_failure(now);
+    if (st.breaker->trips() != before)
+      core::log::warn("circuit breaker opened",
+                      {{"psp", st.config.psp}, {"error", failure->message}});
+  } else {
+    st.breaker->on_success(now);
+  }
+}
+
+/// Runs one PSP call under the breaker and the concurrency limit. `call`
+/// starts the connector's operation with a completion callback; the result
+/// comes back to this actor's thread as a psp_done message, where the
+/// breaker learns of it and the caller gets the answer.
+template <class Outcome, class Call>
+caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
+  auto rp = self->template make_response_promise<Outcome>();
+  auto& st = self->state;
+  auto now = now_ms();
+  if (!st.breaker->try_acquire(now)) {
+    auto wait = st.breaker->retry_after_ms(now);
+    rp.deliver(Outcome{refused(
+        "circuit_open", "The PSP is failing; calls are paused for " + std::to_string(wait) + " ms.",
+        wait)});
+    return rp;
+  }
+  if (st.in_flight >= st.config.concurrency_max) {
+    // The breaker admitted the call; report it as not made so it does not
+    // count as a PSP failure.
+    st.breaker->on_success(now);
+    rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
+    return rp;
+  }
+  ++st.in_flight;
+  auto handle = caf::actor_cast<gateway_actor>(self);
+  call([self, handle, rp](Outcome outcome) mutable {
+    // On a connector thread: hand the result to the actor's own thread. The
+    // strong handle keeps the actor (and so `self`) alive until then.
+    caf::anon_send(handle, psp_done_atom::value,
+                   completion{[self, rp, outcome = std::move(outcome)]() mutable {
+                     account(self->state, outcome);
+                     rp.deliver(std::move(outcome));
+                   }});
+  });
+  return rp;
+}
+
+gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_config config,
+                                              std::shared_ptr<core::psp_connector> connector) {
+  self->state.breaker.emplace(config.breaker);
+  self->state.config = std::move(config);
+  self->state.connector = std::move(connector);
+  auto timeout = self->state.config.call_timeout_ms;
+  return {
+      [self, timeout](psp_create_atom, const core::psp_create_intent& req,
+                      const std::string& key) -> caf::typed_response_promise<psp_intent_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_intent_outcome>(
+            self, [=](auto done) { connector->create_intent(req, key, timeout, std::move(done)); });
+      },
+      [self, timeout](psp_get_atom,
+                      const std::string& id) -> caf::typed_response_promise<psp_intent_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_intent_outcome>(
+            self, [=](auto done) { connector->retrieve_intent(id, timeout, std::move(done)); });
+      },
+      [self, timeout](psp_capture_atom, const psp_capture_request& req)
+          -> caf::typed_response_promise<psp_intent_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_intent_outcome>(self, [=](auto done) {
+          connector->capture_intent(req.psp_intent_id, req.amount, req.idempotency_key, timeout,
+                                    std::move(done));
+        });
+      },
+      [self, timeout](psp_cancel_atom, const std::string& id,
+                      const std::string& key) -> caf::typed_response_promise<psp_intent_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_intent_outcome>(
+            self, [=](auto done) { connector->cancel_intent(id, key, timeout, std::move(done)); });
+      },
+      [self, timeout](psp_refund_atom, const psp_refund_request& req)
+          -> caf::typed_response_promise<psp_refund_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_refund_outcome>(self, [=](auto done) {
+          connector->create_refund(req.psp_intent_id, req.amount, req.reason, req.idempotency_key,
+                                   timeout, std::move(done));
+        });
+      },
+      [self](breaker_atom) -> gateway_view {
+        auto now = now_ms();
+        auto& st = self->state;
+        return gateway_view{st.config.psp, st.breaker->state(now), st.breaker->trips(),
+                            st.in_flight, st.breaker->retry_after_ms(now)};
+      },
+      [self](psp_done_atom, completion& c) { c.run(); },
+  };
+}
+
+}  // namespace
+
+gateway_actor spawn_gateway_actor(caf::actor_system& sys, gateway_config config,
+                                  std::shared_ptr<core::psp_connector> connector) {
+  return sys.spawn(gateway_behavior, std::move(config), std::move(connector));
+}
+
+}  // namespace pay::actors

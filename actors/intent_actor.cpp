@@ -1,0 +1,505 @@
+#include "actors/intent_actor.hpp"
+
+#include <chrono>
+#include <cstdlib>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/errors.hpp"
+#include "core/log.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// Test-only crash point (PAYMENTS_FAILPOINT=after_psp_create): the process
+/// dies like kill -9 right after the PSP created its intent and before the
+/// engine recorded it, to prove a retry resumes without a second PSP intent.
+bool failpoint(std::string_view name) {
+  static const std::string configured = [] {
+    const char* v = std::getenv("PAYMENTS_FAILPOINT");
+    return std::string(v == nullptr ? "" : v);
+  }();
+  return configured == name;
+}
+
+/// One intent actor's state: the intent as last written, and its peers.
+struct intent_state {
+  std::string id;
+  storage_actor storage;
+  gateway_actor gateway;
+  std::optional<core::payment_intent> pi;  ///< nullopt: not in the database (yet)
+  std::optional<core::error> load_error;
+  std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
+  clock_type::time_point last_active = clock_type::now();
+
+  static inline const char* name = "payment_intent";
+};
+
+using intent_pointer = intent_actor::stateful_pointer<intent_state>;
+
+std::int64_t unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The idempotency record to advance with a write; none for requests sent
+/// without an Idempotency-Key.
+std::optional<std::int64_t> idem_ref(std::int64_t id) {
+  return id > 0 ? std::optional<std::int64_t>{id} : std::nullopt;
+}
+
+const auto storage_timeout = milliseconds(core::limits::actor_request_timeout_ms);
+// The gateway answers by its own call deadline; this only guards against a
+// lost reply.
+const auto gateway_timeout = milliseconds(2 * core::limits::psp_call_timeout_ms);
+
+/// The engine error a client sees for a failed PSP call.
+core::error from_psp_failure(const core::psp_failure& f) {
+  switch (f.kind) {
+    case core::psp_failure_kind::declined:
+      return core::make_error(core::errc::card_declined,
+                              f.message.empty() ? "The card was declined." : f.message);
+    case core::psp_failure_kind::rejected:
+      if (f.http_status == 401 || f.http_status == 403)
+        return core::make_error(core::errc::psp_error, "The PSP refused the engine's credentials.");
+      return core::make_error(core::errc::invalid_request,
+                              "The PSP refused the request: " + f.message, f.param);
+    case core::psp_failure_kind::retryable:
+      return core::make_error(core::errc::psp_unavailable,
+                              "The PSP is unavailable (" + (f.code.empty() ? "error" : f.code) +
+                                  "); retry with the same Idempotency-Key.");
+  }
+  return core::make_error(core::errc::psp_error, "Unknown PSP failure.");
+}
+
+core::error invalid_state(const core::payment_intent& pi, std::string_view action) {
+  return core::make_error(core::errc::invalid_state, "This PaymentIntent's status is " +
+                                                         std::string(core::to_string(pi.status)) +
+                                                         "; it cannot be " + std::string(action) +
+                                                         ".");
+}
+
+core::audit_event audit(std::string actor, std::string action,
+                        std::optional<core::intent_status> from,
+                        std::optional<core::intent_status> to, std::string cause,
+                        std::string data_json = "{}") {
+  core::audit_event a;
+  a.actor = std::move(actor);
+  a.action = std::move(action);
+  a.from = from;
+  a.to = to;
+  a.cause = std::move(cause);
+  a.data_json = std::move(data_json);
+  return a;
+}
+
+/// Applies the PSP's view of the intent to `next`: amounts, client secret,
+/// last error, and the walk of transitions to the PSP's status. Returns
+/// false when the PSP's status is behind ours (stale news, not applied).
+bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
+                      std::vector<core::audit_event>& trail, const std::string& cause) {
+  auto target = core::engine_status_of(psp.status);
+  if (!target) return false;
+  auto path = core::find_path(next.status, *target);
+  if (!path) return false;
+  for (const auto& rule : *path)
+    trail.push_back(audit("psp", std::string(core::to_string(rule.on)), rule.from, rule.to,
+                          cause + ": " + std::string(rule.cause)));
+  next.status = *target;
+  next.psp_reference = psp.id;
+  if (psp.client_secret) next.client_secret = psp.client_secret;
+  next.amount_capturable = psp.amount_capturable;
+  next.amount_received = psp.amount_received;
+  next.last_payment_error_json = psp.last_payment_error_json;
+  return true;
+}
+
+bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
+  return a.status == b.status && a.amount_capturable == b.amount_capturable &&
+         a.amount_received == b.amount_received && a.psp_reference == b.psp_reference &&
+         a.client_secret == b.client_secret &&
+         a.last_payment_error_json == b.last_payment_error_json;
+}
+
+/// Writes `w` and, on success, adopts its intent as the actor's state. A
+/// lost compare-and-swap re-reads the intent and reports the conflict; the
+/// client's retry then decides again on fresh state.
+template <class Then>
+void persist(intent_pointer self, storage::intent_write w, Then then,
+             std::function<void(core::error)> fail) {
+  self->request(self->state.storage, storage_timeout, write_atom::value, w)
+      .await(
+          [self, w, then](std::int64_t version) mutable {
+            w.intent.version = version;
+            self->state.pi = w.intent;
+            then(*self->state.pi);
+          },
+          [self, fail](caf::error& err) {
+            auto e = from_caf_error(err);
+            if (e.code != core::errc::version_conflict) return fail(e);
+            self->request(self->state.storage, storage_timeout, load_atom::value, self->state.id)
+                .await(
+                    [self, fail, e](core::payment_intent& fresh) {
+                      self->state.pi = std::move(fresh);
+                      fail(e);
+                    },
+                    [fail, e](caf::error&) { fail(e); });
+          });
+}
+
+/// When the intent still waits for the shopper or the PSP, asks the PSP for
+/// its state and records any progress (until webhooks land, this is how the
+/// engine learns of an authorisation). A PSP failure leaves the state as is.
+template <class Then>
+void refresh_from_psp(intent_pointer self, Then then) {
+  auto& pi = *self->state.pi;
+  bool pending = pi.status == core::intent_status::created ||
+                 pi.status == core::intent_status::requires_action ||
+                 pi.status == core::intent_status::processing;
+  if (!pending || !pi.psp_reference) return then();
+  self->request(self->state.gateway, gateway_timeout, psp_get_atom::value, *pi.psp_reference)
+      .await(
+          [self, then](psp_intent_outcome& outcome) mutable {
+            auto* psp = std::get_if<core::psp_intent>(&outcome);
+            if (psp == nullptr) {
+              core::log::debug("psp refresh failed",
+                               {{"intent_id", self->state.id},
+                                {"error", std::get<core::psp_failure>(outcome).message}});
+              return then();
+            }
+            auto current = *self->state.pi;
+            auto next = current;
+            std::vector<core::audit_event> trail;
+            if (!merge_psp_intent(next, *psp, trail, "PSP state read on demand")) {
+              core::log::debug("psp refresh stale",
+                               {{"intent_id", self->state.id}, {"psp_status", psp->status}});
+              return then();
+            }
+            if (same_view(next, current)) return then();
+            storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
+            persist(
+                self, std::move(w), [then](const core::payment_intent&) mutable { then(); },
+                [self, then](core::error e) mutable {
+                  core::log::warn("psp refresh not recorded",
+                                  {{"intent_id", self->state.id}, {"error", e.message}});
+                  then();
+                });
+          },
+          [then](caf::error&) mutable { then(); });
+}
+
+template <class T>
+std::function<void(core::error)> failer(caf::typed_response_promise<T> rp) {
+  return [rp](core::error e) mutable { rp.deliver(to_caf_error(e)); };
+}
+
+/// Creates the PSP's intent first and only then the engine's row, with the
+/// PSP's reference, in one transaction: a PSP failure or an open breaker
+/// writes nothing. The PSP key is derived from the request's Idempotency-Key,
+/// so a retry after a crash between the two steps gets the same PSP intent
+/// back instead of a second one.
+void create_with_psp(intent_pointer self, create_command cmd,
+                     caf::typed_response_promise<core::payment_intent> rp) {
+  const auto& pi = cmd.intent;
+  core::psp_create_intent req;
+  req.amount = pi.amount;
+  req.currency = pi.currency;
+  req.capture = pi.capture;
+  req.description = pi.description;
+  req.metadata_json = pi.metadata_json;
+  req.engine_intent_id = pi.id;
+  self->request(self->state.gateway, gateway_timeout, psp_create_atom::value, req, cmd.psp_key)
+      .await(
+          [self, cmd, rp](psp_intent_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              rp.deliver(to_caf_error(from_psp_failure(*f)));
+              return;
+            }
+            if (failpoint("after_psp_create")) std::_Exit(137);
+            const auto& psp = std::get<core::psp_intent>(outcome);
+            auto next = cmd.intent;
+            next.status = core::intent_status::created;
+            next.version = 0;
+            next.created = unix_now_s();
+            std::vector<core::audit_event> trail{
+                audit("api", "create", std::nullopt, core::intent_status::created,
+                      "merchant created the payment intent; PSP intent " + psp.id)};
+            if (!merge_psp_intent(next, psp, trail, "PSP state at creation"))
+              next.psp_reference = psp.id;
+            storage::intent_write w{next,
+                                    -1,
+                                    std::move(trail),
+                                    {},
+                                    idem_ref(cmd.idempotency_id),
+                                    core::recovery_point::psp_called};
+            persist(
+                self, std::move(w),
+                [rp](const core::payment_intent& written) mutable { rp.deliver(written); },
+                failer(rp));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
+                                            storage_actor storage, gateway_actor gateway,
+                                            std::int64_t idle_ms) {
+  auto& st = self->state;
+  st.id = std::move(id);
+  st.storage = std::move(storage);
+  st.gateway = std::move(gateway);
+  st.idle_ms = idle_ms;
+  // Hydrate before anything else: await holds every other message back.
+  self->request(st.storage, storage_timeout, load_atom::value, st.id)
+      .await([self](core::payment_intent& pi) { self->state.pi = std::move(pi); },
+             [self](caf::error& err) {
+               auto e = from_caf_error(err);
+               if (e.code != core::errc::not_found) self->state.load_error = e;
+             });
+  self->delayed_send(self, milliseconds(idle_ms), idle_atom::value);
+
+  // Common entry of every command: activity, hydration, ownership.
+  auto admit = [self](const std::string& merchant_id) -> std::optional<core::error> {
+    self->state.last_active = clock_type::now();
+    if (auto e = self->state.load_error) {
+      self->quit();  // the next command hydrates a fresh actor
+      return e;
+    }
+    if (!self->state.pi || self->state.pi->merchant_id != merchant_id)
+      return core::make_error(core::errc::not_found,
+                              "No such payment_intent: '" + self->state.id + "'");
+    return std::nullopt;
+  };
+
+  return {
+      [self](create_atom,
+             create_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        self->state.last_active = clock_type::now();
+        if (auto e = self->state.load_error) {
+          self->quit();
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        if (self->state.pi) {
+          // The row exists, so the PSP's intent does too: a resumed create.
+          if (self->state.pi->merchant_id == cmd.intent.merchant_id)
+            rp.deliver(*self->state.pi);
+          else
+            rp.deliver(to_caf_error(core::make_error(core::errc::internal, "intent id clash")));
+          return rp;
+        }
+        create_with_psp(self, std::move(cmd), rp);
+        return rp;
+      },
+
+      [self, admit](capture_atom,
+                    capture_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        if (auto e = admit(cmd.merchant_id)) {
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        refresh_from_psp(self, [self, cmd, rp]() mutable {
+          const auto current = *self->state.pi;
+          if (!core::transition(current.status, core::intent_event::capture)) {
+            rp.deliver(to_caf_error(invalid_state(current, "captured")));
+            return;
+          }
+          auto amount = cmd.amount.value_or(current.amount_capturable);
+          if (amount <= 0 || amount > current.amount_capturable) {
+            rp.deliver(to_caf_error(
+                core::make_error(core::errc::invalid_request,
+                                 "amount_to_capture must be between 1 and amount_capturable (" +
+                                     std::to_string(current.amount_capturable) + ").",
+                                 "amount_to_capture")));
+            return;
+          }
+          psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key};
+          self->request(self->state.gateway, gateway_timeout, psp_capture_atom::value, req)
+              .await(
+                  [self, cmd, amount, rp](psp_intent_outcome& outcome) mutable {
+                    if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+                      rp.deliver(to_caf_error(from_psp_failure(*f)));
+                      return;
+                    }
+                    const auto& psp = std::get<core::psp_intent>(outcome);
+                    auto current = *self->state.pi;
+                    auto next = current;
+                    next.status = core::intent_status::captured;
+                    next.amount_capturable = 0;
+                    next.amount_received = psp.amount_received > 0 ? psp.amount_received : amount;
+                    storage::intent_write w{
+                        next,
+                        current.version,
+                        {audit("api", "capture", current.status, next.status,
+                               amount < current.amount_capturable
+                                   ? "merchant captured part; the rest of the hold is released"
+                                   : "merchant captured the authorisation",
+                               "{\"amount\":" + std::to_string(next.amount_received) + "}")},
+                        {},
+                        idem_ref(cmd.idempotency_id),
+                        core::recovery_point::psp_called};
+                    persist(
+                        self, std::move(w),
+                        [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); },
+                        failer(rp));
+                  },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
+        });
+        return rp;
+      },
+
+      [self, admit](cancel_atom,
+                    cancel_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        if (auto e = admit(cmd.merchant_id)) {
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        refresh_from_psp(self, [self, cmd, rp]() mutable {
+          const auto current = *self->state.pi;
+          if (!core::transition(current.status, core::intent_event::cancel)) {
+            rp.deliver(to_caf_error(invalid_state(current, "canceled")));
+            return;
+          }
+          auto record = [self, cmd, rp]() mutable {
+            auto current = *self->state.pi;
+            auto next = current;
+            next.status = core::intent_status::canceled;
+            next.amount_capturable = 0;
+            storage::intent_write w{next,
+                                    current.version,
+                                    {audit("api", "cancel", current.status, next.status,
+                                           current.status == core::intent_status::authorized
+                                               ? "merchant voided the authorisation"
+                                               : "merchant canceled the payment intent")},
+                                    {},
+                                    idem_ref(cmd.idempotency_id),
+                                    core::recovery_point::psp_called};
+            persist(
+                self, std::move(w),
+                [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); }, failer(rp));
+          };
+          if (!current.psp_reference) return record();
+          self->request(self->state.gateway, gateway_timeout, psp_cancel_atom::value,
+                        *current.psp_reference, cmd.psp_key)
+              .await(
+                  [rp, record](psp_intent_outcome& outcome) mutable {
+                    if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+                      rp.deliver(to_caf_error(from_psp_failure(*f)));
+                      return;
+                    }
+                    record();
+                  },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
+        });
+        return rp;
+      },
+
+      [self, admit](refund_atom,
+                    refund_command& cmd) -> caf::typed_response_promise<refund_result> {
+        auto rp = self->make_response_promise<refund_result>();
+        if (auto e = admit(cmd.merchant_id)) {
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        const auto current = *self->state.pi;
+        if (!core::transition(current.status, core::intent_event::refund_partial)) {
+          rp.deliver(to_caf_error(invalid_state(current, "refunded")));
+          return rp;
+        }
+        auto remaining = current.amount_received - current.amount_refunded;
+        auto amount = cmd.amount.value_or(remaining);
+        if (amount <= 0 || amount > remaining) {
+          rp.deliver(to_caf_error(
+              core::make_error(core::errc::invalid_request,
+                               "amount must be between 1 and what remains refundable (" +
+                                   std::to_string(remaining) + ").",
+                               "amount")));
+          return rp;
+        }
+        psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key};
+        self->request(self->state.gateway, gateway_timeout, psp_refund_atom::value, req)
+            .await(
+                [self, cmd, amount, rp](psp_refund_outcome& outcome) mutable {
+                  if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+                    rp.deliver(to_caf_error(from_psp_failure(*f)));
+                    return;
+                  }
+                  const auto& psp = std::get<core::psp_refund>(outcome);
+                  auto current = *self->state.pi;
+                  auto next = current;
+                  next.amount_refunded = current.amount_refunded + amount;
+                  auto event = next.amount_refunded == next.amount_received
+                                   ? core::intent_event::refund_full
+                                   : core::intent_event::refund_partial;
+                  auto rule = core::find_transition(current.status, event);
+                  next.status = rule->to;
+                  core::refund rf;
+                  rf.id = cmd.refund_id;
+                  rf.merchant_id = current.merchant_id;
+                  rf.intent_id = current.id;
+                  rf.amount = amount;
+                  rf.currency = current.currency;
+                  rf.status = psp.status.empty() ? "pending" : psp.status;
+                  rf.reason = cmd.reason;
+                  rf.psp_reference = psp.id;
+                  rf.created = unix_now_s();
+                  storage::intent_write w{
+                      next,
+                      current.version,
+                      {audit("api", std::string(core::to_string(event)), current.status,
+                             next.status, std::string(rule->cause),
+                             "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(amount) +
+                                 "}")},
+                      rf,
+                      idem_ref(cmd.idempotency_id),
+                      core::recovery_point::psp_called};
+                  persist(
+                      self, std::move(w),
+                      [rp, rf](const core::payment_intent& pi) mutable {
+                        rp.deliver(refund_result{rf, pi});
+                      },
+                      failer(rp));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+
+      [self, admit](get_atom,
+                    get_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        if (auto e = admit(cmd.merchant_id)) {
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        refresh_from_psp(self, [self, rp]() mutable { rp.deliver(*self->state.pi); });
+        return rp;
+      },
+
+      [self](idle_atom) {
+        auto idle_for = clock_type::now() - self->state.last_active;
+        auto limit = milliseconds(self->state.idle_ms);
+        if (idle_for >= limit) return self->quit();
+        self->delayed_send(self, std::chrono::duration_cast<milliseconds>(limit - idle_for),
+                           idle_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
+                                gateway_actor gateway, std::int64_t idle_ms) {
+  return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateway), idle_ms);
+}
+
+}  // namespace pay::actors

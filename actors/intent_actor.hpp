@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace pay::actors {
+
+/// Spawns the actor of intent `id`; it hydrates itself from storage before
+/// its first command and stops after `idle_ms` without one.
+intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
+                                gateway_actor gateway,
+                                std::int64_t idle_ms = core::limits::intent_actor_idle_ms);
+
+}  // namespace pay::actors

@@ -1,0 +1,125 @@
+#include "actors/intent_router.hpp"
+
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/sec.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/intent_actor.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+/// The router's state: live intent actors by id, and what they need.
+struct router_state {
+  std::vector<storage_actor> storage;
+  std::size_t next_storage = 0;
+  gateway_actor gateway;
+  router_config config;
+  std::unordered_map<std::string, intent_actor> live;
+  std::unordered_map<caf::actor_addr, std::string> ids;
+
+  static inline const char* name = "intent_router";
+};
+
+using router_pointer = intent_router_actor::stateful_pointer<router_state>;
+
+/// The live actor of `id`, spawned (and monitored) when there is none.
+std::optional<intent_actor> actor_for(router_pointer self, const std::string& id) {
+  auto& st = self->state;
+  if (auto it = st.live.find(id); it != st.live.end()) return it->second;
+  if (st.live.size() >= st.config.actors_max) return std::nullopt;
+  auto& storage = st.storage[st.next_storage++ % st.storage.size()];
+  auto actor = spawn_intent_actor(self->system(), id, storage, st.gateway, st.config.idle_ms);
+  self->monitor(actor);
+  st.ids.emplace(actor.address(), id);
+  st.live.emplace(id, actor);
+  return actor;
+}
+
+void forget(router_pointer self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  if (auto it = st.ids.find(addr); it != st.ids.end()) {
+    if (auto live = st.live.find(it->second);
+        live != st.live.end() && live->second.address() == addr)
+      st.live.erase(live);
+    st.ids.erase(it);
+  }
+}
+
+/// Sends `cmd` to the intent's actor and relays the answer. An actor that
+/// stopped (idle) between lookup and delivery is replaced once.
+template <class Result, class Atom, class Command>
+void relay(router_pointer self, const std::string& id, Command cmd,
+           caf::typed_response_promise<Result> rp, int attempt = 0) {
+  auto actor = actor_for(self, id);
+  if (!actor) {
+    rp.deliver(to_caf_error(core::make_error(
+        core::errc::overloaded, "The engine holds its maximum of live payment intents; retry.")));
+    return;
+  }
+  self->request(*actor, caf::infinite, Atom::value, cmd)
+      .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
+            [self, id, cmd, rp, attempt, addr = actor->address()](caf::error& err) mutable {
+              if (err == caf::sec::request_receiver_down && attempt == 0) {
+                forget(self, addr);
+                return relay<Result, Atom>(self, id, std::move(cmd), rp, 1);
+              }
+              rp.deliver(err);
+            });
+}
+
+intent_router_actor::behavior_type router_behavior(router_pointer self,
+                                                   std::vector<storage_actor> storage,
+                                                   gateway_actor gateway, router_config config) {
+  self->state.storage = std::move(storage);
+  self->state.gateway = std::move(gateway);
+  self->state.config = config;
+  self->set_down_handler([self](caf::down_msg& down) { forget(self, down.source); });
+  return {
+      [self](create_atom, create_command& cmd) {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        auto id = cmd.intent.id;
+        relay<core::payment_intent, create_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+      [self](capture_atom, capture_command& cmd) {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        auto id = cmd.intent_id;
+        relay<core::payment_intent, capture_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+      [self](cancel_atom, cancel_command& cmd) {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        auto id = cmd.intent_id;
+        relay<core::payment_intent, cancel_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+      [self](refund_atom, refund_command& cmd) {
+        auto rp = self->make_response_promise<refund_result>();
+        auto id = cmd.intent_id;
+        relay<refund_result, refund_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+      [self](get_atom, get_command& cmd) {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        auto id = cmd.intent_id;
+        relay<core::payment_intent, get_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+  };
+}
+
+}  // namespace
+
+intent_router_actor spawn_intent_router(caf::actor_system& sys, std::vector<storage_actor> storage,
+                                        gateway_actor gateway, router_config config) {
+  return sys.spawn(router_behavior, std::move(storage), std::move(gateway), config);
+}
+
+}  // namespace pay::actors

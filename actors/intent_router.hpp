@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace pay::actors {
+
+/// How the router spawns and bounds intent actors.
+struct router_config {
+  std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
+  std::size_t actors_max = core::limits::intent_actors_max;
+};
+
+/// Spawns the router; intent actors get storage actors round-robin.
+intent_router_actor spawn_intent_router(caf::actor_system& sys, std::vector<storage_actor> storage,
+                                        gateway_actor gateway, router_config config = {});
+
+}  // namespace pay::actors

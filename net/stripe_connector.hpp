@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/psp.hpp"
+
+/// The Stripe connector: core::psp_connector spoken over Stripe's HTTP API
+/// (form-encoded requests, JSON answers, Bearer secret key, Idempotency-Key
+/// and Stripe-Version headers, TLS with certificate verification always on).
+/// The sandbox PSP speaks the same API, so one connector serves both.
+namespace pay::net {
+
+/// Where and how to reach one Stripe account.
+struct stripe_options {
+  /// Scheme, host, port and an optional path prefix; no trailing slash needed.
+  std::string base_url = "https://api.stripe.com";
+  /// The account's secret key (sk_...). Never logged, never in an error.
+  std::string secret_key;
+  /// Pinned so Stripe's answers keep the shape this connector parses.
+  std::string api_version = "2020-08-27";
+  /// An extra trusted CA (PEM) for tests against a private CA; empty: the
+  /// system store only. Verification cannot be turned off.
+  std::string ca_file;
+  /// I/O threads of the connector's HTTP client.
+  unsigned threads = 1;
+};
+
+/// Stripe's error mapping: 402 or a card_error is `declined`; 429, 5xx and
+/// 409 (the same idempotency key is still in flight at the PSP, so the
+/// outcome is unknown) are `retryable`; any other 4xx (400, including a key
+/// reused with other parameters, 401, 404) is `rejected`; other statuses are
+/// `retryable` (nothing is known to have happened). Fills every field Stripe's error
+/// object gives. `secret_key`, when not empty, is scrubbed from the message.
+core::psp_failure stripe_failure_of(int http_status, std::string_view body,
+                                    std::string_view secret_key = {});
+
+/// Parses a Stripe PaymentIntent; nullopt with `error` set when the text is
+/// not one.
+std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::string& error);
+
+/// Parses a Stripe Refund; nullopt with `error` set when the text is not one.
+std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::string& error);
+
+/// One Stripe account's API as a core::psp_connector. Every callback runs
+/// exactly once on a connector thread, also for calls still in flight when
+/// the connector is destroyed (they fail as retryable).
+class stripe_connector final : public core::psp_connector {
+ public:
+  /// Throws std::invalid_argument when base_url is not an http(s) URL or the
+  /// secret key is empty: both are configuration errors found at start.
+  explicit stripe_connector(stripe_options options);
+  ~stripe_connector() override;
+  stripe_connector(const stripe_connector&) = delete;
+  stripe_connector& operator=(const stripe_connector&) = delete;
+
+  /// POST /v1/payment_intents.
+  void create_intent(const core::psp_create_intent& req, const std::string& idempotency_key,
+                     std::int64_t timeout_ms, intent_done done) override;
+  /// GET /v1/payment_intents/{id}.
+  void retrieve_intent(const std::string& psp_intent_id, std::int64_t timeout_ms,
+                       intent_done done) override;
+  /// POST /v1/payment_intents/{id}/capture.
+  void capture_intent(const std::string& psp_intent_id,
+                      std::optional<std::int64_t> amount_to_capture,
+                      const std::string& idempotency_key, std::int64_t timeout_ms,
+                      intent_done done) override;
+  /// POST /v1/payment_intents/{id}/cancel.
+  void cancel_intent(const std::string& psp_intent_id, const std::string& idempotency_key,
+                     std::int64_t timeout_ms, intent_done done) override;
+  /// POST /v1/refunds.
+  void create_refund(const std::string& psp_intent_id, std::optional<std::int64_t> amount,
+                     const std::optional<std::string>& reason, const std::string& idempotency_key,
+                     std::int64_t timeout_ms, refund_done done) override;
+  /// GET /v1/refunds/{id}.
+  void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
+                       refund_done done) override;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pay::net

@@ -1,0 +1,273 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sandbox/params.hpp"
+
+/// The sandbox PSP's objects and their rules: payment intents, payment
+/// methods, charges, refunds, events, balance transactions and payouts, kept
+/// in memory and bounded. Not thread-safe: the service holds one mutex
+/// around every call.
+namespace pay::sandbox {
+
+/// An answer ready to send: HTTP status and JSON body.
+struct api_result {
+  int status = 200;
+  std::string body;
+};
+
+/// Stripe's error shape, `{"error":{...}}`; empty strings are left out.
+struct api_error {
+  int status = 400;
+  std::string type = "invalid_request_error";
+  std::string code;
+  std::string message;
+  std::string param;
+  std::string decline_code;
+  std::string charge;
+  std::string payment_method_json;  ///< the PaymentMethod object, on card errors
+  std::string payment_intent_json;  ///< the intent, embedded on card errors
+
+  api_result render() const;
+};
+
+/// Which key authenticated the request.
+enum class key_kind { secret, publishable };
+
+/// Who asked: goes into events' `request` and builds 3-D Secure URLs.
+struct request_context {
+  std::string request_id;
+  std::string idempotency_key;
+  std::string base_url;  ///< "http://host:port", from the Host header
+  key_kind key = key_kind::secret;
+  /// The processing fault is on: confirmations answer `processing` and the
+  /// card's outcome comes later (see store::finish_processing).
+  bool async_confirm = false;
+};
+
+/// Stripe's PaymentIntent statuses.
+enum class pi_status {
+  requires_payment_method,
+  requires_confirmation,
+  requires_action,
+  processing,
+  requires_capture,
+  succeeded,
+  canceled,
+};
+
+std::string_view to_string(pi_status s);
+
+/// What a test card does when charged.
+enum class card_outcome { succeed, decline_generic, decline_insufficient_funds, require_3ds };
+
+/// Settlement pricing.
+struct fee_schedule {
+  std::int64_t percent_bp = 290;
+  std::int64_t fixed_minor = 30;
+};
+
+/// The fee of one charge: round-half-up of amount * bp / 10000, plus fixed,
+/// in integers only.
+std::int64_t charge_fee(const fee_schedule& fees, std::int64_t amount_minor);
+
+/// Called for every new event with its id and its JSON, in creation order.
+using event_sink = std::function<void(const std::string& id, const std::string& json)>;
+
+class store {
+ public:
+  store(fee_schedule fees, std::size_t objects_max, event_sink sink);
+
+  /// Whether pending_webhooks in new events is 1 (an endpoint is set) or 0.
+  void set_webhooks_enabled(bool on) { webhooks_enabled_ = on; }
+
+  api_result create_payment_intent(const params& p, const request_context& ctx);
+  api_result retrieve_payment_intent(const std::string& id, const params& p,
+                                     const request_context& ctx);
+  api_result confirm_payment_intent(const std::string& id, const params& p,
+                                    const request_context& ctx);
+  api_result capture_payment_intent(const std::string& id, const params& p,
+                                    const request_context& ctx);
+  api_result cancel_payment_intent(const std::string& id, const params& p,
+                                   const request_context& ctx);
+  /// Ends a 3-D Secure challenge: approve completes the payment, fail
+  /// returns the intent to requires_payment_method.
+  api_result complete_authentication(const std::string& id, bool approve,
+                                     const request_context& ctx);
+  bool client_secret_matches(const std::string& pi_id, const std::string& secret) const;
+  /// Intents put in `processing` since the last call, for the caller to
+  /// schedule finish_processing().
+  std::vector<std::string> take_processing();
+  /// Charges the card of an intent in `processing` (no-op otherwise).
+  void finish_processing(const std::string& id, const request_context& ctx);
+
+  api_result create_refund(const params& p, const request_context& ctx);
+  api_result retrieve_refund(const std::string& id) const;
+  api_result retrieve_charge(const std::string& id) const;
+  api_result list_events(const params& p) const;
+  api_result retrieve_event(const std::string& id) const;
+  api_result list_balance_transactions(const params& p) const;
+  api_result retrieve_balance_transaction(const std::string& id) const;
+  api_result list_payouts(const params& p) const;
+  api_result retrieve_payout(const std::string& id) const;
+
+  /// Batches every unpaid balance transaction into one payout per currency
+  /// whose net total is positive; answers the list of new payouts.
+  api_result run_settlement(const request_context& ctx);
+
+  /// Counts of every kind of object, as JSON.
+  std::string counts_json() const;
+
+  std::size_t objects() const { return objects_; }
+
+  using metadata = std::vector<std::pair<std::string, std::string>>;
+
+  struct payment_method {
+    std::string id;
+    std::string brand;
+    std::string last4;
+    std::int64_t exp_month = 12;
+    std::int64_t exp_year = 2034;
+    card_outcome outcome = card_outcome::succeed;
+    std::int64_t created = 0;
+  };
+
+  struct last_error {
+    std::string type;
+    std::string code;
+    std::string decline_code;
+    std::string message;
+    std::string charge;
+    std::string payment_method;
+  };
+
+  struct payment_intent {
+    std::string id;
+    std::int64_t amount = 0;
+    std::string currency;
+    bool manual_capture = false;
+    pi_status status = pi_status::requires_payment_method;
+    std::string client_secret;
+    std::int64_t created = 0;
+    std::optional<std::string> description;
+    metadata meta;
+    std::vector<std::string> payment_method_types;
+    std::optional<std::string> payment_method;
+    std::int64_t amount_capturable = 0;
+    std::int64_t amount_received = 0;
+    std::optional<std::string> latest_charge;
+    std::optional<last_error> last_payment_error;
+    std::optional<std::string> return_url;
+    std::string authentication_url;  ///< the 3-D Secure page, while requires_action
+    std::optional<std::int64_t> canceled_at;
+    std::optional<std::string> cancellation_reason;
+  };
+
+  struct charge {
+    std::string id;
+    std::string payment_intent;
+    std::string payment_method;
+    std::int64_t amount = 0;
+    std::int64_t amount_captured = 0;
+    std::int64_t amount_refunded = 0;
+    std::string currency;
+    bool captured = false;
+    bool paid = false;
+    std::string status;  ///< succeeded | failed
+    std::string failure_code;
+    std::string failure_message;
+    std::string decline_code;
+    std::optional<std::string> balance_transaction;
+    std::vector<std::string> refunds;
+    std::optional<std::string> description;
+    metadata meta;
+    std::int64_t created = 0;
+  };
+
+  struct refund {
+    std::string id;
+    std::int64_t amount = 0;
+    std::string charge;
+    std::string payment_intent;
+    std::string currency;
+    std::optional<std::string> reason;
+    metadata meta;
+    std::string balance_transaction;
+    std::int64_t created = 0;
+  };
+
+  struct balance_transaction {
+    std::string id;
+    std::string type;  ///< charge | refund
+    std::int64_t amount = 0;
+    std::int64_t fee = 0;
+    std::int64_t net = 0;
+    std::string currency;
+    std::string source;
+    std::string description;
+    std::optional<std::string> payout;
+    std::int64_t created = 0;
+    std::int64_t available_on = 0;
+  };
+
+  struct payout {
+    std::string id;
+    std::int64_t amount = 0;
+    std::string currency;
+    std::int64_t created = 0;
+    std::int64_t arrival_date = 0;
+    std::string status;
+  };
+
+  struct event {
+    std::string id;
+    std::string type;
+    std::string json;
+  };
+
+ private:
+  std::optional<api_error> check_room(std::size_t needed) const;
+  std::optional<std::string> resolve_payment_method(const params& p, api_error& err);
+  api_result attempt_payment(payment_intent& pi, const request_context& ctx);
+  api_result charge_card(payment_intent& pi, const request_context& ctx);
+  void succeed_payment(payment_intent& pi, const request_context& ctx);
+  void fail_payment(payment_intent& pi, const std::string& charge_id, const api_error& err,
+                    const request_context& ctx);
+  std::string add_charge_balance_transaction(charge& ch, std::int64_t amount);
+  void emit(const std::string& type, const std::string& object_json, const request_context& ctx);
+  std::int64_t now_s() const;
+
+  std::string pi_json(const payment_intent& pi) const;
+  std::string charge_json(const charge& ch) const;
+  std::string refund_json(const refund& r) const;
+  std::string payment_method_json(const std::string& id) const;
+  std::string bt_json(const balance_transaction& bt) const;
+  std::string payout_json(const payout& po) const;
+
+  fee_schedule fees_;
+  std::size_t objects_max_;
+  std::size_t objects_ = 0;
+  event_sink sink_;
+  bool webhooks_enabled_ = false;
+
+  std::map<std::string, payment_method> payment_methods_;
+  std::map<std::string, payment_intent> intents_;
+  std::map<std::string, charge> charges_;
+  std::map<std::string, refund> refunds_;
+  std::map<std::string, balance_transaction> balance_transactions_;
+  std::map<std::string, payout> payouts_;
+  std::map<std::string, event> events_;
+  // Creation order, for lists (newest first, as Stripe lists).
+  std::vector<std::string> event_order_;
+  std::vector<std::string> bt_order_;
+  std::vector<std::string> payout_order_;
+  std::vector<std::string> processing_;  ///< see take_processing()
+};
+
+}  // namespace pay::sandbox

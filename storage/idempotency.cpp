@@ -1,0 +1,81 @@
+#include "storage/idempotency.hpp"
+
+namespace pay::storage {
+
+core::result<idempotency_record> idempotency_begin(pg_connection& conn,
+                                                   const idempotency_request& req) {
+  idempotency_record out;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto inserted = tx.exec(
+        "INSERT INTO idempotency_keys (merchant_id, key, method, path, fingerprint, locked_until) "
+        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000)) "
+        "ON CONFLICT (merchant_id, key) DO NOTHING RETURNING id",
+        {req.merchant_id, req.key, req.method, req.path, req.fingerprint,
+         std::to_string(req.lease_ms)});
+    if (!inserted.ok()) return inserted.error;
+    if (inserted.rows.size() == 1) {
+      out.state = idempotency_state::fresh;
+      out.id = inserted.rows.int64(0, 0);
+      return std::nullopt;
+    }
+    auto row = tx.exec(
+        "SELECT id, fingerprint, recovery_point, locked_until > now(), intent_id, refund_id, "
+        "response_status, response_body FROM idempotency_keys "
+        "WHERE merchant_id = $1 AND key = $2 FOR UPDATE",
+        {req.merchant_id, req.key});
+    if (!row.ok()) return row.error;
+    const auto& r = row.rows;
+    out.id = r.int64(0, 0);
+    out.point = core::parse_recovery_point(r.text(0, 2)).value_or(core::recovery_point::started);
+    out.intent_id = r.optional_text(0, 4);
+    out.refund_id = r.optional_text(0, 5);
+    if (r.text(0, 1) != req.fingerprint) {
+      out.state = idempotency_state::mismatch;
+    } else if (out.point == core::recovery_point::finished) {
+      out.state = idempotency_state::replay;
+      out.response_status = static_cast<int>(r.int64(0, 6));
+      out.response_body = r.text(0, 7);
+    } else if (!r.is_null(0, 3) && r.boolean(0, 3)) {
+      out.state = idempotency_state::in_flight;
+    } else {
+      out.state = idempotency_state::resume;
+      auto lease = tx.exec(
+          "UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => "
+          "$2::double precision / 1000), updated_at = now() WHERE id = $1",
+          {std::to_string(out.id), std::to_string(req.lease_ms)});
+      if (!lease.ok()) return lease.error;
+    }
+    return std::nullopt;
+  });
+  if (failed) return to_core_error(*failed);
+  return out;
+}
+
+core::status idempotency_finish(pg_connection& conn, std::int64_t id, int status,
+                                const std::string& body) {
+  auto r = conn.exec(
+      "UPDATE idempotency_keys SET recovery_point = 'finished', response_status = $2, "
+      "response_body = $3, locked_until = NULL, updated_at = now() WHERE id = $1",
+      {std::to_string(id), std::to_string(status), body});
+  if (!r.ok()) return to_core_error(*r.error);
+  return core::status::ok();
+}
+
+core::status idempotency_release(pg_connection& conn, std::int64_t id) {
+  auto r =
+      conn.exec("UPDATE idempotency_keys SET locked_until = NULL, updated_at = now() WHERE id = $1",
+                {std::to_string(id)});
+  if (!r.ok()) return to_core_error(*r.error);
+  return core::status::ok();
+}
+
+core::result<std::int64_t> idempotency_expire(pg_connection& conn, std::int64_t retention_hours) {
+  auto r = conn.exec(
+      "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1::int) "
+      "AND (locked_until IS NULL OR locked_until < now())",
+      {std::to_string(retention_hours)});
+  if (!r.ok()) return to_core_error(*r.error);
+  return r.rows.affected();
+}
+
+}  // namespace pay::storage

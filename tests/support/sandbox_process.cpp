@@ -1,0 +1,68 @@
+#include "tests/support/sandbox_process.hpp"
+
+#ifdef PSP_SANDBOX_BIN
+
+#include <csignal>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "core/ids.hpp"
+
+namespace pay::test {
+
+namespace {
+
+/// How long the sandbox may take to bind and to answer its first /healthz.
+constexpr auto start_timeout = std::chrono::seconds(30);
+/// How long a SIGTERM gets before the child is killed.
+constexpr auto stop_timeout = std::chrono::seconds(5);
+
+}  // namespace
+
+std::string psp_sandbox_path() {
+  return PSP_SANDBOX_BIN;
+}
+
+sandbox_process::sandbox_process(std::map<std::string, std::string> env,
+                                 std::vector<std::string> args) {
+  dir_ = make_temp_dir();
+  auto port_file = dir_ + "/port";
+  secret_key_ =
+      env.try_emplace("SANDBOX_SECRET_KEY", "sk_test_" + core::random_token(24)).first->second;
+  publishable_key_ =
+      env.try_emplace("SANDBOX_PUBLISHABLE_KEY", "pk_test_" + core::random_token(24)).first->second;
+  std::vector<std::string> argv{"--port", "0", "--port-file", port_file};
+  argv.insert(argv.end(), args.begin(), args.end());
+  process_ = std::make_unique<child_process>(psp_sandbox_path(), argv, env);
+  auto until = std::chrono::steady_clock::now() + start_timeout;
+  port_ = read_port_file(port_file, start_timeout);
+  if (port_ == 0)
+    throw std::runtime_error("psp-sandbox did not start; output:\n" + process_->output());
+  base_url_ = "http://127.0.0.1:" + std::to_string(port_);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !process_->running())
+      throw std::runtime_error("psp-sandbox does not answer /healthz; output:\n" +
+                               process_->output());
+    auto r = http("GET", base_url_ + "/healthz");
+    if (r.answered && r.response.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+sandbox_process::~sandbox_process() {
+  if (process_ && process_->running()) {
+    process_->send_signal(SIGTERM);
+    process_->wait(stop_timeout);
+  }
+  process_.reset();  // SIGKILLs it if SIGTERM was not enough
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+}  // namespace pay::test
+
+#endif  // PSP_SANDBOX_BIN

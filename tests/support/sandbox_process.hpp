@@ -1,0 +1,55 @@
+#pragma once
+
+// A psp-sandbox child process for integration tests: random keys, a free
+// port, ready to serve when constructed. Only built when the sandbox target
+// exists (the build defines PSP_SANDBOX_BIN then).
+
+#ifdef PSP_SANDBOX_BIN
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/harness.hpp"
+
+namespace pay::test {
+
+/// The path of the built psp-sandbox.
+std::string psp_sandbox_path();
+
+/// The real psp-sandbox binary on a free port of 127.0.0.1, with freshly
+/// generated secret and publishable keys (SANDBOX_SECRET_KEY and
+/// SANDBOX_PUBLISHABLE_KEY in `env` override them), answering /healthz when
+/// the constructor returns. Stopped with SIGTERM (then SIGKILL) on
+/// destruction.
+class sandbox_process {
+ public:
+  /// `env` is added to the child's environment, `args` after --port 0 and
+  /// --port-file. Throws with the sandbox's output when it does not start.
+  explicit sandbox_process(std::map<std::string, std::string> env = {},
+                           std::vector<std::string> args = {});
+  ~sandbox_process();
+  sandbox_process(const sandbox_process&) = delete;
+  sandbox_process& operator=(const sandbox_process&) = delete;
+
+  /// "http://127.0.0.1:<port>".
+  const std::string& base_url() const { return base_url_; }
+  const std::string& secret_key() const { return secret_key_; }
+  const std::string& publishable_key() const { return publishable_key_; }
+  std::uint16_t port() const { return port_; }
+  child_process& process() { return *process_; }
+
+ private:
+  std::string dir_;
+  std::string secret_key_;
+  std::string publishable_key_;
+  std::uint16_t port_ = 0;
+  std::string base_url_;
+  std::unique_ptr<child_process> process_;
+};
+
+}  // namespace pay::test
+
+#endif  // PSP_SANDBOX_BIN
