@@ -76,6 +76,10 @@ build() {
 PG_STARTED=0
 PGDATA_DIR=""
 
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # Runs a command as the cluster's owner: postgres when we are root
 # (PostgreSQL refuses to run as root), ourselves otherwise.
 as_pg() {
@@ -125,6 +129,8 @@ start_postgres() {
     PG_PORT=$(sed -n 4p "$PGDATA_DIR/postmaster.pid")
     say "PostgreSQL already running in $PGDATA_DIR on port $PG_PORT; sharing it"
   else
+    # Another cluster (another clone, another user) may hold the port.
+    while port_in_use "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 \
       -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start \
