@@ -129,12 +129,10 @@ bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
          a.last_payment_error_json == b.last_payment_error_json;
 }
 
-/// Writes `w` and, on success, adopts its intent as the actor's state. A
-/// lost compare-and-swap re-reads the intent and reports the conflict; the
-/// client's retry then decides again on fresh state.
+/// Inserts a new intent (a create) and adopts it as the actor's state.
 template <class Then>
-void persist(intent_pointer self, storage::intent_write w, Then then,
-             std::function<void(core::error)> fail) {
+void persist_insert(intent_pointer self, storage::intent_write w, Then then,
+                    std::function<void(core::error)> fail) {
   self->request(self->state.storage, storage_timeout, write_atom::value, w)
       .await(
           [self, w, then](std::int64_t version) mutable {
@@ -142,14 +140,39 @@ void persist(intent_pointer self, storage::intent_write w, Then then,
             self->state.pi = w.intent;
             then(*self->state.pi);
           },
-          [self, fail](caf::error& err) {
+          [fail](caf::error& err) { fail(from_caf_error(err)); });
+}
+
+/// Builds a change from the intent as it stands; nullopt: nothing to write.
+using change_builder =
+    std::function<std::optional<storage::intent_write>(const core::payment_intent&)>;
+
+/// Writes the change `build` makes of the current intent and adopts the
+/// result. A lost compare-and-swap (another process wrote first) re-reads
+/// the intent and builds the change again on the fresh state, once; a change
+/// that no longer applies writes nothing. It never overwrites.
+template <class Then>
+void persist_change(intent_pointer self, change_builder build, Then then,
+                    std::function<void(core::error)> fail, int attempt = 0) {
+  auto w = build(*self->state.pi);
+  if (!w) return then(*self->state.pi);
+  self->request(self->state.storage, storage_timeout, write_atom::value, *w)
+      .await(
+          [self, w = *w, then](std::int64_t version) mutable {
+            w.intent.version = version;
+            self->state.pi = w.intent;
+            then(*self->state.pi);
+          },
+          [self, build, then, fail, attempt](caf::error& err) mutable {
             auto e = from_caf_error(err);
-            if (e.code != core::errc::version_conflict) return fail(e);
+            if (e.code != core::errc::version_conflict || attempt > 0) return fail(e);
             self->request(self->state.storage, storage_timeout, load_atom::value, self->state.id)
                 .await(
-                    [self, fail, e](core::payment_intent& fresh) {
+                    [self, build, then, fail](core::payment_intent& fresh) mutable {
+                      core::log::info("version conflict: re-read, deciding again",
+                                      {{"intent_id", self->state.id}});
                       self->state.pi = std::move(fresh);
-                      fail(e);
+                      persist_change(self, build, then, fail, 1);
                     },
                     [fail, e](caf::error&) { fail(e); });
           });
@@ -175,18 +198,22 @@ void refresh_from_psp(intent_pointer self, Then then) {
                                 {"error", std::get<core::psp_failure>(outcome).message}});
               return then();
             }
-            auto current = *self->state.pi;
-            auto next = current;
-            std::vector<core::audit_event> trail;
-            if (!merge_psp_intent(next, *psp, trail, "PSP state read on demand")) {
-              core::log::debug("psp refresh stale",
-                               {{"intent_id", self->state.id}, {"psp_status", psp->status}});
-              return then();
-            }
-            if (same_view(next, current)) return then();
-            storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
-            persist(
-                self, std::move(w), [then](const core::payment_intent&) mutable { then(); },
+            auto view = *psp;
+            change_builder build =
+                [self, view](
+                    const core::payment_intent& current) -> std::optional<storage::intent_write> {
+              auto next = current;
+              std::vector<core::audit_event> trail;
+              if (!merge_psp_intent(next, view, trail, "PSP state read on demand")) {
+                core::log::debug("psp refresh stale",
+                                 {{"intent_id", self->state.id}, {"psp_status", view.status}});
+                return std::nullopt;
+              }
+              if (same_view(next, current)) return std::nullopt;
+              return storage::intent_write{next, current.version, std::move(trail), {}, {}, {}};
+            };
+            persist_change(
+                self, std::move(build), [then](const core::payment_intent&) mutable { then(); },
                 [self, then](core::error e) mutable {
                   core::log::warn("psp refresh not recorded",
                                   {{"intent_id", self->state.id}, {"error", e.message}});
@@ -240,7 +267,7 @@ void create_with_psp(intent_pointer self, create_command cmd,
                                     {},
                                     idem_ref(cmd.idempotency_id),
                                     core::recovery_point::psp_called};
-            persist(
+            persist_insert(
                 self, std::move(w),
                 [rp](const core::payment_intent& written) mutable { rp.deliver(written); },
                 failer(rp));
@@ -330,25 +357,31 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                       rp.deliver(to_caf_error(from_psp_failure(*f)));
                       return;
                     }
-                    const auto& psp = std::get<core::psp_intent>(outcome);
-                    auto current = *self->state.pi;
-                    auto next = current;
-                    next.status = core::intent_status::captured;
-                    next.amount_capturable = 0;
-                    next.amount_received = psp.amount_received > 0 ? psp.amount_received : amount;
-                    storage::intent_write w{
-                        next,
-                        current.version,
-                        {audit("api", "capture", current.status, next.status,
-                               amount < current.amount_capturable
-                                   ? "merchant captured part; the rest of the hold is released"
-                                   : "merchant captured the authorisation",
-                               "{\"amount\":" + std::to_string(next.amount_received) + "}")},
-                        {},
-                        idem_ref(cmd.idempotency_id),
-                        core::recovery_point::psp_called};
-                    persist(
-                        self, std::move(w),
+                    auto received = std::get<core::psp_intent>(outcome).amount_received;
+                    change_builder build = [cmd, amount,
+                                            received](const core::payment_intent& current)
+                        -> std::optional<storage::intent_write> {
+                      // Already recorded (another writer), or no longer capturable.
+                      if (!core::transition(current.status, core::intent_event::capture))
+                        return std::nullopt;
+                      auto next = current;
+                      next.status = core::intent_status::captured;
+                      next.amount_capturable = 0;
+                      next.amount_received = received > 0 ? received : amount;
+                      return storage::intent_write{
+                          next,
+                          current.version,
+                          {audit("api", "capture", current.status, next.status,
+                                 amount < current.amount_capturable
+                                     ? "merchant captured part; the rest of the hold is released"
+                                     : "merchant captured the authorisation",
+                                 "{\"amount\":" + std::to_string(next.amount_received) + "}")},
+                          {},
+                          idem_ref(cmd.idempotency_id),
+                          core::recovery_point::psp_called};
+                    };
+                    persist_change(
+                        self, std::move(build),
                         [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); },
                         failer(rp));
                   },
@@ -371,21 +404,25 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
             return;
           }
           auto record = [self, cmd, rp]() mutable {
-            auto current = *self->state.pi;
-            auto next = current;
-            next.status = core::intent_status::canceled;
-            next.amount_capturable = 0;
-            storage::intent_write w{next,
-                                    current.version,
-                                    {audit("api", "cancel", current.status, next.status,
-                                           current.status == core::intent_status::authorized
-                                               ? "merchant voided the authorisation"
-                                               : "merchant canceled the payment intent")},
-                                    {},
-                                    idem_ref(cmd.idempotency_id),
-                                    core::recovery_point::psp_called};
-            persist(
-                self, std::move(w),
+            change_builder build =
+                [cmd](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+              if (!core::transition(current.status, core::intent_event::cancel))
+                return std::nullopt;
+              auto next = current;
+              next.status = core::intent_status::canceled;
+              next.amount_capturable = 0;
+              return storage::intent_write{next,
+                                           current.version,
+                                           {audit("api", "cancel", current.status, next.status,
+                                                  current.status == core::intent_status::authorized
+                                                      ? "merchant voided the authorisation"
+                                                      : "merchant canceled the payment intent")},
+                                           {},
+                                           idem_ref(cmd.idempotency_id),
+                                           core::recovery_point::psp_called};
+            };
+            persist_change(
+                self, std::move(build),
                 [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); }, failer(rp));
           };
           if (!current.psp_reference) return record();
@@ -435,36 +472,40 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                     return;
                   }
                   const auto& psp = std::get<core::psp_refund>(outcome);
-                  auto current = *self->state.pi;
-                  auto next = current;
-                  next.amount_refunded = current.amount_refunded + amount;
-                  auto event = next.amount_refunded == next.amount_received
-                                   ? core::intent_event::refund_full
-                                   : core::intent_event::refund_partial;
-                  auto rule = core::find_transition(current.status, event);
-                  next.status = rule->to;
                   core::refund rf;
                   rf.id = cmd.refund_id;
-                  rf.merchant_id = current.merchant_id;
-                  rf.intent_id = current.id;
+                  rf.merchant_id = self->state.pi->merchant_id;
+                  rf.intent_id = self->state.pi->id;
                   rf.amount = amount;
-                  rf.currency = current.currency;
+                  rf.currency = self->state.pi->currency;
                   rf.status = psp.status.empty() ? "pending" : psp.status;
                   rf.reason = cmd.reason;
                   rf.psp_reference = psp.id;
                   rf.created = unix_now_s();
-                  storage::intent_write w{
-                      next,
-                      current.version,
-                      {audit("api", std::string(core::to_string(event)), current.status,
-                             next.status, std::string(rule->cause),
-                             "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(amount) +
-                                 "}")},
-                      rf,
-                      idem_ref(cmd.idempotency_id),
-                      core::recovery_point::psp_called};
-                  persist(
-                      self, std::move(w),
+                  change_builder build = [cmd, rf](const core::payment_intent& current)
+                      -> std::optional<storage::intent_write> {
+                    auto next = current;
+                    next.amount_refunded = current.amount_refunded + rf.amount;
+                    if (next.amount_refunded > next.amount_received) return std::nullopt;
+                    auto event = next.amount_refunded == next.amount_received
+                                     ? core::intent_event::refund_full
+                                     : core::intent_event::refund_partial;
+                    auto rule = core::find_transition(current.status, event);
+                    if (!rule) return std::nullopt;
+                    next.status = rule->to;
+                    return storage::intent_write{
+                        next,
+                        current.version,
+                        {audit("api", std::string(core::to_string(event)), current.status,
+                               next.status, std::string(rule->cause),
+                               "{\"refund\":\"" + rf.id +
+                                   "\",\"amount\":" + std::to_string(rf.amount) + "}")},
+                        rf,
+                        idem_ref(cmd.idempotency_id),
+                        core::recovery_point::psp_called};
+                  };
+                  persist_change(
+                      self, std::move(build),
                       [rp, rf](const core::payment_intent& pi) mutable {
                         rp.deliver(refund_result{rf, pi});
                       },

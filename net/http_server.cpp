@@ -209,8 +209,13 @@ class session : public std::enable_shared_from_this<session> {
   /// before the client reads it.
   void do_linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::milliseconds(core::limits::http_linger_ms));
+    if (!linger_started_) {
+      // One deadline for the whole drain: a client trickling bytes cannot
+      // hold the connection open by resetting a per-read timer.
+      linger_started_ = true;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.expires_after(std::chrono::milliseconds(core::limits::http_linger_ms));
+    }
     stream_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
                               if (read_ec) return self->do_close();
@@ -236,6 +241,7 @@ class session : public std::enable_shared_from_this<session> {
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool linger_ = false;
+  bool linger_started_ = false;
   bool busy_ = false;
   std::array<char, 4096> drain_{};
 };

@@ -20,6 +20,11 @@ db_error_kind classify_sqlstate(std::string_view state) {
 }
 
 core::error to_core_error(const db_error& e) {
+  // PostgreSQL's text is for the operator: it goes to the log, never to a
+  // client.
+  core::log::write(e.recoverable() ? core::log::level::warn : core::log::level::error,
+                   "database error",
+                   {{"sqlstate", e.sqlstate}, {"error", e.message}, {"constraint", e.constraint}});
   if (e.recoverable())
     return core::make_error(core::errc::storage_unavailable,
                             "The database is unavailable; retry the request.");

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <rapidjson/document.h>
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -366,6 +367,63 @@ TEST_CASE("Canceling voids an authorisation at the PSP, and a canceled intent re
   CHECK(capture.response.status == 400);
   auto replay = f.post("/v1/payment_intents/" + id + "/cancel", "{}", "cancel-1");
   CHECK(replay.response.body == canceled.response.body);
+}
+
+TEST_CASE("An idle intent actor stops and a later command rehydrates it from the database") {
+  checkout_fixture f{{{"PAYMENTS_INTENT_IDLE_MS", "200"}}};
+  auto pi = f.create(600, "manual");
+  auto id = str(pi, "id");
+  f.confirm_as_browser(pi, "pm_card_visa");
+  CHECK(str(parse(f.get("/v1/payment_intents/" + id).response.body), "status") == "authorized");
+  std::this_thread::sleep_for(700ms);  // the actor passivates
+  auto captured = f.post("/v1/payment_intents/" + id + "/capture", "{}");
+  REQUIRE(captured.response.status == 200);
+  CHECK(str(parse(captured.response.body), "status") == "captured");
+}
+
+TEST_CASE(
+    "A write that loses the version compare-and-swap re-reads and decides again, never "
+    "overwriting") {
+  checkout_fixture f;
+  auto pi = f.create(1500, "manual");
+  auto id = str(pi, "id");
+  f.confirm_as_browser(pi, "pm_card_visa");
+  CHECK(str(parse(f.get("/v1/payment_intents/" + id).response.body), "status") == "authorized");
+  // Another writer (another engine process) changes the row behind the actor's back.
+  f.db.query(
+      "UPDATE payment_intents SET version = version + 1, description = 'other writer' "
+      "WHERE id = $1",
+      {id});
+  auto bumped = f.db.query("SELECT version FROM payment_intents WHERE id = $1", {id}).int64(0, 0);
+
+  auto captured = f.post("/v1/payment_intents/" + id + "/capture", "{}", "cas-capture");
+  REQUIRE(captured.response.status == 200);
+  auto c = parse(captured.response.body);
+  CHECK(str(c, "status") == "captured");
+  CHECK(c["version"].GetInt64() == bumped + 1);  // written on top of the other writer's version
+  // The other writer's change survives: the actor re-read instead of overwriting.
+  CHECK(f.db.query("SELECT description FROM payment_intents WHERE id = $1", {id}).text(0, 0) ==
+        "other writer");
+  auto actions = audit_actions(f, id);
+  CHECK(std::count(actions.begin(), actions.end(), "capture") == 1);
+  CHECK(f.psp_events("payment_intent.succeeded", str(pi, "psp_reference")) == 1);
+}
+
+TEST_CASE(
+    "When the database drops the engine's connections, the next request reconnects and succeeds") {
+  checkout_fixture f;
+  auto pi = f.create(400, "manual");
+  auto killed = f.db.query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid "
+      "<> pg_backend_pid()",
+      {f.db.name()});
+  CHECK(killed.int64(0, 0) >= 1);
+  auto list = f.get("/v1/payment_intents");
+  CHECK(list.response.status == 200);
+  auto ready = test::http("GET", f.url("/readyz"));
+  CHECK(ready.response.status == 200);
+  auto again = f.get("/v1/payment_intents/" + str(pi, "id"));
+  CHECK(again.response.status == 200);
 }
 
 #endif  // PSP_SANDBOX_BIN

@@ -179,7 +179,7 @@ TEST_CASE("a dropped first attempt is retried and then delivered") {
   create_intent(sb, "amount=100&currency=usd");
   REQUIRE(rx.wait_for([](const auto& d) { return d.size() == 1; }));
   CHECK(rx.requests_seen() == 1);  // the first attempt never reached the endpoint
-  auto log = expect_json(sb.get("/_sandbox/webhook_deliveries"));
+  auto log = wait_for_attempts(sb, 2);
   REQUIRE(at(log, "data").Size() == 2);
   CHECK(str(at(log, "data")[0], "outcome") == "dropped");
   CHECK(str(at(log, "data")[1], "outcome") == "delivered");

@@ -250,3 +250,20 @@ rapidjson::Document create_intent(sandbox_process& sb, const std::string& form_b
 }
 
 }  // namespace sandbox_test
+
+namespace sandbox_test {
+
+rapidjson::Document wait_for_attempts(sandbox_process& sb, std::size_t count) {
+  std::string body;
+  bool enough = eventually([&] {
+    auto r = sb.get("/_sandbox/webhook_deliveries");
+    if (!r.answered || r.response.status != 200) return false;
+    body = r.response.body;
+    return parse(body)["data"].Size() >= count;
+  });
+  INFO("deliveries: " << body);
+  REQUIRE(enough);
+  return parse(body);
+}
+
+}  // namespace sandbox_test

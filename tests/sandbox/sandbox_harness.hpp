@@ -113,6 +113,10 @@ namespace sandbox_test {
 /// Requires an answer with `status` and returns its parsed body.
 rapidjson::Document expect_json(const pay::net::client_result& r, int status = 200);
 
+/// Polls GET /_sandbox/webhook_deliveries until it lists `count` attempts
+/// (the receiver may see a delivery before the sandbox has recorded it).
+rapidjson::Document wait_for_attempts(sandbox_process& sb, std::size_t count);
+
 /// Creates a payment intent from a form body; requires 200.
 rapidjson::Document create_intent(sandbox_process& sb, const std::string& form_body);
 
