@@ -6,6 +6,7 @@
 #                    SIGINT/SIGTERM, then stop everything it started.
 #   ./dev.sh test    the same set-up, then every test (ctest).
 #   ./dev.sh build   install what is missing and build only.
+#   ./dev.sh bench   the same set-up, then the benchmarks (bench/run.sh).
 #
 # With PAYMENTS_DATABASE_URL set, that database is used and no cluster is
 # started. Ports: PAYMENTS_PORT (8080), SANDBOX_PORT (8090), PAYMENTS_PG_PORT
@@ -292,9 +293,20 @@ cmd_test() {
   return "$status"
 }
 
+cmd_bench() {
+  ensure_packages
+  build
+  trap stop_all EXIT
+  start_postgres
+  say "running the benchmarks"
+  PAYMENTS_BUILD_DIR="$BUILD" PAYMENTS_TEST_DATABASE_URL="$PAYMENTS_TEST_DATABASE_URL" \
+    "$ROOT/bench/run.sh" "${@:2}"
+}
+
 case "${1:-}" in
   run) cmd_run ;;
   test) cmd_test ;;
+  bench) cmd_bench "$@" ;;
   build) ensure_packages; ensure_npm_packages; build ;;
   *)
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'

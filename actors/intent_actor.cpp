@@ -526,6 +526,74 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         return rp;
       },
 
+      [self](apply_atom, apply_command& cmd) -> caf::typed_response_promise<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        self->state.last_active = clock_type::now();
+        if (auto e = self->state.load_error) {
+          self->quit();
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        if (!self->state.pi) {
+          rp.deliver(to_caf_error(core::make_error(
+              core::errc::not_found, "The engine has no intent '" + cmd.intent_id + "' yet.")));
+          return rp;
+        }
+        auto outcome = std::make_shared<std::string>();
+        auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id;
+        change_builder build =
+            [cmd, cause,
+             outcome](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+          auto next = current;
+          std::vector<core::audit_event> trail;
+          bool forward = merge_psp_intent(next, cmd.view, trail, cause);
+          for (auto& a : trail) a.actor = "webhook";
+          if (forward && !same_view(next, current)) {
+            *outcome = "applied";
+            storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
+            w.inbox_id = cmd.inbox_id;
+            w.inbox_outcome = *outcome;
+            return w;
+          }
+          // Stale news (behind our status) or nothing new: recorded as
+          // ignored, never applied backwards.
+          *outcome = forward ? "ignored_no_change" : "ignored_stale";
+          auto reason = forward ? "the intent already reflects it"
+                                : "the PSP status " + cmd.view.status + " is behind " +
+                                      std::string(core::to_string(current.status));
+          storage::intent_write w{
+              current,
+              current.version,
+              {audit("webhook", "ignored", current.status, std::nullopt, cause + ": " + reason,
+                     "{\"event\":" + core::log_json_string(cmd.event_id) +
+                         ",\"psp_status\":" + core::log_json_string(cmd.view.status) + "}")},
+              {},
+              {},
+              {}};
+          w.inbox_id = cmd.inbox_id;
+          w.inbox_outcome = *outcome;
+          w.touch_intent = false;
+          return w;
+        };
+        persist_change(
+            self, std::move(build),
+            [rp, outcome](const core::payment_intent&) mutable { rp.deliver(*outcome); },
+            failer(rp));
+        return rp;
+      },
+
+      [self](refresh_atom,
+             const std::string&) -> caf::typed_response_promise<core::payment_intent> {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        self->state.last_active = clock_type::now();
+        if (!self->state.pi) {
+          rp.deliver(to_caf_error(core::make_error(core::errc::not_found, "no such intent")));
+          return rp;
+        }
+        refresh_from_psp(self, [self, rp]() mutable { rp.deliver(*self->state.pi); });
+        return rp;
+      },
+
       [self](idle_atom) {
         auto idle_for = clock_type::now() - self->state.last_active;
         auto limit = milliseconds(self->state.idle_ms);

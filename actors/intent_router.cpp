@@ -112,6 +112,17 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
         relay<core::payment_intent, get_atom>(self, id, std::move(cmd), rp);
         return rp;
       },
+      [self](apply_atom, apply_command& cmd) {
+        auto rp = self->make_response_promise<std::string>();
+        auto id = cmd.intent_id;
+        relay<std::string, apply_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
+      [self](refresh_atom, std::string& id) {
+        auto rp = self->make_response_promise<core::payment_intent>();
+        relay<core::payment_intent, refresh_atom>(self, id, id, rp);
+        return rp;
+      },
   };
 }
 

@@ -38,7 +38,29 @@ using storage_actor = caf::typed_actor<
     // Stores a request's final answer and releases its key.
     caf::replies_to<idem_finish_atom, idem_answer>::with<bool>,
     // Releases a key without an answer, so a retry resumes (retryable failure).
-    caf::replies_to<idem_release_atom, std::int64_t>::with<bool>>;
+    caf::replies_to<idem_release_atom, std::int64_t>::with<bool>,
+    // Stores a verified webhook event once per (psp, event id).
+    caf::replies_to<inbox_add_atom, storage::inbox_item>::with<storage::inbox_receipt>,
+    // Claims due events: (batch max, lease ms).
+    caf::replies_to<inbox_claim_atom, std::uint64_t, std::int64_t>::with<inbox_rows>,
+    // Marks an event processed that changes no intent: (inbox id, outcome).
+    caf::replies_to<inbox_done_atom, std::int64_t, std::string>::with<bool>,
+    // Records a failed attempt, due again later: (inbox id, attempt, error, delay ms).
+    caf::replies_to<inbox_retry_atom, std::int64_t, std::int32_t, std::string,
+                    std::int64_t>::with<bool>,
+    // Records the last failed attempt and dead-letters: (inbox id, attempt, error, reason).
+    caf::replies_to<inbox_dead_atom, std::int64_t, std::int32_t, std::string,
+                    std::string>::with<bool>,
+    // Queue depth, oldest pending age, open dead letters.
+    caf::replies_to<inbox_stats_atom>::with<storage::inbox_stats>,
+    // Lists dead letters with their attempts: (include resolved, limit).
+    caf::replies_to<dead_list_atom, bool, std::uint64_t>::with<dead_letter_list>,
+    // Makes one dead letter (or all unresolved, given none) due again.
+    caf::replies_to<dead_replay_atom, optional_id>::with<id_list>,
+    // The engine's intent id for a PSP intent: (psp, PSP id).
+    caf::replies_to<psp_ref_atom, std::string, std::string>::with<optional_id>,
+    // Intents pending without change for (idle ms), at most (limit).
+    caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values
@@ -77,6 +99,11 @@ using intent_actor = caf::typed_actor<
     caf::replies_to<refund_atom, refund_command>::with<refund_result>,
     // Reads the intent, first refreshing a pending one from the PSP.
     caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
+    // Applies a PSP event from the inbox and marks it processed in the same
+    // write; a stale or repeated event is recorded as ignored. Answers the outcome.
+    caf::replies_to<apply_atom, apply_command>::with<std::string>,
+    // Refreshes a pending intent from the PSP (the missed-webhook poll).
+    caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
     // Stops the actor when it has been idle long enough (state is in the database).
     caf::reacts_to<idle_atom>>;
 
@@ -88,6 +115,20 @@ using intent_router_actor =
                      caf::replies_to<capture_atom, capture_command>::with<core::payment_intent>,
                      caf::replies_to<cancel_atom, cancel_command>::with<core::payment_intent>,
                      caf::replies_to<refund_atom, refund_command>::with<refund_result>,
-                     caf::replies_to<get_atom, get_command>::with<core::payment_intent>>;
+                     caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
+                     caf::replies_to<apply_atom, apply_command>::with<std::string>,
+                     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>>;
+
+/// The WEBHOOK WORKER: claims due inbox events, hands each to its intent
+/// actor through the router, retries failures with full-jitter backoff and
+/// dead-letters what keeps failing; also polls the PSP for intents whose
+/// webhooks never came. Spawned under a supervisor that restarts it.
+using webhook_worker_actor = caf::typed_actor<
+    // New events are in the inbox: claim now rather than at the next poll.
+    caf::reacts_to<wake_atom>,
+    // The periodic poll of the inbox.
+    caf::reacts_to<tick_atom>,
+    // The periodic poll for stuck intents.
+    caf::reacts_to<stuck_atom>>;
 
 }  // namespace pay::actors

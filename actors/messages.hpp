@@ -20,6 +20,7 @@
 #include "core/payment_intent.hpp"
 #include "core/psp.hpp"
 #include "storage/idempotency.hpp"
+#include "storage/inbox.hpp"
 #include "storage/intents.hpp"
 #include "storage/merchants.hpp"
 
@@ -50,6 +51,20 @@ using psp_cancel_atom = caf::atom_constant<caf::atom("pspcancel")>;
 using psp_refund_atom = caf::atom_constant<caf::atom("psprefund")>;
 using psp_done_atom = caf::atom_constant<caf::atom("pspdone")>;
 using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
+using inbox_add_atom = caf::atom_constant<caf::atom("inboxadd")>;
+using inbox_claim_atom = caf::atom_constant<caf::atom("inboxclaim")>;
+using inbox_done_atom = caf::atom_constant<caf::atom("inboxdone")>;
+using inbox_retry_atom = caf::atom_constant<caf::atom("inboxretry")>;
+using inbox_dead_atom = caf::atom_constant<caf::atom("inboxdead")>;
+using inbox_stats_atom = caf::atom_constant<caf::atom("inboxstats")>;
+using dead_list_atom = caf::atom_constant<caf::atom("deadlist")>;
+using dead_replay_atom = caf::atom_constant<caf::atom("deadreplay")>;
+using psp_ref_atom = caf::atom_constant<caf::atom("pspref")>;
+using stuck_atom = caf::atom_constant<caf::atom("stuck")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -131,6 +146,20 @@ struct refund_result {
   core::payment_intent intent;
 };
 
+/// Applies one PSP event about an intent (from the webhook inbox).
+struct apply_command {
+  std::string intent_id;
+  std::int64_t inbox_id = 0;
+  std::string event_id;
+  std::string event_type;
+  core::psp_intent view;  ///< the PSP's intent as the event carries it
+};
+
+using inbox_rows = std::vector<storage::inbox_row>;
+using dead_letter_list = std::vector<storage::dead_letter_view>;
+using optional_id = std::optional<std::string>;
+using id_list = std::vector<std::string>;
+
 /// The gateway's answers.
 using psp_intent_outcome = core::psp_outcome<core::psp_intent>;
 using psp_refund_outcome = core::psp_outcome<core::psp_refund>;
@@ -194,3 +223,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::payment_intent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_create_intent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::refund)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::inbox_rows)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::dead_letter_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_receipt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_stats)

@@ -13,6 +13,7 @@
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
+#include "storage/inbox.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -89,6 +90,11 @@ caf::result<T> reply(core::result<T>&& r) {
   return to_caf_error(r.err());
 }
 
+caf::result<bool> done(core::status&& s) {
+  if (s) return true;
+  return to_caf_error(s.err());
+}
+
 storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<storage_state> self,
                                               std::string url) {
   self->state.url = std::move(url);
@@ -162,6 +168,57 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
             [&](storage::pg_connection& c) { return storage::idempotency_release(c, id); });
         if (!r) return to_caf_error(r.err());
         return true;
+      },
+      [self](inbox_add_atom,
+             const storage::inbox_item& item) -> caf::result<storage::inbox_receipt> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::inbox_add(c, item); }));
+      },
+      [self](inbox_claim_atom, std::uint64_t batch,
+             std::int64_t lease_ms) -> caf::result<inbox_rows> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::inbox_claim(c, batch, lease_ms); }));
+      },
+      [self](inbox_done_atom, std::int64_t id, const std::string& outcome) -> caf::result<bool> {
+        return done(self->state.write([&](storage::pg_connection& c) {
+          return storage::inbox_mark_processed(c, id, outcome);
+        }));
+      },
+      [self](inbox_retry_atom, std::int64_t id, std::int32_t attempt, const std::string& error,
+             std::int64_t delay_ms) -> caf::result<bool> {
+        return done(self->state.write([&](storage::pg_connection& c) {
+          return storage::inbox_retry_later(c, id, attempt, error, delay_ms);
+        }));
+      },
+      [self](inbox_dead_atom, std::int64_t id, std::int32_t attempt, const std::string& error,
+             const std::string& reason) -> caf::result<bool> {
+        return done(self->state.write([&](storage::pg_connection& c) {
+          return storage::inbox_dead_letter(c, id, attempt, error, reason);
+        }));
+      },
+      [self](inbox_stats_atom) -> caf::result<storage::inbox_stats> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::read_inbox_stats(c); }));
+      },
+      [self](dead_list_atom, bool include_resolved,
+             std::uint64_t limit) -> caf::result<dead_letter_list> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::list_dead_letters(c, include_resolved, limit);
+        }));
+      },
+      [self](dead_replay_atom, const optional_id& id) -> caf::result<id_list> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::replay_dead_letters(c, id); }));
+      },
+      [self](psp_ref_atom, const std::string& psp,
+             const std::string& ref) -> caf::result<optional_id> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::intent_id_for_psp_reference(c, psp, ref);
+        }));
+      },
+      [self](stuck_atom, std::int64_t idle_ms, std::uint64_t limit) -> caf::result<id_list> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::stuck_intents(c, idle_ms, limit); }));
       },
   };
 }

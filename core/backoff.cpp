@@ -50,4 +50,11 @@ retry_verdict next_retry(const backoff_policy& policy, std::uint32_t attempts_do
   return retry_verdict::retry;
 }
 
+retry_plan plan_retry(const backoff_policy& policy, std::uint32_t attempts_done,
+                      std::int64_t elapsed_ms, std::uint64_t random) {
+  auto attempt = attempts_done == 0 ? 0u : attempts_done - 1;
+  auto delay = full_jitter_delay_ms(policy, attempt, random);
+  return retry_plan{next_retry(policy, attempts_done, elapsed_ms, delay), delay};
+}
+
 }  // namespace pay::core

@@ -54,4 +54,16 @@ std::string_view to_string(retry_verdict verdict);
 retry_verdict next_retry(const backoff_policy& policy, std::uint32_t attempts_done,
                          std::int64_t elapsed_ms, std::int64_t delay_ms);
 
+/// What to do after a failed attempt: retry after `delay_ms`, or give up.
+struct retry_plan {
+  retry_verdict verdict = retry_verdict::retry;
+  std::int64_t delay_ms = 0;
+};
+
+/// Plans the next attempt after `attempts_done` failed attempts (at least
+/// one), `elapsed_ms` after the work first arrived: a full-jitter delay drawn
+/// with `random` (so a test pins it), then the attempt and deadline limits.
+retry_plan plan_retry(const backoff_policy& policy, std::uint32_t attempts_done,
+                      std::int64_t elapsed_ms, std::uint64_t random);
+
 }  // namespace pay::core

@@ -39,6 +39,10 @@ inline constexpr std::size_t json_depth_max = 16;
 /// Metadata keys per object, as Stripe allows.
 inline constexpr std::size_t metadata_keys_max = 50;
 
+/// Metadata keys the engine adds when it forwards an intent to the PSP
+/// (engine_intent_id), so a merchant may send this many fewer.
+inline constexpr std::size_t metadata_keys_reserved = 1;
+
 /// Length of one metadata key, as Stripe allows.
 inline constexpr std::size_t metadata_key_length_max = 40;
 
@@ -116,6 +120,31 @@ inline constexpr std::int64_t webhook_tolerance_s = 300;
 /// v1 signatures considered in one header; rotation needs two, a few more
 /// are harmless, hundreds would be a cheap CPU attack.
 inline constexpr std::size_t webhook_signatures_max = 8;
+
+// ---- webhook inbox ---------------------------------------------------------------
+
+/// Events one worker claims at a time; bounds memory and one claim's time.
+inline constexpr std::size_t inbox_batch_max = 64;
+
+/// How long a claimed event is held before another worker (or this engine
+/// after a crash) may claim it again; far above one event's processing time.
+inline constexpr std::int64_t inbox_lease_ms = 30'000;
+
+/// How often an idle worker looks for due events (receipts also wake it).
+inline constexpr std::int64_t inbox_poll_ms = 250;
+
+/// An intent pending this long without change is polled at the PSP, in case
+/// its webhooks were lost.
+inline constexpr std::int64_t stuck_intent_idle_ms = 600'000;
+
+/// How often the worker looks for stuck intents.
+inline constexpr std::int64_t stuck_poll_ms = 60'000;
+
+/// Stuck intents refreshed per poll.
+inline constexpr std::size_t stuck_batch_max = 100;
+
+/// Longest pause before a supervisor restarts a crashed child.
+inline constexpr std::int64_t supervisor_restart_ceiling_ms = 5'000;
 
 // ---- actors --------------------------------------------------------------------
 

@@ -137,3 +137,14 @@ void write(level l, std::string_view message, std::initializer_list<field> field
 }
 
 }  // namespace pay::core::log
+
+namespace pay::core {
+
+std::string log_json_string(std::string_view s) {
+  std::string out = "\"";
+  log::append_json_escaped(out, s);
+  out += '"';
+  return out;
+}
+
+}  // namespace pay::core

@@ -35,6 +35,18 @@ std::string format_log_line(std::string_view time_iso, level l, std::string_view
 /// Escapes `s` as the inside of a JSON string.
 void append_json_escaped(std::string& out, std::string_view s);
 
+}  // namespace pay::core::log
+
+namespace pay::core {
+
+/// `s` as a JSON string literal, quotes included (for small JSON documents
+/// built by hand, such as audit data).
+std::string log_json_string(std::string_view s);
+
+}  // namespace pay::core
+
+namespace pay::core::log {
+
 /// Writes one line if `l` is at or above the threshold.
 void write(level l, std::string_view message, std::initializer_list<field> fields = {});
 

@@ -62,6 +62,19 @@ struct psp_refund {
   std::string payment_intent;  ///< the PSP's intent id
 };
 
+/// A PSP event (webhook), as far as the engine needs it.
+struct psp_event {
+  std::string id;                    ///< the PSP's event id (Stripe: evt_...)
+  std::string type;                  ///< e.g. "payment_intent.succeeded"
+  std::int64_t created = 0;          ///< unix seconds, the PSP's clock
+  std::string object_type;           ///< data.object.object, e.g. "payment_intent"
+  std::string object_id;             ///< data.object.id
+  std::optional<psp_intent> intent;  ///< when the object is a payment intent
+};
+
+/// Turns a raw event body into a psp_event; nullopt when it is not one.
+using psp_event_parser = std::function<std::optional<psp_event>(std::string_view body)>;
+
 /// Either the PSP's object or the failure.
 template <class T>
 using psp_outcome = std::variant<T, psp_failure>;

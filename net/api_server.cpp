@@ -1,6 +1,9 @@
 #include "net/api_server.hpp"
 
 #include <atomic>
+#include <chrono>
+
+#include <caf/send.hpp>
 #include <charconv>
 #include <memory>
 
@@ -10,6 +13,7 @@
 #include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
+#include "core/webhook_signature.hpp"
 #include "net/api_error.hpp"
 #include "net/caf_bridge.hpp"
 #include "net/checkout_requests.hpp"
@@ -47,7 +51,9 @@ struct api_state {
   api_actors actors;
   api_options options;
   router<route_fn> routes;
+  router<route_fn> admin_routes;
   std::atomic<std::size_t> next_storage{0};
+  std::atomic<std::uint64_t> webhook_signature_failures{0};
 
   const actors::storage_actor& storage() {
     return actors
@@ -230,15 +236,10 @@ void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
   req.path = c->req.path;
   req.fingerprint = core::request_fingerprint(req.method, req.path, canonical_json(c->body));
   req.lease_ms = st.options.idempotency_lease_ms;
-  // Derived from (merchant, key): every retry of the request, in any engine
-  // process, sends the PSP the same key and creates the same intent id.
-  auto digest = core::sha256_hex(req.merchant_id + "\n" + req.key);
-  auto psp_key = "pe_" + digest.substr(0, 40);
-  auto derived_intent_id = std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest);
   auto* state = &st;
   ask<storage::idempotency_record>(
       st.sys(), st.storage(),
-      [state, c, exec, psp_key, derived_intent_id](storage::idempotency_record rec) {
+      [state, c, exec](storage::idempotency_record rec) {
         using storage::idempotency_state;
         switch (rec.state) {
           case idempotency_state::replay: {
@@ -261,7 +262,19 @@ void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
           case idempotency_state::resume:
             break;
         }
-        idem_ctx ctx{rec.id, rec.point, rec.intent_id, rec.refund_id, psp_key, derived_intent_id};
+        // Derived from (merchant, key, record): every retry of the request, in
+        // any engine process, sends the PSP the same key and creates the same
+        // intent id; a key re-used after it expired gets a new record, so new
+        // ids.
+        auto digest = core::sha256_hex(c->merchant.id + "\n" +
+                                       std::string(*c->req.header_value("Idempotency-Key")) + "\n" +
+                                       std::to_string(rec.id));
+        idem_ctx ctx{rec.id,
+                     rec.point,
+                     rec.intent_id,
+                     rec.refund_id,
+                     "pe_" + digest.substr(0, 40),
+                     std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest)};
         auto id = rec.id;
         exec(ctx, [state, c, id](http_response res, bool final) {
           auto status = res.status;
@@ -405,6 +418,186 @@ void list_intent_events(api_state& st, const call_ptr& c) {
       actors::audit_query{c->merchant.id, id});
 }
 
+// ---- webhooks ------------------------------------------------------------------
+
+/// POST /v1/webhooks/{psp}: the signature is checked before anything else;
+/// a verified event is stored raw in the inbox and answered 200 at once
+/// (processing happens behind, in the webhook worker).
+void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
+  if (psp != st.options.psp_name)
+    return c->answer(error_response(404, "invalid_request_error", "unknown_psp",
+                                    "No webhook endpoint for PSP '" + std::string(psp) + "'."));
+  if (st.options.webhook_secrets.empty()) {
+    core::log::error("webhook refused: no webhook secret configured");
+    return c->answer(error_response(503, "api_error", "webhooks_not_configured",
+                                    "Webhooks are not configured on this engine."));
+  }
+  auto header = c->req.header_value("Stripe-Signature").value_or("");
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  auto verdict = core::verify_stripe_signature(header, c->req.body, st.options.webhook_secrets,
+                                               now_s, st.options.webhook_tolerance_s);
+  if (verdict != core::signature_verdict::ok) {
+    st.webhook_signature_failures.fetch_add(1, std::memory_order_relaxed);
+    core::log::warn(
+        "webhook signature refused",
+        {{"psp", psp}, {"verdict", core::to_string(verdict)}, {"request_id", c->request_id}});
+    return c->answer(error_response(400, "invalid_request_error", "invalid_signature",
+                                    "The Stripe-Signature header does not verify: " +
+                                        std::string(core::to_string(verdict)) + "."));
+  }
+  rapidjson::Document doc;
+  auto err = parse_json_object(c->req.body, doc);
+  std::string event_id, event_type, object_id;
+  if (err == json_error::none && doc.HasMember("id") && doc["id"].IsString() &&
+      doc.HasMember("type") && doc["type"].IsString() && doc.HasMember("data") &&
+      doc["data"].IsObject() && doc["data"].HasMember("object") &&
+      doc["data"]["object"].IsObject() && doc["data"]["object"].HasMember("id") &&
+      doc["data"]["object"]["id"].IsString()) {
+    event_id = doc["id"].GetString();
+    event_type = doc["type"].GetString();
+    object_id = doc["data"]["object"]["id"].GetString();
+  } else {
+    return c->answer(error_response(400, "invalid_request_error", "invalid_event",
+                                    "The body is not an event with id, type and data.object.id."));
+  }
+  storage::inbox_item item{std::string(psp), event_id,    event_type,
+                           object_id,        c->req.body, std::string(header)};
+  auto* state = &st;
+  ask<storage::inbox_receipt>(
+      st.sys(), st.storage(),
+      [state, c, event_id](storage::inbox_receipt receipt) {
+        if (!receipt.duplicate) caf::anon_send(state->actors.worker, actors::wake_atom::value);
+        json_writer w;
+        w.begin_object();
+        w.field("received", true);
+        w.field("duplicate", receipt.duplicate);
+        w.end_object();
+        c->answer(json_response(w.take()));
+      },
+      // Not stored: a 503 makes the PSP deliver it again later.
+      [c](core::error e) { c->answer(error_answer(e)); }, actors::inbox_add_atom::value,
+      std::move(item));
+}
+
+// ---- admin ---------------------------------------------------------------------
+
+std::string dead_letters_json(const actors::dead_letter_list& list) {
+  json_writer w;
+  w.begin_object();
+  w.field("object", "list");
+  w.field("url", "/v1/admin/dead_letters");
+  w.key("data");
+  w.begin_array();
+  for (const auto& d : list) {
+    w.begin_object();
+    w.field("id", d.id);
+    w.field("object", "dead_letter");
+    w.field("inbox_id", d.inbox_id);
+    w.field("psp", d.psp);
+    w.field("event_id", d.event_id);
+    w.field("event_type", d.event_type);
+    w.field("reason", d.reason);
+    w.field("created_ms", d.created_ms);
+    w.field("replay_count", static_cast<std::int64_t>(d.replay_count));
+    w.field("resolved", d.resolved);
+    w.key("attempts");
+    w.begin_array();
+    for (const auto& a : d.attempts) {
+      w.begin_object();
+      w.field("attempt", static_cast<std::int64_t>(a.attempt));
+      w.field("error", a.error);
+      w.field("at_ms", a.at_ms);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  return w.take();
+}
+
+void list_dead_letters(api_state& st, const call_ptr& c) {
+  auto limit = parse_limit(c->req);
+  if (!limit) return c->fail(limit.err());
+  bool include_resolved = c->req.query_param("include_resolved").value_or("") == "true";
+  ask<actors::dead_letter_list>(
+      st.sys(), st.storage(),
+      [c](actors::dead_letter_list list) { c->answer(json_response(dead_letters_json(list))); },
+      [c](core::error e) { c->fail(e); }, actors::dead_list_atom::value, include_resolved,
+      static_cast<std::uint64_t>(*limit));
+}
+
+void replay(api_state& st, const call_ptr& c, actors::optional_id id) {
+  auto* state = &st;
+  ask<actors::id_list>(
+      st.sys(), st.storage(),
+      [state, c](actors::id_list ids) {
+        if (!ids.empty()) caf::anon_send(state->actors.worker, actors::wake_atom::value);
+        json_writer w;
+        w.begin_object();
+        w.key("replayed");
+        w.begin_array();
+        for (const auto& i : ids) w.value(i);
+        w.end_array();
+        w.end_object();
+        c->answer(json_response(w.take(), 202));
+      },
+      [c](core::error e) { c->fail(e); }, actors::dead_replay_atom::value, std::move(id));
+}
+
+void replay_one_dead_letter(api_state& st, const call_ptr& c) {
+  replay(st, c, actors::optional_id{c->params[0]});
+}
+
+void replay_all_dead_letters(api_state& st, const call_ptr& c) {
+  replay(st, c, std::nullopt);
+}
+
+void webhook_stats(api_state& st, const call_ptr& c) {
+  auto* state = &st;
+  ask<storage::inbox_stats>(
+      st.sys(), st.storage(),
+      [state, c](storage::inbox_stats s) {
+        json_writer w;
+        w.begin_object();
+        w.field("pending", s.pending);
+        w.field("oldest_pending_age_ms", s.oldest_pending_age_ms);
+        w.field("dead_letters_open", s.dead_letters_open);
+        w.field("signature_failures",
+                state->webhook_signature_failures.load(std::memory_order_relaxed));
+        w.end_object();
+        c->answer(json_response(w.take()));
+      },
+      [c](core::error e) { c->fail(e); }, actors::inbox_stats_atom::value);
+}
+
+/// /v1/admin/...: the admin token, compared in constant time, then the route.
+void admin_request(api_state& st, const call_ptr& c) {
+  auto key = bearer_key(c->req);
+  if (st.options.admin_token.empty() || key.empty() ||
+      !core::constant_time_equal(key, st.options.admin_token))
+    return c->fail(core::make_error(core::errc::unauthorized,
+                                    "The admin API needs 'Authorization: Bearer <admin token>'."));
+  auto found = st.admin_routes.find(c->req.method, c->req.path);
+  if (found.handler == nullptr) {
+    if (!found.allow.empty()) {
+      auto res = error_response(405, "invalid_request_error", "method_not_allowed",
+                                "Method " + c->req.method + " is not allowed on " + c->req.path +
+                                    "; allowed: " + found.allow + ".");
+      res.headers.emplace_back("Allow", found.allow);
+      return c->answer(std::move(res));
+    }
+    return c->answer(
+        error_response(404, "invalid_request_error", "route_not_found",
+                       "Unrecognized request URL (" + c->req.method + ": " + c->req.path + ")."));
+  }
+  c->params = std::move(found.params);
+  (*found.handler)(st, c);
+}
+
 // ---- dispatch ---------------------------------------------------------------
 
 void readiness_probe(api_state& st, const call_ptr& c) {
@@ -476,6 +669,18 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
     return c->answer(json_response(R"({"status":"ok"})"));
   if (path == "/readyz" && (method == "GET" || method == "HEAD")) return readiness_probe(*st, c);
 
+  constexpr std::string_view webhooks = "/v1/webhooks/";
+  if (path.starts_with(webhooks)) {
+    if (method != "POST") {
+      auto res = error_response(405, "invalid_request_error", "method_not_allowed",
+                                "Webhooks are delivered with POST.");
+      res.headers.emplace_back("Allow", "POST");
+      return c->answer(std::move(res));
+    }
+    return receive_webhook(*st, c, std::string_view(path).substr(webhooks.size()));
+  }
+  if (path.starts_with("/v1/admin/")) return admin_request(*st, c);
+
   // Authenticate first, as Stripe does: without a key, not even whether a
   // route exists is revealed.
   authenticate_then(*st, c, &route_request);
@@ -495,6 +700,10 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   st->routes.add("GET", "/v1/payment_intents/{id}/events", &list_intent_events);
   st->routes.add("POST", "/v1/refunds", &create_refund);
   st->routes.add("GET", "/v1/refunds/{id}", &get_refund);
+  st->admin_routes.add("GET", "/v1/admin/dead_letters", &list_dead_letters);
+  st->admin_routes.add("POST", "/v1/admin/dead_letters/replay", &replay_all_dead_letters);
+  st->admin_routes.add("POST", "/v1/admin/dead_letters/{id}/replay", &replay_one_dead_letter);
+  st->admin_routes.add("GET", "/v1/admin/webhooks", &webhook_stats);
   return [st](http_request req, responder respond) {
     dispatch(st, std::move(req), std::move(respond));
   };

@@ -18,6 +18,8 @@ struct api_actors {
   std::vector<actors::storage_actor> storage;
   /// Routes commands to payment intent actors.
   actors::intent_router_actor router;
+  /// Processes the webhook inbox; woken on every new event.
+  actors::webhook_worker_actor worker;
 };
 
 /// Settings of the HTTP API.
@@ -27,6 +29,12 @@ struct api_options {
   /// How long a request holds its Idempotency-Key; a crashed request's key
   /// is resumable after this.
   std::int64_t idempotency_lease_ms = core::limits::http_request_deadline_ms;
+  /// Endpoint secrets of the PSP's webhooks (whsec_...); two during rotation.
+  std::vector<std::string> webhook_secrets;
+  /// Largest |now - t| of a webhook signature.
+  std::int64_t webhook_tolerance_s = core::limits::webhook_tolerance_s;
+  /// Bearer token of /v1/admin/...; empty disables the admin API.
+  std::string admin_token;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer

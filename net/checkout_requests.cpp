@@ -56,10 +56,9 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
   const auto* v = field(body, "metadata");
   if (v == nullptr) return std::string("{}");
   if (!v->IsObject()) return bad("metadata must be an object of string values.", "metadata");
-  if (v->MemberCount() > core::limits::metadata_keys_max)
-    return bad(
-        "metadata can have at most " + std::to_string(core::limits::metadata_keys_max) + " keys.",
-        "metadata");
+  constexpr auto keys_max = core::limits::metadata_keys_max - core::limits::metadata_keys_reserved;
+  if (v->MemberCount() > keys_max)
+    return bad("metadata can have at most " + std::to_string(keys_max) + " keys.", "metadata");
   for (const auto& m : v->GetObject()) {
     std::string key(m.name.GetString(), m.name.GetStringLength());
     std::string param = "metadata[" + key + "]";

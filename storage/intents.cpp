@@ -140,8 +140,29 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
 core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write& w) {
   std::int64_t version = -1;
   bool conflict = false;
+  bool already_processed = false;
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
-    if (auto e = insert_or_update_intent(tx, w, version)) return e;
+    if (w.inbox_id) {
+      auto r = tx.exec(
+          "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = $2 "
+          "WHERE id = $1 AND processed_at IS NULL",
+          {std::to_string(*w.inbox_id), w.inbox_outcome});
+      if (!r.ok()) return r.error;
+      if (r.rows.affected() == 0) {
+        already_processed = true;
+        return db_error{db_error_kind::serialization, "40001", "event already processed", {}};
+      }
+      auto d = tx.exec(
+          "UPDATE dead_letters SET resolved_at = clock_timestamp() WHERE inbox_id = $1 AND "
+          "resolved_at IS NULL",
+          {std::to_string(*w.inbox_id)});
+      if (!d.ok()) return d.error;
+    }
+    if (!w.touch_intent) {
+      version = w.expected_version;
+    } else if (auto e = insert_or_update_intent(tx, w, version)) {
+      return e;
+    }
     if (version < 0) {
       conflict = true;
       return db_error{db_error_kind::serialization, "40001", "version conflict", {}};
@@ -180,6 +201,8 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
     }
     return std::nullopt;
   });
+  if (already_processed)
+    return core::make_error(core::errc::invalid_state, "The event was already applied.", "inbox");
   if (conflict)
     return core::make_error(core::errc::version_conflict,
                             "The payment intent changed concurrently; re-read and retry.");

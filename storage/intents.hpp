@@ -41,6 +41,14 @@ struct intent_write {
   std::optional<core::refund> refund;  ///< inserted, or its status updated
   std::optional<std::int64_t> idempotency_id;
   std::optional<core::recovery_point> recovery_point;
+  /// A webhook event this write applies: marked processed in the same
+  /// transaction, so an event is applied exactly once (a second application
+  /// is refused with invalid_state, param "inbox").
+  std::optional<std::int64_t> inbox_id = std::nullopt;
+  std::string inbox_outcome = {};
+  /// false: the intent itself is unchanged (an ignored event); only the audit
+  /// rows and the inbox are written, and the version stays.
+  bool touch_intent = true;
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when

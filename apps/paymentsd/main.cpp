@@ -20,6 +20,7 @@
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
 #include "actors/storage_actor.hpp"
+#include "actors/webhook_worker.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
@@ -27,6 +28,7 @@
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
 #include "net/stripe_connector.hpp"
+#include "net/stripe_events.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -69,6 +71,31 @@ std::vector<core::option_spec> option_specs() {
       {"idempotency-lease-ms", "PAYMENTS_IDEMPOTENCY_LEASE_MS",
        std::to_string(core::limits::http_request_deadline_ms),
        "How long a request holds its Idempotency-Key; after a crash the key resumes then."},
+      {"webhook-secret", "PAYMENTS_WEBHOOK_SECRET", "",
+       "Signing secret of the PSP's webhook endpoint (whsec_...).", true},
+      {"webhook-secret-next", "PAYMENTS_WEBHOOK_SECRET_NEXT", "",
+       "A second signing secret accepted during rotation.", true},
+      {"webhook-tolerance-s", "PAYMENTS_WEBHOOK_TOLERANCE_S",
+       std::to_string(core::limits::webhook_tolerance_s),
+       "Largest age (or clock skew) of a webhook signature's timestamp."},
+      {"webhook-attempts-max", "PAYMENTS_WEBHOOK_ATTEMPTS_MAX",
+       std::to_string(core::limits::retry_attempts_max),
+       "Processing attempts of one webhook event before it is dead-lettered."},
+      {"webhook-backoff-base-ms", "PAYMENTS_WEBHOOK_BACKOFF_BASE_MS",
+       std::to_string(core::limits::backoff_base_ms),
+       "First retry delay cap of a failed event; doubles per attempt (full jitter)."},
+      {"webhook-backoff-ceiling-ms", "PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS",
+       std::to_string(core::limits::backoff_ceiling_ms), "Largest retry delay cap."},
+      {"webhook-deadline-ms", "PAYMENTS_WEBHOOK_DEADLINE_MS",
+       std::to_string(core::limits::retry_deadline_ms),
+       "Time after receipt when a still-failing event is dead-lettered."},
+      {"stuck-intent-ms", "PAYMENTS_STUCK_INTENT_MS",
+       std::to_string(core::limits::stuck_intent_idle_ms),
+       "A pending intent unchanged this long is polled at the PSP (missed webhooks)."},
+      {"stuck-poll-ms", "PAYMENTS_STUCK_POLL_MS", std::to_string(core::limits::stuck_poll_ms),
+       "How often to look for such intents."},
+      {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
+       "Bearer token of the admin API (/v1/admin); unset disables it.", true},
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
   };
 }
@@ -149,6 +176,18 @@ int run(const core::option_values& opts) {
   actors::router_config router_cfg;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
   handles.router = actors::spawn_intent_router(sys, handles.storage, gateway, router_cfg);
+  actors::webhook_worker_config worker_cfg;
+  worker_cfg.psp = opts.get("psp");
+  worker_cfg.retry.attempts_max = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(opts.get_int("webhook-attempts-max"), 1, 100));
+  worker_cfg.retry.base_ms = std::max<std::int64_t>(1, opts.get_int("webhook-backoff-base-ms"));
+  worker_cfg.retry.ceiling_ms =
+      std::max(worker_cfg.retry.base_ms, opts.get_int("webhook-backoff-ceiling-ms"));
+  worker_cfg.retry.deadline_ms = std::max<std::int64_t>(1, opts.get_int("webhook-deadline-ms"));
+  worker_cfg.stuck_idle_ms = std::max<std::int64_t>(1, opts.get_int("stuck-intent-ms"));
+  worker_cfg.stuck_poll_ms = std::max<std::int64_t>(10, opts.get_int("stuck-poll-ms"));
+  handles.worker = actors::spawn_supervised_webhook_worker(
+      sys, handles.storage.front(), handles.router, &net::parse_stripe_event, worker_cfg);
 
   net::http_server_options server_opts;
   server_opts.address = opts.get("listen");
@@ -162,11 +201,16 @@ int run(const core::option_values& opts) {
   };
   net::api_options api_opts;
   api_opts.psp_name = opts.get("psp");
+  for (const auto* name : {"webhook-secret", "webhook-secret-next"})
+    if (!opts.get(name).empty()) api_opts.webhook_secrets.push_back(opts.get(name));
+  api_opts.webhook_tolerance_s = std::max<std::int64_t>(1, opts.get_int("webhook-tolerance-s"));
+  api_opts.admin_token = opts.get("admin-token");
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
+    caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
@@ -191,6 +235,7 @@ int run(const core::option_values& opts) {
   core::log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"},
                                     {"in_flight", std::to_string(server.requests_in_flight())}});
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
+  caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);

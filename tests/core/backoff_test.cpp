@@ -90,3 +90,21 @@ TEST_CASE("retry verdict names equal the enumerator names") {
   CHECK(to_string(retry_verdict::give_up_attempts) == "give_up_attempts");
   CHECK(to_string(retry_verdict::give_up_deadline) == "give_up_deadline");
 }
+
+TEST_CASE("plan_retry draws the full-jitter delay of the failed attempt from the given random") {
+  pay::core::backoff_policy p{100, 60'000, 5, 3'600'000};
+  auto first = pay::core::plan_retry(p, 1, 0, 12345);
+  CHECK(first.verdict == pay::core::retry_verdict::retry);
+  CHECK(first.delay_ms == 12345 % 101);  // cap 100 ms after the first failure
+  auto third = pay::core::plan_retry(p, 3, 0, 12345);
+  CHECK(third.delay_ms == 12345 % 401);  // cap 400 ms after the third
+  CHECK(pay::core::plan_retry(p, 3, 0, 12345).delay_ms == third.delay_ms);  // deterministic
+}
+
+TEST_CASE("plan_retry gives up after the attempt budget and at the deadline") {
+  pay::core::backoff_policy p{100, 60'000, 3, 10'000};
+  CHECK(pay::core::plan_retry(p, 2, 0, 7).verdict == pay::core::retry_verdict::retry);
+  CHECK(pay::core::plan_retry(p, 3, 0, 7).verdict == pay::core::retry_verdict::give_up_attempts);
+  CHECK(pay::core::plan_retry(p, 1, 9'999, 99).verdict ==
+        pay::core::retry_verdict::give_up_deadline);
+}

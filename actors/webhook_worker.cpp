@@ -1,0 +1,261 @@
+#include "actors/webhook_worker.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/errors.hpp"
+#include "core/log.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const auto request_timeout = milliseconds(core::limits::actor_request_timeout_ms);
+
+/// The worker's state: its peers, and whether a claim is under way.
+struct worker_state {
+  // Declared so the state is no aggregate: CAF constructs a state from the
+  // actor's pointer whenever it can, and C++20 would let an aggregate whose
+  // first member is an actor handle be "constructed" that way.
+  worker_state() = default;
+
+  storage_actor storage;
+  intent_router_actor router;
+  core::psp_event_parser parser;
+  webhook_worker_config config;
+  bool claiming = false;
+  bool wake_pending = false;
+  std::size_t in_flight = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  static inline const char* name = "webhook_worker";
+};
+
+using worker_pointer = webhook_worker_actor::stateful_pointer<worker_state>;
+
+void claim(worker_pointer self);
+
+/// One event is settled (applied, recorded, rescheduled or dead-lettered).
+void settled(worker_pointer self) {
+  if (--self->state.in_flight > 0) return;
+  self->state.claiming = false;
+  if (self->state.wake_pending) claim(self);
+}
+
+/// A failed attempt: retry after a full-jitter delay, or dead-letter once
+/// the attempt budget or the deadline is spent.
+void failed(worker_pointer self, const storage::inbox_row& row, const std::string& error) {
+  auto& st = self->state;
+  auto plan = core::plan_retry(st.config.retry, static_cast<std::uint32_t>(row.attempts),
+                               unix_ms() - row.received_ms, st.rng());
+  auto done = [self](bool) { settled(self); };
+  auto lost = [self, id = row.id](caf::error& err) {
+    // The lease lapses and the event is claimed again; nothing is lost.
+    core::log::warn("could not record a webhook attempt",
+                    {{"inbox_id", std::to_string(id)}, {"error", from_caf_error(err).message}});
+    settled(self);
+  };
+  if (plan.verdict == core::retry_verdict::retry) {
+    core::log::info("webhook event will be retried", {{"event_id", row.event_id},
+                                                      {"attempt", std::to_string(row.attempts)},
+                                                      {"delay_ms", std::to_string(plan.delay_ms)},
+                                                      {"error", error}});
+    self->request(st.storage, request_timeout, inbox_retry_atom::value, row.id,
+                  static_cast<std::int32_t>(row.attempts), error, plan.delay_ms)
+        .then(done, lost);
+    return;
+  }
+  core::log::warn(
+      "webhook event dead-lettered",
+      {{"event_id", row.event_id}, {"attempts", std::to_string(row.attempts)}, {"error", error}});
+  self->request(st.storage, request_timeout, inbox_dead_atom::value, row.id,
+                static_cast<std::int32_t>(row.attempts), error,
+                std::string(core::to_string(plan.verdict)) + ": " + error)
+      .then(done, lost);
+}
+
+/// Hands one claimed event to its intent actor (payment intent events), or
+/// records it (every other event type: refunds and payouts are read from the
+/// inbox by their own consumers).
+void process(worker_pointer self, storage::inbox_row row) {
+  auto& st = self->state;
+  auto event = st.parser(row.payload);
+  if (!event) return failed(self, row, "the event body cannot be parsed");
+  if (!event->intent) {
+    self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
+                  std::string("recorded"))
+        .then([self](bool) { settled(self); },
+              [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+    return;
+  }
+  auto view = *event->intent;
+  self->request(st.storage, request_timeout, psp_ref_atom::value, row.psp, event->object_id)
+      .then(
+          [self, row, view, type = event->type](optional_id id) {
+            if (!id)
+              return failed(self, row,
+                            "the engine has no intent for PSP intent " + view.id + " yet");
+            apply_command cmd{*id, row.id, row.event_id, type, view};
+            self->request(self->state.router, request_timeout, apply_atom::value, std::move(cmd))
+                .then([self](const std::string&) { settled(self); },
+                      [self, row](caf::error& err) {
+                        auto e = from_caf_error(err);
+                        // Another worker applied it first: done.
+                        if (e.code == core::errc::invalid_state && e.param == "inbox")
+                          return settled(self);
+                        failed(self, row, e.message);
+                      });
+          },
+          [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+}
+
+void claim(worker_pointer self) {
+  auto& st = self->state;
+  st.wake_pending = false;
+  st.claiming = true;
+  self->request(st.storage, request_timeout, inbox_claim_atom::value,
+                static_cast<std::uint64_t>(st.config.batch_max), st.config.lease_ms)
+      .then(
+          [self](inbox_rows& rows) {
+            auto& st = self->state;
+            if (rows.empty()) {
+              st.claiming = false;
+              if (st.wake_pending) claim(self);
+              return;
+            }
+            // A full batch means more may be due: claim again when it settles.
+            if (rows.size() == st.config.batch_max) st.wake_pending = true;
+            st.in_flight = rows.size();
+            for (auto& row : rows) process(self, std::move(row));
+          },
+          [self](caf::error& err) {
+            core::log::warn("webhook claim failed", {{"error", from_caf_error(err).message}});
+            self->state.claiming = false;
+          });
+}
+
+webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage_actor storage,
+                                                    intent_router_actor router,
+                                                    core::psp_event_parser parser,
+                                                    webhook_worker_config config) {
+  auto& st = self->state;
+  st.storage = std::move(storage);
+  st.router = std::move(router);
+  st.parser = std::move(parser);
+  st.config = std::move(config);
+  // The first tick also claims whatever a crashed process left behind.
+  self->send(self, tick_atom::value);
+  self->delayed_send(self, milliseconds(st.config.stuck_poll_ms), stuck_atom::value);
+  return {
+      [self](wake_atom) {
+        if (self->state.claiming)
+          self->state.wake_pending = true;
+        else
+          claim(self);
+      },
+      [self](tick_atom) {
+        if (self->state.claiming)
+          self->state.wake_pending = true;
+        else
+          claim(self);
+        self->delayed_send(self, milliseconds(self->state.config.poll_ms), tick_atom::value);
+      },
+      [self](stuck_atom) {
+        auto& st = self->state;
+        self->request(st.storage, request_timeout, stuck_atom::value, st.config.stuck_idle_ms,
+                      static_cast<std::uint64_t>(core::limits::stuck_batch_max))
+            .then(
+                [self](id_list& ids) {
+                  for (auto& id : ids) {
+                    core::log::info("polling the PSP for a stuck intent", {{"intent_id", id}});
+                    self->request(self->state.router, request_timeout, refresh_atom::value, id)
+                        .then([](const core::payment_intent&) {}, [](caf::error&) {});
+                  }
+                },
+                [](caf::error&) {});
+        self->delayed_send(self, milliseconds(st.config.stuck_poll_ms), stuck_atom::value);
+      },
+  };
+}
+
+/// The supervisor's state: the child and its restart schedule.
+struct supervisor_state {
+  supervisor_state() = default;  // no aggregate; see worker_state
+
+  std::function<webhook_worker_actor()> make_child;
+  webhook_worker_actor child;
+  std::uint32_t restarts = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  static inline const char* name = "webhook_supervisor";
+};
+
+using supervisor_pointer = webhook_worker_actor::stateful_pointer<supervisor_state>;
+
+void start_child(supervisor_pointer self) {
+  self->state.child = self->state.make_child();
+  self->monitor(self->state.child);
+}
+
+webhook_worker_actor::behavior_type supervisor_behavior(
+    supervisor_pointer self, std::function<webhook_worker_actor()> make_child) {
+  self->state.make_child = std::move(make_child);
+  start_child(self);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (down.source != self->state.child.address()) return;
+    if (down.reason == caf::exit_reason::user_shutdown) return self->quit(down.reason);
+    // Restart with capped, jittered backoff so a crash loop cannot spin.
+    core::backoff_policy policy{core::limits::backoff_base_ms,
+                                core::limits::supervisor_restart_ceiling_ms, 0, 0};
+    auto delay = core::full_jitter_delay_ms(policy, self->state.restarts++, self->state.rng());
+    core::log::error(
+        "webhook worker stopped; restarting",
+        {{"reason", caf::to_string(down.reason)}, {"restart_in_ms", std::to_string(delay)}});
+    self->delayed_send(self, milliseconds(delay), stuck_atom::value);
+    self->state.child = nullptr;
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (self->state.child) self->send_exit(self->state.child, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+      [self](wake_atom) {
+        if (self->state.child) self->send(self->state.child, wake_atom::value);
+      },
+      [self](tick_atom) {
+        if (self->state.child) self->send(self->state.child, tick_atom::value);
+      },
+      // From the outside: forwarded; from our own restart timer: restart.
+      [self](stuck_atom) {
+        if (!self->state.child) return start_child(self);
+        self->send(self->state.child, stuck_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+webhook_worker_actor spawn_supervised_webhook_worker(caf::actor_system& sys, storage_actor storage,
+                                                     intent_router_actor router,
+                                                     core::psp_event_parser parser,
+                                                     webhook_worker_config config) {
+  auto make_child = [&sys, storage, router, parser, config] {
+    return sys.spawn(worker_behavior, storage, router, parser, config);
+  };
+  return sys.spawn(supervisor_behavior, std::function<webhook_worker_actor()>(make_child));
+}
+
+}  // namespace pay::actors

@@ -1,0 +1,49 @@
+#include "net/stripe_events.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/limits.hpp"
+#include "net/json.hpp"
+#include "net/stripe_connector.hpp"
+
+namespace pay::net {
+
+std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
+  rapidjson::Document doc;
+  if (parse_json_object(body, doc) != json_error::none) return std::nullopt;
+  auto string_at = [](const rapidjson::Value& v, const char* name) -> std::optional<std::string> {
+    auto it = v.FindMember(name);
+    if (it == v.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  auto id = string_at(doc, "id");
+  auto type = string_at(doc, "type");
+  auto data = doc.FindMember("data");
+  if (!id || !type || data == doc.MemberEnd() || !data->value.IsObject()) return std::nullopt;
+  auto object = data->value.FindMember("object");
+  if (object == data->value.MemberEnd() || !object->value.IsObject()) return std::nullopt;
+  auto object_id = string_at(object->value, "id");
+  if (!object_id) return std::nullopt;
+
+  core::psp_event event;
+  event.id = *id;
+  event.type = *type;
+  event.object_id = *object_id;
+  event.object_type = string_at(object->value, "object").value_or("");
+  if (auto created = doc.FindMember("created");
+      created != doc.MemberEnd() && created->value.IsInt64())
+    event.created = created->value.GetInt64();
+  if (event.object_type == "payment_intent") {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    object->value.Accept(w);
+    std::string error;
+    event.intent = parse_stripe_intent({buffer.GetString(), buffer.GetSize()}, error);
+    if (!event.intent) return std::nullopt;
+  }
+  return event;
+}
+
+}  // namespace pay::net
