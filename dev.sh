@@ -13,6 +13,15 @@
 # (55432) for the private cluster.
 set -euo pipefail
 
+# A shell started in the background (`./dev.sh run &`) inherits SIGINT as
+# ignored, and bash cannot trap a signal ignored at entry: re-run once with
+# SIGINT and SIGTERM at their defaults so Ctrl-C and `kill -INT` always stop
+# everything this script started.
+if [ -z "${DEV_SH_SIGNALS_RESET:-}" ] && env --default-signal=INT true 2>/dev/null; then
+  export DEV_SH_SIGNALS_RESET=1
+  exec env --default-signal=INT,TERM "$0" "$@"
+fi
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA="$ROOT/.data"
 BUILD="${PAYMENTS_BUILD_DIR:-$ROOT/build}"

@@ -108,6 +108,12 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
                       std::vector<core::audit_event>& trail, const std::string& cause) {
   auto target = core::engine_status_of(psp.status);
   if (!target) return false;
+  // Back to created is a decline only when the PSP says so; a PSP intent
+  // that merely awaits a payment method (a late payment_intent.created) is
+  // older news than requires_action or processing, not a failure.
+  if (*target == core::intent_status::created && next.status != core::intent_status::created &&
+      !psp.last_payment_error_json)
+    return false;
   auto path = core::find_path(next.status, *target);
   if (!path) return false;
   for (const auto& rule : *path)

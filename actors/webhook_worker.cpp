@@ -1,6 +1,7 @@
 #include "actors/webhook_worker.hpp"
 
 #include <chrono>
+#include <limits>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -57,9 +58,16 @@ void settled(worker_pointer self) {
 
 /// A failed attempt: retry after a full-jitter delay, or dead-letter once
 /// the attempt budget or the deadline is spent.
-void failed(worker_pointer self, const storage::inbox_row& row, const std::string& error) {
+///
+/// An event whose intent the engine does not know yet (a webhook that raced
+/// ahead of the create answer) waits under the deadline alone: it is kept,
+/// not dead-lettered after a handful of attempts.
+void failed(worker_pointer self, const storage::inbox_row& row, const std::string& error,
+            bool waiting_for_intent = false) {
   auto& st = self->state;
-  auto plan = core::plan_retry(st.config.retry, static_cast<std::uint32_t>(row.attempts),
+  auto policy = st.config.retry;
+  if (waiting_for_intent) policy.attempts_max = std::numeric_limits<std::uint32_t>::max();
+  auto plan = core::plan_retry(policy, static_cast<std::uint32_t>(row.attempts),
                                unix_ms() - row.received_ms, st.rng());
   auto done = [self](bool) { settled(self); };
   auto lost = [self, id = row.id](caf::error& err) {
@@ -107,7 +115,7 @@ void process(worker_pointer self, storage::inbox_row row) {
           [self, row, view, type = event->type](optional_id id) {
             if (!id)
               return failed(self, row,
-                            "the engine has no intent for PSP intent " + view.id + " yet");
+                            "the engine has no intent for PSP intent " + view.id + " yet", true);
             apply_command cmd{*id, row.id, row.event_id, type, view};
             self->request(self->state.router, request_timeout, apply_atom::value, std::move(cmd))
                 .then([self](const std::string&) { settled(self); },

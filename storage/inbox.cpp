@@ -60,7 +60,7 @@ core::result<std::vector<inbox_row>> inbox_claim(pg_connection& conn, std::size_
       "webhook_inbox WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at "
       "<= clock_timestamp() ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
       "RETURNING id, psp, event_id, event_type, object_id, encode(payload, 'hex'), attempts, "
-      "(extract(epoch FROM received_at) * 1000)::bigint",
+      "(extract(epoch FROM retry_window_at) * 1000)::bigint",
       {std::to_string(batch_max), std::to_string(lease_ms)});
   if (!r.ok()) return to_core_error(*r.error);
   std::vector<inbox_row> out;
@@ -196,7 +196,8 @@ core::result<std::vector<std::string>> replay_dead_letters(pg_connection& conn,
       ids.emplace_back(r.rows.text(i, 0));
       auto u = tx.exec(
           "UPDATE webhook_inbox SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = "
-          "clock_timestamp() WHERE id = $1 AND processed_at IS NULL",
+          "clock_timestamp(), retry_window_at = clock_timestamp() WHERE id = $1 AND processed_at "
+          "IS NULL",
           {std::string(r.rows.text(i, 1))});
       if (!u.ok()) return u.error;
     }

@@ -34,7 +34,8 @@ struct inbox_row {
   std::optional<std::string> object_id;
   std::string payload;
   int attempts = 0;  ///< including this one
-  std::int64_t received_ms = 0;
+  std::int64_t received_ms =
+      0;  ///< receipt, or the last replay: the retry deadline counts from here
 };
 
 /// One failed attempt of a dead letter's event.

@@ -247,7 +247,12 @@ int run(const core::option_values& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals in every thread; run() waits for them with sigwait.
+  // A process started in the background by a shell inherits SIGINT as
+  // ignored, and an ignored signal never reaches sigwait: restore the
+  // defaults, then block the stop signals in every thread; run() waits for
+  // them with sigwait.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   std::cout.flush();
   if (!options.seed) options.seed = std::random_device{}();
 
+  // Restore the defaults first: a background shell start leaves SIGINT
+  // ignored, and an ignored signal never reaches sigwait.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   // Block the stop signals in every thread; main waits for them with sigwait.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

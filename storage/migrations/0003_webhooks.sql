@@ -13,6 +13,8 @@ CREATE TABLE webhook_inbox (
   signature         text NOT NULL,
   received_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
   attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  -- Where the retry deadline counts from: receipt, or the last replay.
+  retry_window_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
   next_attempt_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
   processed_at      timestamptz,
   outcome           text,

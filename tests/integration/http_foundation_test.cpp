@@ -372,3 +372,17 @@ TEST_CASE("A secret given on the command line is refused, never used") {
   CHECK(p.output().find("is a secret") != std::string::npos);
   CHECK(p.output().find("hunter2") == std::string::npos);
 }
+
+TEST_CASE("SIGINT stops the engine cleanly even when it was started with SIGINT ignored") {
+  test::scratch_database db;
+  // Start the engine the way a background shell job starts it: SIGINT ignored.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction before {};
+  sigaction(SIGINT, &ignore, &before);
+  test::engine_process engine{db.url()};
+  sigaction(SIGINT, &before, nullptr);
+  engine.process().send_signal(SIGINT);
+  CHECK(engine.process().wait(10s) == 0);
+  CHECK(engine.process().output().find("\"signal\":\"SIGINT\"") != std::string::npos);
+}

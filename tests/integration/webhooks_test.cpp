@@ -253,13 +253,17 @@ TEST_CASE("A stale event is recorded as ignored and never applied backwards") {
 }
 
 TEST_CASE("An event that races ahead of its intent is kept and applied once the intent exists") {
-  webhook_fixture f{
-      {{"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "50"}, {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "200"}},
-      false};
+  webhook_fixture f{{{"PAYMENTS_WEBHOOK_ATTEMPTS_MAX", "2"},
+                     {"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "20"},
+                     {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "50"}},
+                    false};
   auto body = intent_event("evt_early", "payment_intent.amount_capturable_updated", "pi_early_psp",
                            "requires_capture", 1000, 1000, 0);
   REQUIRE(f.deliver(body, signature_header(secret, now_s(), body)).response.status == 200);
-  CHECK(f.eventually("SELECT count(*) FROM webhook_attempts", 1));  // failed: no intent yet
+  // Waiting for its intent spends no attempt budget: well past 2 attempts it
+  // is still kept, not dead-lettered.
+  CHECK(f.eventually("SELECT count(*) FROM webhook_attempts WHERE attempt = 4", 1));
+  CHECK(f.count("SELECT count(*) FROM dead_letters") == 0);
   f.insert_intent("pi_early_engine", "pi_early_psp");
   CHECK(
       f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_early_engine' AND status "
@@ -275,8 +279,11 @@ TEST_CASE(
                      {"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "20"},
                      {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "50"}},
                     false};
-  auto body = intent_event("evt_poison", "payment_intent.amount_capturable_updated",
-                           "pi_poison_psp", "requires_capture", 1000, 1000, 0);
+  // The PSP says it received more than the engine's intent is for: the
+  // database refuses the write (a CHECK constraint) on every attempt.
+  f.insert_intent("pi_poison_engine", "pi_poison_psp");
+  auto body = intent_event("evt_poison", "payment_intent.succeeded", "pi_poison_psp", "succeeded",
+                           5000, 0, 5000);
   REQUIRE(f.deliver(body, signature_header(secret, now_s(), body)).response.status == 200);
   REQUIRE(f.eventually("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL", 1));
 
@@ -287,20 +294,47 @@ TEST_CASE(
   const auto& dl = doc["data"][0];
   CHECK(dl["event_id"].GetString() == std::string("evt_poison"));
   CHECK(dl["attempts"].Size() == 3);
-  CHECK(std::string(dl["attempts"][0]["error"].GetString()).find("no intent") != std::string::npos);
-  CHECK(f.admin_call("GET", "/v1/admin/dead_letters").response.status == 200);
   CHECK(test::http("GET", f.url("/v1/admin/dead_letters")).response.status == 401);
+  CHECK(f.db.query("SELECT status FROM payment_intents WHERE id = 'pi_poison_engine'").text(0, 0) ==
+        "created");
 
-  f.insert_intent("pi_poison_engine", "pi_poison_psp");  // the cause is fixed
+  // The cause is fixed (the intent's amount was wrong), then the dead letter replayed.
+  f.db.query("UPDATE payment_intents SET amount = 5000 WHERE id = 'pi_poison_engine'");
   auto replayed = f.admin_call(
       "POST", std::string("/v1/admin/dead_letters/") + dl["id"].GetString() + "/replay");
   CHECK(replayed.response.status == 202);
   CHECK(
       f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_poison_engine' AND status "
-                   "= 'authorized'",
+                   "= 'captured'",
                    1));
   CHECK(f.eventually("SELECT count(*) FROM dead_letters WHERE resolved_at IS NOT NULL", 1));
   CHECK(f.count("SELECT count(*) FROM dead_letters") == 1);  // resolved, never deleted
+  CHECK(f.admin_call("POST", "/v1/admin/dead_letters/dl_nope/replay").response.status == 404);
+}
+
+TEST_CASE(
+    "A late payment_intent.created after requires_action is recorded as stale and not as a "
+    "decline") {
+  webhook_fixture f{{}, false};
+  f.insert_intent("pi_late_engine", "pi_late_psp");
+  auto action = intent_event("evt_action", "payment_intent.requires_action", "pi_late_psp",
+                             "requires_action", 1000, 0, 0);
+  REQUIRE(f.deliver(action, signature_header(secret, now_s(), action)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_late_engine' AND status = "
+                   "'requires_action'",
+                   1));
+  auto created = intent_event("evt_created_late", "payment_intent.created", "pi_late_psp",
+                              "requires_payment_method", 1000, 0, 0);
+  REQUIRE(f.deliver(created, signature_header(secret, now_s(), created)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_id = 'evt_created_late' AND "
+                   "outcome = 'ignored_stale'",
+                   1));
+  CHECK(f.db.query("SELECT status FROM payment_intents WHERE id = 'pi_late_engine'").text(0, 0) ==
+        "requires_action");
+  CHECK(f.count("SELECT count(*) FROM audit_events WHERE intent_id = 'pi_late_engine' AND action = "
+                "'payment_failed'") == 0);
 }
 
 TEST_CASE(
