@@ -9,6 +9,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/errors.hpp"
+#include "core/ledger.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -135,10 +136,29 @@ bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
          a.last_payment_error_json == b.last_payment_error_json;
 }
 
+/// Adds the ledger postings that the change from `before` to `w.intent`
+/// implies; a change the posting rules refuse (money received or refunded
+/// going down) is refused as a whole.
+core::status attach_postings(storage::intent_write& w, const core::payment_intent& before) {
+  if (!w.touch_intent) return core::status::ok();
+  auto journals = core::postings_for_transition(before, w.intent);
+  if (!journals) return journals.err();
+  for (auto& j : *journals) {
+    storage::post_context ctx;
+    ctx.intent_id = w.intent.id;
+    if (j.kind == core::journal_kind::refund && w.refund) ctx.refund_id = w.refund->id;
+    w.postings.push_back(storage::ledger_posting{std::move(j), std::move(ctx)});
+  }
+  return core::status::ok();
+}
+
 /// Inserts a new intent (a create) and adopts it as the actor's state.
 template <class Then>
 void persist_insert(intent_pointer self, storage::intent_write w, Then then,
                     std::function<void(core::error)> fail) {
+  auto before = w.intent;
+  before.amount_capturable = before.amount_received = before.amount_refunded = 0;
+  if (auto ok = attach_postings(w, before); !ok) return fail(ok.err());
   self->request(self->state.storage, storage_timeout, write_atom::value, w)
       .await(
           [self, w, then](std::int64_t version) mutable {
@@ -162,6 +182,7 @@ void persist_change(intent_pointer self, change_builder build, Then then,
                     std::function<void(core::error)> fail, int attempt = 0) {
   auto w = build(*self->state.pi);
   if (!w) return then(*self->state.pi);
+  if (auto ok = attach_postings(*w, *self->state.pi); !ok) return fail(ok.err());
   self->request(self->state.storage, storage_timeout, write_atom::value, *w)
       .await(
           [self, w = *w, then](std::int64_t version) mutable {

@@ -189,6 +189,10 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
            std::to_string(rf.created)});
       if (!r.ok()) return r.error;
     }
+    for (const auto& p : w.postings) {
+      auto posted = insert_journal(tx, p.journal, p.context);
+      if (!posted.ok()) return posted.error;
+    }
     if (w.idempotency_id) {
       auto r = tx.exec(
           "UPDATE idempotency_keys SET recovery_point = coalesce($2, recovery_point), intent_id = "

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/idempotency.hpp"
 #include "core/payment_intent.hpp"
+#include "storage/ledger.hpp"
 #include "storage/pg.hpp"
 
 namespace pay::storage {
@@ -49,6 +50,10 @@ struct intent_write {
   /// false: the intent itself is unchanged (an ignored event); only the audit
   /// rows and the inbox are written, and the version stays.
   bool touch_intent = true;
+  /// The ledger postings the change implies (core::postings_for_transition),
+  /// written in the same transaction: no transition without its postings,
+  /// no postings without their transition.
+  std::vector<ledger_posting> postings = {};
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when

@@ -426,4 +426,47 @@ TEST_CASE(
   CHECK(again.response.status == 200);
 }
 
+TEST_CASE("Every money movement of a payment posts balanced ledger entries with its transition") {
+  checkout_fixture f;
+  auto pi = f.create(5000, "manual", "ledger-1");
+  auto id = str(pi, "id");
+  f.confirm_as_browser(pi, "pm_card_visa");
+  REQUIRE(str(parse(f.get("/v1/payment_intents/" + id).response.body), "status") == "authorized");
+  REQUIRE(f.post("/v1/payment_intents/" + id + "/capture", R"({"amount_to_capture":3000})")
+              .response.status == 200);
+  REQUIRE(f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})")
+              .response.status == 200);
+
+  std::vector<std::string> kinds;
+  auto tx = f.db.query(
+      "SELECT kind FROM ledger_transactions WHERE intent_id = $1 ORDER BY created_at, id", {id});
+  for (int i = 0; i < tx.size(); ++i) kinds.emplace_back(tx.text(i, 0));
+  CHECK(std::count(kinds.begin(), kinds.end(), "authorization") == 1);
+  CHECK(std::count(kinds.begin(), kinds.end(), "capture") == 1);
+  CHECK(std::count(kinds.begin(), kinds.end(), "refund") == 1);
+
+  // Debits equal credits per currency across the whole journal.
+  auto unbalanced = f.db.query(
+      "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency HAVING "
+      "sum(debit) <> sum(credit)) u");
+  CHECK(unbalanced.int64(0, 0) == 0);
+  auto balance = [&](const std::string& key) {
+    return f.db
+        .query(
+            "SELECT coalesce(sum(e.debit) - sum(e.credit), 0) FROM ledger_entries e JOIN "
+            "ledger_accounts a ON a.id = e.account_id WHERE a.key = $1",
+            {key})
+        .int64(0, 0);
+  };
+  // Receivable from the PSP = captured - refunded (nothing settled yet).
+  CHECK(balance("psp_receivable:sandbox") == 3000 - 1000);
+  CHECK(balance("merchant_revenue:" + f.merchant.id) == -3000);
+  CHECK(balance("refunds:" + f.merchant.id) == 1000);
+  // Every posting belongs to a transition recorded in the same transaction.
+  CHECK(f.db.query("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND refund_id IS "
+                   "NOT NULL",
+                   {id})
+            .int64(0, 0) == 1);
+}
+
 #endif  // PSP_SANDBOX_BIN
