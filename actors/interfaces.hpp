@@ -60,7 +60,15 @@ using storage_actor = caf::typed_actor<
     // The engine's intent id for a PSP intent: (psp, PSP id).
     caf::replies_to<psp_ref_atom, std::string, std::string>::with<optional_id>,
     // Intents pending without change for (idle ms), at most (limit).
-    caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>>;
+    caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>,
+    // A merchant's ledger accounts with balances.
+    caf::replies_to<ledger_accounts_atom, ledger_query>::with<account_page>,
+    // One of a merchant's accounts' entries, newest first (another's: not_found).
+    caf::replies_to<ledger_entries_atom, ledger_query>::with<entry_page>,
+    // The journal transactions of one of a merchant's intents: (merchant, intent).
+    caf::replies_to<ledger_tx_atom, std::string, std::string>::with<ledger_transactions>,
+    // The trial balance per currency, over every account.
+    caf::replies_to<trial_balance_atom>::with<trial_balance_lines>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values

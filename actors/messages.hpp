@@ -22,6 +22,7 @@
 #include "storage/idempotency.hpp"
 #include "storage/inbox.hpp"
 #include "storage/intents.hpp"
+#include "storage/ledger.hpp"
 #include "storage/merchants.hpp"
 
 namespace pay::actors {
@@ -65,6 +66,10 @@ using apply_atom = caf::atom_constant<caf::atom("apply")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using ledger_accounts_atom = caf::atom_constant<caf::atom("ledgeracct")>;
+using ledger_entries_atom = caf::atom_constant<caf::atom("ledgerent")>;
+using ledger_tx_atom = caf::atom_constant<caf::atom("ledgertx")>;
+using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -155,6 +160,27 @@ struct apply_command {
   core::psp_intent view;  ///< the PSP's intent as the event carries it
 };
 
+/// A page of one merchant's ledger: (merchant, account id or 0, limit, after).
+struct ledger_query {
+  std::string merchant_id;
+  std::int64_t account_id = 0;
+  std::size_t limit = 10;
+  std::optional<std::int64_t> starting_after;
+};
+
+/// Accounts with their balances as of now.
+struct account_with_balance {
+  storage::ledger_account account;
+  storage::account_balance balance;
+};
+struct account_page {
+  std::vector<account_with_balance> data;
+  bool has_more = false;
+};
+using entry_page = storage::ledger_page<storage::stored_entry>;
+using ledger_transactions = std::vector<storage::stored_transaction>;
+using trial_balance_lines = std::vector<storage::trial_balance_line>;
+
 using inbox_rows = std::vector<storage::inbox_row>;
 using dead_letter_list = std::vector<storage::dead_letter_view>;
 using optional_id = std::optional<std::string>;
@@ -230,3 +256,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_receipt)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::account_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::entry_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_transactions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)

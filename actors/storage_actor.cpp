@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
 #include "storage/inbox.hpp"
+#include "storage/ledger.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -219,6 +220,42 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       [self](stuck_atom, std::int64_t idle_ms, std::uint64_t limit) -> caf::result<id_list> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::stuck_intents(c, idle_ms, limit); }));
+      },
+      [self](ledger_accounts_atom, const ledger_query& q) -> caf::result<account_page> {
+        return reply(self->state.read([&](storage::pg_connection& c) -> core::result<account_page> {
+          auto page = storage::list_accounts(c, q.merchant_id, q.limit, q.starting_after);
+          if (!page) return page.err();
+          account_page out;
+          out.has_more = page->has_more;
+          for (auto& a : page->data) {
+            auto b = storage::balance(c, a.id, std::nullopt);
+            if (!b) return b.err();
+            out.data.push_back(account_with_balance{std::move(a), *b});
+          }
+          return out;
+        }));
+      },
+      [self](ledger_entries_atom, const ledger_query& q) -> caf::result<entry_page> {
+        return reply(self->state.read([&](storage::pg_connection& c) -> core::result<entry_page> {
+          auto account = storage::find_account(c, q.account_id);
+          if (!account) return account.err();
+          if (account->merchant_id != q.merchant_id)
+            return core::make_error(core::errc::not_found, "No such ledger account.");
+          return storage::list_entries(c, q.account_id, q.limit, q.starting_after);
+        }));
+      },
+      [self](ledger_tx_atom, const std::string& merchant_id,
+             const std::string& intent_id) -> caf::result<ledger_transactions> {
+        return reply(
+            self->state.read([&](storage::pg_connection& c) -> core::result<ledger_transactions> {
+              auto owner = storage::find_intent(c, merchant_id, intent_id);
+              if (!owner) return owner.err();
+              return storage::transactions_for_intent(c, intent_id);
+            }));
+      },
+      [self](trial_balance_atom) -> caf::result<trial_balance_lines> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::trial_balance(c, std::nullopt); }));
       },
   };
 }

@@ -19,6 +19,7 @@
 #include "net/checkout_requests.hpp"
 #include "net/intent_codec.hpp"
 #include "net/json.hpp"
+#include "net/ledger_codec.hpp"
 #include "net/router.hpp"
 
 namespace pay::net {
@@ -598,6 +599,73 @@ void admin_request(api_state& st, const call_ptr& c) {
   (*found.handler)(st, c);
 }
 
+// ---- ledger --------------------------------------------------------------------
+
+/// An integer id from the path or query (ledger accounts and entries).
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+/// The query's limit and starting_after (an integer id).
+core::result<actors::ledger_query> ledger_page_query(const call_ptr& c) {
+  auto limit = parse_limit(c->req);
+  if (!limit) return limit.err();
+  actors::ledger_query q{c->merchant.id, 0, *limit, std::nullopt};
+  if (auto after = c->req.query_param("starting_after")) {
+    q.starting_after = parse_id(*after);
+    if (!q.starting_after)
+      return core::make_error(core::errc::invalid_request, "starting_after must be an id.",
+                              "starting_after");
+  }
+  return q;
+}
+
+void list_ledger_accounts(api_state& st, const call_ptr& c) {
+  auto q = ledger_page_query(c);
+  if (!q) return c->fail(q.err());
+  ask<actors::account_page>(
+      st.sys(), st.storage(),
+      [c](actors::account_page page) { c->answer(json_response(accounts_json(page))); },
+      [c](core::error e) { c->fail(e); }, actors::ledger_accounts_atom::value, std::move(*q));
+}
+
+void list_ledger_entries(api_state& st, const call_ptr& c) {
+  auto q = ledger_page_query(c);
+  if (!q) return c->fail(q.err());
+  auto id = parse_id(c->params[0]);
+  if (!id) return c->fail(core::make_error(core::errc::not_found, "No such ledger account."));
+  q->account_id = *id;
+  ask<actors::entry_page>(
+      st.sys(), st.storage(),
+      [c, id = *id](actors::entry_page page) { c->answer(json_response(entries_json(id, page))); },
+      [c](core::error e) { c->fail(e); }, actors::ledger_entries_atom::value, std::move(*q));
+}
+
+void list_ledger_transactions(api_state& st, const call_ptr& c) {
+  auto intent = c->req.query_param("payment_intent");
+  if (!intent || intent->empty())
+    return c->fail(core::make_error(core::errc::invalid_request,
+                                    "Missing required param: payment_intent.", "payment_intent"));
+  ask<actors::ledger_transactions>(
+      st.sys(), st.storage(),
+      [c](actors::ledger_transactions list) {
+        c->answer(json_response(ledger_transactions_json(list)));
+      },
+      [c](core::error e) { c->fail(e); }, actors::ledger_tx_atom::value, c->merchant.id, *intent);
+}
+
+void get_trial_balance(api_state& st, const call_ptr& c) {
+  ask<actors::trial_balance_lines>(
+      st.sys(), st.storage(),
+      [c](actors::trial_balance_lines lines) {
+        c->answer(json_response(trial_balance_json(lines)));
+      },
+      [c](core::error e) { c->fail(e); }, actors::trial_balance_atom::value);
+}
+
 // ---- dispatch ---------------------------------------------------------------
 
 void readiness_probe(api_state& st, const call_ptr& c) {
@@ -679,7 +747,9 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
     }
     return receive_webhook(*st, c, std::string_view(path).substr(webhooks.size()));
   }
-  if (path.starts_with("/v1/admin/")) return admin_request(*st, c);
+  // Admin routes; the trial balance spans every merchant, so it is one.
+  if (path.starts_with("/v1/admin/") || path == "/v1/ledger/trial_balance")
+    return admin_request(*st, c);
 
   // Authenticate first, as Stripe does: without a key, not even whether a
   // route exists is revealed.
@@ -704,6 +774,10 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   st->admin_routes.add("POST", "/v1/admin/dead_letters/replay", &replay_all_dead_letters);
   st->admin_routes.add("POST", "/v1/admin/dead_letters/{id}/replay", &replay_one_dead_letter);
   st->admin_routes.add("GET", "/v1/admin/webhooks", &webhook_stats);
+  st->admin_routes.add("GET", "/v1/ledger/trial_balance", &get_trial_balance);
+  st->routes.add("GET", "/v1/ledger/accounts", &list_ledger_accounts);
+  st->routes.add("GET", "/v1/ledger/accounts/{id}/entries", &list_ledger_entries);
+  st->routes.add("GET", "/v1/ledger/transactions", &list_ledger_transactions);
   return [st](http_request req, responder respond) {
     dispatch(st, std::move(req), std::move(respond));
   };

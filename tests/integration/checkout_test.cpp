@@ -469,4 +469,56 @@ TEST_CASE("Every money movement of a payment posts balanced ledger entries with 
             .int64(0, 0) == 1);
 }
 
+TEST_CASE(
+    "The ledger endpoints show a merchant its own accounts and postings, and the trial balance to "
+    "the admin") {
+  checkout_fixture f{{{"PAYMENTS_ADMIN_TOKEN", "adm_ledger_test_token"}}};
+  auto pi = f.create(2000, "automatic");
+  auto id = str(pi, "id");
+  f.confirm_as_browser(pi, "pm_card_visa");
+  REQUIRE(str(parse(f.get("/v1/payment_intents/" + id).response.body), "status") == "captured");
+
+  auto accounts = f.get("/v1/ledger/accounts?limit=100");
+  REQUIRE(accounts.response.status == 200);
+  auto doc = parse(accounts.response.body);
+  std::int64_t revenue_id = 0;
+  for (const auto& a : doc["data"].GetArray()) {
+    CHECK(a["merchant"].GetString() == f.merchant.id);  // only the merchant's own
+    if (std::string(a["key"].GetString()) == "merchant_revenue:" + f.merchant.id) {
+      revenue_id = a["id"].GetInt64();
+      CHECK(a["balance"].GetInt64() == 2000);  // credit-normal, so positive
+    }
+  }
+  REQUIRE(revenue_id != 0);
+  auto entries = f.get("/v1/ledger/accounts/" + std::to_string(revenue_id) + "/entries");
+  REQUIRE(entries.response.status == 200);
+  CHECK(parse(entries.response.body)["data"].Size() == 1);
+
+  auto txs = f.get("/v1/ledger/transactions?payment_intent=" + id);
+  REQUIRE(txs.response.status == 200);
+  auto tx_doc = parse(txs.response.body);
+  // Seen in one refresh, the automatic capture has no hold in between: one capture.
+  REQUIRE(tx_doc["data"].Size() == 1);
+  CHECK(tx_doc["data"][0]["kind"].GetString() == std::string("capture"));
+  CHECK(tx_doc["data"][0]["entries"].Size() >= 2);
+
+  auto other = test::make_merchant(f.db, "someone-else");
+  auto foreign =
+      test::http("GET", f.url("/v1/ledger/accounts/" + std::to_string(revenue_id) + "/entries"), {},
+                 {{"Authorization", "Bearer " + other.api_key}});
+  CHECK(foreign.response.status == 404);
+  auto foreign_tx = test::http("GET", f.url("/v1/ledger/transactions?payment_intent=" + id), {},
+                               {{"Authorization", "Bearer " + other.api_key}});
+  CHECK(foreign_tx.response.status == 404);
+
+  CHECK(f.get("/v1/ledger/trial_balance").response.status == 401);  // a merchant key is not enough
+  auto trial = test::http("GET", f.url("/v1/ledger/trial_balance"), {},
+                          {{"Authorization", "Bearer adm_ledger_test_token"}});
+  REQUIRE(trial.response.status == 200);
+  auto t = parse(trial.response.body);
+  CHECK(t["balanced"].GetBool());
+  REQUIRE(t["currencies"].Size() == 1);
+  CHECK(t["currencies"][0]["debits"].GetInt64() == t["currencies"][0]["credits"].GetInt64());
+}
+
 #endif  // PSP_SANDBOX_BIN
