@@ -33,7 +33,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Debian 12 packages the build, the tests and the scripts need.
 APT_PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux
+  build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux python3
   libcaf-dev libboost-dev libpq-dev libssl-dev rapidjson-dev catch2
   postgresql-15 postgresql-client-15
 )
@@ -143,7 +143,7 @@ start_postgres() {
     while port_in_use "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200" start \
       >/dev/null || { tail -20 "$PGDATA_DIR/server.log" >&2; die "PostgreSQL did not start"; }
     PG_STARTED=1
   fi

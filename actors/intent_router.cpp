@@ -81,6 +81,12 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
   self->state.gateway = std::move(gateway);
   self->state.config = config;
   self->set_down_handler([self](caf::down_msg& down) { forget(self, down.source); });
+  // On shutdown the router takes its intent actors with it; they would
+  // otherwise live on until idle and hold the actor system open.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, actor] : self->state.live) self->send_exit(actor, msg.reason);
+    self->quit(msg.reason);
+  });
   return {
       [self](create_atom, create_command& cmd) {
         auto rp = self->make_response_promise<core::payment_intent>();

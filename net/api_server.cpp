@@ -63,6 +63,22 @@ struct api_state {
   caf::actor_system& sys() { return *actors.system; }
 };
 
+/// No handler for (method, path): 405 with Allow when the path exists with
+/// other methods, else 404.
+void answer_route_miss(const call_ptr& c, const router<route_fn>::match& found) {
+  const auto& method = c->req.method;
+  const auto& path = c->req.path;
+  if (!found.allow.empty()) {
+    auto res = error_response(
+        405, "invalid_request_error", "method_not_allowed",
+        "Method " + method + " is not allowed on " + path + "; allowed: " + found.allow + ".");
+    res.headers.emplace_back("Allow", found.allow);
+    return c->answer(std::move(res));
+  }
+  c->answer(error_response(404, "invalid_request_error", "route_not_found",
+                           "Unrecognized request URL (" + method + ": " + path + ")."));
+}
+
 /// A client-chosen request id is kept if it is short and plain; otherwise
 /// (or when absent) a fresh one is made.
 std::string request_id_of(const http_request& req) {
@@ -583,18 +599,7 @@ void admin_request(api_state& st, const call_ptr& c) {
     return c->fail(core::make_error(core::errc::unauthorized,
                                     "The admin API needs 'Authorization: Bearer <admin token>'."));
   auto found = st.admin_routes.find(c->req.method, c->req.path);
-  if (found.handler == nullptr) {
-    if (!found.allow.empty()) {
-      auto res = error_response(405, "invalid_request_error", "method_not_allowed",
-                                "Method " + c->req.method + " is not allowed on " + c->req.path +
-                                    "; allowed: " + found.allow + ".");
-      res.headers.emplace_back("Allow", found.allow);
-      return c->answer(std::move(res));
-    }
-    return c->answer(
-        error_response(404, "invalid_request_error", "route_not_found",
-                       "Unrecognized request URL (" + c->req.method + ": " + c->req.path + ")."));
-  }
+  if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
   (*found.handler)(st, c);
 }
@@ -691,17 +696,7 @@ void route_request(api_state& st, const call_ptr& c) {
   const auto& path = c->req.path;
   const auto& method = c->req.method;
   auto found = st.routes.find(method, path);
-  if (found.handler == nullptr) {
-    if (!found.allow.empty()) {
-      auto res = error_response(
-          405, "invalid_request_error", "method_not_allowed",
-          "Method " + method + " is not allowed on " + path + "; allowed: " + found.allow + ".");
-      res.headers.emplace_back("Allow", found.allow);
-      return c->answer(std::move(res));
-    }
-    return c->answer(error_response(404, "invalid_request_error", "route_not_found",
-                                    "Unrecognized request URL (" + method + ": " + path + ")."));
-  }
+  if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
   (*found.handler)(st, c);
 }

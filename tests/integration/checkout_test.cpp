@@ -23,11 +23,7 @@ using namespace std::chrono_literals;
 namespace {
 
 rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  INFO("body: " << body);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
+  return test::parse_json(body);
 }
 
 std::string str(const rapidjson::Value& v, const char* field) {
@@ -519,6 +515,15 @@ TEST_CASE(
   CHECK(t["balanced"].GetBool());
   REQUIRE(t["currencies"].Size() == 1);
   CHECK(t["currencies"][0]["debits"].GetInt64() == t["currencies"][0]["credits"].GetInt64());
+}
+
+TEST_CASE("SIGTERM stops the engine promptly while intent actors are alive") {
+  checkout_fixture f;  // intent actors idle for 60 s by default
+  for (int i = 0; i < 3; ++i) f.create(100 + i, "manual");
+  auto started = std::chrono::steady_clock::now();
+  f.engine->process().send_signal(SIGTERM);
+  CHECK(f.engine->process().wait(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
 }
 
 #endif  // PSP_SANDBOX_BIN

@@ -17,11 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  INFO("body: " << body);
-  REQUIRE_FALSE(doc.HasParseError());
-  return doc;
+  return test::parse_json(body);
 }
 
 /// Asserts the one error shape and returns the error's code.

@@ -1,5 +1,7 @@
 #include "tests/support/harness.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -199,6 +201,14 @@ std::uint16_t read_port_file(const std::string& path, std::chrono::milliseconds 
 
 std::string paymentsd_path() {
   return PAYMENTSD_BIN;
+}
+
+rapidjson::Document parse_json(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  INFO("body: " << body);
+  REQUIRE_FALSE(doc.HasParseError());
+  return doc;
 }
 
 engine_process::engine_process(const std::string& database_url,

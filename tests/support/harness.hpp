@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "net/http_client.hpp"
 #include "storage/pg.hpp"
 
@@ -109,6 +111,10 @@ net::client_result http(const std::string& method, const std::string& url,
 /// or `timeout` passes (for malformed requests and pipelining).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+/// Parses a JSON body, failing the current test (with the body) when it is
+/// not JSON.
+rapidjson::Document parse_json(const std::string& body);
 
 /// The path of a built program, from the build's compile definitions.
 std::string paymentsd_path();

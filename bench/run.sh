@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark, in one run on one machine against one
+# PostgreSQL cluster.
+#
+#   bench/run.sh [--quick] [--concurrency "1 8 32 128"] [--duration-s 10]
+#                [--warmup-s 1] [--actors "10000 100000"]
+#
+# Needs PAYMENTS_TEST_DATABASE_URL (an admin URL of a role that may CREATE
+# DATABASE; ./dev.sh bench sets it) and the built programs in
+# PAYMENTS_BUILD_DIR (default: build/). Steps:
+#   1. machine facts: cores, memory, PostgreSQL version and settings;
+#   2. the baseline: Debian's pgbench, a one-row INSERT per transaction,
+#      synchronous_commit on, at every concurrency of the sweep;
+#   3. psp-sandbox and paymentsd on free ports, a merchant made by
+#      paymentsctl, then every engine scenario at the same concurrencies
+#      (bench/loadgen);
+#   4. resident memory of live intent actors (bench/actor_memory);
+#   5. bench/results/latest.json and latest.md (--quick: quick.json/.md),
+#      and the table on stdout.
+# Every process it starts is stopped and every database it creates is dropped
+# on exit, also on failure or Ctrl-C. It only ever talks to 127.0.0.1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="${PAYMENTS_BUILD_DIR:-$ROOT/build}"
+PG_BIN=/usr/lib/postgresql/15/bin
+RESULTS="$ROOT/bench/results"
+
+QUICK=0
+CONCURRENCY="1 8 32 128"
+DURATION_S=10
+WARMUP_S=1
+ACTORS="10000 100000"
+REQUESTS_MAX=1000000
+REPLAY_KEYS=200
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick)
+      QUICK=1 CONCURRENCY="1 4" DURATION_S=2 WARMUP_S=0.5 ACTORS="100" REQUESTS_MAX=100000
+      REPLAY_KEYS=20
+      shift ;;
+    --concurrency) CONCURRENCY="$2"; shift 2 ;;
+    --duration-s) DURATION_S="$2"; shift 2 ;;
+    --warmup-s) WARMUP_S="$2"; shift 2 ;;
+    --actors) ACTORS="$2"; shift 2 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+OUT_NAME=latest
+[ "$QUICK" -eq 1 ] && OUT_NAME=quick
+
+say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+ADMIN_URL="${PAYMENTS_TEST_DATABASE_URL:-}"
+[ -n "$ADMIN_URL" ] || die "PAYMENTS_TEST_DATABASE_URL is not set (run through ./dev.sh bench)"
+for prog in apps/paymentsd apps/paymentsctl apps/psp-sandbox bench/loadgen bench/actor_memory; do
+  [ -x "$BUILD/$prog" ] || die "$BUILD/$prog is not built"
+done
+[ -x "$PG_BIN/pgbench" ] || die "$PG_BIN/pgbench is missing (Debian's postgresql-15)"
+command -v psql >/dev/null || die "psql is missing (postgresql-client-15)"
+command -v python3 >/dev/null || die "python3 is missing (it assembles the report)"
+
+# ---- clean-up: every process and database this run made ----------------------
+
+WORK=$(mktemp -d /tmp/payments-bench.XXXXXX)
+PIDS=()
+DATABASES=()
+FAILED=1
+
+# Stops what this run started: SIGTERM, then SIGKILL after STOP_GRACE_S.
+# paymentsd waits for its live intent actors to passivate on SIGTERM (up to
+# their 60 s idle time), which a benchmark need not sit through: its database
+# is dropped afterwards anyway.
+STOP_GRACE_S=5
+stop_processes() {
+  local pid name
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq $((STOP_GRACE_S * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      name=$(ps -o comm= -p "$pid" 2>/dev/null || true)
+      say "$name (pid $pid) still running ${STOP_GRACE_S}s after SIGTERM; SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_processes
+  local db
+  for db in "${DATABASES[@]}"; do
+    psql "$ADMIN_URL" -qAtc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 ||
+      say "warning: could not drop database $db"
+  done
+  if [ "$FAILED" -eq 1 ] && [ "$status" -ne 0 ]; then
+    local log
+    for log in "$WORK"/*.log; do
+      [ -s "$log" ] || continue
+      say "--- last lines of $(basename "$log")"
+      tail -5 "$log" >&2
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A database URL next to the admin URL: same server and role, other name.
+database_url() {
+  local base="${ADMIN_URL%%\?*}" query=""
+  [ "$base" != "$ADMIN_URL" ] && query="?${ADMIN_URL#*\?}"
+  echo "${base%/*}/$1$query"
+}
+
+# Creates a database for this run (remembered for the clean-up) and sets
+# DB_URL; not in a subshell, so the name reaches the clean-up.
+DB_URL=""
+make_database() {
+  local name
+  name="bench_$(date +%s)_$$_$1"
+  DATABASES+=("$name")
+  psql "$ADMIN_URL" -qAtc "CREATE DATABASE \"$name\"" >/dev/null
+  DB_URL=$(database_url "$name")
+}
+
+pg_setting() { psql "$ADMIN_URL" -qAtc "SHOW $1"; }
+
+wait_for_file() {  # path seconds
+  local deadline=$((SECONDS + $2))
+  until [ -s "$1" ]; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+wait_for_http() {  # url seconds
+  local deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+RESULTS_JSONL="$WORK/results.jsonl"
+: >"$RESULTS_JSONL"
+record() { echo "$1" >>"$RESULTS_JSONL"; }
+
+# ---- 1. the machine -------------------------------------------------------------
+
+NPROC=$(nproc)
+say "machine: $NPROC cores; PostgreSQL $(pg_setting server_version)"
+python3 - "$WORK/machine.json" <<EOF
+import json, platform, sys
+mem = 0
+with open("/proc/meminfo") as f:
+    for line in f:
+        if line.startswith("MemTotal:"):
+            mem = int(line.split()[1]) * 1024
+cpu = ""
+with open("/proc/cpuinfo") as f:
+    for line in f:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+machine = {
+    "cores": $NPROC,
+    "cpu": cpu,
+    "memory_bytes": mem,
+    "kernel": platform.release(),
+    # Other work on the machine skews every number: the load average at the
+    # start and (added by the report) at the end say how quiet it was.
+    "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
+    "date_utc": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+    "commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)",
+    "tree_dirty": $( [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && echo True || echo False),
+    "quick": bool($QUICK),
+    "duration_s_per_point": float("$DURATION_S"),
+    "warmup_s_per_point": float("$WARMUP_S"),
+    "postgresql": {
+        "version": "$(pg_setting server_version)",
+        "synchronous_commit": "$(pg_setting synchronous_commit)",
+        "fsync": "$(pg_setting fsync)",
+        "shared_buffers": "$(pg_setting shared_buffers)",
+        "wal_sync_method": "$(pg_setting wal_sync_method)",
+        "commit_delay": "$(pg_setting commit_delay)",
+        "max_connections": "$(pg_setting max_connections)",
+    },
+    "engine": {"http_threads": 2, "actor_threads": 2, "storage_connections": 4,
+               "log_level": "warn", "note": "paymentsd defaults except the log level"},
+    "loadgen": {"threads": 1, "connections_keep_alive": True, "closed_loop": True},
+}
+json.dump(machine, open(sys.argv[1], "w"), indent=2)
+EOF
+
+# ---- 2. the baseline: one-row INSERT commits ------------------------------------
+
+make_database pgbench
+PGBENCH_URL=$DB_URL
+psql "$PGBENCH_URL" -qAtc "CREATE TABLE bench_rows (id bigserial PRIMARY KEY, payload text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+echo "INSERT INTO bench_rows (payload) VALUES ('one durable row');" >"$WORK/insert.sql"
+MAX_CONN=$(pg_setting max_connections)
+for c in $CONCURRENCY; do
+  # pgbench holds one connection per client: stay under max_connections,
+  # leaving room for the reserved slots and whatever else uses the cluster.
+  used=$(psql "$ADMIN_URL" -qAtc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+  room=$((MAX_CONN - $(pg_setting superuser_reserved_connections) - used - 10))
+  clients=$c
+  [ "$clients" -gt "$room" ] && clients=$room
+  [ "$clients" -ge 1 ] || die "no connection slots left for pgbench (max_connections $MAX_CONN)"
+  threads=$((clients < NPROC ? clients : NPROC))
+  say "baseline: pgbench, $clients clients, $threads threads, ${DURATION_S}s"
+  PGOPTIONS='-c synchronous_commit=on' "$PG_BIN/pgbench" -n -M prepared -f "$WORK/insert.sql" \
+    -c "$clients" -j "$threads" -T "${DURATION_S%.*}" "$PGBENCH_URL" >"$WORK/pgbench_$c.log" 2>&1 ||
+    die "pgbench failed: $(tail -3 "$WORK/pgbench_$c.log")"
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$WORK/pgbench_$c.log" | head -1)
+  lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench_$c.log" | head -1)
+  [ -n "$tps" ] || die "no tps in pgbench's output"
+  record "{\"kind\":\"baseline\",\"concurrency\":$c,\"clients\":$clients,\"ops_per_s\":$tps,\"latency_avg_ms\":${lat:-null}}"
+done
+
+# ---- 3. the engine ----------------------------------------------------------------
+
+make_database engine
+ENGINE_DB_URL=$DB_URL
+API_KEY="sk_test_bench_$(openssl rand -hex 16)"
+SANDBOX_SECRET="sk_test_sbx_bench_$(openssl rand -hex 16)"
+SANDBOX_PUBLISHABLE="pk_test_sbx_bench_$(openssl rand -hex 16)"
+WEBHOOK_SECRET="whsec_bench_$(openssl rand -hex 16)"
+
+PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" "$BUILD/apps/paymentsctl" migrate >/dev/null
+PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_API_KEY="$API_KEY" \
+  "$BUILD/apps/paymentsctl" merchant ensure --name bench >/dev/null
+
+# The sandbox keeps every object in memory up to --objects-max; a long run
+# creates far more than the default 100,000.
+SANDBOX_SECRET_KEY="$SANDBOX_SECRET" SANDBOX_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
+  "$BUILD/apps/psp-sandbox" --port 0 --port-file "$WORK/sandbox.port" --objects-max 10000000 \
+  >"$WORK/psp-sandbox.out" 2>"$WORK/psp-sandbox.log" &
+PIDS+=($!)
+wait_for_file "$WORK/sandbox.port" 30 || die "psp-sandbox did not start"
+SANDBOX_URL="http://127.0.0.1:$(head -1 "$WORK/sandbox.port")"
+
+PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_PORT=0 PAYMENTS_PORT_FILE="$WORK/engine.port" \
+  PAYMENTS_PSP_BASE_URL="$SANDBOX_URL" PAYMENTS_PSP_SECRET_KEY="$SANDBOX_SECRET" \
+  PAYMENTS_WEBHOOK_SECRET="$WEBHOOK_SECRET" PAYMENTS_LOG_LEVEL=warn \
+  "$BUILD/apps/paymentsd" >"$WORK/paymentsd.out" 2>"$WORK/paymentsd.log" &
+PIDS+=($!)
+wait_for_file "$WORK/engine.port" 60 || die "paymentsd did not start"
+ENGINE_URL="http://127.0.0.1:$(head -1 "$WORK/engine.port")"
+wait_for_http "$ENGINE_URL/readyz" 60 || die "paymentsd is not ready"
+wait_for_http "$SANDBOX_URL/healthz" 30 || die "psp-sandbox is not healthy"
+say "engine $ENGINE_URL, sandbox $SANDBOX_URL"
+
+# Does the engine receive webhooks yet? An unsigned POST is refused with
+# invalid_signature by a receiver, with route_not_found when there is none.
+probe=$(curl -s -X POST -H 'Content-Type: application/json' -d '{}' \
+  "$ENGINE_URL/v1/webhooks/sandbox" || true)
+WEBHOOKS=0
+case "$probe" in *invalid_signature*) WEBHOOKS=1 ;; esac
+say "webhook receiver: $([ $WEBHOOKS -eq 1 ] && echo present || echo absent)"
+
+set_sandbox_webhooks() {  # url ("" turns deliveries off)
+  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SANDBOX_SECRET" \
+    -H 'Content-Type: application/json' \
+    -d "{\"url\":\"$1\",\"secret\":\"$WEBHOOK_SECRET\"}" "$SANDBOX_URL/_sandbox/webhook_endpoint"
+}
+
+# Waits (at most SETTLE_S) until the engine's webhook inbox has no pending
+# events, so that work left behind by one scenario (events the sandbox sent
+# during the full flow, ingested events) is not measured as part of the
+# next. Reads the engine's own table; skipped when it does not exist.
+SETTLE_S=120
+[ "$QUICK" -eq 1 ] && SETTLE_S=10
+settle() {
+  local deadline=$((SECONDS + SETTLE_S)) pending
+  while true; do
+    pending=$(psql "$ENGINE_DB_URL" -qAtc "SELECT count(*) FROM webhook_inbox
+      WHERE processed_at IS NULL AND dead_lettered_at IS NULL" 2>/dev/null) || return 0
+    [ "$pending" -eq 0 ] && return 0
+    if [ $SECONDS -ge "$deadline" ]; then
+      say "warning: $pending webhook events still pending after ${SETTLE_S}s; measuring anyway"
+      return 0
+    fi
+    sleep 1
+  done
+}
+
+run_loadgen() {  # scenario concurrency
+  local out="$WORK/loadgen_$1_$2.json"
+  settle
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  say "engine: $1 at concurrency $2, ${DURATION_S}s (load average $load)"
+  LOADGEN_API_KEY="$API_KEY" LOADGEN_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
+    LOADGEN_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    "$BUILD/bench/loadgen" --scenario "$1" --url "$ENGINE_URL" --sandbox-url "$SANDBOX_URL" \
+    --concurrency "$2" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" \
+    --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" >"$out" 2>"$WORK/loadgen.log" ||
+    die "loadgen $1 failed: $(tail -3 "$WORK/loadgen.log")"
+  record "{\"kind\":\"engine\",\"loadavg_1m_before\":$load,\"result\":$(cat "$out")}"
+  say "  $(cat "$out")"
+}
+
+for c in $CONCURRENCY; do run_loadgen create_intent "$c"; done
+for c in $CONCURRENCY; do run_loadgen idempotent_replay "$c"; done
+# The full flow with the PSP's webhooks flowing into the engine as in
+# production (when the engine can receive them).
+[ "$WEBHOOKS" -eq 1 ] && set_sandbox_webhooks "$ENGINE_URL/v1/webhooks/sandbox"
+for c in $CONCURRENCY; do run_loadgen full_flow "$c"; done
+[ "$WEBHOOKS" -eq 1 ] && set_sandbox_webhooks ""
+record "{\"kind\":\"flow_webhooks\",\"enabled\":$([ $WEBHOOKS -eq 1 ] && echo true || echo false)}"
+# Ingestion last: the events it stores keep the engine's webhook worker busy
+# for a while after the run, which would slow whatever came next.
+if [ "$WEBHOOKS" -eq 1 ]; then
+  for c in $CONCURRENCY; do run_loadgen webhook_ingest "$c"; done
+else
+  record '{"kind":"missing","name":"webhook_ingest","note":"not measured yet: the engine has no POST /v1/webhooks/{psp} receiver in this build"}'
+fi
+
+# The engine and the sandbox are done; stop them before measuring memory.
+say "stopping the engine and the sandbox"
+stop_processes
+
+# ---- 4. memory of live intent actors ------------------------------------------
+
+for n in $ACTORS; do
+  say "memory: $n live intent actors"
+  make_database "memory_$n"
+  mem_url=$DB_URL
+  PAYMENTS_DATABASE_URL="$mem_url" PAYMENTS_LOG_LEVEL=warn "$BUILD/bench/actor_memory" --actors "$n" \
+    >"$WORK/memory_$n.json" 2>"$WORK/actor_memory.log" ||
+    die "actor_memory failed: $(tail -3 "$WORK/actor_memory.log")"
+  record "{\"kind\":\"memory\",\"result\":$(cat "$WORK/memory_$n.json")}"
+  psql "$ADMIN_URL" -qAtc "DROP DATABASE IF EXISTS \"${DATABASES[-1]}\" WITH (FORCE)" >/dev/null
+  unset 'DATABASES[-1]'
+done
+
+# ---- 5. the report ----------------------------------------------------------------
+
+record "{\"kind\":\"loadavg_end\",\"value\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+mkdir -p "$RESULTS"
+python3 "$ROOT/bench/report.py" "$WORK/machine.json" "$RESULTS_JSONL" \
+  "$RESULTS/$OUT_NAME.json" "$RESULTS/$OUT_NAME.md"
+cat "$RESULTS/$OUT_NAME.md"
+say "wrote $RESULTS/$OUT_NAME.json and $RESULTS/$OUT_NAME.md"
+FAILED=0
