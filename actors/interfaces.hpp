@@ -68,7 +68,9 @@ using storage_actor = caf::typed_actor<
     // The journal transactions of one of a merchant's intents: (merchant, intent).
     caf::replies_to<ledger_tx_atom, std::string, std::string>::with<ledger_transactions>,
     // The trial balance per currency, over every account.
-    caf::replies_to<trial_balance_atom>::with<trial_balance_lines>>;
+    caf::replies_to<trial_balance_atom>::with<trial_balance_lines>,
+    // Deletes idempotency keys older than (retention hours); answers how many.
+    caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values

@@ -70,6 +70,7 @@ using ledger_accounts_atom = caf::atom_constant<caf::atom("ledgeracct")>;
 using ledger_entries_atom = caf::atom_constant<caf::atom("ledgerent")>;
 using ledger_tx_atom = caf::atom_constant<caf::atom("ledgertx")>;
 using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
+using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;

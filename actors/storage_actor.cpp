@@ -253,6 +253,10 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
               return storage::transactions_for_intent(c, intent_id);
             }));
       },
+      [self](expire_keys_atom, std::int64_t hours) -> caf::result<std::int64_t> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::idempotency_expire(c, hours); }));
+      },
       [self](trial_balance_atom) -> caf::result<trial_balance_lines> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::trial_balance(c, std::nullopt); }));

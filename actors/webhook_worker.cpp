@@ -194,6 +194,17 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
                   }
                 },
                 [](caf::error&) {});
+        // Housekeeping on the same slow tick: idempotency keys past their
+        // retention (24 h) go; they are not ledger or audit rows.
+        self->request(st.storage, request_timeout, expire_keys_atom::value,
+                      core::limits::idempotency_key_retention_hours)
+            .then(
+                [](std::int64_t expired) {
+                  if (expired > 0)
+                    core::log::info("expired idempotency keys",
+                                    {{"count", std::to_string(expired)}});
+                },
+                [](caf::error&) {});
         self->delayed_send(self, milliseconds(st.config.stuck_poll_ms), stuck_atom::value);
       },
   };

@@ -403,4 +403,15 @@ TEST_CASE("An intent whose webhooks never come is polled at the PSP and reaches 
   CHECK(f.count("SELECT count(*) FROM webhook_inbox") == 0);
 }
 
+TEST_CASE("The engine expires idempotency keys past their retention on its housekeeping tick") {
+  webhook_fixture f{{{"PAYMENTS_STUCK_POLL_MS", "100"}}, false};
+  f.db.query(
+      "INSERT INTO idempotency_keys (merchant_id, key, method, path, fingerprint, created_at) "
+      "VALUES ($1, 'ancient', 'POST', '/v1/payment_intents', repeat('a', 64), now() - interval "
+      "'25 hours'), ($1, 'recent', 'POST', '/v1/payment_intents', repeat('b', 64), now())",
+      {f.merchant.id});
+  CHECK(f.eventually("SELECT count(*) FROM idempotency_keys WHERE key = 'ancient'", 0, 10s));
+  CHECK(f.count("SELECT count(*) FROM idempotency_keys WHERE key = 'recent'") == 1);
+}
+
 #endif  // PSP_SANDBOX_BIN
