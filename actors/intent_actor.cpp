@@ -9,6 +9,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/errors.hpp"
+#include "core/ids.hpp"
 #include "core/ledger.hpp"
 #include "core/log.hpp"
 
@@ -606,6 +607,124 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
             self, std::move(build),
             [rp, outcome](const core::payment_intent&) mutable { rp.deliver(*outcome); },
             failer(rp));
+        return rp;
+      },
+
+      [self](apply_refund_atom,
+             apply_refund_command& cmd) -> caf::typed_response_promise<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        self->state.last_active = clock_type::now();
+        if (auto e = self->state.load_error) {
+          self->quit();
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        if (!self->state.pi) {
+          rp.deliver(to_caf_error(core::make_error(
+              core::errc::not_found, "The engine has no intent '" + cmd.intent_id + "' yet.")));
+          return rp;
+        }
+        // Looked up here, inside the actor: an API refund of this intent in
+        // flight has finished writing by now, so its row is found.
+        self->request(self->state.storage, storage_timeout, refund_ref_atom::value, cmd.view.id)
+            .await(
+                [self, cmd, rp](optional_refund& known) mutable {
+                  const auto& current = *self->state.pi;
+                  const auto& view = cmd.view;
+                  bool moves_money = view.status == "succeeded" || view.status == "pending";
+                  if (!known && moves_money) {
+                    // A refund made at the PSP directly must fit what the
+                    // intent can still refund, or the books disagree with the
+                    // PSP and the event goes to the dead letters.
+                    auto remaining = current.amount_received - current.amount_refunded;
+                    if (view.amount <= 0 || view.amount > remaining ||
+                        !core::transition(current.status, core::intent_event::refund_partial)) {
+                      rp.deliver(to_caf_error(core::make_error(
+                          core::errc::invalid_state,
+                          "PSP refund " + view.id + " of " + std::to_string(view.amount) +
+                              " does not fit the intent (" +
+                              std::string(core::to_string(current.status)) + ", " +
+                              std::to_string(remaining) + " refundable).")));
+                      return;
+                    }
+                  }
+                  auto outcome = std::make_shared<std::string>();
+                  auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id;
+                  change_builder build = [cmd, known, moves_money, cause,
+                                          outcome](const core::payment_intent& current)
+                      -> std::optional<storage::intent_write> {
+                    const auto& view = cmd.view;
+                    storage::intent_write w{current, current.version, {}, {}, {}, {}};
+                    w.inbox_id = cmd.inbox_id;
+                    w.touch_intent = false;
+                    auto ignored = [&](const std::string& why) {
+                      *outcome = "ignored_no_change";
+                      w.audit.push_back(audit("webhook", "ignored", current.status, std::nullopt,
+                                              cause + ": " + why));
+                      w.inbox_outcome = *outcome;
+                      return w;
+                    };
+                    if (known) {
+                      if (view.status.empty() || view.status == known->status)
+                        return ignored("refund " + known->id + " already recorded");
+                      // A status change of a booked refund is recorded; a
+                      // refund that fails after it was booked is not yet
+                      // reversed in the books (see docs/webhooks.md).
+                      auto rf = *known;
+                      rf.status = view.status;
+                      w.refund = rf;
+                      *outcome = "applied";
+                      w.audit.push_back(audit("webhook", "refund_status", current.status,
+                                              current.status,
+                                              cause + ": refund " + rf.id + " is " + rf.status));
+                      w.inbox_outcome = *outcome;
+                      return w;
+                    }
+                    if (!moves_money) return ignored("refund " + view.id + " moved no money");
+                    auto next = current;
+                    next.amount_refunded = current.amount_refunded + view.amount;
+                    if (next.amount_refunded > next.amount_received) return std::nullopt;
+                    auto event = next.amount_refunded == next.amount_received
+                                     ? core::intent_event::refund_full
+                                     : core::intent_event::refund_partial;
+                    auto rule = core::find_transition(current.status, event);
+                    if (!rule) return std::nullopt;
+                    next.status = rule->to;
+                    core::refund rf;
+                    rf.id = core::make_id(core::id_prefix::refund);
+                    rf.merchant_id = current.merchant_id;
+                    rf.intent_id = current.id;
+                    rf.amount = view.amount;
+                    rf.currency = current.currency;
+                    rf.status = view.status;
+                    rf.psp_reference = view.id;
+                    rf.created = unix_now_s();
+                    w.intent = next;
+                    w.touch_intent = true;
+                    w.refund = rf;
+                    w.audit.push_back(audit(
+                        "webhook", std::string(core::to_string(event)), current.status, next.status,
+                        cause + ": refund " + view.id + " made at the PSP; " +
+                            std::string(rule->cause),
+                        "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(rf.amount) +
+                            "}"));
+                    *outcome = "applied";
+                    w.inbox_outcome = *outcome;
+                    return w;
+                  };
+                  persist_change(
+                      self, std::move(build),
+                      [rp, outcome](const core::payment_intent&) mutable {
+                        if (outcome->empty()) {
+                          rp.deliver(to_caf_error(core::make_error(
+                              core::errc::invalid_state, "The refund no longer fits the intent.")));
+                          return;
+                        }
+                        rp.deliver(*outcome);
+                      },
+                      failer(rp));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
 

@@ -124,6 +124,12 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
         relay<std::string, apply_atom>(self, id, std::move(cmd), rp);
         return rp;
       },
+      [self](apply_refund_atom, apply_refund_command& cmd) {
+        auto rp = self->make_response_promise<std::string>();
+        auto id = cmd.intent_id;
+        relay<std::string, apply_refund_atom>(self, id, std::move(cmd), rp);
+        return rp;
+      },
       [self](refresh_atom, std::string& id) {
         auto rp = self->make_response_promise<core::payment_intent>();
         relay<core::payment_intent, refresh_atom>(self, id, id, rp);

@@ -70,7 +70,9 @@ using storage_actor = caf::typed_actor<
     // The trial balance per currency, over every account.
     caf::replies_to<trial_balance_atom>::with<trial_balance_lines>,
     // Deletes idempotency keys older than (retention hours); answers how many.
-    caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>>;
+    caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>,
+    // The refund booked for a PSP refund id, if any.
+    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values
@@ -112,6 +114,9 @@ using intent_actor = caf::typed_actor<
     // Applies a PSP event from the inbox and marks it processed in the same
     // write; a stale or repeated event is recorded as ignored. Answers the outcome.
     caf::replies_to<apply_atom, apply_command>::with<std::string>,
+    // Applies a PSP refund event: a refund made at the PSP directly is booked
+    // (transition, refund row, postings); a known one gets its new status.
+    caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
     // Refreshes a pending intent from the PSP (the missed-webhook poll).
     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
     // Stops the actor when it has been idle long enough (state is in the database).
@@ -127,6 +132,7 @@ using intent_router_actor =
                      caf::replies_to<refund_atom, refund_command>::with<refund_result>,
                      caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
                      caf::replies_to<apply_atom, apply_command>::with<std::string>,
+                     caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
                      caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>>;
 
 /// The WEBHOOK WORKER: claims due inbox events, hands each to its intent

@@ -71,6 +71,8 @@ using ledger_entries_atom = caf::atom_constant<caf::atom("ledgerent")>;
 using ledger_tx_atom = caf::atom_constant<caf::atom("ledgertx")>;
 using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
+using refund_ref_atom = caf::atom_constant<caf::atom("refundref")>;
+using apply_refund_atom = caf::atom_constant<caf::atom("applyrfnd")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -182,6 +184,16 @@ using entry_page = storage::ledger_page<storage::stored_entry>;
 using ledger_transactions = std::vector<storage::stored_transaction>;
 using trial_balance_lines = std::vector<storage::trial_balance_line>;
 
+/// Applies one PSP refund event (refund.created / refund.updated).
+struct apply_refund_command {
+  std::string intent_id;
+  std::int64_t inbox_id = 0;
+  std::string event_id;
+  std::string event_type;
+  core::psp_refund view;
+};
+using optional_refund = std::optional<core::refund>;
+
 using inbox_rows = std::vector<storage::inbox_row>;
 using dead_letter_list = std::vector<storage::dead_letter_view>;
 using optional_id = std::optional<std::string>;
@@ -262,3 +274,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::account_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::entry_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_transactions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_refund_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)

@@ -257,6 +257,11 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(self->state.write(
             [&](storage::pg_connection& c) { return storage::idempotency_expire(c, hours); }));
       },
+      [self](refund_ref_atom, const std::string& ref) -> caf::result<optional_refund> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::find_refund_by_psp_reference(c, ref);
+        }));
+      },
       [self](trial_balance_atom) -> caf::result<trial_balance_lines> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::trial_balance(c, std::nullopt); }));

@@ -102,6 +102,30 @@ void process(worker_pointer self, storage::inbox_row row) {
   auto& st = self->state;
   auto event = st.parser(row.payload);
   if (!event) return failed(self, row, "the event body cannot be parsed");
+  if (event->refund) {
+    auto view = *event->refund;
+    self->request(st.storage, request_timeout, psp_ref_atom::value, row.psp, view.payment_intent)
+        .then(
+            [self, row, view, type = event->type](optional_id id) {
+              if (!id)
+                return failed(
+                    self, row,
+                    "the engine has no intent for PSP intent " + view.payment_intent + " yet",
+                    true);
+              apply_refund_command cmd{*id, row.id, row.event_id, type, view};
+              self->request(self->state.router, request_timeout, apply_refund_atom::value,
+                            std::move(cmd))
+                  .then([self](const std::string&) { settled(self); },
+                        [self, row](caf::error& err) {
+                          auto e = from_caf_error(err);
+                          if (e.code == core::errc::invalid_state && e.param == "inbox")
+                            return settled(self);
+                          failed(self, row, e.message);
+                        });
+            },
+            [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+    return;
+  }
   if (!event->intent) {
     self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
                   std::string("recorded"))

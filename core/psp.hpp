@@ -70,6 +70,7 @@ struct psp_event {
   std::string object_type;           ///< data.object.object, e.g. "payment_intent"
   std::string object_id;             ///< data.object.id
   std::optional<psp_intent> intent;  ///< when the object is a payment intent
+  std::optional<psp_refund> refund;  ///< when the object is a refund
 };
 
 /// Turns a raw event body into a psp_event; nullopt when it is not one.

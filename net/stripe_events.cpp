@@ -42,6 +42,13 @@ std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
     std::string error;
     event.intent = parse_stripe_intent({buffer.GetString(), buffer.GetSize()}, error);
     if (!event.intent) return std::nullopt;
+  } else if (event.object_type == "refund") {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    object->value.Accept(w);
+    std::string error;
+    event.refund = parse_stripe_refund({buffer.GetString(), buffer.GetSize()}, error);
+    if (!event.refund || event.refund->payment_intent.empty()) return std::nullopt;
   }
   return event;
 }

@@ -244,6 +244,16 @@ core::result<std::vector<core::audit_event>> list_audit(pg_connection& conn,
   return out;
 }
 
+core::result<std::optional<core::refund>> find_refund_by_psp_reference(pg_connection& conn,
+                                                                       const std::string& ref) {
+  auto r = conn.exec("SELECT merchant_id, id FROM refunds WHERE psp_reference = $1", {ref});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return std::optional<core::refund>{};
+  auto found = find_refund(conn, std::string(r.rows.text(0, 0)), std::string(r.rows.text(0, 1)));
+  if (!found) return found.err();
+  return std::optional<core::refund>{std::move(*found)};
+}
+
 core::result<core::refund> find_refund(pg_connection& conn, const std::string& merchant_id,
                                        const std::string& id) {
   auto r = conn.exec(

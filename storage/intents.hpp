@@ -65,6 +65,10 @@ core::result<std::vector<core::audit_event>> list_audit(pg_connection& conn,
                                                         const std::string& merchant_id,
                                                         const std::string& intent_id);
 
+/// The refund booked for a PSP refund id, if any.
+core::result<std::optional<core::refund>> find_refund_by_psp_reference(pg_connection& conn,
+                                                                       const std::string& ref);
+
 /// One of the merchant's refunds; another merchant's id is not_found.
 core::result<core::refund> find_refund(pg_connection& conn, const std::string& merchant_id,
                                        const std::string& id);

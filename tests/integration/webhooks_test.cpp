@@ -414,4 +414,114 @@ TEST_CASE("The engine expires idempotency keys past their retention on its house
   CHECK(f.count("SELECT count(*) FROM idempotency_keys WHERE key = 'recent'") == 1);
 }
 
+namespace {
+
+std::string refund_event(const std::string& event_id, const std::string& type,
+                         const std::string& refund_id, const std::string& psp_intent,
+                         std::int64_t amount, const std::string& status) {
+  return R"({"id":")" + event_id + R"(","object":"event","created":)" + std::to_string(now_s()) +
+         R"(,"type":")" + type + R"(","data":{"object":{"id":")" + refund_id +
+         R"(","object":"refund","amount":)" + std::to_string(amount) +
+         R"(,"currency":"usd","payment_intent":")" + psp_intent + R"(","status":")" + status +
+         R"("}}})";
+}
+
+void insert_captured(webhook_fixture& f, const std::string& id, const std::string& psp_ref,
+                     std::int64_t amount) {
+  f.db.query(
+      "INSERT INTO payment_intents (id, merchant_id, status, amount, currency, capture_method, "
+      "psp, psp_reference, amount_received) VALUES ($1, $2, 'captured', $3, 'usd', 'manual', "
+      "'sandbox', $4, $3)",
+      {id, f.merchant.id, std::to_string(amount), psp_ref});
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A refund made at the PSP directly is booked once from its webhook, with its transition and "
+    "postings") {
+  webhook_fixture f{{}, false};
+  insert_captured(f, "pi_ext_engine", "pi_ext_psp", 1000);
+  auto created =
+      refund_event("evt_re_1", "refund.created", "re_ext_1", "pi_ext_psp", 400, "succeeded");
+  REQUIRE(f.deliver(created, signature_header(secret, now_s(), created)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_ext_engine' AND status = "
+                   "'partially_refunded' AND amount_refunded = 400",
+                   1));
+  CHECK(f.count("SELECT count(*) FROM refunds WHERE psp_reference = 're_ext_1' AND amount = 400") ==
+        1);
+  CHECK(f.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = 'pi_ext_engine' AND "
+                "kind = 'refund'") == 1);
+
+  // The same refund again (another event about it): recorded as ignored.
+  auto updated =
+      refund_event("evt_re_2", "refund.updated", "re_ext_1", "pi_ext_psp", 400, "succeeded");
+  REQUIRE(f.deliver(updated, signature_header(secret, now_s(), updated)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_id = 'evt_re_2' AND outcome = "
+                   "'ignored_no_change'",
+                   1));
+  CHECK(f.count("SELECT amount_refunded FROM payment_intents WHERE id = 'pi_ext_engine'") == 400);
+  CHECK(f.count("SELECT count(*) FROM refunds") == 1);
+}
+
+TEST_CASE("A booked refund's status change from the PSP is recorded on the refund") {
+  webhook_fixture f{{}, false};
+  insert_captured(f, "pi_st_engine", "pi_st_psp", 1000);
+  f.db.query(
+      "INSERT INTO refunds (id, merchant_id, intent_id, amount, currency, status, psp_reference) "
+      "VALUES ('re_ours', $1, 'pi_st_engine', 300, 'usd', 'pending', 're_psp_st')",
+      {f.merchant.id});
+  auto updated =
+      refund_event("evt_st", "refund.updated", "re_psp_st", "pi_st_psp", 300, "succeeded");
+  REQUIRE(f.deliver(updated, signature_header(secret, now_s(), updated)).response.status == 200);
+  CHECK(f.eventually("SELECT count(*) FROM refunds WHERE id = 're_ours' AND status = 'succeeded'",
+                     1));
+  CHECK(f.count("SELECT count(*) FROM audit_events WHERE intent_id = 'pi_st_engine' AND action = "
+                "'refund_status'") == 1);
+  CHECK(f.count("SELECT count(*) FROM refunds") == 1);
+}
+
+TEST_CASE(
+    "A PSP refund larger than what the intent can refund goes to the dead letters, not the books") {
+  webhook_fixture f{{{"PAYMENTS_WEBHOOK_ATTEMPTS_MAX", "2"},
+                     {"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "20"},
+                     {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "50"}},
+                    false};
+  insert_captured(f, "pi_big_engine", "pi_big_psp", 500);
+  auto body = refund_event("evt_big", "refund.created", "re_big", "pi_big_psp", 900, "succeeded");
+  REQUIRE(f.deliver(body, signature_header(secret, now_s(), body)).response.status == 200);
+  CHECK(f.eventually("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL", 1));
+  CHECK(f.count("SELECT count(*) FROM refunds") == 0);
+  CHECK(f.count("SELECT amount_refunded FROM payment_intents WHERE id = 'pi_big_engine'") == 0);
+}
+
+TEST_CASE("A refund made through the API is booked once although its webhooks also arrive") {
+  webhook_fixture f;
+  auto pi = f.create(1500, "automatic");
+  std::string id = pi["id"].GetString();
+  f.confirm(pi);
+  REQUIRE(f.eventually("SELECT count(*) FROM payment_intents WHERE status = 'captured'", 1));
+  auto r =
+      test::http("POST", f.url("/v1/refunds"), R"({"payment_intent":")" + id + R"(","amount":600})",
+                 {{"Authorization", "Bearer " + f.merchant.api_key}}, "application/json");
+  REQUIRE(r.response.status == 200);
+  // The sandbox's refund events arrive and are settled...
+  REQUIRE(
+      f.eventually("SELECT least(count(*), 1) FROM webhook_inbox WHERE event_type LIKE "
+                   "'refund.%'",
+                   1, 10s));
+  CHECK(f.eventually(
+      "SELECT count(*) FROM webhook_inbox WHERE event_type LIKE 'refund.%' AND "
+      "processed_at IS NOT NULL",
+      f.count("SELECT count(*) FROM webhook_inbox WHERE event_type LIKE 'refund.%'"), 10s));
+  CHECK(f.eventually("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL", 0, 10s));
+  // ...without a second booking.
+  CHECK(f.count("SELECT count(*) FROM refunds") == 1);
+  CHECK(f.count("SELECT amount_refunded FROM payment_intents WHERE id = $1", {id}) == 600);
+  CHECK(f.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND kind = 'refund'",
+                {id}) == 1);
+}
+
 #endif  // PSP_SANDBOX_BIN
