@@ -55,6 +55,7 @@ struct api_state {
   router<route_fn> admin_routes;
   std::atomic<std::size_t> next_storage{0};
   std::atomic<std::uint64_t> webhook_signature_failures{0};
+  std::atomic<std::uint64_t> webhook_invalid_events{0};
 
   const actors::storage_actor& storage() {
     return actors
@@ -476,6 +477,7 @@ void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
     event_type = doc["type"].GetString();
     object_id = doc["data"]["object"]["id"].GetString();
   } else {
+    st.webhook_invalid_events.fetch_add(1, std::memory_order_relaxed);
     return c->answer(error_response(400, "invalid_request_error", "invalid_event",
                                     "The body is not an event with id, type and data.object.id."));
   }
@@ -585,6 +587,7 @@ void webhook_stats(api_state& st, const call_ptr& c) {
         w.field("dead_letters_open", s.dead_letters_open);
         w.field("signature_failures",
                 state->webhook_signature_failures.load(std::memory_order_relaxed));
+        w.field("invalid_events", state->webhook_invalid_events.load(std::memory_order_relaxed));
         w.end_object();
         c->answer(json_response(w.take()));
       },

@@ -524,4 +524,18 @@ TEST_CASE("A refund made through the API is booked once although its webhooks al
                 {id}) == 1);
 }
 
+TEST_CASE("A signed body that is not an event gets 400, is counted, and is never stored") {
+  webhook_fixture f{{}, false};
+  for (const std::string& body : {std::string("{not json"), std::string(R"({"id":"evt_x"})"),
+                                  std::string(R"({"id":"evt_y","type":"x","data":{}})")}) {
+    INFO(body);
+    auto r = f.deliver(body, signature_header(secret, now_s(), body));
+    CHECK(r.response.status == 400);
+    CHECK(parse(r.response.body)["error"]["code"].GetString() == std::string("invalid_event"));
+  }
+  CHECK(f.count("SELECT count(*) FROM webhook_inbox") == 0);
+  auto stats = parse(f.admin_call("GET", "/v1/admin/webhooks").response.body);
+  CHECK(stats["invalid_events"].GetUint64() == 3);
+}
+
 #endif  // PSP_SANDBOX_BIN
