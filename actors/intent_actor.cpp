@@ -320,13 +320,27 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
              });
   self->delayed_send(self, milliseconds(idle_ms), idle_atom::value);
 
-  // Common entry of every command: activity, hydration, ownership.
-  auto admit = [self](const std::string& merchant_id) -> std::optional<core::error> {
+  // Common entry of every message: activity, and a failed hydration (the
+  // actor stops, so the next message hydrates a fresh one).
+  auto entered = [self]() -> std::optional<core::error> {
     self->state.last_active = clock_type::now();
     if (auto e = self->state.load_error) {
-      self->quit();  // the next command hydrates a fresh actor
+      self->quit();
       return e;
     }
+    return std::nullopt;
+  };
+  // ... for messages about an intent that must exist (PSP events, polls).
+  auto entered_existing = [self, entered]() -> std::optional<core::error> {
+    if (auto e = entered()) return e;
+    if (!self->state.pi)
+      return core::make_error(core::errc::not_found,
+                              "The engine has no intent '" + self->state.id + "' yet.");
+    return std::nullopt;
+  };
+  // ... for a merchant's command: the intent must exist and be theirs.
+  auto admit = [self, entered](const std::string& merchant_id) -> std::optional<core::error> {
+    if (auto e = entered()) return e;
     if (!self->state.pi || self->state.pi->merchant_id != merchant_id)
       return core::make_error(core::errc::not_found,
                               "No such payment_intent: '" + self->state.id + "'");
@@ -334,12 +348,10 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
   };
 
   return {
-      [self](create_atom,
-             create_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+      [self, entered](create_atom,
+                      create_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
         auto rp = self->make_response_promise<core::payment_intent>();
-        self->state.last_active = clock_type::now();
-        if (auto e = self->state.load_error) {
-          self->quit();
+        if (auto e = entered()) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
@@ -554,17 +566,11 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         return rp;
       },
 
-      [self](apply_atom, apply_command& cmd) -> caf::typed_response_promise<std::string> {
+      [self, entered_existing](apply_atom,
+                               apply_command& cmd) -> caf::typed_response_promise<std::string> {
         auto rp = self->make_response_promise<std::string>();
-        self->state.last_active = clock_type::now();
-        if (auto e = self->state.load_error) {
-          self->quit();
+        if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
-          return rp;
-        }
-        if (!self->state.pi) {
-          rp.deliver(to_caf_error(core::make_error(
-              core::errc::not_found, "The engine has no intent '" + cmd.intent_id + "' yet.")));
           return rp;
         }
         auto outcome = std::make_shared<std::string>();
@@ -610,18 +616,11 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         return rp;
       },
 
-      [self](apply_refund_atom,
-             apply_refund_command& cmd) -> caf::typed_response_promise<std::string> {
+      [self, entered_existing](apply_refund_atom, apply_refund_command& cmd)
+          -> caf::typed_response_promise<std::string> {
         auto rp = self->make_response_promise<std::string>();
-        self->state.last_active = clock_type::now();
-        if (auto e = self->state.load_error) {
-          self->quit();
+        if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
-          return rp;
-        }
-        if (!self->state.pi) {
-          rp.deliver(to_caf_error(core::make_error(
-              core::errc::not_found, "The engine has no intent '" + cmd.intent_id + "' yet.")));
           return rp;
         }
         // Looked up here, inside the actor: an API refund of this intent in
@@ -728,12 +727,11 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         return rp;
       },
 
-      [self](refresh_atom,
-             const std::string&) -> caf::typed_response_promise<core::payment_intent> {
+      [self, entered_existing](
+          refresh_atom, const std::string&) -> caf::typed_response_promise<core::payment_intent> {
         auto rp = self->make_response_promise<core::payment_intent>();
-        self->state.last_active = clock_type::now();
-        if (!self->state.pi) {
-          rp.deliver(to_caf_error(core::make_error(core::errc::not_found, "no such intent")));
+        if (auto e = entered_existing()) {
+          rp.deliver(to_caf_error(*e));
           return rp;
         }
         refresh_from_psp(self, [self, rp]() mutable { rp.deliver(*self->state.pi); });

@@ -95,63 +95,56 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
       .then(done, lost);
 }
 
-/// Hands one claimed event to its intent actor (payment intent events), or
-/// records it (every other event type: refunds and payouts are read from the
-/// inbox by their own consumers).
-void process(worker_pointer self, storage::inbox_row row) {
-  auto& st = self->state;
-  auto event = st.parser(row.payload);
-  if (!event) return failed(self, row, "the event body cannot be parsed");
-  if (event->refund) {
-    auto view = *event->refund;
-    self->request(st.storage, request_timeout, psp_ref_atom::value, row.psp, view.payment_intent)
-        .then(
-            [self, row, view, type = event->type](optional_id id) {
-              if (!id)
-                return failed(
-                    self, row,
-                    "the engine has no intent for PSP intent " + view.payment_intent + " yet",
-                    true);
-              apply_refund_command cmd{*id, row.id, row.event_id, type, view};
-              self->request(self->state.router, request_timeout, apply_refund_atom::value,
-                            std::move(cmd))
-                  .then([self](const std::string&) { settled(self); },
-                        [self, row](caf::error& err) {
-                          auto e = from_caf_error(err);
-                          if (e.code == core::errc::invalid_state && e.param == "inbox")
-                            return settled(self);
-                          failed(self, row, e.message);
-                        });
-            },
-            [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
-    return;
-  }
-  if (!event->intent) {
-    self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
-                  std::string("recorded"))
-        .then([self](bool) { settled(self); },
-              [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
-    return;
-  }
-  auto view = *event->intent;
-  self->request(st.storage, request_timeout, psp_ref_atom::value, row.psp, event->object_id)
+/// Finds the engine's intent for `psp_intent_id` and sends it the command
+/// `make(intent id)` builds. No intent yet: retried under the deadline alone.
+/// An event another worker applied first is done.
+template <class Atom, class MakeCommand>
+void route_to_intent(worker_pointer self, const storage::inbox_row& row,
+                     const std::string& psp_intent_id, MakeCommand make) {
+  self->request(self->state.storage, request_timeout, psp_ref_atom::value, row.psp, psp_intent_id)
       .then(
-          [self, row, view, type = event->type](optional_id id) {
+          [self, row, psp_intent_id, make](optional_id id) {
             if (!id)
               return failed(self, row,
-                            "the engine has no intent for PSP intent " + view.id + " yet", true);
-            apply_command cmd{*id, row.id, row.event_id, type, view};
-            self->request(self->state.router, request_timeout, apply_atom::value, std::move(cmd))
+                            "the engine has no intent for PSP intent " + psp_intent_id + " yet",
+                            true);
+            self->request(self->state.router, request_timeout, Atom::value, make(*id))
                 .then([self](const std::string&) { settled(self); },
                       [self, row](caf::error& err) {
                         auto e = from_caf_error(err);
-                        // Another worker applied it first: done.
                         if (e.code == core::errc::invalid_state && e.param == "inbox")
                           return settled(self);
                         failed(self, row, e.message);
                       });
           },
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+}
+
+/// Hands one claimed event to its intent actor (payment intent and refund
+/// events), or records it (every other event type: payouts are read from
+/// the inbox by their own consumer).
+void process(worker_pointer self, storage::inbox_row row) {
+  auto& st = self->state;
+  auto event = st.parser(row.payload);
+  if (!event) return failed(self, row, "the event body cannot be parsed");
+  if (event->refund) {
+    auto view = *event->refund;
+    return route_to_intent<apply_refund_atom>(
+        self, row, view.payment_intent, [row, view, type = event->type](const std::string& id) {
+          return apply_refund_command{id, row.id, row.event_id, type, view};
+        });
+  }
+  if (event->intent) {
+    auto view = *event->intent;
+    return route_to_intent<apply_atom>(self, row, event->object_id,
+                                       [row, view, type = event->type](const std::string& id) {
+                                         return apply_command{id, row.id, row.event_id, type, view};
+                                       });
+  }
+  self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
+                std::string("recorded"))
+      .then([self](bool) { settled(self); },
+            [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
 
 void claim(worker_pointer self) {

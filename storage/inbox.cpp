@@ -13,12 +13,12 @@ pg_param opt(const std::optional<std::string>& v) {
   return v ? pg_param{*v} : pg_param{};
 }
 
-core::status record_attempt(pg_connection& tx, std::int64_t id, int attempt,
-                            const std::string& error) {
-  auto r = tx.exec("INSERT INTO webhook_attempts (inbox_id, attempt, error) VALUES ($1, $2, $3)",
-                   {std::to_string(id), std::to_string(attempt), error});
-  if (!r.ok()) return to_core_error(*r.error);
-  return core::status::ok();
+std::optional<db_error> record_attempt(pg_connection& tx, std::int64_t id, int attempt,
+                                       const std::string& error) {
+  return tx
+      .exec("INSERT INTO webhook_attempts (inbox_id, attempt, error) VALUES ($1, $2, $3)",
+            {std::to_string(id), std::to_string(attempt), error})
+      .error;
 }
 
 }  // namespace
@@ -101,31 +101,22 @@ core::status inbox_mark_processed(pg_connection& conn, std::int64_t id,
 
 core::status inbox_retry_later(pg_connection& conn, std::int64_t id, int attempt,
                                const std::string& error, std::int64_t delay_ms) {
-  std::optional<core::error> err;
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
-    if (auto s = record_attempt(tx, id, attempt, error); !s) {
-      err = s.err();
-      return db_error{db_error_kind::program, "", s.err().message, {}};
-    }
+    if (auto e = record_attempt(tx, id, attempt, error)) return e;
     auto r = tx.exec(
         "UPDATE webhook_inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => "
         "$2::double precision / 1000) WHERE id = $1 AND processed_at IS NULL",
         {std::to_string(id), std::to_string(delay_ms)});
     return r.error;
   });
-  if (err) return *err;
   if (failed) return to_core_error(*failed);
   return core::status::ok();
 }
 
 core::status inbox_dead_letter(pg_connection& conn, std::int64_t id, int attempt,
                                const std::string& error, const std::string& reason) {
-  std::optional<core::error> err;
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
-    if (auto s = record_attempt(tx, id, attempt, error); !s) {
-      err = s.err();
-      return db_error{db_error_kind::program, "", s.err().message, {}};
-    }
+    if (auto e = record_attempt(tx, id, attempt, error)) return e;
     auto r = tx.exec(
         "UPDATE webhook_inbox SET dead_lettered_at = clock_timestamp() WHERE id = $1 AND "
         "processed_at IS NULL",
@@ -137,7 +128,6 @@ core::status inbox_dead_letter(pg_connection& conn, std::int64_t id, int attempt
         {core::make_id(core::id_prefix::dead_letter), std::to_string(id), reason});
     return d.error;
   });
-  if (err) return *err;
   if (failed) return to_core_error(*failed);
   return core::status::ok();
 }
