@@ -36,6 +36,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux python3
   libcaf-dev libboost-dev libpq-dev libssl-dev rapidjson-dev catch2
   postgresql-15 postgresql-client-15
+  chromium fonts-dejavu-core prometheus
 )
 # Installed only when the command is missing: a machine may have Node.js from
 # elsewhere, whose own npm conflicts with Debian's package.

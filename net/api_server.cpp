@@ -1,5 +1,7 @@
 #include "net/api_server.hpp"
 
+#include "net/api_context.hpp"
+
 #include <atomic>
 #include <chrono>
 
@@ -22,47 +24,7 @@
 #include "net/ledger_codec.hpp"
 #include "net/router.hpp"
 
-namespace pay::net {
-
-namespace {
-
-/// One request in flight: what came in, who asked, and how to answer.
-struct call {
-  http_request req;
-  responder respond;
-  std::string request_id;
-  std::vector<std::string> params;
-  storage::merchant merchant;
-  rapidjson::Document body;
-
-  void answer(http_response res) {
-    res.headers.emplace_back("Request-Id", request_id);
-    respond(std::move(res));
-  }
-  void fail(const core::error& e) { answer(error_response(e)); }
-};
-
-using call_ptr = std::shared_ptr<call>;
-
-struct api_state;
-using route_fn = void (*)(api_state&, const call_ptr&);
-
-/// Shared by every request: the routes and the actors they talk to.
-struct api_state {
-  api_actors actors;
-  api_options options;
-  router<route_fn> routes;
-  router<route_fn> admin_routes;
-  std::atomic<std::size_t> next_storage{0};
-  std::atomic<std::uint64_t> webhook_signature_failures{0};
-  std::atomic<std::uint64_t> webhook_invalid_events{0};
-
-  const actors::storage_actor& storage() {
-    return actors
-        .storage[next_storage.fetch_add(1, std::memory_order_relaxed) % actors.storage.size()];
-  }
-  caf::actor_system& sys() { return *actors.system; }
-};
+namespace pay::net::api {
 
 /// No handler for (method, path): 405 with Allow when the path exists with
 /// other methods, else 404.
@@ -82,7 +44,7 @@ void answer_route_miss(const call_ptr& c, const router<route_fn>::match& found) 
 
 /// A client-chosen request id is kept if it is short and plain; otherwise
 /// (or when absent) a fresh one is made.
-std::string request_id_of(const http_request& req) {
+static std::string request_id_of(const http_request& req) {
   if (auto given = req.header_value("X-Request-Id")) {
     bool plain = !given->empty() && given->size() <= 128;
     for (char c : *given)
@@ -119,30 +81,6 @@ core::result<std::size_t> parse_limit(const http_request& req) {
   return n;
 }
 
-// ---- routes -----------------------------------------------------------------
-
-void list_payment_intents(api_state& st, const call_ptr& c) {
-  auto limit = parse_limit(c->req);
-  if (!limit) return c->fail(limit.err());
-  actors::list_query q{c->merchant.id, *limit, c->req.query_param("starting_after")};
-  ask<storage::intent_page>(
-      st.sys(), st.storage(),
-      [c](storage::intent_page page) {
-        json_writer w;
-        w.begin_object();
-        w.field("object", "list");
-        w.field("url", "/v1/payment_intents");
-        w.field("has_more", page.has_more);
-        w.key("data");
-        w.begin_array();
-        for (const auto& pi : page.data) write_intent(w, pi);
-        w.end_array();
-        w.end_object();
-        c->answer(json_response(w.take()));
-      },
-      [c](core::error e) { c->fail(e); }, actors::list_atom::value, std::move(q));
-}
-
 // ---- request bodies -----------------------------------------------------------
 
 /// Parses the JSON body into c->body; answers 415/400 itself and returns
@@ -174,22 +112,6 @@ bool read_json_body(const call_ptr& c) {
 }
 
 // ---- idempotent execution -----------------------------------------------------
-
-/// Where an idempotent request stands when it (re)starts.
-struct idem_ctx {
-  std::int64_t id = 0;  ///< 0: the request carries no Idempotency-Key
-  core::recovery_point point = core::recovery_point::started;
-  std::optional<std::string> intent_id;
-  std::optional<std::string> refund_id;
-  std::string psp_key;  ///< the key the PSP sees, the same on every retry
-  /// For a create: the intent id every retry of this request uses.
-  std::string derived_intent_id;
-};
-
-/// Finishes a request: the answer, and whether it is final (stored and
-/// replayed) or retryable (the key stays resumable).
-using finish_fn = std::function<void(http_response, bool final)>;
-using executor = std::function<void(const idem_ctx&, finish_fn)>;
 
 /// Retryable errors leave the key resumable; every other answer is final.
 bool is_final(core::errc code) {
@@ -223,7 +145,7 @@ http_response error_answer(const core::error& e) {
 }
 
 /// 24 base62 characters from a hex digest, for ids derived from a key.
-std::string base62_of(std::string_view hex) {
+static std::string base62_of(std::string_view hex) {
   std::string out;
   for (std::size_t i = 0; i + 1 < hex.size() && out.size() < core::id_random_chars; i += 2) {
     auto byte = std::stoi(std::string(hex.substr(i, 2)), nullptr, 16);
@@ -315,6 +237,22 @@ void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
       [c](core::error e) { c->fail(e); }, actors::idem_begin_atom::value, std::move(req));
 }
 
+bool has_admin_token(const api_state& st, const http_request& req) {
+  auto key = bearer_key(req);
+  return !st.options.admin_token.empty() && !key.empty() &&
+         core::constant_time_equal(key, st.options.admin_token);
+}
+
+/// An integer id from the path or query (ledger accounts and entries).
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+namespace {
+
 /// Continuations that turn an actor's answer into a final or retryable one.
 auto intent_done(finish_fn done) {
   return [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };
@@ -332,6 +270,28 @@ void answer_current(api_state& st, const call_ptr& c, const std::string& intent_
 }
 
 // ---- checkout routes ------------------------------------------------------------
+
+void list_payment_intents(api_state& st, const call_ptr& c) {
+  auto limit = parse_limit(c->req);
+  if (!limit) return c->fail(limit.err());
+  actors::list_query q{c->merchant.id, *limit, c->req.query_param("starting_after")};
+  ask<storage::intent_page>(
+      st.sys(), st.storage(),
+      [c](storage::intent_page page) {
+        json_writer w;
+        w.begin_object();
+        w.field("object", "list");
+        w.field("url", "/v1/payment_intents");
+        w.field("has_more", page.has_more);
+        w.key("data");
+        w.begin_array();
+        for (const auto& pi : page.data) write_intent(w, pi);
+        w.end_array();
+        w.end_object();
+        c->answer(json_response(w.take()));
+      },
+      [c](core::error e) { c->fail(e); }, actors::list_atom::value, std::move(q));
+}
 
 void create_payment_intent(api_state& st, const call_ptr& c) {
   if (!read_json_body(c)) return;
@@ -596,9 +556,7 @@ void webhook_stats(api_state& st, const call_ptr& c) {
 
 /// /v1/admin/...: the admin token, compared in constant time, then the route.
 void admin_request(api_state& st, const call_ptr& c) {
-  auto key = bearer_key(c->req);
-  if (st.options.admin_token.empty() || key.empty() ||
-      !core::constant_time_equal(key, st.options.admin_token))
+  if (!has_admin_token(st, c->req))
     return c->fail(core::make_error(core::errc::unauthorized,
                                     "The admin API needs 'Authorization: Bearer <admin token>'."));
   auto found = st.admin_routes.find(c->req.method, c->req.path);
@@ -608,14 +566,6 @@ void admin_request(api_state& st, const call_ptr& c) {
 }
 
 // ---- ledger --------------------------------------------------------------------
-
-/// An integer id from the path or query (ledger accounts and entries).
-std::optional<std::int64_t> parse_id(std::string_view text) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || p != text.data() + text.size() || v <= 0) return std::nullopt;
-  return v;
-}
 
 /// The query's limit and starting_after (an integer id).
 core::result<actors::ledger_query> ledger_page_query(const call_ptr& c) {
@@ -735,6 +685,15 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
     return c->answer(json_response(R"({"status":"ok"})"));
   if (path == "/readyz" && (method == "GET" || method == "HEAD")) return readiness_probe(*st, c);
 
+  if (!path.starts_with("/v1/")) {
+    auto found = st->public_routes.find(method, path);
+    if (found.handler != nullptr) {
+      c->params = std::move(found.params);
+      return (*found.handler)(*st, c);
+    }
+    if (!found.allow.empty()) return answer_route_miss(c, found);
+  }
+
   constexpr std::string_view webhooks = "/v1/webhooks/";
   if (path.starts_with(webhooks)) {
     if (method != "POST") {
@@ -756,28 +715,44 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
 
 }  // namespace
 
+void add_checkout_routes(api_state& st) {
+  st.routes.add("GET", "/v1/payment_intents", &list_payment_intents);
+  st.routes.add("POST", "/v1/payment_intents", &create_payment_intent);
+  st.routes.add("GET", "/v1/payment_intents/{id}", &get_payment_intent);
+  st.routes.add("POST", "/v1/payment_intents/{id}/capture", &capture_payment_intent);
+  st.routes.add("POST", "/v1/payment_intents/{id}/cancel", &cancel_payment_intent);
+  st.routes.add("GET", "/v1/payment_intents/{id}/events", &list_intent_events);
+  st.routes.add("POST", "/v1/refunds", &create_refund);
+  st.routes.add("GET", "/v1/refunds/{id}", &get_refund);
+}
+
+void add_admin_routes(api_state& st) {
+  st.admin_routes.add("GET", "/v1/admin/dead_letters", &list_dead_letters);
+  st.admin_routes.add("POST", "/v1/admin/dead_letters/replay", &replay_all_dead_letters);
+  st.admin_routes.add("POST", "/v1/admin/dead_letters/{id}/replay", &replay_one_dead_letter);
+  st.admin_routes.add("GET", "/v1/admin/webhooks", &webhook_stats);
+}
+
+void add_ledger_routes(api_state& st) {
+  st.admin_routes.add("GET", "/v1/ledger/trial_balance", &get_trial_balance);
+  st.routes.add("GET", "/v1/ledger/accounts", &list_ledger_accounts);
+  st.routes.add("GET", "/v1/ledger/accounts/{id}/entries", &list_ledger_entries);
+  st.routes.add("GET", "/v1/ledger/transactions", &list_ledger_transactions);
+}
+
+}  // namespace pay::net::api
+
+namespace pay::net {
+
 request_handler make_api_handler(api_actors actors, api_options options) {
-  auto st = std::make_shared<api_state>();
+  auto st = std::make_shared<api::api_state>();
   st->actors = std::move(actors);
   st->options = std::move(options);
-  st->routes.add("GET", "/v1/payment_intents", &list_payment_intents);
-  st->routes.add("POST", "/v1/payment_intents", &create_payment_intent);
-  st->routes.add("GET", "/v1/payment_intents/{id}", &get_payment_intent);
-  st->routes.add("POST", "/v1/payment_intents/{id}/capture", &capture_payment_intent);
-  st->routes.add("POST", "/v1/payment_intents/{id}/cancel", &cancel_payment_intent);
-  st->routes.add("GET", "/v1/payment_intents/{id}/events", &list_intent_events);
-  st->routes.add("POST", "/v1/refunds", &create_refund);
-  st->routes.add("GET", "/v1/refunds/{id}", &get_refund);
-  st->admin_routes.add("GET", "/v1/admin/dead_letters", &list_dead_letters);
-  st->admin_routes.add("POST", "/v1/admin/dead_letters/replay", &replay_all_dead_letters);
-  st->admin_routes.add("POST", "/v1/admin/dead_letters/{id}/replay", &replay_one_dead_letter);
-  st->admin_routes.add("GET", "/v1/admin/webhooks", &webhook_stats);
-  st->admin_routes.add("GET", "/v1/ledger/trial_balance", &get_trial_balance);
-  st->routes.add("GET", "/v1/ledger/accounts", &list_ledger_accounts);
-  st->routes.add("GET", "/v1/ledger/accounts/{id}/entries", &list_ledger_entries);
-  st->routes.add("GET", "/v1/ledger/transactions", &list_ledger_transactions);
+  api::add_checkout_routes(*st);
+  api::add_admin_routes(*st);
+  api::add_ledger_routes(*st);
   return [st](http_request req, responder respond) {
-    dispatch(st, std::move(req), std::move(respond));
+    api::dispatch(st, std::move(req), std::move(respond));
   };
 }
 

@@ -1,0 +1,132 @@
+#pragma once
+
+// Internal to net/: what a route handler sees. The API's routes live in
+// several translation units (checkout in api_server.cpp, and one file per
+// feature area); each registers its handlers into api_state through an
+// add_*_routes function called from make_api_handler. Includes CAF through
+// caf_bridge.hpp, so only route files include it.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "core/error.hpp"
+#include "core/idempotency.hpp"
+#include "net/api_error.hpp"
+#include "net/api_server.hpp"
+#include "net/caf_bridge.hpp"
+#include "net/http_types.hpp"
+#include "net/router.hpp"
+#include "storage/merchants.hpp"
+
+namespace pay::net::api {
+
+/// One request in flight: what came in, who asked, and how to answer.
+struct call {
+  http_request req;
+  responder respond;
+  std::string request_id;
+  std::vector<std::string> params;
+  storage::merchant merchant;
+  rapidjson::Document body;
+
+  void answer(http_response res) {
+    res.headers.emplace_back("Request-Id", request_id);
+    respond(std::move(res));
+  }
+  void fail(const core::error& e) { answer(error_response(e)); }
+};
+
+using call_ptr = std::shared_ptr<call>;
+
+struct api_state;
+using route_fn = void (*)(api_state&, const call_ptr&);
+
+/// Shared by every request: the routes and the actors they talk to.
+struct api_state {
+  api_actors actors;
+  api_options options;
+  /// Merchant routes: run after bearer authentication, c->merchant is set.
+  router<route_fn> routes;
+  /// /v1/admin/... (and the trial balance): run after the admin token.
+  router<route_fn> admin_routes;
+  /// Paths outside /v1 that do their own access control (pages, /metrics);
+  /// tried before authentication.
+  router<route_fn> public_routes;
+  std::atomic<std::size_t> next_storage{0};
+  std::atomic<std::uint64_t> webhook_signature_failures{0};
+  std::atomic<std::uint64_t> webhook_invalid_events{0};
+
+  const actors::storage_actor& storage() {
+    return actors
+        .storage[next_storage.fetch_add(1, std::memory_order_relaxed) % actors.storage.size()];
+  }
+  caf::actor_system& sys() { return *actors.system; }
+};
+
+// ---- registration, one per feature file ---------------------------------------
+
+void add_checkout_routes(api_state& st);  // api_server.cpp
+void add_admin_routes(api_state& st);     // api_server.cpp
+void add_ledger_routes(api_state& st);    // api_server.cpp
+
+// ---- helpers shared by route files ------------------------------------------------
+
+/// No handler for (method, path): 405 with Allow when the path exists with
+/// other methods, else 404.
+void answer_route_miss(const call_ptr& c, const router<route_fn>::match& found);
+
+/// The key from `Authorization: Bearer <key>`, or empty.
+std::string bearer_key(const http_request& req);
+
+/// True when the request carries the admin token (constant-time compare);
+/// false, too, when no admin token is configured.
+bool has_admin_token(const api_state& st, const http_request& req);
+
+/// Parses `limit` (1..list_limit_max, default list_limit_default).
+core::result<std::size_t> parse_limit(const http_request& req);
+
+/// A positive integer id from the path or query, or nullopt.
+std::optional<std::int64_t> parse_id(std::string_view text);
+
+/// Parses the JSON body into c->body; answers 415/400 itself and returns
+/// false when the body is not acceptable. An empty body is an empty object.
+bool read_json_body(const call_ptr& c);
+
+/// The error answer, with Retry-After on 503s that may clear.
+http_response error_answer(const core::error& e);
+
+/// Retryable errors leave an idempotency key resumable; others are final.
+bool is_final(core::errc code);
+
+// ---- idempotent execution -----------------------------------------------------------
+
+/// Where an idempotent request stands when it (re)starts.
+struct idem_ctx {
+  std::int64_t id = 0;  ///< 0: the request carries no Idempotency-Key
+  core::recovery_point point = core::recovery_point::started;
+  std::optional<std::string> intent_id;
+  std::optional<std::string> refund_id;
+  std::string psp_key;  ///< the key the PSP sees, the same on every retry
+  /// For a create: the intent id every retry of this request uses.
+  std::string derived_intent_id;
+};
+
+/// Finishes a request: the answer, and whether it is final (stored and
+/// replayed) or retryable (the key stays resumable).
+using finish_fn = std::function<void(http_response, bool final)>;
+using executor = std::function<void(const idem_ctx&, finish_fn)>;
+
+/// Runs `exec` under the request's Idempotency-Key: replays a finished
+/// answer byte for byte, refuses a reused key (422) or one in flight (409),
+/// and otherwise runs from the recorded recovery point, storing a final
+/// answer or releasing the key after a retryable failure.
+void run_idempotent(api_state& st, const call_ptr& c, executor exec);
+
+}  // namespace pay::net::api
