@@ -239,8 +239,8 @@ async function shot(page, name) {
 }
 
 /** Types a card into the PSP's iframe and presses its Pay button. */
-async function payWith(page, number) {
-  const frame = page.frameLocator('#psp-frame');
+async function payWith(page, number, frameSelector = '#psp-frame') {
+  const frame = page.frameLocator(frameSelector);
   // Typed as a shopper would, with spaces; the iframe strips them.
   await frame.locator('#number').fill(number.replace(/(\d{4})(?=\d)/g, '$1 '));
   await frame.locator('#exp').fill('12/34');
@@ -481,6 +481,60 @@ test('the page shows success only when the engine has it, not when the PSP frame
   }
 });
 
+const EXAMPLE_DIR = path.join(__dirname, '..', '..', 'docs', 'examples', 'merchant_checkout');
+const EXAMPLE_FILES = ['server.js', 'public/index.html', 'public/checkout.js'];
+let shopOrigin = null;
+
+test('the example merchant integration of docs/checkout.md takes a payment', async () => {
+  // The guide shows these files verbatim, so what a merchant copies is what runs here.
+  const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'checkout.md'), 'utf8');
+  for (const name of EXAMPLE_FILES) {
+    const code = fs.readFileSync(path.join(EXAMPLE_DIR, name), 'utf8');
+    assert.ok(guide.includes(code), `docs/checkout.md shows ${name} as it is`);
+  }
+  const shop = spawn(process.execPath, [path.join(EXAMPLE_DIR, 'server.js')], {
+    env: { ...process.env, PORT: '0', PAYMENTS_URL: proxy.url, PAYMENTS_API_KEY: SECRET_KEY,
+           SANDBOX_URL: `http://127.0.0.1:${sandbox.port}`,
+           SANDBOX_PUBLISHABLE_KEY: SANDBOX_PUBLISHABLE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  shop.stdout.on('data', (d) => { out += d; });
+  shop.stderr.on('data', (d) => { out += d; });
+  try {
+    shopOrigin = await waitFor(() => (out.match(/listening on (http:\/\/[\d.:]+)/) || [])[1],
+                               WAIT_MS);
+    const { context, page } = await newPage();
+    const answer = await page.goto(shopOrigin + '/');
+    assert.match(answer.headers()['content-security-policy'],
+                 new RegExp(`frame-src http://127\\.0\\.0\\.1:${sandbox.port};`));
+    const frame = page.frameLocator('#card-frame');
+    await frame.locator('#number').waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.textContent('#amount'), '15.00 EUR');
+    await payWith(page, CARDS.declined, '#card-frame');
+    await page.waitForFunction(
+      () => /declined.*another card/.test(document.getElementById('message').textContent),
+      null, { timeout: WAIT_MS });
+    // The example reloads the frame for the next card: wait for the empty form.
+    const until = Date.now() + WAIT_MS;
+    while ((await frame.locator('#number').inputValue().catch(() => 'loading')) !== '') {
+      assert.ok(Date.now() < until, 'a fresh card form after the decline');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await payWith(page, CARDS.visa, '#card-frame');
+    await page.waitForSelector('body[data-state="paid"]', { timeout: WAIT_MS });
+    await shot(page, 'example-shop-paid');
+    const intents = (await api('GET', '/v1/payment_intents?limit=100')).json.data
+      .filter((pi) => pi.metadata && pi.metadata.order_id);
+    assert.equal(intents.length, 1);
+    const pi = await intentReaches(intents[0].id, 'captured');
+    assertCaptured(await ledgerOf(pi.id), 1500);
+    await context.close();
+  } finally {
+    shop.kill('SIGTERM');
+  }
+});
+
 // ---- the proof ------------------------------------------------------------------------
 
 /** Matches `digits` with any separators a form, a URL or JSON could put between them. */
@@ -511,7 +565,8 @@ test('no card number reached the engine: requests, answers and logs are clean', 
   // The browser talked to the engine (through the proxy) and the PSP, nothing else.
   const origins = new Set(browserRequests.map((r) => new URL(r.url).origin));
   for (const origin of origins) {
-    assert.ok(origin === proxy.url || origin === `http://127.0.0.1:${sandbox.port}`,
+    assert.ok(origin === proxy.url || origin === `http://127.0.0.1:${sandbox.port}` ||
+              origin === shopOrigin,
               `unexpected network origin ${origin}`);
   }
 
