@@ -405,8 +405,8 @@ void answer_session(api_state& st, const call_ptr& c, const visit_ctx& v,
         w.end_object();
         answer_public(*state, c, json_response(w.take()), v.set_cookie);
       },
-      [state, c](core::error e) { fail_public(*state, c, e); }, actors::get_atom::value,
-      actors::get_command{v.link.merchant_id, intent_id});
+      [state, c, v](core::error e) { answer_public(*state, c, error_answer(e), v.set_cookie); },
+      actors::get_atom::value, actors::get_command{v.link.merchant_id, intent_id});
 }
 
 /// Creates the visit's intent under an idempotency key derived from (link,
@@ -449,17 +449,19 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
     if (res.status != 200 || parse_json_object(res.body, doc) != json_error::none ||
         !doc.HasMember("id") || !doc["id"].IsString()) {
       // The error answer as it is, without the inner call's headers.
+      // The cookie is set even so: the page's retry resumes this visit's
+      // idempotent creation instead of starting another intent.
       http_response out;
       out.status = res.status == 200 ? 500 : res.status;
       out.body = std::move(res.body);
-      return answer_public(*state, c, std::move(out));
+      return answer_public(*state, c, std::move(out), v.set_cookie);
     }
     std::string intent_id = doc["id"].GetString();
     ask<std::string>(
         state->sys(), state->storage(),
         [state, c, v](std::string recorded) { answer_session(*state, c, v, recorded); },
-        [state, c](core::error e) { fail_public(*state, c, e); }, actors::visit_put_atom::value,
-        v.link.id, v.hash, intent_id);
+        [state, c, v](core::error e) { answer_public(*state, c, error_answer(e), v.set_cookie); },
+        actors::visit_put_atom::value, v.link.id, v.hash, intent_id);
   };
   run_idempotent(st, inner, [state, inner, p](const idem_ctx& ctx, finish_fn done) {
     auto ok = [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };

@@ -230,6 +230,42 @@ TEST_CASE("A visit creates one intent and its cookie resumes it") {
   CHECK(test::http("GET", f.url("/pay/" + id + "/status")).response.status == 404);
 }
 
+TEST_CASE("A visit whose intent could not be made yet resumes with its cookie") {
+  links_fixture f;
+  auto id = str(f.create_link(), "id");
+  auto faults = [&](const std::string& json) {
+    auto r =
+        test::http("POST", f.sandbox.base_url() + "/_sandbox/faults", json,
+                   {{"Authorization", "Bearer " + f.sandbox.secret_key()}}, "application/json");
+    REQUIRE(r.response.status == 200);
+  };
+  faults(R"({"reset":true,"error_percent":100})");
+  auto failed = f.session(id);
+  INFO(failed.response.body);
+  CHECK(failed.response.status == 503);
+  auto set_cookie = std::string(failed.response.header_value("Set-Cookie").value_or(""));
+  REQUIRE(set_cookie.starts_with("pay_visit="));
+  faults(R"({"reset":true})");
+
+  auto cookie = cookie_pair(set_cookie);
+  net::client_result resumed;
+  // The failed PSP call may have opened nothing or left the key leased for
+  // a moment; the page retries the same way.
+  for (int i = 0; i < 50; ++i) {
+    resumed = f.session(id, cookie);
+    if (resumed.response.status == 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(resumed.response.body);
+  REQUIRE(resumed.response.status == 200);
+  CHECK_FALSE(resumed.response.header_value("Set-Cookie"));
+  CHECK(f.intents_of_merchant() == 1);
+  auto again = f.session(id, cookie);
+  CHECK(str(test::parse_json(again.response.body), "client_secret") ==
+        str(test::parse_json(resumed.response.body), "client_secret"));
+  CHECK(f.intents_of_merchant() == 1);
+}
+
 TEST_CASE("A checkout session started from another site is refused") {
   links_fixture f;
   auto id = str(f.create_link(), "id");
