@@ -31,8 +31,7 @@ struct links_fixture {
   test::sandbox_process sandbox;
   std::unique_ptr<test::engine_process> engine;
 
-  links_fixture() {
-    std::map<std::string, std::string> env;
+  explicit links_fixture(std::map<std::string, std::string> env = {}) {
     env["PAYMENTS_PSP_BASE_URL"] = sandbox.base_url();
     env["PAYMENTS_PSP_SECRET_KEY"] = sandbox.secret_key();
     env["PAYMENTS_PSP_PUBLISHABLE_KEY"] = sandbox.publishable_key();
@@ -311,6 +310,26 @@ TEST_CASE("The visit status turns paid once the PSP has authorised, read through
   auto after = test::parse_json(f.session(id, cookie).response.body);
   CHECK(after["client_secret"].IsNull());
   CHECK(after["paid"].GetBool());
+}
+
+TEST_CASE("Configured for Stripe the page allows Stripe.js and its frames only") {
+  links_fixture f(std::map<std::string, std::string>{{"PAYMENTS_CHECKOUT_PSP_JS", "stripe"}});
+  auto id = str(f.create_link(), "id");
+  auto page = test::http("GET", f.url("/pay/" + id));
+  REQUIRE(page.response.status == 200);
+  auto csp = std::string(page.response.header_value("Content-Security-Policy").value_or(""));
+  INFO(csp);
+  CHECK(csp.find("script-src 'self' https://js.stripe.com;") != std::string::npos);
+  CHECK(csp.find("frame-src https://js.stripe.com https://hooks.stripe.com;") != std::string::npos);
+  CHECK(csp.find("connect-src 'self' https://api.stripe.com;") != std::string::npos);
+  CHECK(csp.find(f.sandbox.base_url()) == std::string::npos);
+  auto session = f.session(id);
+  REQUIRE(session.response.status == 200);
+  auto s = test::parse_json(session.response.body);
+  CHECK(str(s["psp"], "kind") == "stripe");
+  CHECK(str(s["psp"], "script_url") == "https://js.stripe.com/v3/");
+  CHECK(str(s["psp"], "publishable_key") == f.sandbox.publishable_key());
+  CHECK_FALSE(s["psp"].HasMember("iframe_url"));
 }
 
 #endif  // PSP_SANDBOX_BIN
