@@ -471,6 +471,11 @@ test('the page shows success only when the engine has it, not when the PSP frame
                    'no success while the engine has no authorisation');
       await shot(page, 'confirming');
     }
+    // A reload while the PSP decides keeps waiting for the engine: no new
+    // card form (the PSP's intent is processing), no success yet.
+    await page.reload();
+    await page.waitForSelector('body[data-state="confirming"], body[data-state="paid"]',
+                               { timeout: WAIT_MS });
     await waitState(page, 'paid');
     assert.ok(Date.now() - confirmedAt >= 2000, 'success came after the PSP decided');
     const pi = await intentReaches(intent.id, 'captured');

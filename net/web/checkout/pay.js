@@ -176,6 +176,12 @@
         el('description').textContent = session.payment_link.description || '';
         document.title = 'Pay ' + session.payment_link.amount_display;
         if (session.paid) return showPaid();
+        if (session.status === 'processing') {
+          // Confirmed before a reload; the PSP has not decided yet.
+          setState('confirming');
+          tell('pending', 'Confirming your payment...');
+          return pollStatus();
+        }
         if (!session.client_secret) {
           setState('closed');
           return tell('error', 'This payment can no longer be completed.');
