@@ -488,14 +488,31 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
 /// GET /pay/{link}: the page. It is the same static HTML for every link; its
 /// script fetches the rest.
 void checkout_page(api_state& st, const call_ptr& c) {
+  // A person reads this answer: plain words rather than the API's JSON.
+  const auto& id = c->params[0];
+  if (!core::has_prefix(id, core::id_prefix::payment_link))
+    return c->answer(secured(st, text_page(404, "This payment link does not exist.\n")));
   auto* state = &st;
-  with_link(st, c, [state, c](storage::payment_link) {
-    const auto* page = find_web_asset("/checkout/pay.html");
-    http_response res;
-    res.content_type = std::string(page->content_type);
-    res.body = std::string(page->body);
-    c->answer(secured(*state, std::move(res)));
-  });
+  ask<storage::payment_link>(
+      st.sys(), st.storage(),
+      [state, c](storage::payment_link l) {
+        if (!l.active)
+          return c->answer(
+              secured(*state, text_page(410, "This payment link is no longer active.\n")));
+        const auto* page = find_web_asset("/checkout/pay.html");
+        http_response res;
+        res.content_type = std::string(page->content_type);
+        res.body = std::string(page->body);
+        c->answer(secured(*state, std::move(res)));
+      },
+      [state, c](core::error e) {
+        if (e.code == core::errc::not_found)
+          return c->answer(secured(*state, text_page(404, "This payment link does not exist.\n")));
+        c->answer(secured(*state, text_page(503,
+                                            "Payments are unavailable right now; please "
+                                            "try again in a moment.\n")));
+      },
+      actors::link_get_atom::value, id, actors::optional_id{});
 }
 
 /// GET /checkout/{file}: the page's script and style.

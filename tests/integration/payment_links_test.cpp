@@ -171,7 +171,10 @@ TEST_CASE("The checkout page carries the security headers and no secret") {
   CHECK(script.response.header_value("X-Content-Type-Options").value_or("") == "nosniff");
   CHECK(test::http("GET", f.url("/checkout/nothing.js")).response.status == 404);
 
-  CHECK(test::http("GET", f.url("/pay/plink_000000000000000000000000")).response.status == 404);
+  auto unknown = test::http("GET", f.url("/pay/plink_000000000000000000000000"));
+  CHECK(unknown.response.status == 404);
+  CHECK(unknown.response.body == "This payment link does not exist.\n");
+  CHECK(unknown.response.header_value("Content-Security-Policy"));
   CHECK(test::http("GET", f.url("/pay/not-a-link")).response.status == 404);
 }
 
