@@ -252,6 +252,7 @@ cmd_run() {
     PAYMENTS_ADMIN_TOKEN="$PAYMENTS_ADMIN_TOKEN" PAYMENTS_WEBHOOK_SECRET="$PAYMENTS_WEBHOOK_SECRET" \
     PAYMENTS_PSP_BASE_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT" \
     PAYMENTS_PSP_SECRET_KEY="$SANDBOX_SECRET_KEY" \
+    PAYMENTS_PSP_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE_KEY" \
     "$BUILD/apps/paymentsd" 2>>"$DATA/logs/paymentsd.log" &
   PIDS+=($!)
 
@@ -261,6 +262,14 @@ cmd_run() {
     wait_for_http "http://127.0.0.1:$SANDBOX_PORT_DEFAULT/healthz" 30 ||
       { tail -20 "$DATA/logs/psp-sandbox.log" >&2; die "psp-sandbox did not start"; }
   fi
+
+  # A payment link a person can open and pay in a browser.
+  local payment_link
+  payment_link=$(curl -fsS -H "Authorization: Bearer $PAYMENTS_API_KEY" \
+    -H 'Content-Type: application/json' \
+    -d '{"amount":1999,"currency":"eur","description":"Demo order (dev.sh)"}' \
+    "http://127.0.0.1:$ENGINE_PORT/v1/payment_links" |
+    sed -n 's/.*"url":"\([^"]*\)".*/\1/p') || payment_link="(could not create one; see the logs)"
 
   cat <<EOF
 
@@ -273,6 +282,10 @@ cmd_run() {
     logs           $DATA/logs/
 
   Try:  curl -s -H "Authorization: Bearer $PAYMENTS_API_KEY" http://127.0.0.1:$ENGINE_PORT/v1/payment_intents
+
+  Pay in a browser:  $payment_link
+    (card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002
+    is declined, 4000 0025 0000 3155 asks for 3-D Secure)
 
   Stop with Ctrl-C or SIGTERM.
 EOF

@@ -72,7 +72,17 @@ using storage_actor = caf::typed_actor<
     // Deletes idempotency keys older than (retention hours); answers how many.
     caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>,
     // The refund booked for a PSP refund id, if any.
-    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>>;
+    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>,
+    // Stores a payment link (a retry with its id answers the stored one).
+    caf::replies_to<link_create_atom, storage::payment_link>::with<storage::payment_link>,
+    // Reads a link: (link id, merchant id or none for the public page).
+    caf::replies_to<link_get_atom, std::string, optional_id>::with<storage::payment_link>,
+    // Lists one merchant's payment links, newest first.
+    caf::replies_to<link_list_atom, link_list_query>::with<storage::payment_link_page>,
+    // The intent of one visit of a link: (link id, visit hash).
+    caf::replies_to<visit_get_atom, std::string, std::string>::with<optional_id>,
+    // Records a visit's intent (the first one stays): (link, visit hash, intent).
+    caf::replies_to<visit_put_atom, std::string, std::string, std::string>::with<std::string>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values

@@ -24,6 +24,7 @@
 #include "storage/intents.hpp"
 #include "storage/ledger.hpp"
 #include "storage/merchants.hpp"
+#include "storage/payment_links.hpp"
 
 namespace pay::actors {
 
@@ -73,6 +74,11 @@ using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
 using refund_ref_atom = caf::atom_constant<caf::atom("refundref")>;
 using apply_refund_atom = caf::atom_constant<caf::atom("applyrfnd")>;
+using link_create_atom = caf::atom_constant<caf::atom("linkcreate")>;
+using link_get_atom = caf::atom_constant<caf::atom("linkget")>;
+using link_list_atom = caf::atom_constant<caf::atom("linklist")>;
+using visit_get_atom = caf::atom_constant<caf::atom("visitget")>;
+using visit_put_atom = caf::atom_constant<caf::atom("visitput")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -232,6 +238,13 @@ struct gateway_view {
   std::int64_t retry_after_ms = 0;
 };
 
+/// A page request over a merchant's payment links.
+struct link_list_query {
+  std::string merchant_id;
+  std::size_t limit = 10;
+  std::optional<std::string> starting_after;
+};
+
 /// The category of every engine error carried in a caf::error.
 inline constexpr caf::atom_value error_category = caf::atom("payment");
 
@@ -276,3 +289,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_transactions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_refund_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::link_list_query)

@@ -16,6 +16,7 @@
 #include "storage/inbox.hpp"
 #include "storage/ledger.hpp"
 #include "storage/migrations.hpp"
+#include "storage/payment_links.hpp"
 #include "storage/pg.hpp"
 
 namespace pay::actors {
@@ -265,6 +266,34 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       [self](trial_balance_atom) -> caf::result<trial_balance_lines> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::trial_balance(c, std::nullopt); }));
+      },
+      [self](link_create_atom,
+             const storage::payment_link& link) -> caf::result<storage::payment_link> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::create_payment_link(c, link); }));
+      },
+      [self](link_get_atom, const std::string& id,
+             const optional_id& merchant_id) -> caf::result<storage::payment_link> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::find_payment_link(c, id, merchant_id);
+        }));
+      },
+      [self](link_list_atom, const link_list_query& q) -> caf::result<storage::payment_link_page> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::list_payment_links(c, q.merchant_id, q.limit, q.starting_after);
+        }));
+      },
+      [self](visit_get_atom, const std::string& link_id,
+             const std::string& visit_hash) -> caf::result<optional_id> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::find_link_visit(c, link_id, visit_hash);
+        }));
+      },
+      [self](visit_put_atom, const std::string& link_id, const std::string& visit_hash,
+             const std::string& intent_id) -> caf::result<std::string> {
+        return reply(self->state.write([&](storage::pg_connection& c) {
+          return storage::record_link_visit(c, link_id, visit_hash, intent_id);
+        }));
       },
   };
 }

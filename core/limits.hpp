@@ -197,4 +197,14 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 /// so the client gets our clear error rather than a cut connection.
 inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
 
+// ---- hosted checkout (payment links) --------------------------------------------
+
+/// Random base62 characters of a checkout visit cookie (about 190 bits): the
+/// cookie alone grants its holder the client secret of its intent.
+inline constexpr std::size_t checkout_visit_token_chars = 32;
+
+/// Lifetime of a checkout visit cookie; the same as an idempotency key's, so
+/// a visit resumes its intent for as long as its creation is remembered.
+inline constexpr std::int64_t checkout_visit_max_age_s = idempotency_key_retention_hours * 3600;
+
 }  // namespace pay::core::limits

@@ -75,6 +75,8 @@ struct api_state {
 void add_checkout_routes(api_state& st);  // api_server.cpp
 void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
+// Payment links and the hosted checkout page: checkout_routes.cpp.
+void add_hosted_checkout_routes(api_state& st);
 
 // ---- helpers shared by route files ------------------------------------------------
 

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,21 @@ struct api_options {
   std::int64_t webhook_tolerance_s = core::limits::webhook_tolerance_s;
   /// Bearer token of /v1/admin/...; empty disables the admin API.
   std::string admin_token;
+  /// Base URL shoppers reach the engine's hosted pages at (payment links'
+  /// `url`); empty: http://127.0.0.1:<bound port>.
+  std::string public_url;
+  /// The port the server bound, stored once it listens (for the default
+  /// public URL when the port was chosen by the system).
+  std::shared_ptr<std::atomic<std::uint16_t>> bound_port =
+      std::make_shared<std::atomic<std::uint16_t>>(0);
+  /// What the hosted checkout page mounts: "sandbox" (the sandbox PSP's card
+  /// iframe) or "stripe" (Stripe.js Elements).
+  std::string checkout_psp_js = "sandbox";
+  /// Base URL the shopper's browser reaches the PSP's card iframe at (the
+  /// sandbox's; unused for Stripe, whose origins are fixed).
+  std::string psp_public_url;
+  /// The PSP's publishable key (pk_...), handed to the checkout page.
+  std::string psp_publishable_key;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer

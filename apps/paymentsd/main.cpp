@@ -97,6 +97,16 @@ std::vector<core::option_spec> option_specs() {
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
+      {"public-url", "PAYMENTS_PUBLIC_URL", "",
+       "Base URL shoppers reach the hosted checkout pages at (payment links' url); "
+       "default http://127.0.0.1:<port>."},
+      {"checkout-psp-js", "PAYMENTS_CHECKOUT_PSP_JS", "sandbox",
+       "Card form of the hosted checkout page: sandbox (the PSP sandbox's iframe) or stripe "
+       "(Stripe.js Elements)."},
+      {"psp-public-url", "PAYMENTS_PSP_PUBLIC_URL", "",
+       "Base URL browsers reach the sandbox PSP's card iframe at; default --psp-base-url."},
+      {"psp-publishable-key", "PAYMENTS_PSP_PUBLISHABLE_KEY", "",
+       "The PSP account's publishable key (pk_...), handed to the checkout page."},
   };
 }
 
@@ -135,6 +145,10 @@ int run(const core::option_values& opts) {
   const auto& url = opts.get("database-url");
   if (url.empty()) {
     core::log::error("no database configured: set PAYMENTS_DATABASE_URL or --database-url-file");
+    return 2;
+  }
+  if (const auto& js = opts.get("checkout-psp-js"); js != "sandbox" && js != "stripe") {
+    core::log::error("bad --checkout-psp-js: use sandbox or stripe", {{"given", js}});
     return 2;
   }
   if (!migrate_at_startup(url, opts.get_int("startup-db-wait-ms"))) return 1;
@@ -207,6 +221,12 @@ int run(const core::option_values& opts) {
   api_opts.admin_token = opts.get("admin-token");
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
+  api_opts.public_url = opts.get("public-url");
+  api_opts.checkout_psp_js = opts.get("checkout-psp-js");
+  api_opts.psp_public_url =
+      opts.get("psp-public-url").empty() ? opts.get("psp-base-url") : opts.get("psp-public-url");
+  api_opts.psp_publishable_key = opts.get("psp-publishable-key");
+  auto bound_port = api_opts.bound_port;
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
@@ -217,6 +237,7 @@ int run(const core::option_values& opts) {
     return 1;
   }
   auto port = std::to_string(server.port());
+  bound_port->store(server.port());
   if (const auto& file = opts.get("port-file"); !file.empty()) {
     std::ofstream out(file + ".tmp");
     out << port << "\n";

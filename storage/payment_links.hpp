@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/payment_intent.hpp"
+#include "storage/pg.hpp"
+
+namespace pay::storage {
+
+/// A merchant's payment link: what its hosted checkout page charges.
+struct payment_link {
+  std::string id;  ///< plink_...
+  std::string merchant_id;
+  std::int64_t amount = 0;  ///< minor units of `currency`
+  std::string currency;     ///< lowercase ISO 4217
+  std::optional<std::string> description;
+  core::capture_method capture = core::capture_method::automatic;
+  bool active = true;
+  std::int64_t created = 0;  ///< unix seconds
+};
+
+/// One page of a merchant's links, newest first.
+struct payment_link_page {
+  std::vector<payment_link> data;
+  bool has_more = false;
+};
+
+/// Inserts `link` unless a link with its id exists; answers the stored link
+/// either way (a retried create finds the first one). An existing id of
+/// another merchant is refused as invalid_request: ids are unguessable, so
+/// that is a bug, never a shopper.
+core::result<payment_link> create_payment_link(pg_connection& conn, const payment_link& link);
+
+/// The link with this id; with `merchant_id`, only that merchant's (another
+/// merchant's link is not_found, as an unknown one).
+core::result<payment_link> find_payment_link(pg_connection& conn, const std::string& id,
+                                             const std::optional<std::string>& merchant_id);
+
+/// The merchant's links, newest first, after `starting_after`.
+core::result<payment_link_page> list_payment_links(
+    pg_connection& conn, const std::string& merchant_id, std::size_t limit,
+    const std::optional<std::string>& starting_after);
+
+/// The intent a visit of a link pays, if that visit has one.
+core::result<std::optional<std::string>> find_link_visit(pg_connection& conn,
+                                                         const std::string& link_id,
+                                                         const std::string& visit_hash);
+
+/// Records the visit's intent; recording the same pair again is a no-op. A
+/// visit already mapped to another intent keeps its first one, which is
+/// answered.
+core::result<std::string> record_link_visit(pg_connection& conn, const std::string& link_id,
+                                            const std::string& visit_hash,
+                                            const std::string& intent_id);
+
+}  // namespace pay::storage
