@@ -197,4 +197,16 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 /// so the client gets our clear error rather than a cut connection.
 inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
 
+// ---- metrics -------------------------------------------------------------------
+
+/// Label sets one metric family holds; past it, updates go to one overflow
+/// series (label values "_overflow"), so a label fed by mistake with
+/// unbounded values cannot grow memory or the scrape without end.
+inline constexpr std::size_t metrics_series_per_family_max = 1024;
+
+/// Deadline of each read /metrics makes at scrape time (database through the
+/// storage actors, actor census); a slow or absent database costs a scrape
+/// at most this, and the scrape still answers, without those series.
+inline constexpr std::int64_t metrics_scrape_timeout_ms = 2'000;
+
 }  // namespace pay::core::limits
