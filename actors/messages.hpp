@@ -73,6 +73,7 @@ using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
 using refund_ref_atom = caf::atom_constant<caf::atom("refundref")>;
 using apply_refund_atom = caf::atom_constant<caf::atom("applyrfnd")>;
+using census_atom = caf::atom_constant<caf::atom("census")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -110,7 +111,8 @@ struct create_command {
   core::payment_intent
       intent;  ///< id, merchant, amount, currency, capture, description, metadata, psp
   std::int64_t idempotency_id = 0;
-  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+  std::string psp_key;          ///< idempotency key for the PSP, stable across retries
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Captures an authorised intent, fully or partly.
@@ -119,7 +121,8 @@ struct capture_command {
   std::string intent_id;
   std::optional<std::int64_t> amount;
   std::int64_t idempotency_id = 0;
-  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+  std::string psp_key;          ///< idempotency key for the PSP, stable across retries
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Voids an authorisation (or abandons an unpaid intent).
@@ -128,6 +131,7 @@ struct cancel_command {
   std::string intent_id;
   std::int64_t idempotency_id = 0;
   std::string psp_key;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Refunds (part of) what an intent received.
@@ -139,6 +143,7 @@ struct refund_command {
   std::optional<std::string> reason;
   std::int64_t idempotency_id = 0;
   std::string psp_key;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Reads an intent through its actor (which refreshes a pending one from
@@ -146,6 +151,7 @@ struct refund_command {
 struct get_command {
   std::string merchant_id;
   std::string intent_id;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// A refund and the intent after it.
@@ -208,6 +214,7 @@ struct psp_capture_request {
   std::string psp_intent_id;
   std::optional<std::int64_t> amount;
   std::string idempotency_key;
+  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
 };
 
 /// A refund at the PSP.
@@ -216,6 +223,7 @@ struct psp_refund_request {
   std::optional<std::int64_t> amount;
   std::optional<std::string> reason;
   std::string idempotency_key;
+  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
 };
 
 /// Work to run on an actor's own thread (a PSP callback handing back).
@@ -230,6 +238,16 @@ struct gateway_view {
   std::uint64_t trips = 0;
   std::size_t in_flight = 0;
   std::int64_t retry_after_ms = 0;
+};
+
+/// The intent router's count of live intent actors and their backlog, for
+/// metrics. An intent actor's pending requests are the ones the router sent
+/// it and has no answer for yet: its mailbox plus the one in hand.
+struct actor_census {
+  std::size_t intent_actors = 0;
+  std::size_t intent_pending_total = 0;
+  std::size_t intent_pending_max = 0;
+  std::size_t router_mailbox = 0;  ///< the router's own mailbox, read on its thread
 };
 
 /// The category of every engine error carried in a caf::error.
@@ -276,3 +294,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_transactions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_refund_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::actor_census)

@@ -13,6 +13,7 @@ namespace pay::core::log {
 namespace {
 
 std::atomic<level> threshold_{level::info};
+thread_local std::string current_request_id_;
 std::mutex program_mutex_;
 std::string program_ = "payments";
 
@@ -132,6 +133,44 @@ void write(level l, std::string_view message, std::initializer_list<field> field
   while (done < line.size()) {
     auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
     if (n <= 0) return;  // stderr closed: nothing better to do with a log line
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string_view current_request_id() {
+  return current_request_id_;
+}
+
+request_scope::request_scope(std::string_view request_id) : previous_(current_request_id_) {
+  current_request_id_ = request_id;
+}
+
+request_scope::~request_scope() {
+  current_request_id_ = std::move(previous_);
+}
+
+void write_fields(level l, std::string_view message, std::span<const field> fields) {
+  if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
+  std::string program;
+  {
+    std::lock_guard guard{program_mutex_};
+    program = program_;
+  }
+  auto line = format_log_line(now_iso8601(), l, program, message, {});
+  line.pop_back();  // the closing brace: the fields go before it
+  for (const auto& [name, value] : fields) {
+    if (value.empty()) continue;
+    line += ",\"";
+    append_json_escaped(line, name);
+    line += "\":\"";
+    append_json_escaped(line, value);
+    line += '"';
+  }
+  line += "}\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;
     done += static_cast<std::size_t>(n);
   }
 }
