@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 namespace pay::core::metrics {
@@ -27,17 +28,12 @@ bool name_char(char c, bool first, bool colon_ok) {
   return alpha || (!first && c >= '0' && c <= '9');
 }
 
-/// FNV-1a over the label values, each followed by a 0xff byte (which no
-/// UTF-8 text contains), so ("ab","c") and ("a","bc") differ.
+/// The label values' hashes combined in order, so ("ab","c") and ("a","bc")
+/// differ (std::hash of a string_view is a fast word-at-a-time hash).
 std::uint64_t hash_values(std::span<const std::string_view> values) {
-  std::uint64_t h = 1469598103934665603ull;
+  std::uint64_t h = 0x9e3779b97f4a7c15ull;
   for (auto v : values) {
-    for (unsigned char c : v) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ull;
+    h ^= std::hash<std::string_view>{}(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
   }
   return h;
 }

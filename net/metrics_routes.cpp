@@ -26,6 +26,18 @@ actors::metrics::engine_metrics& engine_metrics() {
   return actors::metrics::engine();
 }
 
+namespace {
+
+/// The method as a label: the client chooses it, so anything but the
+/// standard methods is "other" (labels stay bounded).
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    if (method == known) return known;
+  return "other";
+}
+
+}  // namespace
+
 responder observe_request(call* c, responder inner) {
   auto started = std::chrono::steady_clock::now();
   return [c, inner = std::move(inner), started](http_response res) {
@@ -33,8 +45,9 @@ responder observe_request(call* c, responder inner) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     auto status = std::to_string(res.status);
     auto& e = engine_metrics();
-    e.http_requests.with({c->route, c->req.method, status}).inc();
-    e.http_request_duration.with({c->route, c->req.method}).observe(seconds);
+    auto method = method_label(c->req.method);
+    e.http_requests.with({c->route, method, status}).inc();
+    e.http_request_duration.with({c->route, method}).observe(seconds);
     // The intent a /v1/payment_intents/{id}/... request is about.
     std::string_view intent = c->intent_id;
     if (intent.empty() && c->route.starts_with("/v1/payment_intents/{id}") && !c->params.empty())

@@ -192,6 +192,8 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
   observed_fixture f;
   auto pi = f.full_flow();
   std::string id = pi["id"].GetString();
+  // A method the client made up is counted as "other", never as a label of its own.
+  test::http("BREW", f.url("/v1/payment_intents"));
 
   // The outcomes are counted after their commit; the webhook of the decline
   // may land a moment after the API saw it.
@@ -261,6 +263,7 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
   // Labels carry route patterns and names, never ids from a request.
   CHECK(text.find(id) == std::string::npos);
   CHECK(text.find("pi_") == std::string::npos);
+  CHECK(text.find("BREW") == std::string::npos);
 }
 
 TEST_CASE("GET /metrics still answers when the database is unreachable, without its series") {
