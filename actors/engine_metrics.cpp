@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/payment_outcome.hpp"
+
 namespace pay::actors::metrics {
 
 engine_metrics::engine_metrics()
@@ -72,48 +74,19 @@ engine_metrics& engine() {
   return instance;
 }
 
-std::string_view payment_outcome_of(const core::audit_event& a) {
-  using core::intent_status;
-  if (!a.to || (a.from && *a.from == *a.to && a.action != "refund_partial")) return {};
-  switch (*a.to) {
-    case intent_status::authorized:
-      return "authorized";
-    case intent_status::captured:
-      return "captured";
-    case intent_status::canceled:
-      return "canceled";
-    case intent_status::expired:
-      return "expired";
-    case intent_status::partially_refunded:
-    case intent_status::refunded:
-      return "refunded";
-    case intent_status::created:
-    case intent_status::requires_action:
-    case intent_status::processing:
-      return {};
-  }
-  return {};
-}
-
-std::string_view failure_outcome_of(const core::payment_intent* before,
-                                    const core::payment_intent& after) {
-  const auto& e = after.last_payment_error_json;
-  if (!e || (before != nullptr && before->last_payment_error_json == e)) return {};
-  // A card error the issuer declined is a decline; anything else a failure.
-  bool declined =
-      e->find("card_declined") != std::string::npos || e->find("decline_code") != std::string::npos;
-  return declined ? "declined" : "failed";
-}
-
-void count_committed(const core::payment_intent* before, const storage::intent_write& w) {
+void count_committed(const core::payment_intent* before, const storage::intent_write& w,
+                     std::string& failure_counted) {
   auto& outcomes = engine().payment_outcomes;
   for (const auto& a : w.audit) {
-    auto outcome = payment_outcome_of(a);
+    auto outcome = core::payment_outcome_of(a);
     if (!outcome.empty()) outcomes.with({w.intent.psp, w.intent.currency, outcome}).inc();
   }
   if (!w.touch_intent) return;
-  if (auto failure = failure_outcome_of(before, w.intent); !failure.empty())
+  if (auto failure = core::failure_outcome_of(before, w.intent, failure_counted);
+      !failure.empty()) {
     outcomes.with({w.intent.psp, w.intent.currency, failure}).inc();
+    failure_counted = *w.intent.last_payment_error_json;
+  }
 }
 
 void observe_psp_call(std::string_view psp, std::string_view operation, double seconds,

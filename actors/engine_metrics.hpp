@@ -58,21 +58,12 @@ engine_metrics& engine();
 
 /// Counts the payment outcomes a committed intent write made, `before` being
 /// the intent it changed (null for a create): call it once the write is
-/// acknowledged, never before (a refused write changed nothing).
-void count_committed(const core::payment_intent* before, const storage::intent_write& w);
-
-/// The payment outcome an audit row records, or empty for a transition that
-/// is no outcome (requires_action, processing, an ignored event, and a
-/// return to created: failures are told by the PSP's error, see
-/// failure_outcome_of).
-std::string_view payment_outcome_of(const core::audit_event& a);
-
-/// "declined" or "failed" when the write records a new payment error from
-/// the PSP (a card the issuer declined, or another failure such as 3-D
-/// Secure), empty otherwise. A decline need not be a transition: a payment
-/// declined while the intent is still created stays created.
-std::string_view failure_outcome_of(const core::payment_intent* before,
-                                    const core::payment_intent& after);
+/// acknowledged, never before (a refused write changed nothing). The
+/// outcomes are core::payment_outcome_of and core::failure_outcome_of.
+/// `failure_counted` is the intent actor's memory of the last payment error it
+/// counted (updated here).
+void count_committed(const core::payment_intent* before, const storage::intent_write& w,
+                     std::string& failure_counted);
 
 /// Records one PSP call that reached the PSP: its latency and, if it
 /// failed, the failure's kind.

@@ -44,6 +44,8 @@ struct intent_state {
   /// The id of the request whose command is in hand (one at a time), passed
   /// to the PSP with every call the command makes; empty for background work.
   std::string request_id;
+  /// The PSP payment error last counted in the metrics (see count_committed).
+  std::string failure_counted;
 
   static inline const char* name = "payment_intent";
 };
@@ -167,7 +169,8 @@ void persist_insert(intent_pointer self, storage::intent_write w, Then then,
   self->request(self->state.storage, storage_timeout, write_atom::value, w)
       .await(
           [self, w, then](std::int64_t version) mutable {
-            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w);
+            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
+                                     self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
             then(*self->state.pi);
@@ -192,7 +195,8 @@ void persist_change(intent_pointer self, change_builder build, Then then,
   self->request(self->state.storage, storage_timeout, write_atom::value, *w)
       .await(
           [self, w = *w, then](std::int64_t version) mutable {
-            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w);
+            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
+                                     self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
             then(*self->state.pi);

@@ -148,6 +148,14 @@ struct observed_fixture {
                       "application/json");
   }
 
+  /// Delivers `body` signed with the engine's webhook secret.
+  net::client_result signed_webhook(const std::string& body) {
+    auto t = std::to_string(now_s());
+    auto header = "t=" + t + ",v1=" + core::hmac_sha256_hex(webhook_secret, t + "." + body);
+    return test::http("POST", url("/v1/webhooks/sandbox"), body, {{"Stripe-Signature", header}},
+                      "application/json");
+  }
+
   /// A payment's whole life: create, confirm at the PSP, authorised by
   /// webhook, capture, refund; then a declined card; answers the intent.
   rapidjson::Document full_flow(const std::string& request_id = {}) {
@@ -194,6 +202,13 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
   std::string id = pi["id"].GetString();
   // A method the client made up is counted as "other", never as a label of its own.
   test::http("BREW", f.url("/v1/payment_intents"));
+  // An event delivered twice (the second is a duplicate), and a signed body
+  // that is no event.
+  const std::string payout = R"({"id":"evt_payout_twice","object":"event","type":"payout.paid",)"
+                             R"("data":{"object":{"id":"po_1","object":"payout"}}})";
+  REQUIRE(f.signed_webhook(payout).response.status == 200);
+  REQUIRE(f.signed_webhook(payout).response.status == 200);
+  REQUIRE(f.signed_webhook(R"({"hello":"world"})").response.status == 400);
 
   // The outcomes are counted after their commit; the webhook of the decline
   // may land a moment after the API saw it.
@@ -231,7 +246,7 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
       1);
   CHECK(
       s[R"(payments_http_requests_total{route="/v1/webhooks/{psp}",method="POST",status="400"})"] ==
-      1);
+      2);
   CHECK(s[R"(payments_http_request_duration_seconds_count{route="/v1/refunds",method="POST"})"] ==
         1);
   CHECK(s[R"(payments_psp_call_duration_seconds_count{psp="sandbox",operation="create_intent"})"] ==
@@ -246,6 +261,8 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
       s[R"(payments_webhook_signature_failures_total{psp="sandbox",reason="no_matching_signature"})"] ==
       1);
   CHECK(s[R"(payments_webhook_receive_duration_seconds_count{psp="sandbox"})"] >= 3);
+  CHECK(s[R"(payments_webhook_duplicates_total{psp="sandbox"})"] >= 1);
+  CHECK(s[R"(payments_webhook_invalid_events_total{psp="sandbox"})"] == 1);
   CHECK(s[R"(payments_webhook_processing_duration_seconds_count{psp="sandbox"})"] >= 3);
   CHECK(s.count("payments_webhook_queue_depth") == 1);
   CHECK(s.count("payments_webhook_oldest_pending_age_seconds") == 1);
