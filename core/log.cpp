@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 
 namespace pay::core::log {
 
@@ -14,8 +13,10 @@ namespace {
 
 std::atomic<level> threshold_{level::info};
 thread_local std::string current_request_id_;
-std::mutex program_mutex_;
-std::string program_ = "payments";
+// Read on every line from every thread, set once or twice at start-up: an
+// atomic pointer, so writing a line takes no lock. A replaced name is kept
+// (never freed), so a line being written with it stays valid.
+std::atomic<const std::string*> program_{new std::string("payments")};
 
 std::string now_iso8601() {
   using namespace std::chrono;
@@ -56,8 +57,7 @@ level parse_level(std::string_view name) {
 }
 
 void set_program(std::string_view program) {
-  std::lock_guard guard{program_mutex_};
-  program_ = program;
+  program_.store(new std::string(program), std::memory_order_release);
 }
 
 void set_threshold(level t) {
@@ -121,11 +121,7 @@ std::string format_log_line(std::string_view time_iso, level l, std::string_view
 
 void write(level l, std::string_view message, std::initializer_list<field> fields) {
   if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
-  std::string program;
-  {
-    std::lock_guard guard{program_mutex_};
-    program = program_;
-  }
+  const std::string& program = *program_.load(std::memory_order_acquire);
   auto line = format_log_line(now_iso8601(), l, program, message, fields);
   line.push_back('\n');
   // One write per line: concurrent writers never interleave within a line.
@@ -151,11 +147,7 @@ request_scope::~request_scope() {
 
 void write_fields(level l, std::string_view message, std::span<const field> fields) {
   if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
-  std::string program;
-  {
-    std::lock_guard guard{program_mutex_};
-    program = program_;
-  }
+  const std::string& program = *program_.load(std::memory_order_acquire);
   auto line = format_log_line(now_iso8601(), l, program, message, {});
   line.pop_back();  // the closing brace: the fields go before it
   for (const auto& [name, value] : fields) {

@@ -8,6 +8,7 @@
 // payments_scrape_errors_total{source}.
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,7 +118,7 @@ void collect_reconciliation_differences(caf::event_based_actor* self,
 struct scrape {
   call_ptr c;
   int pending = 0;
-  std::vector<m::sampled_family> families;
+  std::deque<m::sampled_family> families;  ///< a deque: add() references stay valid
 
   m::sampled_family& add(std::string name, std::string help, std::vector<std::string> labels) {
     families.push_back(
