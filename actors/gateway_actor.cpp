@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/engine_metrics.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -54,9 +55,11 @@ void account(gateway_state& st, const Outcome& outcome) {
   if (failure != nullptr && failure->kind == core::psp_failure_kind::retryable) {
     auto before = st.breaker->trips();
     st.breaker->on_failure(now);
-    if (st.breaker->trips() != before)
+    if (st.breaker->trips() != before) {
+      metrics::engine().breaker_trips.with({st.config.psp}).inc();
       core::log::warn("circuit breaker opened",
                       {{"psp", st.config.psp}, {"error", failure->message}});
+    }
   } else {
     st.breaker->on_success(now);
   }
@@ -67,12 +70,14 @@ void account(gateway_state& st, const Outcome& outcome) {
 /// comes back to this actor's thread as a psp_done message, where the
 /// breaker learns of it and the caller gets the answer.
 template <class Outcome, class Call>
-caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
+caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* operation,
+                                             Call call) {
   auto rp = self->template make_response_promise<Outcome>();
   auto& st = self->state;
   auto now = now_ms();
   if (!st.breaker->try_acquire(now)) {
     auto wait = st.breaker->retry_after_ms(now);
+    metrics::engine().psp_calls_refused.with({st.config.psp, "circuit_open"}).inc();
     rp.deliver(Outcome{refused(
         "circuit_open", "The PSP is failing; calls are paused for " + std::to_string(wait) + " ms.",
         wait)});
@@ -82,14 +87,20 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
     // The breaker admitted the call; report it as not made so it does not
     // count as a PSP failure.
     st.breaker->on_success(now);
+    metrics::engine().psp_calls_refused.with({st.config.psp, "busy"}).inc();
     rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
     return rp;
   }
   ++st.in_flight;
   auto handle = caf::actor_cast<gateway_actor>(self);
-  call([self, handle, rp](Outcome outcome) mutable {
+  auto started = std::chrono::steady_clock::now();
+  call([self, handle, rp, operation, started, psp = st.config.psp](Outcome outcome) mutable {
     // On a connector thread: hand the result to the actor's own thread. The
     // strong handle keeps the actor (and so `self`) alive until then.
+    metrics::observe_psp_call(
+        psp, operation,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        std::get_if<core::psp_failure>(&outcome));
     caf::anon_send(handle, psp_done_atom::value,
                    completion{[self, rp, outcome = std::move(outcome)]() mutable {
                      account(self->state, outcome);
@@ -109,33 +120,42 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
       [self, timeout](psp_create_atom, const core::psp_create_intent& req,
                       const std::string& key) -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_intent_outcome>(
-            self, [=](auto done) { connector->create_intent(req, key, timeout, std::move(done)); });
+        core::log::request_scope scope{req.request_id};
+        return guarded<psp_intent_outcome>(self, "create_intent", [=](auto done) {
+          connector->create_intent(req, key, timeout, std::move(done));
+        });
       },
-      [self, timeout](psp_get_atom,
-                      const std::string& id) -> caf::typed_response_promise<psp_intent_outcome> {
+      [self, timeout](psp_get_atom, const std::string& id, const std::string& request_id)
+          -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_intent_outcome>(
-            self, [=](auto done) { connector->retrieve_intent(id, timeout, std::move(done)); });
+        core::log::request_scope scope{request_id};
+        return guarded<psp_intent_outcome>(self, "retrieve_intent", [=](auto done) {
+          connector->retrieve_intent(id, timeout, std::move(done));
+        });
       },
       [self, timeout](psp_capture_atom, const psp_capture_request& req)
           -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_intent_outcome>(self, [=](auto done) {
+        core::log::request_scope scope{req.request_id};
+        return guarded<psp_intent_outcome>(self, "capture_intent", [=](auto done) {
           connector->capture_intent(req.psp_intent_id, req.amount, req.idempotency_key, timeout,
                                     std::move(done));
         });
       },
-      [self, timeout](psp_cancel_atom, const std::string& id,
-                      const std::string& key) -> caf::typed_response_promise<psp_intent_outcome> {
+      [self, timeout](
+          psp_cancel_atom, const std::string& id, const std::string& key,
+          const std::string& request_id) -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_intent_outcome>(
-            self, [=](auto done) { connector->cancel_intent(id, key, timeout, std::move(done)); });
+        core::log::request_scope scope{request_id};
+        return guarded<psp_intent_outcome>(self, "cancel_intent", [=](auto done) {
+          connector->cancel_intent(id, key, timeout, std::move(done));
+        });
       },
       [self, timeout](psp_refund_atom, const psp_refund_request& req)
           -> caf::typed_response_promise<psp_refund_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_refund_outcome>(self, [=](auto done) {
+        core::log::request_scope scope{req.request_id};
+        return guarded<psp_refund_outcome>(self, "create_refund", [=](auto done) {
           connector->create_refund(req.psp_intent_id, req.amount, req.reason, req.idempotency_key,
                                    timeout, std::move(done));
         });

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
@@ -40,6 +41,11 @@ struct intent_state {
   std::optional<core::error> load_error;
   std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
   clock_type::time_point last_active = clock_type::now();
+  /// The id of the request whose command is in hand (one at a time), passed
+  /// to the PSP with every call the command makes; empty for background work.
+  std::string request_id;
+  /// The PSP payment error last counted in the metrics (see count_committed).
+  std::string failure_counted;
 
   static inline const char* name = "payment_intent";
 };
@@ -163,6 +169,8 @@ void persist_insert(intent_pointer self, storage::intent_write w, Then then,
   self->request(self->state.storage, storage_timeout, write_atom::value, w)
       .await(
           [self, w, then](std::int64_t version) mutable {
+            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
+                                     self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
             then(*self->state.pi);
@@ -187,6 +195,8 @@ void persist_change(intent_pointer self, change_builder build, Then then,
   self->request(self->state.storage, storage_timeout, write_atom::value, *w)
       .await(
           [self, w = *w, then](std::int64_t version) mutable {
+            metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
+                                     self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
             then(*self->state.pi);
@@ -216,7 +226,8 @@ void refresh_from_psp(intent_pointer self, Then then) {
                  pi.status == core::intent_status::requires_action ||
                  pi.status == core::intent_status::processing;
   if (!pending || !pi.psp_reference) return then();
-  self->request(self->state.gateway, gateway_timeout, psp_get_atom::value, *pi.psp_reference)
+  self->request(self->state.gateway, gateway_timeout, psp_get_atom::value, *pi.psp_reference,
+                self->state.request_id)
       .await(
           [self, then](psp_intent_outcome& outcome) mutable {
             auto* psp = std::get_if<core::psp_intent>(&outcome);
@@ -271,6 +282,7 @@ void create_with_psp(intent_pointer self, create_command cmd,
   req.description = pi.description;
   req.metadata_json = pi.metadata_json;
   req.engine_intent_id = pi.id;
+  req.request_id = cmd.request_id;
   self->request(self->state.gateway, gateway_timeout, psp_create_atom::value, req, cmd.psp_key)
       .await(
           [self, cmd, rp](psp_intent_outcome& outcome) mutable {
@@ -350,6 +362,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
   return {
       [self, entered](create_atom,
                       create_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        self->state.request_id = cmd.request_id;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = entered()) {
           rp.deliver(to_caf_error(*e));
@@ -369,6 +382,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, admit](capture_atom,
                     capture_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        self->state.request_id = cmd.request_id;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
@@ -389,7 +403,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                                  "amount_to_capture")));
             return;
           }
-          psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key};
+          psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key, cmd.request_id};
           self->request(self->state.gateway, gateway_timeout, psp_capture_atom::value, req)
               .await(
                   [self, cmd, amount, rp](psp_intent_outcome& outcome) mutable {
@@ -432,6 +446,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, admit](cancel_atom,
                     cancel_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        self->state.request_id = cmd.request_id;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
@@ -467,7 +482,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
           };
           if (!current.psp_reference) return record();
           self->request(self->state.gateway, gateway_timeout, psp_cancel_atom::value,
-                        *current.psp_reference, cmd.psp_key)
+                        *current.psp_reference, cmd.psp_key, cmd.request_id)
               .await(
                   [rp, record](psp_intent_outcome& outcome) mutable {
                     if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
@@ -483,6 +498,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, admit](refund_atom,
                     refund_command& cmd) -> caf::typed_response_promise<refund_result> {
+        self->state.request_id = cmd.request_id;
         auto rp = self->make_response_promise<refund_result>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
@@ -503,7 +519,8 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                                "amount")));
           return rp;
         }
-        psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key};
+        psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key,
+                               cmd.request_id};
         self->request(self->state.gateway, gateway_timeout, psp_refund_atom::value, req)
             .await(
                 [self, cmd, amount, rp](psp_refund_outcome& outcome) mutable {
@@ -557,6 +574,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, admit](get_atom,
                     get_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
+        self->state.request_id = cmd.request_id;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
@@ -568,6 +586,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, entered_existing](apply_atom,
                                apply_command& cmd) -> caf::typed_response_promise<std::string> {
+        self->state.request_id.clear();
         auto rp = self->make_response_promise<std::string>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
@@ -618,6 +637,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, entered_existing](apply_refund_atom, apply_refund_command& cmd)
           -> caf::typed_response_promise<std::string> {
+        self->state.request_id.clear();
         auto rp = self->make_response_promise<std::string>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
@@ -729,6 +749,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
       [self, entered_existing](
           refresh_atom, const std::string&) -> caf::typed_response_promise<core::payment_intent> {
+        self->state.request_id.clear();
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));

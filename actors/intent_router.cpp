@@ -1,5 +1,6 @@
 #include "actors/intent_router.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -23,6 +24,8 @@ struct router_state {
   router_config config;
   std::unordered_map<std::string, intent_actor> live;
   std::unordered_map<caf::actor_addr, std::string> ids;
+  /// Requests sent to each intent actor and not yet answered (census).
+  std::unordered_map<caf::actor_addr, std::size_t> pending;
 
   static inline const char* name = "intent_router";
 };
@@ -52,6 +55,12 @@ void forget(router_pointer self, const caf::actor_addr& addr) {
   }
 }
 
+/// One request to the actor at `addr` is answered.
+void answered(router_pointer self, const caf::actor_addr& addr) {
+  auto& pending = self->state.pending;
+  if (auto it = pending.find(addr); it != pending.end() && --it->second == 0) pending.erase(it);
+}
+
 /// Sends `cmd` to the intent's actor and relays the answer. An actor that
 /// stopped (idle) between lookup and delivery is replaced once.
 template <class Result, class Atom, class Command>
@@ -63,15 +72,21 @@ void relay(router_pointer self, const std::string& id, Command cmd,
         core::errc::overloaded, "The engine holds its maximum of live payment intents; retry.")));
     return;
   }
+  ++self->state.pending[actor->address()];
   self->request(*actor, caf::infinite, Atom::value, cmd)
-      .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
-            [self, id, cmd, rp, attempt, addr = actor->address()](caf::error& err) mutable {
-              if (err == caf::sec::request_receiver_down && attempt == 0) {
-                forget(self, addr);
-                return relay<Result, Atom>(self, id, std::move(cmd), rp, 1);
-              }
-              rp.deliver(err);
-            });
+      .then(
+          [self, rp, addr = actor->address()](Result& r) mutable {
+            answered(self, addr);
+            rp.deliver(std::move(r));
+          },
+          [self, id, cmd, rp, attempt, addr = actor->address()](caf::error& err) mutable {
+            answered(self, addr);
+            if (err == caf::sec::request_receiver_down && attempt == 0) {
+              forget(self, addr);
+              return relay<Result, Atom>(self, id, std::move(cmd), rp, 1);
+            }
+            rp.deliver(err);
+          });
 }
 
 intent_router_actor::behavior_type router_behavior(router_pointer self,
@@ -134,6 +149,18 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
         auto rp = self->make_response_promise<core::payment_intent>();
         relay<core::payment_intent, refresh_atom>(self, id, id, rp);
         return rp;
+      },
+      [self](census_atom) {
+        auto& st = self->state;
+        actor_census c;
+        c.intent_actors = st.live.size();
+        for (const auto& [addr, n] : st.pending) {
+          c.intent_pending_total += n;
+          c.intent_pending_max = std::max(c.intent_pending_max, n);
+        }
+        // Read on the router's own thread, as the mailbox requires.
+        c.router_mailbox = self->mailbox().size();
+        return c;
       },
   };
 }

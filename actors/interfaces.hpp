@@ -92,12 +92,13 @@ using gateway_actor = caf::typed_actor<
     // Creates the PSP's intent: (request, idempotency key).
     caf::replies_to<psp_create_atom, core::psp_create_intent,
                     std::string>::with<psp_intent_outcome>,
-    // Reads the PSP's intent by the PSP's id.
-    caf::replies_to<psp_get_atom, std::string>::with<psp_intent_outcome>,
+    // Reads the PSP's intent: (PSP id, request id).
+    caf::replies_to<psp_get_atom, std::string, std::string>::with<psp_intent_outcome>,
     // Captures at the PSP.
     caf::replies_to<psp_capture_atom, psp_capture_request>::with<psp_intent_outcome>,
-    // Cancels at the PSP: (PSP id, idempotency key).
-    caf::replies_to<psp_cancel_atom, std::string, std::string>::with<psp_intent_outcome>,
+    // Cancels at the PSP: (PSP id, idempotency key, request id).
+    caf::replies_to<psp_cancel_atom, std::string, std::string,
+                    std::string>::with<psp_intent_outcome>,
     // Refunds at the PSP.
     caf::replies_to<psp_refund_atom, psp_refund_request>::with<psp_refund_outcome>,
     // Reports breaker state and load.
@@ -143,7 +144,9 @@ using intent_router_actor =
                      caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
                      caf::replies_to<apply_atom, apply_command>::with<std::string>,
                      caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
-                     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>>;
+                     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
+                     // Live intent actors and their backlog (metrics).
+                     caf::replies_to<census_atom>::with<actor_census>>;
 
 /// The WEBHOOK WORKER: claims due inbox events, hands each to its intent
 /// actor through the router, retries failures with full-jitter backoff and

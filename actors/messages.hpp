@@ -79,6 +79,7 @@ using link_get_atom = caf::atom_constant<caf::atom("linkget")>;
 using link_list_atom = caf::atom_constant<caf::atom("linklist")>;
 using visit_get_atom = caf::atom_constant<caf::atom("visitget")>;
 using visit_put_atom = caf::atom_constant<caf::atom("visitput")>;
+using census_atom = caf::atom_constant<caf::atom("census")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -116,7 +117,8 @@ struct create_command {
   core::payment_intent
       intent;  ///< id, merchant, amount, currency, capture, description, metadata, psp
   std::int64_t idempotency_id = 0;
-  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+  std::string psp_key;          ///< idempotency key for the PSP, stable across retries
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Captures an authorised intent, fully or partly.
@@ -125,7 +127,8 @@ struct capture_command {
   std::string intent_id;
   std::optional<std::int64_t> amount;
   std::int64_t idempotency_id = 0;
-  std::string psp_key;  ///< idempotency key for the PSP, stable across retries
+  std::string psp_key;          ///< idempotency key for the PSP, stable across retries
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Voids an authorisation (or abandons an unpaid intent).
@@ -134,6 +137,7 @@ struct cancel_command {
   std::string intent_id;
   std::int64_t idempotency_id = 0;
   std::string psp_key;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Refunds (part of) what an intent received.
@@ -145,6 +149,7 @@ struct refund_command {
   std::optional<std::string> reason;
   std::int64_t idempotency_id = 0;
   std::string psp_key;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// Reads an intent through its actor (which refreshes a pending one from
@@ -152,6 +157,7 @@ struct refund_command {
 struct get_command {
   std::string merchant_id;
   std::string intent_id;
+  std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
 };
 
 /// A refund and the intent after it.
@@ -214,6 +220,7 @@ struct psp_capture_request {
   std::string psp_intent_id;
   std::optional<std::int64_t> amount;
   std::string idempotency_key;
+  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
 };
 
 /// A refund at the PSP.
@@ -222,6 +229,7 @@ struct psp_refund_request {
   std::optional<std::int64_t> amount;
   std::optional<std::string> reason;
   std::string idempotency_key;
+  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
 };
 
 /// Work to run on an actor's own thread (a PSP callback handing back).
@@ -243,6 +251,16 @@ struct link_list_query {
   std::string merchant_id;
   std::size_t limit = 10;
   std::optional<std::string> starting_after;
+};
+
+/// The intent router's count of live intent actors and their backlog, for
+/// metrics. An intent actor's pending requests are the ones the router sent
+/// it and has no answer for yet: its mailbox plus the one in hand.
+struct actor_census {
+  std::size_t intent_actors = 0;
+  std::size_t intent_pending_total = 0;
+  std::size_t intent_pending_max = 0;
+  std::size_t router_mailbox = 0;  ///< the router's own mailbox, read on its thread
 };
 
 /// The category of every engine error carried in a caf::error.
@@ -292,3 +310,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::link_list_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::actor_census)

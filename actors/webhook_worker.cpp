@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
 #include "core/log.hpp"
 
@@ -77,6 +78,7 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
     settled(self);
   };
   if (plan.verdict == core::retry_verdict::retry) {
+    metrics::engine().webhook_retries.with({row.psp}).inc();
     core::log::info("webhook event will be retried", {{"event_id", row.event_id},
                                                       {"attempt", std::to_string(row.attempts)},
                                                       {"delay_ms", std::to_string(plan.delay_ms)},
@@ -86,6 +88,7 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
         .then(done, lost);
     return;
   }
+  metrics::engine().webhook_dead_lettered.with({row.psp}).inc();
   core::log::warn(
       "webhook event dead-lettered",
       {{"event_id", row.event_id}, {"attempts", std::to_string(row.attempts)}, {"error", error}});
@@ -109,13 +112,17 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
                             "the engine has no intent for PSP intent " + psp_intent_id + " yet",
                             true);
             self->request(self->state.router, request_timeout, Atom::value, make(*id))
-                .then([self](const std::string&) { settled(self); },
-                      [self, row](caf::error& err) {
-                        auto e = from_caf_error(err);
-                        if (e.code == core::errc::invalid_state && e.param == "inbox")
-                          return settled(self);
-                        failed(self, row, e.message);
-                      });
+                .then(
+                    [self, row](const std::string&) {
+                      metrics::webhook_processed(row);
+                      settled(self);
+                    },
+                    [self, row](caf::error& err) {
+                      auto e = from_caf_error(err);
+                      if (e.code == core::errc::invalid_state && e.param == "inbox")
+                        return settled(self);
+                      failed(self, row, e.message);
+                    });
           },
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
@@ -143,8 +150,12 @@ void process(worker_pointer self, storage::inbox_row row) {
   }
   self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
                 std::string("recorded"))
-      .then([self](bool) { settled(self); },
-            [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+      .then(
+          [self, row](bool) {
+            metrics::webhook_processed(row);
+            settled(self);
+          },
+          [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
 
 void claim(worker_pointer self) {

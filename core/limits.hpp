@@ -207,4 +207,17 @@ inline constexpr std::size_t checkout_visit_token_chars = 32;
 /// a visit resumes its intent for as long as its creation is remembered.
 inline constexpr std::int64_t checkout_visit_max_age_s = idempotency_key_retention_hours * 3600;
 
+
+// ---- metrics -------------------------------------------------------------------
+
+/// Label sets one metric family holds; past it, updates go to one overflow
+/// series (label values "_overflow"), so a label fed by mistake with
+/// unbounded values cannot grow memory or the scrape without end.
+inline constexpr std::size_t metrics_series_per_family_max = 1024;
+
+/// Deadline of each read /metrics makes at scrape time (database through the
+/// storage actors, actor census); a slow or absent database costs a scrape
+/// at most this, and the scrape still answers, without those series.
+inline constexpr std::int64_t metrics_scrape_timeout_ms = 2'000;
+
 }  // namespace pay::core::limits

@@ -6,15 +6,17 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 
 namespace pay::core::log {
 
 namespace {
 
 std::atomic<level> threshold_{level::info};
-std::mutex program_mutex_;
-std::string program_ = "payments";
+thread_local std::string current_request_id_;
+// Read on every line from every thread, set once or twice at start-up: an
+// atomic pointer, so writing a line takes no lock. A replaced name is kept
+// (never freed), so a line being written with it stays valid.
+std::atomic<const std::string*> program_{new std::string("payments")};
 
 std::string now_iso8601() {
   using namespace std::chrono;
@@ -55,8 +57,7 @@ level parse_level(std::string_view name) {
 }
 
 void set_program(std::string_view program) {
-  std::lock_guard guard{program_mutex_};
-  program_ = program;
+  program_.store(new std::string(program), std::memory_order_release);
 }
 
 void set_threshold(level t) {
@@ -120,11 +121,7 @@ std::string format_log_line(std::string_view time_iso, level l, std::string_view
 
 void write(level l, std::string_view message, std::initializer_list<field> fields) {
   if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
-  std::string program;
-  {
-    std::lock_guard guard{program_mutex_};
-    program = program_;
-  }
+  const std::string& program = *program_.load(std::memory_order_acquire);
   auto line = format_log_line(now_iso8601(), l, program, message, fields);
   line.push_back('\n');
   // One write per line: concurrent writers never interleave within a line.
@@ -132,6 +129,40 @@ void write(level l, std::string_view message, std::initializer_list<field> field
   while (done < line.size()) {
     auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
     if (n <= 0) return;  // stderr closed: nothing better to do with a log line
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string_view current_request_id() {
+  return current_request_id_;
+}
+
+request_scope::request_scope(std::string_view request_id) : previous_(current_request_id_) {
+  current_request_id_ = request_id;
+}
+
+request_scope::~request_scope() {
+  current_request_id_ = std::move(previous_);
+}
+
+void write_fields(level l, std::string_view message, std::span<const field> fields) {
+  if (static_cast<int>(l) < static_cast<int>(threshold_.load())) return;
+  const std::string& program = *program_.load(std::memory_order_acquire);
+  auto line = format_log_line(now_iso8601(), l, program, message, {});
+  line.pop_back();  // the closing brace: the fields go before it
+  for (const auto& [name, value] : fields) {
+    if (value.empty()) continue;
+    line += ",\"";
+    append_json_escaped(line, name);
+    line += "\":\"";
+    append_json_escaped(line, value);
+    line += '"';
+  }
+  line += "}\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;
     done += static_cast<std::size_t>(n);
   }
 }

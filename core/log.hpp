@@ -1,6 +1,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,28 @@ namespace pay::core::log {
 
 /// Writes one line if `l` is at or above the threshold.
 void write(level l, std::string_view message, std::initializer_list<field> fields = {});
+
+/// The id of the request this thread works for right now, empty when none:
+/// set by a request_scope around a synchronous call, so code deep inside it
+/// (the PSP connector building its HTTP request) passes the id on without
+/// every signature carrying it. It does not follow asynchronous hand-offs.
+std::string_view current_request_id();
+
+/// Sets current_request_id() for its lifetime (then restores the previous).
+class request_scope {
+ public:
+  explicit request_scope(std::string_view request_id);
+  ~request_scope();
+  request_scope(const request_scope&) = delete;
+  request_scope& operator=(const request_scope&) = delete;
+
+ private:
+  std::string previous_;
+};
+
+/// Writes one line whose fields are known only at run time; fields with an
+/// empty value are left out.
+void write_fields(level l, std::string_view message, std::span<const field> fields);
 
 inline void debug(std::string_view m, std::initializer_list<field> f = {}) {
   write(level::debug, m, f);

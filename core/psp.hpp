@@ -88,6 +88,7 @@ struct psp_create_intent {
   std::optional<std::string> description;
   std::string metadata_json = "{}";  ///< a flat JSON object of strings
   std::string engine_intent_id;      ///< sent as metadata so the PSP side can be traced back
+  std::string request_id = {};       ///< the engine's request id, sent as X-Request-Id
 };
 
 /// One PSP account's API. Calls are asynchronous: `done` runs exactly once,

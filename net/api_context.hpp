@@ -7,6 +7,7 @@
 // caf_bridge.hpp, so only route files include it.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include <rapidjson/document.h>
 
+#include "actors/engine_metrics.hpp"
 #include "core/error.hpp"
 #include "core/idempotency.hpp"
 #include "net/api_error.hpp"
@@ -35,6 +37,12 @@ struct call {
   std::vector<std::string> params;
   storage::merchant merchant;
   rapidjson::Document body;
+  /// The matched route's pattern, never the raw path (metrics, access log).
+  std::string_view route = "unrouted";
+  /// The intent the request is about, when known (access log).
+  std::string intent_id;
+  /// The PSP event a webhook delivers (access log).
+  std::string psp_event_id;
 
   void answer(http_response res) {
     res.headers.emplace_back("Request-Id", request_id);
@@ -77,8 +85,21 @@ void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
 // Payment links and the hosted checkout page: checkout_routes.cpp.
 void add_hosted_checkout_routes(api_state& st);
+void add_metrics_routes(api_state& st);   // metrics_routes.cpp
 
 // ---- helpers shared by route files ------------------------------------------------
+
+/// Wraps the responder of `c` so the answer is counted and timed in the
+/// metrics and logged as one access-log line with the request's correlation
+/// fields (metrics_routes.cpp). `c` outlives its responder's one call.
+responder observe_request(call* c, responder inner);
+
+/// The engine's metric families (actors/engine_metrics.hpp).
+actors::metrics::engine_metrics& engine_metrics();
+
+/// Records a stored webhook: receive latency since `started`, and a duplicate.
+void observe_webhook_received(const std::string& psp, bool duplicate,
+                              std::chrono::steady_clock::time_point started);
 
 /// No handler for (method, path): 405 with Allow when the path exists with
 /// other methods, else 404.

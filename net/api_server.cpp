@@ -266,7 +266,7 @@ void answer_current(api_state& st, const call_ptr& c, const std::string& intent_
                     finish_fn done) {
   ask<core::payment_intent>(st.sys(), st.actors.router, intent_done(done), error_done(done),
                             actors::get_atom::value,
-                            actors::get_command{c->merchant.id, intent_id});
+                            actors::get_command{c->merchant.id, intent_id, c->request_id});
 }
 
 // ---- checkout routes ------------------------------------------------------------
@@ -311,9 +311,10 @@ void create_payment_intent(api_state& st, const call_ptr& c) {
     pi.description = p.description;
     pi.metadata_json = p.metadata_json;
     pi.psp = state->options.psp_name;
+    c->intent_id = pi.id;
     ask<core::payment_intent>(state->sys(), state->actors.router, intent_done(done),
                               error_done(done), actors::create_atom::value,
-                              actors::create_command{pi, ctx.id, ctx.psp_key});
+                              actors::create_command{pi, ctx.id, ctx.psp_key, c->request_id});
   });
 }
 
@@ -328,7 +329,7 @@ void capture_payment_intent(api_state& st, const call_ptr& c) {
     ask<core::payment_intent>(
         state->sys(), state->actors.router, intent_done(done), error_done(done),
         actors::capture_atom::value,
-        actors::capture_command{c->merchant.id, id, amount, ctx.id, ctx.psp_key});
+        actors::capture_command{c->merchant.id, id, amount, ctx.id, ctx.psp_key, c->request_id});
   });
 }
 
@@ -339,9 +340,10 @@ void cancel_payment_intent(api_state& st, const call_ptr& c) {
   run_idempotent(st, c, [state, c](const idem_ctx& ctx, finish_fn done) {
     const auto& id = c->params[0];
     if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
-    ask<core::payment_intent>(state->sys(), state->actors.router, intent_done(done),
-                              error_done(done), actors::cancel_atom::value,
-                              actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key});
+    ask<core::payment_intent>(
+        state->sys(), state->actors.router, intent_done(done), error_done(done),
+        actors::cancel_atom::value,
+        actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key, c->request_id});
   });
 }
 
@@ -349,6 +351,7 @@ void create_refund(api_state& st, const call_ptr& c) {
   if (!read_json_body(c)) return;
   auto params = parse_refund(c->body);
   if (!params) return c->fail(params.err());
+  c->intent_id = params->payment_intent;
   auto* state = &st;
   run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
     if (ctx.point == core::recovery_point::psp_called && ctx.refund_id) {
@@ -363,7 +366,8 @@ void create_refund(api_state& st, const call_ptr& c) {
                                p.amount,
                                p.reason,
                                ctx.id,
-                               ctx.psp_key};
+                               ctx.psp_key,
+                               c->request_id};
     ask<actors::refund_result>(
         state->sys(), state->actors.router,
         [done](actors::refund_result r) { done(json_response(refund_json(r.refund)), true); },
@@ -377,7 +381,7 @@ void get_payment_intent(api_state& st, const call_ptr& c) {
       st.sys(), st.actors.router,
       [c](core::payment_intent pi) { c->answer(json_response(intent_json(pi))); },
       [c](core::error e) { c->answer(error_answer(e)); }, actors::get_atom::value,
-      actors::get_command{c->merchant.id, c->params[0]});
+      actors::get_command{c->merchant.id, c->params[0], c->request_id});
 }
 
 void get_refund(api_state& st, const call_ptr& c) {
@@ -418,6 +422,7 @@ void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
                                                now_s, st.options.webhook_tolerance_s);
   if (verdict != core::signature_verdict::ok) {
     st.webhook_signature_failures.fetch_add(1, std::memory_order_relaxed);
+    engine_metrics().webhook_signature_failures.with({psp, core::to_string(verdict)}).inc();
     core::log::warn(
         "webhook signature refused",
         {{"psp", psp}, {"verdict", core::to_string(verdict)}, {"request_id", c->request_id}});
@@ -436,18 +441,22 @@ void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
     event_id = doc["id"].GetString();
     event_type = doc["type"].GetString();
     object_id = doc["data"]["object"]["id"].GetString();
+    c->psp_event_id = event_id;
   } else {
     st.webhook_invalid_events.fetch_add(1, std::memory_order_relaxed);
+    engine_metrics().webhook_invalid_events.with({psp}).inc();
     return c->answer(error_response(400, "invalid_request_error", "invalid_event",
                                     "The body is not an event with id, type and data.object.id."));
   }
   storage::inbox_item item{std::string(psp), event_id,    event_type,
                            object_id,        c->req.body, std::string(header)};
   auto* state = &st;
+  auto started = std::chrono::steady_clock::now();
   ask<storage::inbox_receipt>(
       st.sys(), st.storage(),
-      [state, c, event_id](storage::inbox_receipt receipt) {
+      [state, c, event_id, started, psp = std::string(psp)](storage::inbox_receipt receipt) {
         if (!receipt.duplicate) caf::anon_send(state->actors.worker, actors::wake_atom::value);
+        observe_webhook_received(psp, receipt.duplicate, started);
         json_writer w;
         w.begin_object();
         w.field("received", true);
@@ -562,6 +571,7 @@ void admin_request(api_state& st, const call_ptr& c) {
   auto found = st.admin_routes.find(c->req.method, c->req.path);
   if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
+  c->route = found.pattern;
   (*found.handler)(st, c);
 }
 
@@ -651,6 +661,7 @@ void route_request(api_state& st, const call_ptr& c) {
   auto found = st.routes.find(method, path);
   if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
+  c->route = found.pattern;
   (*found.handler)(st, c);
 }
 
@@ -677,18 +688,24 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
   auto c = std::make_shared<call>();
   c->request_id = request_id_of(req);
   c->req = std::move(req);
-  c->respond = std::move(respond);
+  c->respond = observe_request(c.get(), std::move(respond));
   const auto& path = c->req.path;
   const auto& method = c->req.method;
 
-  if (path == "/healthz" && (method == "GET" || method == "HEAD"))
+  if (path == "/healthz" && (method == "GET" || method == "HEAD")) {
+    c->route = "/healthz";
     return c->answer(json_response(R"({"status":"ok"})"));
-  if (path == "/readyz" && (method == "GET" || method == "HEAD")) return readiness_probe(*st, c);
+  }
+  if (path == "/readyz" && (method == "GET" || method == "HEAD")) {
+    c->route = "/readyz";
+    return readiness_probe(*st, c);
+  }
 
   if (!path.starts_with("/v1/")) {
     auto found = st->public_routes.find(method, path);
     if (found.handler != nullptr) {
       c->params = std::move(found.params);
+      c->route = found.pattern;
       return (*found.handler)(*st, c);
     }
     if (!found.allow.empty()) return answer_route_miss(c, found);
@@ -696,6 +713,7 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
 
   constexpr std::string_view webhooks = "/v1/webhooks/";
   if (path.starts_with(webhooks)) {
+    c->route = "/v1/webhooks/{psp}";
     if (method != "POST") {
       auto res = error_response(405, "invalid_request_error", "method_not_allowed",
                                 "Webhooks are delivered with POST.");
@@ -752,6 +770,7 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   api::add_admin_routes(*st);
   api::add_ledger_routes(*st);
   api::add_hosted_checkout_routes(*st);
+  api::add_metrics_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));
   };

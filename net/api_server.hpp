@@ -23,6 +23,8 @@ struct api_actors {
   actors::intent_router_actor router;
   /// Processes the webhook inbox; woken on every new event.
   actors::webhook_worker_actor worker;
+  /// The PSP gateway (breaker state and calls in flight for /metrics).
+  actors::gateway_actor gateway;
 };
 
 /// Settings of the HTTP API.

@@ -16,10 +16,12 @@ class router {
     const Handler* handler = nullptr;  ///< null: no route for this method
     std::vector<std::string> params;   ///< placeholder values, in order
     std::string allow;                 ///< methods of the path, when handler is null
+    std::string_view pattern;          ///< the matched route's pattern (metrics, logs)
   };
 
   void add(std::string method, std::string_view pattern, Handler handler) {
-    routes_.push_back(route{std::move(method), split(pattern), std::move(handler)});
+    routes_.push_back(
+        route{std::move(method), split(pattern), std::move(handler), std::string(pattern)});
   }
 
   match find(std::string_view method, std::string_view path) const {
@@ -32,6 +34,7 @@ class router {
         out.handler = &r.handler;
         out.params = std::move(params);
         out.allow.clear();
+        out.pattern = r.pattern;
         return out;
       }
       if (out.allow.find(r.method) == std::string::npos) {
@@ -47,6 +50,7 @@ class router {
     std::string method;
     std::vector<std::string> segments;
     Handler handler;
+    std::string pattern;
   };
 
   static std::vector<std::string> split(std::string_view path) {

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
 #include "core/payment_intent.hpp"
@@ -333,6 +334,11 @@ struct stripe_connector::impl {
       req.headers.emplace_back("Stripe-Version", options.api_version);
     req.headers.emplace_back("Accept", "application/json");
     if (idempotency_key != nullptr) req.headers.emplace_back("Idempotency-Key", *idempotency_key);
+    // Ours, for the PSP's logs and support (Stripe ignores it and answers its
+    // own Request-Id, logged next to ours); background calls get a fresh one.
+    std::string our_request_id(core::log::current_request_id());
+    if (our_request_id.empty()) our_request_id = core::make_id(core::id_prefix::request);
+    req.headers.emplace_back("X-Request-Id", our_request_id);
     if (form) {
       req.body = encode_form(*form);
       req.content_type = "application/x-www-form-urlencoded";
@@ -344,7 +350,7 @@ struct stripe_connector::impl {
     client.async_send(std::move(req), [c = std::move(c), secret = options.secret_key,
                                        method = std::move(method), path = std::move(path),
                                        object_name, parse, expected_id = std::move(expected_id),
-                                       started, budget_ms](client_result r) {
+                                       started, budget_ms, our_request_id](client_result r) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
@@ -380,7 +386,7 @@ struct stripe_connector::impl {
       if (auto* f = std::get_if<psp_failure>(&outcome)) {
         auto status = std::to_string(f->http_status);
         auto duration = std::to_string(ms);
-        auto request_id = std::string(r.response.header_value("Request-Id").value_or(""));
+        auto psp_request_id = std::string(r.response.header_value("Request-Id").value_or(""));
         // A retryable failure says something about the PSP or the network
         // and deserves attention; a decline or rejection is a normal answer.
         auto level = f->kind == psp_failure_kind::retryable ? core::log::level::warn
@@ -393,13 +399,19 @@ struct stripe_connector::impl {
                           {"http_status", status},
                           {"code", f->code},
                           {"message", f->message},
-                          {"request_id", request_id},
+                          {"request_id", our_request_id},
+                          {"psp_request_id", psp_request_id},
                           {"duration_ms", duration}});
       } else {
         auto duration = std::to_string(ms);
-        core::log::debug(
-            "psp call",
-            {{"psp", "stripe"}, {"method", method}, {"path", path}, {"duration_ms", duration}});
+        auto psp_request_id = std::string(r.response.header_value("Request-Id").value_or(""));
+        core::log::info("psp call", {{"psp", "stripe"},
+                                     {"method", method},
+                                     {"path", path},
+                                     {"http_status", std::to_string(r.response.status)},
+                                     {"request_id", our_request_id},
+                                     {"psp_request_id", psp_request_id},
+                                     {"duration_ms", duration}});
       }
       (*c)(std::move(outcome));
     });

@@ -1,5 +1,6 @@
 #include "sandbox/service.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 
@@ -205,7 +206,15 @@ net::http_response service::transport_error(int status, std::string_view code,
 void service::handle(net::http_request req, net::responder respond) {
   auto started = std::chrono::steady_clock::now();
   auto request_id = "req_" + core::random_token(14);
-  auto finish = [respond, request_id, method = req.method, path = req.path,
+  // The caller's own request id (X-Request-Id), logged next to ours so one
+  // request can be followed across both sides; only plain, short ids.
+  std::string client_request_id;
+  if (auto given = req.header_value("X-Request-Id"); given && given->size() <= 128) {
+    client_request_id = std::string(*given);
+    for (char& c : client_request_id)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  auto finish = [respond, request_id, client_request_id, method = req.method, path = req.path,
                  started](net::http_response res) {
     res.headers.emplace_back("Request-Id", request_id);
     if (path.starts_with("/v1/") && !res.header_value("Access-Control-Allow-Origin"))
@@ -217,6 +226,7 @@ void service::handle(net::http_request req, net::responder respond) {
                   .count();
     log_line("info", "request",
              {{"request_id", request_id},
+              {"client_request_id", client_request_id},
               {"method", method},
               {"path", path},
               {"status", res.status},

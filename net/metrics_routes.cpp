@@ -1,0 +1,286 @@
+// GET /metrics (Prometheus text exposition 0.0.4), the per-request metrics
+// and access log, and the webhook receive metrics. The metric families the
+// engine updates as it works are in actors/engine_metrics.hpp; the values
+// read at scrape time (queue, dead letters, trial balance, actors, breaker,
+// reconciliation) are asked for here, each with a deadline, so a slow or
+// absent database costs a scrape at most limits::metrics_scrape_timeout_ms
+// and the scrape still answers, without those series, counting the miss in
+// payments_scrape_errors_total{source}.
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "net/api_context.hpp"
+
+namespace pay::net::api {
+
+namespace m = core::metrics;
+
+actors::metrics::engine_metrics& engine_metrics() {
+  return actors::metrics::engine();
+}
+
+namespace {
+
+/// The method as a label: the client chooses it, so anything but the
+/// standard methods is "other" (labels stay bounded).
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    if (method == known) return known;
+  return "other";
+}
+
+}  // namespace
+
+responder observe_request(call* c, responder inner) {
+  auto started = std::chrono::steady_clock::now();
+  return [c, inner = std::move(inner), started](http_response res) {
+    auto seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto status = std::to_string(res.status);
+    auto& e = engine_metrics();
+    auto method = method_label(c->req.method);
+    e.http_requests.with({c->route, method, status}).inc();
+    e.http_request_duration.with({c->route, method}).observe(seconds);
+    // The intent a /v1/payment_intents/{id}/... request is about.
+    std::string_view intent = c->intent_id;
+    if (intent.empty() && c->route.starts_with("/v1/payment_intents/{id}") && !c->params.empty())
+      intent = c->params[0];
+    auto duration_ms = std::to_string(static_cast<std::int64_t>(seconds * 1000));
+    const core::log::field fields[] = {{"request_id", c->request_id},
+                                       {"method", c->req.method},
+                                       {"route", c->route},
+                                       {"status", status},
+                                       {"duration_ms", duration_ms},
+                                       {"merchant_id", c->merchant.id},
+                                       {"intent_id", intent},
+                                       {"psp_event_id", c->psp_event_id},
+                                       {"actor", "api"}};
+    // Probes and scrapes come every few seconds: kept out of the info log.
+    bool probe = c->route == "/metrics" || c->route == "/healthz" || c->route == "/readyz";
+    auto level = res.status >= 500 ? core::log::level::warn
+                 : probe           ? core::log::level::debug
+                                   : core::log::level::info;
+    core::log::write_fields(level, "request", fields);
+    inner(std::move(res));
+  };
+}
+
+void observe_webhook_received(const std::string& psp, bool duplicate,
+                              std::chrono::steady_clock::time_point started) {
+  auto& e = engine_metrics();
+  e.webhook_receive_duration.with({psp}).observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (duplicate) e.webhook_duplicates.with({psp}).inc();
+}
+
+namespace {
+
+using deadline_type = std::chrono::milliseconds;
+
+/// Open reconciliation differences of one PSP and kind.
+struct reconciliation_difference_count {
+  std::string psp;
+  std::string kind;  ///< e.g. missing_ours, missing_theirs, amount, currency, status
+  std::int64_t count = 0;
+};
+using reconciliation_counts = std::vector<reconciliation_difference_count>;
+
+/// RECONCILIATION HOOK (not wired yet). The reconciliation work provides a
+/// storage actor message that answers the open reconciliation differences
+/// counted by PSP and kind. Until it is wired here this yields no series:
+/// `done` gets an empty list at once and payments_reconciliation_differences
+/// is absent from the scrape. To wire it, replace the body with
+///   self->request(storage, deadline, <that atom>::value).then(
+///       [done](<its answer>& rows) { done(<rows as reconciliation_counts>); },
+///       [failed](caf::error&) { failed(); });
+void collect_reconciliation_differences(caf::event_based_actor* self,
+                                        const actors::storage_actor& storage,
+                                        deadline_type deadline,
+                                        std::function<void(reconciliation_counts)> done,
+                                        std::function<void()> failed) {
+  (void)self;
+  (void)storage;
+  (void)deadline;
+  (void)failed;
+  done({});
+}
+
+/// The values read during one scrape, rendered when every read has answered
+/// or missed its deadline.
+struct scrape {
+  call_ptr c;
+  int pending = 0;
+  std::deque<m::sampled_family> families;  ///< a deque: add() references stay valid
+
+  m::sampled_family& add(std::string name, std::string help, std::vector<std::string> labels) {
+    families.push_back(
+        m::sampled_family{std::move(name), std::move(help), m::metric_type::gauge, labels, {}});
+    return families.back();
+  }
+  void failed(std::string_view source) {
+    engine_metrics().scrape_errors.with({source}).inc();
+    core::log::warn("metrics scrape read failed",
+                    {{"source", source}, {"request_id", c->request_id}});
+  }
+  void finish(caf::event_based_actor* self) {
+    if (--pending > 0) return;
+    std::string out;
+    for (const auto& f : families)
+      if (!f.samples.empty()) m::render(out, f);
+    out += engine_metrics().registry.render();
+    http_response res;
+    res.content_type = std::string(m::content_type);
+    res.body = std::move(out);
+    c->answer(std::move(res));
+    self->quit();
+  }
+};
+
+constexpr std::string_view scrape_sources[] = {"inbox_stats", "trial_balance", "actor_census",
+                                               "gateway", "reconciliation"};
+
+void serve_metrics(api_state& st, const call_ptr& c) {
+  auto* state = &st;
+  auto storage = st.storage();
+  auto trial_storage = st.storage();
+  st.sys().spawn([state, c, storage, trial_storage](caf::event_based_actor* self) {
+    auto s = std::make_shared<scrape>();
+    s->c = c;
+    s->pending = 5;
+    const deadline_type deadline{core::limits::metrics_scrape_timeout_ms};
+
+    self->request(storage, deadline, actors::inbox_stats_atom::value)
+        .then(
+            [self, s](storage::inbox_stats& stats) {
+              s->add("payments_webhook_queue_depth",
+                     "Webhook events received and not yet processed (nor dead-lettered).", {})
+                  .samples.push_back({{}, static_cast<double>(stats.pending)});
+              s->add("payments_webhook_oldest_pending_age_seconds",
+                     "Age of the oldest webhook event not yet processed; 0 when none is.", {})
+                  .samples.push_back({{}, static_cast<double>(stats.oldest_pending_age_ms) / 1000});
+              s->add("payments_dead_letters_open", "Dead letters not yet resolved by a replay.", {})
+                  .samples.push_back({{}, static_cast<double>(stats.dead_letters_open)});
+              s->finish(self);
+            },
+            [self, s](caf::error&) {
+              s->failed("inbox_stats");
+              s->finish(self);
+            });
+
+    self->request(trial_storage, deadline, actors::trial_balance_atom::value)
+        .then(
+            [self, s](actors::trial_balance_lines& lines) {
+              auto& f = s->add(
+                  "payments_ledger_trial_balance_difference_minor",
+                  "Debits minus credits over every ledger entry, in minor units, per currency and "
+                  "book (real or memo accounts); anything but 0 means the ledger is broken.",
+                  {"currency", "book"});
+              for (const auto& l : lines) {
+                f.samples.push_back(
+                    {{l.currency, "real"}, static_cast<double>(l.debits_minor - l.credits_minor)});
+                f.samples.push_back(
+                    {{l.currency, "memo"},
+                     static_cast<double>(l.memo_debits_minor - l.memo_credits_minor)});
+              }
+              s->finish(self);
+            },
+            [self, s](caf::error&) {
+              s->failed("trial_balance");
+              s->finish(self);
+            });
+
+    self->request(state->actors.router, deadline, actors::census_atom::value)
+        .then(
+            [self, s, storage_count = state->actors.storage.size()](actors::actor_census& census) {
+              auto& live = s->add("payments_actors_live", "Live actors by kind.", {"kind"});
+              live.samples.push_back(
+                  {{"payment_intent"}, static_cast<double>(census.intent_actors)});
+              live.samples.push_back({{"intent_router"}, 1});
+              live.samples.push_back({{"storage"}, static_cast<double>(storage_count)});
+              auto& depth = s->add(
+                  "payments_actor_mailbox_depth",
+                  "Messages waiting for actors of a kind: the intent router's mailbox, and for "
+                  "payment intents the requests the router sent them and has no answer for yet.",
+                  {"kind"});
+              depth.samples.push_back(
+                  {{"intent_router"}, static_cast<double>(census.router_mailbox)});
+              depth.samples.push_back(
+                  {{"payment_intent"}, static_cast<double>(census.intent_pending_total)});
+              s->add("payments_actor_mailbox_depth_max",
+                     "The deepest backlog of one actor of a kind (see "
+                     "payments_actor_mailbox_depth).",
+                     {"kind"})
+                  .samples.push_back(
+                      {{"payment_intent"}, static_cast<double>(census.intent_pending_max)});
+              s->finish(self);
+            },
+            [self, s](caf::error&) {
+              s->failed("actor_census");
+              s->finish(self);
+            });
+
+    if (!state->actors.gateway) {
+      s->failed("gateway");
+      s->finish(self);
+    } else {
+      self->request(state->actors.gateway, deadline, actors::breaker_atom::value)
+          .then(
+              [self, s](actors::gateway_view& g) {
+                auto& f =
+                    s->add("payments_psp_circuit_breaker_state",
+                           "The PSP circuit breaker's state: 1 for the current one (closed, open, "
+                           "half_open), 0 for the others.",
+                           {"psp", "state"});
+                for (auto state : {core::breaker_state::closed, core::breaker_state::open,
+                                   core::breaker_state::half_open})
+                  f.samples.push_back(
+                      {{g.psp, std::string(core::to_string(state))}, g.state == state ? 1.0 : 0.0});
+                s->add("payments_psp_calls_in_flight", "PSP calls made and not yet answered.",
+                       {"psp"})
+                    .samples.push_back({{g.psp}, static_cast<double>(g.in_flight)});
+                s->finish(self);
+              },
+              [self, s](caf::error&) {
+                s->failed("gateway");
+                s->finish(self);
+              });
+    }
+
+    collect_reconciliation_differences(
+        self, storage, deadline,
+        [self, s](reconciliation_counts counts) {
+          auto& f = s->add("payments_reconciliation_differences",
+                           "Open reconciliation differences between our books and the PSP's, "
+                           "by PSP and kind.",
+                           {"psp", "kind"});
+          for (const auto& d : counts)
+            f.samples.push_back({{d.psp, d.kind}, static_cast<double>(d.count)});
+          s->finish(self);
+        },
+        [self, s] {
+          s->failed("reconciliation");
+          s->finish(self);
+        });
+  });
+}
+
+}  // namespace
+
+void add_metrics_routes(api_state& st) {
+  // Unauthenticated, like every Prometheus target: aggregates only, no
+  // merchant data, ids or secrets. Bind the engine to loopback (the
+  // default) or guard the port at the network.
+  st.public_routes.add("GET", "/metrics", &serve_metrics);
+  // Present at 0 from the start, so an alert on their increase works.
+  for (auto source : scrape_sources) engine_metrics().scrape_errors.with({source});
+}
+
+}  // namespace pay::net::api
