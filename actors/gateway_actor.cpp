@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/inspector.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -27,8 +28,23 @@ struct gateway_state {
   std::shared_ptr<core::psp_connector> connector;
   std::optional<core::circuit_breaker> breaker;
   std::size_t in_flight = 0;
+  inspector::registration probe;
 
   static inline const char* name = "psp_gateway";
+
+  /// Shows the breaker and the load in the inspector.
+  void publish(std::int64_t now) {
+    if (!probe) return;
+    probe.set_state(core::to_string(breaker->state(now)), -1);
+    probe->in_flight.store(in_flight, std::memory_order_relaxed);
+    probe->failures_consecutive.store(breaker->consecutive_failures(), std::memory_order_relaxed);
+    probe->trips.store(breaker->trips(), std::memory_order_relaxed);
+    auto wait = breaker->retry_after_ms(now);
+    auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    probe->open_until_ms.store(wait > 0 ? unix_now + wait : 0, std::memory_order_relaxed);
+  }
 };
 
 using gateway_pointer = gateway_actor::stateful_pointer<gateway_state>;
@@ -60,6 +76,7 @@ void account(gateway_state& st, const Outcome& outcome) {
   } else {
     st.breaker->on_success(now);
   }
+  st.publish(now);
 }
 
 /// Runs one PSP call under the breaker and the concurrency limit. `call`
@@ -71,6 +88,7 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
   auto rp = self->template make_response_promise<Outcome>();
   auto& st = self->state;
   auto now = now_ms();
+  st.probe.on_message(self);
   if (!st.breaker->try_acquire(now)) {
     auto wait = st.breaker->retry_after_ms(now);
     rp.deliver(Outcome{refused(
@@ -86,12 +104,15 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
     return rp;
   }
   ++st.in_flight;
+  st.publish(now);
   auto handle = caf::actor_cast<gateway_actor>(self);
-  call([self, handle, rp](Outcome outcome) mutable {
+  call([self, handle, rp, started = now](Outcome outcome) mutable {
     // On a connector thread: hand the result to the actor's own thread. The
     // strong handle keeps the actor (and so `self`) alive until then.
     caf::anon_send(handle, psp_done_atom::value,
-                   completion{[self, rp, outcome = std::move(outcome)]() mutable {
+                   completion{[self, rp, started, outcome = std::move(outcome)]() mutable {
+                     if (auto* window = self->state.probe->latency.get())
+                       window->add(now_ms() - started);
                      account(self->state, outcome);
                      rp.deliver(std::move(outcome));
                    }});
@@ -104,6 +125,9 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
   self->state.breaker.emplace(config.breaker);
   self->state.config = std::move(config);
   self->state.connector = std::move(connector);
+  self->state.probe =
+      inspector::registration(inspector::kind::psp_gateway, self->state.config.psp, true);
+  self->state.publish(now_ms());
   auto timeout = self->state.config.call_timeout_ms;
   return {
       [self, timeout](psp_create_atom, const core::psp_create_intent& req,
@@ -146,7 +170,10 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
         return gateway_view{st.config.psp, st.breaker->state(now), st.breaker->trips(),
                             st.in_flight, st.breaker->retry_after_ms(now)};
       },
-      [self](psp_done_atom, completion& c) { c.run(); },
+      [self](psp_done_atom, completion& c) {
+        self->state.probe.on_message(self);
+        c.run();
+      },
   };
 }
 

@@ -197,4 +197,17 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 /// so the client gets our clear error rather than a cut connection.
 inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
 
+// ---- inspector -------------------------------------------------------------------
+
+/// PSP call latencies each gateway keeps for the console's p50/p99 (the most
+/// recent calls; older ones are overwritten).
+inline constexpr std::size_t inspector_latency_window = 256;
+
+/// Actors one inspector listing returns at most (the counts per kind always
+/// cover every live actor).
+inline constexpr std::size_t inspector_list_max = 1'000;
+
+/// Actors one inspector listing returns when the request names no limit.
+inline constexpr std::size_t inspector_list_default = 200;
+
 }  // namespace pay::core::limits

@@ -76,6 +76,9 @@ void add_checkout_routes(api_state& st);  // api_server.cpp
 void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
 
+/// The actor inspector's JSON views and console files (inspector_routes.cpp).
+void add_inspector_routes(api_state& st);
+
 // ---- helpers shared by route files ------------------------------------------------
 
 /// No handler for (method, path): 405 with Allow when the path exists with

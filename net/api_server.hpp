@@ -35,6 +35,8 @@ struct api_options {
   std::int64_t webhook_tolerance_s = core::limits::webhook_tolerance_s;
   /// Bearer token of /v1/admin/...; empty disables the admin API.
   std::string admin_token;
+  /// Serve the inspector console (/inspector) to non-loopback peers too.
+  bool inspector_remote = false;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer
