@@ -465,4 +465,35 @@ TEST_CASE("paymentsctl lists a dead letter and replays it") {
   CHECK(paymentsctl({"dead-letters", "--replay", dead_id, "--replay-all"}, env).status == 2);
 }
 
+TEST_CASE(
+    "The console in Chromium logs in, opens a live intent's timeline and replays a dead "
+    "letter") {
+  inspector_fixture f({{"PAYMENTS_WEBHOOK_DEADLINE_MS", "200"},
+                       {"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "20"},
+                       {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "50"},
+                       {"PAYMENTS_INTENT_IDLE_MS", "600000"}});
+  auto pi = f.create_intent(1999);
+  std::string id = pi["id"].GetString();
+  f.authorize_and_capture(pi);
+  f.deliver_unknown_event("evt_browser_" + core::random_token(10));
+  std::string dead_id;
+  for (int i = 0; i < 100 && dead_id.empty(); ++i) {
+    auto doc = f.admin_json("/v1/admin/dead_letters");
+    if (doc["data"].Size() > 0) dead_id = doc["data"][0]["id"].GetString();
+    if (dead_id.empty()) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_FALSE(dead_id.empty());
+
+  test::child_process node(NODE_BIN, {INSPECTOR_BROWSER_TEST},
+                           {{"ENGINE_URL", f.engine->base_url()},
+                            {"ADMIN_TOKEN", admin},
+                            {"INTENT_ID", id},
+                            {"DEAD_LETTER_ID", dead_id},
+                            {"SCREENSHOT_DIR", INSPECTOR_SCREENSHOT_DIR}});
+  auto status = node.wait(120s);
+  INFO(node.output());
+  CHECK(status == 0);
+  CHECK(node.output().find("all steps passed") != std::string::npos);
+}
+
 #endif  // PSP_SANDBOX_BIN
