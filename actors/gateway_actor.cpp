@@ -34,16 +34,9 @@ struct gateway_state {
 
   /// Shows the breaker and the load in the inspector.
   void publish(std::int64_t now) {
-    if (!probe) return;
-    probe.set_state(core::to_string(breaker->state(now)), -1);
-    probe->in_flight.store(in_flight, std::memory_order_relaxed);
-    probe->failures_consecutive.store(breaker->consecutive_failures(), std::memory_order_relaxed);
-    probe->trips.store(breaker->trips(), std::memory_order_relaxed);
-    auto wait = breaker->retry_after_ms(now);
-    auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    probe->open_until_ms.store(wait > 0 ? unix_now + wait : 0, std::memory_order_relaxed);
+    probe.set_gateway(core::to_string(breaker->state(now)), in_flight,
+                      breaker->consecutive_failures(), breaker->trips(),
+                      breaker->retry_after_ms(now));
   }
 };
 
@@ -111,8 +104,7 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, Call call) {
     // strong handle keeps the actor (and so `self`) alive until then.
     caf::anon_send(handle, psp_done_atom::value,
                    completion{[self, rp, started, outcome = std::move(outcome)]() mutable {
-                     if (auto* window = self->state.probe->latency.get())
-                       window->add(now_ms() - started);
+                     self->state.probe.add_latency(now_ms() - started);
                      account(self->state, outcome);
                      rp.deliver(std::move(outcome));
                    }});
@@ -125,8 +117,7 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
   self->state.breaker.emplace(config.breaker);
   self->state.config = std::move(config);
   self->state.connector = std::move(connector);
-  self->state.probe =
-      inspector::registration(inspector::kind::psp_gateway, self->state.config.psp, true);
+  self->state.probe.enroll(inspector::kind::psp_gateway, self->state.config.psp, true);
   self->state.publish(now_ms());
   auto timeout = self->state.config.call_timeout_ms;
   return {

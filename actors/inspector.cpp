@@ -5,7 +5,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <unordered_set>
 
 #include <caf/atom.hpp>
 #include <caf/mailbox_element.hpp>
@@ -26,7 +25,7 @@ std::int64_t unix_ms() {
 /// at once does not queue on one mutex.
 struct shard {
   std::mutex mutex;
-  std::unordered_set<record*> records;
+  record* head = nullptr;  ///< an intrusive list through record::next
 };
 
 constexpr std::size_t shard_count = 16;
@@ -53,12 +52,12 @@ actor_view copy(const record& r) {
   v.started_ms = r.started_ms;
   v.mailbox = r.mailbox.load(std::memory_order_relaxed);
   v.restarts = r.restarts.load(std::memory_order_relaxed);
-  v.in_flight = r.in_flight.load(std::memory_order_relaxed);
-  v.failures_consecutive = r.failures_consecutive.load(std::memory_order_relaxed);
-  v.trips = r.trips.load(std::memory_order_relaxed);
-  v.open_until_ms = r.open_until_ms.load(std::memory_order_relaxed);
-  if (r.latency) {
-    auto samples = r.latency->samples();
+  if (const auto* g = r.gateway.get()) {
+    v.in_flight = g->in_flight.load(std::memory_order_relaxed);
+    v.failures_consecutive = g->failures_consecutive.load(std::memory_order_relaxed);
+    v.trips = g->trips.load(std::memory_order_relaxed);
+    v.open_until_ms = g->open_until_ms.load(std::memory_order_relaxed);
+    auto samples = g->latency.samples();
     std::sort(samples.begin(), samples.end());
     v.latencies_ms = std::move(samples);
   }
@@ -94,42 +93,34 @@ std::vector<std::int64_t> latency_window::samples() const {
 
 // ---- registration ---------------------------------------------------------------
 
-registration::registration(const char* kind, std::string key, bool with_latency)
-    : rec_(std::make_unique<record>()) {
-  rec_->kind = kind;
-  rec_->key = std::move(key);
-  rec_->started_ms = unix_ms();
-  if (with_latency) rec_->latency = std::make_unique<latency_window>();
-  auto& s = shard_of(rec_->key);
+void registration::enroll(const char* kind, std::string key, bool gateway) {
+  if (enrolled_) return;  // once per actor
+  rec_.kind = kind;
+  rec_.key = std::move(key);
+  rec_.started_ms = unix_ms();
+  if (gateway) rec_.gateway = std::make_unique<gateway_stats>();
+  auto& s = shard_of(rec_.key);
   std::lock_guard<std::mutex> guard(s.mutex);
-  s.records.insert(rec_.get());
+  rec_.next = s.head;
+  if (s.head != nullptr) s.head->prev = &rec_;
+  s.head = &rec_;
+  enrolled_ = true;
 }
 
 registration::~registration() {
-  release();
-}
-
-registration& registration::operator=(registration&& other) noexcept {
-  if (this != &other) {
-    release();
-    rec_ = std::move(other.rec_);
-  }
-  return *this;
-}
-
-void registration::release() {
-  if (!rec_) return;
-  auto& s = shard_of(rec_->key);
-  {
-    std::lock_guard<std::mutex> guard(s.mutex);
-    s.records.erase(rec_.get());
-  }
-  rec_.reset();
+  if (!enrolled_) return;
+  auto& s = shard_of(rec_.key);
+  std::lock_guard<std::mutex> guard(s.mutex);
+  if (rec_.prev != nullptr)
+    rec_.prev->next = rec_.next;
+  else
+    s.head = rec_.next;
+  if (rec_.next != nullptr) rec_.next->prev = rec_.prev;
 }
 
 void registration::on_message(caf::scheduled_actor* self) {
-  if (!rec_) return;
-  auto& r = *rec_;
+  if (!enrolled_) return;
+  auto& r = rec_;
   r.handled.fetch_add(1, std::memory_order_relaxed);
   r.last_ms.store(unix_ms(), std::memory_order_relaxed);
   if (auto* element = self->current_mailbox_element()) {
@@ -142,14 +133,30 @@ void registration::on_message(caf::scheduled_actor* self) {
 }
 
 void registration::set_state(const char* state) {
-  if (rec_) rec_->state.store(state, std::memory_order_relaxed);
+  rec_.state.store(state, std::memory_order_relaxed);
 }
 
 void registration::set_state(std::string_view state, std::int64_t version) {
-  if (!rec_) return;
   // The FSM's names are string literals, so data() is a terminated static string.
-  rec_->state.store(state.data(), std::memory_order_relaxed);
-  rec_->version.store(version, std::memory_order_relaxed);
+  rec_.state.store(state.data(), std::memory_order_relaxed);
+  rec_.version.store(version, std::memory_order_relaxed);
+}
+
+void registration::set_gateway(std::string_view breaker_state, std::uint64_t in_flight,
+                               std::uint64_t failures_consecutive, std::uint64_t trips,
+                               std::int64_t retry_after_ms) {
+  auto* g = rec_.gateway.get();
+  if (g == nullptr) return;
+  rec_.state.store(breaker_state.data(), std::memory_order_relaxed);
+  g->in_flight.store(in_flight, std::memory_order_relaxed);
+  g->failures_consecutive.store(failures_consecutive, std::memory_order_relaxed);
+  g->trips.store(trips, std::memory_order_relaxed);
+  g->open_until_ms.store(retry_after_ms > 0 ? unix_ms() + retry_after_ms : 0,
+                         std::memory_order_relaxed);
+}
+
+void registration::add_latency(std::int64_t ms) {
+  if (auto* g = rec_.gateway.get()) g->latency.add(ms);
 }
 
 // ---- readers --------------------------------------------------------------------
@@ -160,7 +167,7 @@ listing list(std::string_view kind_filter, std::size_t limit) {
   std::vector<actor_view> infrastructure;
   for (auto& s : shards()) {
     std::lock_guard<std::mutex> guard(s.mutex);
-    for (const auto* r : s.records) {
+    for (const auto* r = s.head; r != nullptr; r = r->next) {
       ++counts[r->kind];
       ++out.total;
       if (!kind_filter.empty() && kind_filter != r->kind) continue;
@@ -185,7 +192,7 @@ listing list(std::string_view kind_filter, std::size_t limit) {
 std::optional<actor_view> find(std::string_view kind, std::string_view key) {
   auto& s = shard_of(key);
   std::lock_guard<std::mutex> guard(s.mutex);
-  for (const auto* r : s.records)
+  for (const auto* r = s.head; r != nullptr; r = r->next)
     if (r->key == key && kind == r->kind) return copy(*r);
   return std::nullopt;
 }

@@ -4,10 +4,12 @@
 // here and publishes its state and counters, so the inspector console and
 // paymentsctl can show the live system.
 //
-// Design: an actor owns one `record` through a `registration` in its state.
-// Registering and deregistering take a short lock on one of a few shards,
-// once per actor lifetime; handling a message touches only the actor's own
-// record with relaxed atomic stores (no lock, no allocation, no message).
+// Design: an actor's state holds its `record` inline (a `registration`), and
+// the registry links records into one intrusive list per shard, so joining
+// allocates nothing beyond the key. Registering and deregistering take a
+// short lock on one of a few shards, once per actor lifetime; handling a
+// message touches only the actor's own record with relaxed atomic stores (no
+// lock, no allocation, no message).
 // Readers (the console's HTTP requests) take the shard locks briefly and copy
 // the records out. CAF lets only an actor's own thread read its mailbox, so
 // the actor samples its mailbox depth itself when it takes a message: the
@@ -56,9 +58,21 @@ class latency_window {
   std::atomic<std::uint64_t> count_{0};
 };
 
+/// What a PSP gateway publishes besides the common counters.
+struct gateway_stats {
+  std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> failures_consecutive{0};
+  std::atomic<std::uint64_t> trips{0};
+  /// Unix ms when an open breaker admits probes again (0: not open).
+  std::atomic<std::int64_t> open_until_ms{0};
+  latency_window latency;
+};
+
 /// One live actor's published state. Kind and key never change after
 /// registration; everything else is written by the actor only.
 struct record {
+  record* prev = nullptr;  ///< the shard's list, under its lock
+  record* next = nullptr;
   const char* kind = "";
   std::string key;
   std::int64_t started_ms = 0;
@@ -73,28 +87,24 @@ struct record {
   std::atomic<std::int64_t> last_ms{0};
   std::atomic<std::uint64_t> mailbox{0};
   std::atomic<std::uint64_t> restarts{0};
-  // Gateways only.
-  std::atomic<std::uint64_t> in_flight{0};
-  std::atomic<std::uint64_t> failures_consecutive{0};
-  std::atomic<std::uint64_t> trips{0};
-  /// Unix ms when an open breaker admits probes again (0: not open).
-  std::atomic<std::int64_t> open_until_ms{0};
-  std::unique_ptr<latency_window> latency;
+  /// Gateways only (null for every other kind, to keep intent actors small).
+  std::unique_ptr<gateway_stats> gateway;
 };
 
-/// An actor's membership in the registry; deregisters when destroyed, so
-/// an actor's state holding it deregisters when the actor stops. Empty (and
-/// every call a no-op) until assigned a registered one.
+/// An actor's membership in the registry, held in the actor's state: it
+/// deregisters when destroyed, so when the actor stops. Not enrolled (every
+/// call a no-op) until enroll(). It stays where it was constructed, since
+/// the registry links to it.
 class registration {
  public:
   registration() = default;
-  /// Registers an actor of `kind` (a static string) under `key`.
-  registration(const char* kind, std::string key, bool with_latency = false);
   ~registration();
-  registration(registration&& other) noexcept = default;
-  registration& operator=(registration&& other) noexcept;
   registration(const registration&) = delete;
   registration& operator=(const registration&) = delete;
+
+  /// Registers the actor as `kind` (a static string) under `key`; gateways
+  /// get gateway_stats.
+  void enroll(const char* kind, std::string key, bool gateway = false);
 
   /// Call at the start of every message, on the actor's own thread: counts
   /// it, names it after its leading atom and samples the mailbox depth.
@@ -103,14 +113,20 @@ class registration {
   void set_state(const char* state);
   /// Publishes the FSM state by name (a static string view) and version.
   void set_state(std::string_view state, std::int64_t version);
+  /// Gateways: publishes the breaker (state name from core::to_string) and
+  /// the load; `retry_after_ms` counts from now, 0 when the breaker is not open.
+  void set_gateway(std::string_view breaker_state, std::uint64_t in_flight,
+                   std::uint64_t failures_consecutive, std::uint64_t trips,
+                   std::int64_t retry_after_ms);
+  /// Gateways: records one PSP call's latency.
+  void add_latency(std::int64_t ms);
 
-  record* get() const { return rec_.get(); }
-  record* operator->() const { return rec_.get(); }
-  explicit operator bool() const { return rec_ != nullptr; }
+  record* operator->() { return &rec_; }
+  explicit operator bool() const { return enrolled_; }
 
  private:
-  void release();
-  std::unique_ptr<record> rec_;
+  record rec_;
+  bool enrolled_ = false;
 };
 
 /// A copy of one record, taken by a reader.

@@ -322,7 +322,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
   st.storage = std::move(storage);
   st.gateway = std::move(gateway);
   st.idle_ms = idle_ms;
-  st.probe = inspector::registration(inspector::kind::payment_intent, st.id);
+  st.probe.enroll(inspector::kind::payment_intent, st.id);
   st.probe.set_state("hydrating");
   // Hydrate before anything else: await holds every other message back.
   self->request(st.storage, storage_timeout, load_atom::value, st.id)

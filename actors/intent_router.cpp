@@ -83,7 +83,7 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
   self->state.storage = std::move(storage);
   self->state.gateway = std::move(gateway);
   self->state.config = config;
-  self->state.probe = inspector::registration(inspector::kind::intent_router, "router");
+  self->state.probe.enroll(inspector::kind::intent_router, "router");
   self->state.probe.set_state("routing");
   self->set_down_handler([self](caf::down_msg& down) { forget(self, down.source); });
   // On shutdown the router takes its intent actors with it; they would

@@ -107,7 +107,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
                                               std::string url) {
   self->state.url = std::move(url);
   self->state.self = self;
-  self->state.probe = inspector::registration(inspector::kind::storage, inspector::numbered("db"));
+  self->state.probe.enroll(inspector::kind::storage, inspector::numbered("db"));
   self->state.probe.set_state("not_connected");
   return {
       [self](authenticate_atom, const std::string& key_hash) -> caf::result<merchant_ref> {

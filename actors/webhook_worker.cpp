@@ -187,7 +187,7 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
   st.router = std::move(router);
   st.parser = std::move(parser);
   st.config = std::move(config);
-  st.probe = inspector::registration(inspector::kind::webhook_worker, "inbox");
+  st.probe.enroll(inspector::kind::webhook_worker, "inbox");
   st.probe.set_state("idle");
   // The first tick also claims whatever a crashed process left behind.
   self->send(self, tick_atom::value);
@@ -261,7 +261,7 @@ void start_child(supervisor_pointer self) {
 webhook_worker_actor::behavior_type supervisor_behavior(
     supervisor_pointer self, std::function<webhook_worker_actor()> make_child) {
   self->state.make_child = std::move(make_child);
-  self->state.probe = inspector::registration(inspector::kind::webhook_supervisor, "inbox");
+  self->state.probe.enroll(inspector::kind::webhook_supervisor, "inbox");
   self->state.probe.set_state("supervising");
   start_child(self);
   self->set_down_handler([self](caf::down_msg& down) {
