@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <initializer_list>
 #include <iostream>
 #include <optional>
@@ -188,6 +190,20 @@ class table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+/// Unix milliseconds as "YYYY-MM-DD HH:MM:SS.mmm" UTC.
+std::string utc_text(const Value& ms) {
+  if (!ms.IsInt64()) return "-";
+  auto v = ms.GetInt64();
+  std::time_t s = static_cast<std::time_t>(v / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03d", buf, static_cast<int>(v % 1000));
+  return out;
+}
+
 std::string age_text(const Value& ms) {
   if (!ms.IsInt64()) return "-";
   auto v = ms.GetInt64();
@@ -229,10 +245,10 @@ void print_intent(const Value& doc) {
   else
     std::cout << "actor     not live (state is in the database)\n";
   std::cout << "\naudit timeline\n";
-  table timeline({"TIME_MS", "ACTOR", "ACTION", "FROM", "TO", "VERSION", "CAUSE"});
+  table timeline({"TIME (UTC)", "ACTOR", "ACTION", "FROM", "TO", "VERSION", "CAUSE"});
   for (const auto& e : doc["timeline"]["data"].GetArray())
-    timeline.add({field(e, "created_ms"), field(e, "actor"), field(e, "action"), field(e, "from"),
-                  field(e, "to"), field(e, "version"), field(e, "cause")});
+    timeline.add({utc_text(e["created_ms"]), field(e, "actor"), field(e, "action"),
+                  field(e, "from"), field(e, "to"), field(e, "version"), field(e, "cause")});
   timeline.print(std::cout);
   std::cout << "\nledger postings\n";
   table postings({"TRANSACTION", "KIND", "ACCOUNT", "DEBIT", "CREDIT", "CURRENCY"});
