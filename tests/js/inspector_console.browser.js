@@ -11,6 +11,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
+// Generous: the test machine is shared and may be slow; a broken console
+// fails anyway, only later.
+const WAIT_MS = 20000;
+
 function env(name) {
   const v = process.env[name];
   if (!v) throw new Error(`${name} must be set`);
@@ -40,6 +44,7 @@ async function main() {
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
     // Script errors and CSP violations (which Chromium reports on the console)
     // mean the console is broken even when a step happens to pass.
     page.on('pageerror', (e) => problems.push('page error: ' + e.message));
@@ -57,23 +62,23 @@ async function main() {
     assert.match(res.headers()['content-security-policy'], /^default-src 'self'/);
     await page.locator('#token').fill('adm_wrong_token');
     await page.locator('#login button').click();
-    await page.locator('#login-error').filter({ hasText: 'refused' }).waitFor({ timeout: 10000 });
+    await page.locator('#login-error').filter({ hasText: 'refused' }).waitFor({ timeout: WAIT_MS });
     await shot('login');
     await page.locator('#token').fill(token);
     await page.locator('#login button').click();
-    await page.locator('#actors-table').waitFor({ timeout: 10000 });
+    await page.locator('#actors-table').waitFor({ timeout: WAIT_MS });
     assert.equal(await page.evaluate(() => document.cookie), '');
     assert.equal(await page.evaluate(() => sessionStorage.length), 1);
 
     // ---- actors: find the live payment intent actor ----------------------------
     await page.locator('#kind-filter [data-kind="payment_intent"]').click();
     const row = page.locator(`#actors-table tr[data-kind="payment_intent"][data-key="${intentId}"]`);
-    await row.waitFor({ timeout: 10000 });
+    await row.waitFor({ timeout: WAIT_MS });
     assert.match(await row.innerText(), /captured/);
     // Live: the page refreshes by itself; the status line's time moves on.
     const before = await page.locator('#status').innerText();
     await page.waitForFunction((b) => document.getElementById('status').textContent !== b,
-                               before, { timeout: 5000 });
+                               before, { timeout: WAIT_MS });
     await page.locator('#kind-filter [data-kind=""]').click();
     await page.locator('#actors-table tr[data-kind="intent_router"]').waitFor();
     await page.locator('#actors-table tr[data-kind="psp_gateway"]').waitFor();
@@ -82,7 +87,7 @@ async function main() {
     // ---- one intent: its timeline and postings ---------------------------------
     await page.locator('#kind-filter [data-kind="payment_intent"]').click();
     await row.locator('a.intent-link').click();
-    await page.locator('#timeline-table').waitFor({ timeout: 10000 });
+    await page.locator('#timeline-table').waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('#intent-title').innerText(), intentId);
     assert.match(await page.locator('#intent-state').innerText(), /captured/);
     assert.match(await page.locator('#intent-actor').innerText(), /live/);
@@ -95,7 +100,7 @@ async function main() {
     // ---- gateways ------------------------------------------------------------
     await page.locator('#nav a[data-view="gateways"]').click();
     const gateway = page.locator('#gateways-table tr[data-psp="sandbox"]');
-    await gateway.waitFor({ timeout: 10000 });
+    await gateway.waitFor({ timeout: WAIT_MS });
     assert.match(await gateway.innerText(), /closed/);
     assert.match(await gateway.innerText(), /\d+ ms/);
     await shot('gateways');
@@ -103,7 +108,7 @@ async function main() {
     // ---- webhooks: replay the dead letter -------------------------------------
     await page.locator('#nav a[data-view="webhooks"]').click();
     const dead = page.locator(`#dead-letters-table tr[data-dead-letter="${deadLetterId}"]`);
-    await dead.waitFor({ timeout: 10000 });
+    await dead.waitFor({ timeout: WAIT_MS });
     assert.match(await dead.innerText(), /open/);
     await shot('webhooks');
     const replayed = page.waitForResponse((r) => r.url().endsWith(
@@ -111,18 +116,18 @@ async function main() {
     await dead.locator('button.replay').click();
     assert.equal((await replayed).status(), 202);
     await page.locator('#status').filter({ hasText: 'replayed 1 dead letter' })
-      .waitFor({ timeout: 10000 });
+      .waitFor({ timeout: WAIT_MS });
     // The replay is recorded on the dead letter (the event still fails: its
     // object is unknown, so it comes back as open with one replay).
     await page.waitForFunction((id) => {
       const r = document.querySelector(`#dead-letters-table tr[data-dead-letter="${id}"]`);
       return r && r.children[5].textContent === '1';
-    }, deadLetterId, { timeout: 10000 });
+    }, deadLetterId, { timeout: WAIT_MS });
     await shot('webhooks-replayed');
 
     // ---- trial balance ---------------------------------------------------------
     await page.locator('#nav a[data-view="ledger"]').click();
-    await page.locator('#trial-balance-table').waitFor({ timeout: 10000 });
+    await page.locator('#trial-balance-table').waitFor({ timeout: WAIT_MS });
     assert.match(await page.locator('#ledger-balanced').innerText(), /balanced/);
     assert.match(await page.locator('#trial-balance-table tbody').innerText(), /eur/i);
     await shot('trial-balance');
