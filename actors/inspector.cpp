@@ -189,6 +189,27 @@ listing list(std::string_view kind_filter, std::size_t limit) {
   return out;
 }
 
+std::vector<kind_summary> summarize() {
+  std::map<std::string_view, kind_summary, std::less<>> by_kind;
+  for (auto& s : shards()) {
+    std::lock_guard<std::mutex> guard(s.mutex);
+    for (const auto* r = s.head; r != nullptr; r = r->next) {
+      auto& k = by_kind[r->kind];
+      auto depth = r->mailbox.load(std::memory_order_relaxed);
+      ++k.live;
+      k.mailbox_total += depth;
+      k.mailbox_max = std::max(k.mailbox_max, depth);
+    }
+  }
+  std::vector<kind_summary> out;
+  out.reserve(by_kind.size());
+  for (auto& [kind, k] : by_kind) {
+    k.kind = kind;
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 std::optional<actor_view> find(std::string_view kind, std::string_view key) {
   auto& s = shard_of(key);
   std::lock_guard<std::mutex> guard(s.mutex);

@@ -162,6 +162,18 @@ struct listing {
 /// most `limit` of them; the counts always cover every kind.
 listing list(std::string_view kind_filter, std::size_t limit);
 
+/// Live actors of one kind and their mailboxes.
+struct kind_summary {
+  std::string kind;
+  std::uint64_t live = 0;
+  std::uint64_t mailbox_total = 0;
+  std::uint64_t mailbox_max = 0;
+};
+
+/// Every kind with live actors, sorted by kind, without copying records:
+/// cheap enough for a metrics scrape ("live actors by kind and mailbox depth").
+std::vector<kind_summary> summarize();
+
 /// The live actor of `kind` with `key`, if one is registered.
 std::optional<actor_view> find(std::string_view kind, std::string_view key);
 

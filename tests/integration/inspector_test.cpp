@@ -171,6 +171,16 @@ TEST_CASE("The inspector registry lists registered actors and forgets them when 
     CHECK(found->state == "authorized");
     CHECK(found->version == 3);
     CHECK(found->handled == 5);
+    reg->mailbox.store(4);
+    std::uint64_t intents = 0;
+    std::uint64_t deepest = 0;
+    for (const auto& k : insp::summarize())
+      if (k.kind == insp::kind::payment_intent) {
+        intents = k.live;
+        deepest = k.mailbox_max;
+      }
+    CHECK(intents >= 1);
+    CHECK(deepest >= 4);
     CHECK_FALSE(insp::find(insp::kind::storage, key));
     auto all = insp::list(insp::kind::payment_intent, 1000);
     CHECK(all.total >= 1);
