@@ -496,6 +496,9 @@ TEST_CASE(
   auto pi = f.create_intent(1999);
   std::string id = pi["id"].GetString();
   f.authorize_and_capture(pi);
+  // Company for the screenshots: intents in other states.
+  f.create_intent(500);
+  f.create_intent(12000);
   f.deliver_unknown_event("evt_browser_" + core::random_token(10));
   std::string dead_id;
   for (int i = 0; i < 100 && dead_id.empty(); ++i) {
