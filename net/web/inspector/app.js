@@ -13,6 +13,7 @@
   let timer = null;
   let generation = 0;  // views started; an older view's late answer is dropped
   let actorKind = '';
+  let notice = null;  // { text, until }: the outcome of an action, kept a few seconds
 
   // ---- DOM helpers ---------------------------------------------------------
 
@@ -204,9 +205,9 @@
       : '/v1/admin/dead_letters/replay';
     try {
       const r = await api('POST', path);
-      setStatus(`replayed ${r.replayed.length} dead letter(s)`);
+      notice = { text: `replayed ${r.replayed.length} dead letter(s)`, until: Date.now() + 5000 };
     } catch (e) {
-      setStatus('replay failed: ' + e.message, true);
+      notice = { text: 'replay failed: ' + e.message, until: Date.now() + 5000, bad: true };
     }
     refresh();
   }
@@ -290,7 +291,9 @@
       const view = $('view');
       view.replaceChildren(...nodes.filter(Boolean));
       view.dataset.view = r.name;
-      setStatus('live \u00b7 updated ' + new Date().toLocaleTimeString());
+      const told = notice && Date.now() < notice.until ? notice : null;
+      setStatus('live \u00b7 updated ' + new Date().toLocaleTimeString() +
+                (told ? ' \u00b7 ' + told.text : ''), told && told.bad);
     } catch (e) {
       if (mine !== generation) return;
       if (e instanceof Unauthorized) return logout(e.message);
