@@ -15,7 +15,14 @@
 #include <optional>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
 #include "actors/inspector.hpp"
+#include "actors/messages.hpp"
 #include "core/ids.hpp"
 #include "core/webhook_signature.hpp"
 #include "net/form.hpp"
@@ -189,6 +196,55 @@ TEST_CASE("The inspector registry lists registered actors and forgets them when 
     CHECK(seen);
   }
   CHECK_FALSE(insp::find(insp::kind::payment_intent, key));
+}
+
+namespace {
+
+/// An actor that publishes like the engine's actors do, and notes the
+/// deepest mailbox it saw.
+struct probed_state {
+  insp::registration probe;
+  int handled = 0;
+};
+
+std::atomic<std::uint64_t> deepest_mailbox{0};
+
+caf::behavior probed(caf::stateful_actor<probed_state>* self, std::string key, int expected) {
+  self->state.probe.enroll("test_probe", std::move(key));
+  return {
+      [self, expected](actors::tick_atom) {
+        self->state.probe.on_message(self);
+        auto depth = self->state.probe->mailbox.load();
+        if (depth > deepest_mailbox.load()) deepest_mailbox.store(depth);
+        // Hold the first message so the others queue up behind it.
+        if (self->state.handled++ == 0) std::this_thread::sleep_for(300ms);
+        if (self->state.handled == expected) self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A CAF actor publishes its messages and mailbox depth and leaves the registry when it stops") {
+  auto key = "probe_" + core::random_token(8);
+  deepest_mailbox = 0;
+  {
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    auto actor = sys.spawn(probed, key, 6);
+    for (int i = 0; i < 6; ++i) caf::anon_send(actor, actors::tick_atom::value);
+    // Seen while alive: the queued messages were counted by the actor itself.
+    std::optional<insp::actor_view> seen;
+    for (int i = 0; i < 100 && !seen; ++i) {
+      seen = insp::find("test_probe", key);
+      if (!seen) std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(seen);
+    CHECK(seen->kind == "test_probe");
+  }  // the system waits for the actor, which quits after six messages
+  CHECK(deepest_mailbox.load() >= 4);
+  CHECK_FALSE(insp::find("test_probe", key));
 }
 
 TEST_CASE("The inspector listing keeps infrastructure actors ahead of a crowd of intent actors") {
