@@ -12,6 +12,7 @@
 
 #include <rapidjson/document.h>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -377,6 +378,34 @@ TEST_CASE("The gateways view reports breaker state and recent PSP latency") {
   CHECK(g["latency"]["samples"].GetUint64() >= 1);
   CHECK(g["latency"]["p50_ms"].GetInt64() >= 0);
   CHECK(g["latency"]["p99_ms"].GetInt64() >= g["latency"]["p50_ms"].GetInt64());
+}
+
+TEST_CASE("The gateways view counts a slow PSP call in flight and its latency afterwards") {
+  inspector_fixture f;
+  auto faults =
+      test::http("POST", f.sandbox.base_url() + "/_sandbox/faults", R"({"latency_ms":400})",
+                 {{"Authorization", "Bearer " + f.sandbox.secret_key()}}, "application/json");
+  REQUIRE(faults.response.status == 200);
+  // Plain HTTP on the other thread: Catch2's assertions belong to this one.
+  auto slow = std::async(std::launch::async, [&f] {
+    return test::http("POST", f.url("/v1/payment_intents"),
+                      R"({"amount":900,"currency":"eur","capture_method":"manual"})",
+                      {{"Authorization", "Bearer " + f.merchant.api_key}}, "application/json");
+  });
+  std::uint64_t in_flight = 0;
+  for (int i = 0; i < 100 && in_flight == 0; ++i) {
+    auto doc = f.admin_json("/v1/admin/gateways");
+    in_flight = doc["data"][0]["in_flight"].GetUint64();
+    if (in_flight == 0) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(in_flight == 1);
+  CHECK(slow.get().response.status == 200);
+  auto doc = f.admin_json("/v1/admin/gateways");
+  const auto& g = doc["data"][0];
+  CHECK(g["in_flight"].GetUint64() == 0);
+  CHECK(g["latency"]["samples"].GetUint64() == 1);
+  CHECK(g["latency"]["p50_ms"].GetInt64() >= 400);
+  CHECK(g["latency"]["max_ms"].GetInt64() >= 400);
 }
 
 TEST_CASE("The gateways view shows an open breaker with its failures when the PSP is down") {
