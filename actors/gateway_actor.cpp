@@ -10,6 +10,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/engine_metrics.hpp"
+#include "actors/inspector.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -28,8 +29,16 @@ struct gateway_state {
   std::shared_ptr<core::psp_connector> connector;
   std::optional<core::circuit_breaker> breaker;
   std::size_t in_flight = 0;
+  inspector::registration probe;
 
   static inline const char* name = "psp_gateway";
+
+  /// Shows the breaker and the load in the inspector.
+  void publish(std::int64_t now) {
+    probe.set_gateway(core::to_string(breaker->state(now)), in_flight,
+                      breaker->consecutive_failures(), breaker->trips(),
+                      breaker->retry_after_ms(now));
+  }
 };
 
 using gateway_pointer = gateway_actor::stateful_pointer<gateway_state>;
@@ -63,6 +72,7 @@ void account(gateway_state& st, const Outcome& outcome) {
   } else {
     st.breaker->on_success(now);
   }
+  st.publish(now);
 }
 
 /// Runs one PSP call under the breaker and the concurrency limit. `call`
@@ -75,6 +85,7 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
   auto rp = self->template make_response_promise<Outcome>();
   auto& st = self->state;
   auto now = now_ms();
+  st.probe.on_message(self);
   if (!st.breaker->try_acquire(now)) {
     auto wait = st.breaker->retry_after_ms(now);
     metrics::engine().psp_calls_refused.with({st.config.psp, "circuit_open"}).inc();
@@ -92,17 +103,20 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
     return rp;
   }
   ++st.in_flight;
+  st.publish(now);
   auto handle = caf::actor_cast<gateway_actor>(self);
-  auto started = std::chrono::steady_clock::now();
-  call([self, handle, rp, operation, started, psp = st.config.psp](Outcome outcome) mutable {
+  auto started_at = std::chrono::steady_clock::now();
+  call([self, handle, rp, operation, started_at, started = now,
+        psp = st.config.psp](Outcome outcome) mutable {
     // On a connector thread: hand the result to the actor's own thread. The
     // strong handle keeps the actor (and so `self`) alive until then.
     metrics::observe_psp_call(
         psp, operation,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count(),
         std::get_if<core::psp_failure>(&outcome));
     caf::anon_send(handle, psp_done_atom::value,
-                   completion{[self, rp, outcome = std::move(outcome)]() mutable {
+                   completion{[self, rp, started, outcome = std::move(outcome)]() mutable {
+                     self->state.probe.add_latency(now_ms() - started);
                      account(self->state, outcome);
                      rp.deliver(std::move(outcome));
                    }});
@@ -115,6 +129,8 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
   self->state.breaker.emplace(config.breaker);
   self->state.config = std::move(config);
   self->state.connector = std::move(connector);
+  self->state.probe.enroll(inspector::kind::psp_gateway, self->state.config.psp, true);
+  self->state.publish(now_ms());
   auto timeout = self->state.config.call_timeout_ms;
   return {
       [self, timeout](psp_create_atom, const core::psp_create_intent& req,
@@ -166,7 +182,10 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
         return gateway_view{st.config.psp, st.breaker->state(now), st.breaker->trips(),
                             st.in_flight, st.breaker->retry_after_ms(now)};
       },
-      [self](psp_done_atom, completion& c) { c.run(); },
+      [self](psp_done_atom, completion& c) {
+        self->state.probe.on_message(self);
+        c.run();
+      },
   };
 }
 

@@ -10,6 +10,7 @@
 
 #include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
+#include "actors/inspector.hpp"
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
 #include "core/log.hpp"
@@ -46,11 +47,18 @@ struct intent_state {
   std::string request_id;
   /// The PSP payment error last counted in the metrics (see count_committed).
   std::string failure_counted;
+  inspector::registration probe;
 
   static inline const char* name = "payment_intent";
 };
 
 using intent_pointer = intent_actor::stateful_pointer<intent_state>;
+
+/// Shows the intent as last written in the inspector.
+void publish(intent_pointer self) {
+  if (const auto& pi = self->state.pi)
+    self->state.probe.set_state(core::to_string(pi->status), pi->version);
+}
 
 std::int64_t unix_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -173,6 +181,7 @@ void persist_insert(intent_pointer self, storage::intent_write w, Then then,
                                      self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
+            publish(self);
             then(*self->state.pi);
           },
           [fail](caf::error& err) { fail(from_caf_error(err)); });
@@ -199,6 +208,7 @@ void persist_change(intent_pointer self, change_builder build, Then then,
                                      self->state.failure_counted);
             w.intent.version = version;
             self->state.pi = w.intent;
+            publish(self);
             then(*self->state.pi);
           },
           [self, build, then, fail, attempt](caf::error& err) mutable {
@@ -210,6 +220,7 @@ void persist_change(intent_pointer self, change_builder build, Then then,
                       core::log::info("version conflict: re-read, deciding again",
                                       {{"intent_id", self->state.id}});
                       self->state.pi = std::move(fresh);
+                      publish(self);
                       persist_change(self, build, then, fail, 1);
                     },
                     [fail, e](caf::error&) { fail(e); });
@@ -323,18 +334,26 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
   st.storage = std::move(storage);
   st.gateway = std::move(gateway);
   st.idle_ms = idle_ms;
+  st.probe.enroll(inspector::kind::payment_intent, st.id);
+  st.probe.set_state("hydrating");
   // Hydrate before anything else: await holds every other message back.
   self->request(st.storage, storage_timeout, load_atom::value, st.id)
-      .await([self](core::payment_intent& pi) { self->state.pi = std::move(pi); },
-             [self](caf::error& err) {
-               auto e = from_caf_error(err);
-               if (e.code != core::errc::not_found) self->state.load_error = e;
-             });
+      .await(
+          [self](core::payment_intent& pi) {
+            self->state.pi = std::move(pi);
+            publish(self);
+          },
+          [self](caf::error& err) {
+            auto e = from_caf_error(err);
+            self->state.probe.set_state(e.code == core::errc::not_found ? "new" : "load_failed");
+            if (e.code != core::errc::not_found) self->state.load_error = e;
+          });
   self->delayed_send(self, milliseconds(idle_ms), idle_atom::value);
 
   // Common entry of every message: activity, and a failed hydration (the
   // actor stops, so the next message hydrates a fresh one).
   auto entered = [self]() -> std::optional<core::error> {
+    self->state.probe.on_message(self);
     self->state.last_active = clock_type::now();
     if (auto e = self->state.load_error) {
       self->quit();
@@ -760,6 +779,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       },
 
       [self](idle_atom) {
+        self->state.probe.on_message(self);
         auto idle_for = clock_type::now() - self->state.last_active;
         auto limit = milliseconds(self->state.idle_ms);
         if (idle_for >= limit) return self->quit();

@@ -10,6 +10,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/inspector.hpp"
 #include "actors/intent_actor.hpp"
 
 namespace pay::actors {
@@ -26,6 +27,7 @@ struct router_state {
   std::unordered_map<caf::actor_addr, std::string> ids;
   /// Requests sent to each intent actor and not yet answered (census).
   std::unordered_map<caf::actor_addr, std::size_t> pending;
+  inspector::registration probe;
 
   static inline const char* name = "intent_router";
 };
@@ -66,6 +68,7 @@ void answered(router_pointer self, const caf::actor_addr& addr) {
 template <class Result, class Atom, class Command>
 void relay(router_pointer self, const std::string& id, Command cmd,
            caf::typed_response_promise<Result> rp, int attempt = 0) {
+  if (attempt == 0) self->state.probe.on_message(self);
   auto actor = actor_for(self, id);
   if (!actor) {
     rp.deliver(to_caf_error(core::make_error(
@@ -95,6 +98,8 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
   self->state.storage = std::move(storage);
   self->state.gateway = std::move(gateway);
   self->state.config = config;
+  self->state.probe.enroll(inspector::kind::intent_router, "router");
+  self->state.probe.set_state("routing");
   self->set_down_handler([self](caf::down_msg& down) { forget(self, down.source); });
   // On shutdown the router takes its intent actors with it; they would
   // otherwise live on until idle and hold the actor system open.

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/inspector.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
@@ -34,6 +35,8 @@ struct storage_state {
   std::mt19937_64 rng{std::random_device{}()};
   core::backoff_policy reconnect{core::limits::db_reconnect_backoff_base_ms,
                                  core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
+  inspector::registration probe;
+  caf::scheduled_actor* self = nullptr;  ///< for the probe; the state lives inside it
 
   static inline const char* name = "storage";
 
@@ -41,6 +44,7 @@ struct storage_state {
   core::result<storage::pg_connection*> connection() {
     if (conn && conn->healthy()) return &*conn;
     conn.reset();
+    probe.set_state("disconnected");
     if (clock_type::now() < next_connect)
       return core::make_error(core::errc::storage_unavailable,
                               "The database is unavailable; retry the request.");
@@ -57,6 +61,7 @@ struct storage_state {
     if (failed_connects > 0) core::log::info("database connection restored");
     failed_connects = 0;
     conn.emplace(std::move(*fresh));
+    probe.set_state("connected");
     return &*conn;
   }
 
@@ -65,6 +70,7 @@ struct storage_state {
   /// idempotency keys.
   template <class F>
   auto write(F&& work) -> decltype(work(std::declval<storage::pg_connection&>())) {
+    probe.on_message(self);
     auto c = connection();
     if (!c) return c.err();
     auto out = work(**c);
@@ -76,6 +82,7 @@ struct storage_state {
   /// is re-established and the read retried once.
   template <class F>
   auto read(F&& work) -> decltype(work(std::declval<storage::pg_connection&>())) {
+    probe.on_message(self);
     for (int attempt = 0;; ++attempt) {
       auto c = connection();
       if (!c) return c.err();
@@ -100,6 +107,9 @@ caf::result<bool> done(core::status&& s) {
 storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<storage_state> self,
                                               std::string url) {
   self->state.url = std::move(url);
+  self->state.self = self;
+  self->state.probe.enroll(inspector::kind::storage, inspector::numbered("db"));
+  self->state.probe.set_state("not_connected");
   return {
       [self](authenticate_atom, const std::string& key_hash) -> caf::result<merchant_ref> {
         return reply(self->state.read([&](storage::pg_connection& c) {
@@ -107,6 +117,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         }));
       },
       [self](ready_atom) -> readiness {
+        self->state.probe.on_message(self);
         readiness out;
         auto c = self->state.connection();
         if (!c) {

@@ -11,6 +11,7 @@
 
 #include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
+#include "actors/inspector.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -42,6 +43,7 @@ struct worker_state {
   bool wake_pending = false;
   std::size_t in_flight = 0;
   std::mt19937_64 rng{std::random_device{}()};
+  inspector::registration probe;
 
   static inline const char* name = "webhook_worker";
 };
@@ -54,6 +56,7 @@ void claim(worker_pointer self);
 void settled(worker_pointer self) {
   if (--self->state.in_flight > 0) return;
   self->state.claiming = false;
+  self->state.probe.set_state("idle");
   if (self->state.wake_pending) claim(self);
 }
 
@@ -162,6 +165,7 @@ void claim(worker_pointer self) {
   auto& st = self->state;
   st.wake_pending = false;
   st.claiming = true;
+  st.probe.set_state("claiming");
   self->request(st.storage, request_timeout, inbox_claim_atom::value,
                 static_cast<std::uint64_t>(st.config.batch_max), st.config.lease_ms)
       .then(
@@ -169,6 +173,7 @@ void claim(worker_pointer self) {
             auto& st = self->state;
             if (rows.empty()) {
               st.claiming = false;
+              st.probe.set_state("idle");
               if (st.wake_pending) claim(self);
               return;
             }
@@ -180,6 +185,7 @@ void claim(worker_pointer self) {
           [self](caf::error& err) {
             core::log::warn("webhook claim failed", {{"error", from_caf_error(err).message}});
             self->state.claiming = false;
+            self->state.probe.set_state("idle");
           });
 }
 
@@ -192,17 +198,21 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
   st.router = std::move(router);
   st.parser = std::move(parser);
   st.config = std::move(config);
+  st.probe.enroll(inspector::kind::webhook_worker, "inbox");
+  st.probe.set_state("idle");
   // The first tick also claims whatever a crashed process left behind.
   self->send(self, tick_atom::value);
   self->delayed_send(self, milliseconds(st.config.stuck_poll_ms), stuck_atom::value);
   return {
       [self](wake_atom) {
+        self->state.probe.on_message(self);
         if (self->state.claiming)
           self->state.wake_pending = true;
         else
           claim(self);
       },
       [self](tick_atom) {
+        self->state.probe.on_message(self);
         if (self->state.claiming)
           self->state.wake_pending = true;
         else
@@ -210,6 +220,7 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
         self->delayed_send(self, milliseconds(self->state.config.poll_ms), tick_atom::value);
       },
       [self](stuck_atom) {
+        self->state.probe.on_message(self);
         auto& st = self->state;
         self->request(st.storage, request_timeout, stuck_atom::value, st.config.stuck_idle_ms,
                       static_cast<std::uint64_t>(core::limits::stuck_batch_max))
@@ -246,6 +257,7 @@ struct supervisor_state {
   webhook_worker_actor child;
   std::uint32_t restarts = 0;
   std::mt19937_64 rng{std::random_device{}()};
+  inspector::registration probe;
 
   static inline const char* name = "webhook_supervisor";
 };
@@ -260,6 +272,8 @@ void start_child(supervisor_pointer self) {
 webhook_worker_actor::behavior_type supervisor_behavior(
     supervisor_pointer self, std::function<webhook_worker_actor()> make_child) {
   self->state.make_child = std::move(make_child);
+  self->state.probe.enroll(inspector::kind::webhook_supervisor, "inbox");
+  self->state.probe.set_state("supervising");
   start_child(self);
   self->set_down_handler([self](caf::down_msg& down) {
     if (down.source != self->state.child.address()) return;
@@ -268,6 +282,7 @@ webhook_worker_actor::behavior_type supervisor_behavior(
     core::backoff_policy policy{core::limits::backoff_base_ms,
                                 core::limits::supervisor_restart_ceiling_ms, 0, 0};
     auto delay = core::full_jitter_delay_ms(policy, self->state.restarts++, self->state.rng());
+    self->state.probe->restarts.store(self->state.restarts, std::memory_order_relaxed);
     core::log::error(
         "webhook worker stopped; restarting",
         {{"reason", caf::to_string(down.reason)}, {"restart_in_ms", std::to_string(delay)}});
@@ -280,13 +295,16 @@ webhook_worker_actor::behavior_type supervisor_behavior(
   });
   return {
       [self](wake_atom) {
+        self->state.probe.on_message(self);
         if (self->state.child) self->send(self->state.child, wake_atom::value);
       },
       [self](tick_atom) {
+        self->state.probe.on_message(self);
         if (self->state.child) self->send(self->state.child, tick_atom::value);
       },
       // From the outside: forwarded; from our own restart timer: restart.
       [self](stuck_atom) {
+        self->state.probe.on_message(self);
         if (!self->state.child) return start_child(self);
         self->send(self->state.child, stuck_atom::value);
       },

@@ -81,6 +81,9 @@ class circuit_breaker {
   /// How many times the breaker has opened.
   std::uint64_t trips() const { return trips_; }
 
+  /// Failures in a row since the last success (what the console shows).
+  std::uint32_t consecutive_failures() const { return consecutive_failures_; }
+
   /// The breaker's configuration.
   const breaker_config& config() const { return config_; }
 

@@ -207,7 +207,6 @@ inline constexpr std::size_t checkout_visit_token_chars = 32;
 /// a visit resumes its intent for as long as its creation is remembered.
 inline constexpr std::int64_t checkout_visit_max_age_s = idempotency_key_retention_hours * 3600;
 
-
 // ---- metrics -------------------------------------------------------------------
 
 /// Label sets one metric family holds; past it, updates go to one overflow
@@ -219,5 +218,19 @@ inline constexpr std::size_t metrics_series_per_family_max = 1024;
 /// storage actors, actor census); a slow or absent database costs a scrape
 /// at most this, and the scrape still answers, without those series.
 inline constexpr std::int64_t metrics_scrape_timeout_ms = 2'000;
+
+
+// ---- inspector -------------------------------------------------------------------
+
+/// PSP call latencies each gateway keeps for the console's p50/p99 (the most
+/// recent calls; older ones are overwritten).
+inline constexpr std::size_t inspector_latency_window = 256;
+
+/// Actors one inspector listing returns at most (the counts per kind always
+/// cover every live actor).
+inline constexpr std::size_t inspector_list_max = 1'000;
+
+/// Actors one inspector listing returns when the request names no limit.
+inline constexpr std::size_t inspector_list_default = 200;
 
 }  // namespace pay::core::limits

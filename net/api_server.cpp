@@ -568,6 +568,11 @@ void admin_request(api_state& st, const call_ptr& c) {
   if (!has_admin_token(st, c->req))
     return c->fail(core::make_error(core::errc::unauthorized,
                                     "The admin API needs 'Authorization: Bearer <admin token>'."));
+  // Admin answers describe the live system: never cached.
+  c->respond = [respond = std::move(c->respond)](http_response res) {
+    res.headers.emplace_back("Cache-Control", "no-store");
+    respond(std::move(res));
+  };
   auto found = st.admin_routes.find(c->req.method, c->req.path);
   if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
@@ -771,6 +776,7 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   api::add_ledger_routes(*st);
   api::add_hosted_checkout_routes(*st);
   api::add_metrics_routes(*st);
+  api::add_inspector_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));
   };

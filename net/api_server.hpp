@@ -55,6 +55,8 @@ struct api_options {
   std::string psp_public_url;
   /// The PSP's publishable key (pk_...), handed to the checkout page.
   std::string psp_publishable_key;
+  /// Serve the inspector console (/inspector) to non-loopback peers too.
+  bool inspector_remote = false;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer

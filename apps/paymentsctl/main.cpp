@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/paymentsctl/inspect.hpp"
 #include "core/intent_fsm.hpp"
 #include "core/options.hpp"
 #include "storage/merchants.hpp"
@@ -82,7 +83,7 @@ int merchant_ensure(const core::option_values& opts) {
 int main(int argc, char** argv) {
   std::vector<std::string> args{argv + 1, argv + argc};
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << usage;
+    std::cout << usage << pay::ctl::inspect_usage;
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> command;
@@ -90,10 +91,12 @@ int main(int argc, char** argv) {
     command.push_back(args.front());
     args.erase(args.begin());
   }
+  if (!command.empty() && pay::ctl::is_inspect_command(command.front()))
+    return pay::ctl::run_inspect(command, args);
   auto opts = core::parse_options(option_specs(), args, core::process_env);
   if (!opts) return fail(opts.err().message);
   if (opts->help_requested()) {
-    std::cout << usage;
+    std::cout << usage << pay::ctl::inspect_usage;
     return 0;
   }
   if (command == std::vector<std::string>{"migrate"}) return migrate(*opts);

@@ -96,6 +96,8 @@ std::vector<core::option_spec> option_specs() {
        "How often to look for such intents."},
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
+      {"inspector-remote", "PAYMENTS_INSPECTOR_REMOTE", "false",
+       "Serve the inspector console (/inspector) to non-loopback clients too (true/false)."},
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
       {"public-url", "PAYMENTS_PUBLIC_URL", "",
        "Base URL shoppers reach the hosted checkout pages at (payment links' url); "
@@ -220,6 +222,7 @@ int run(const core::option_values& opts) {
     if (!opts.get(name).empty()) api_opts.webhook_secrets.push_back(opts.get(name));
   api_opts.webhook_tolerance_s = std::max<std::int64_t>(1, opts.get_int("webhook-tolerance-s"));
   api_opts.admin_token = opts.get("admin-token");
+  api_opts.inspector_remote = opts.get("inspector-remote") == "true";
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
   api_opts.public_url = opts.get("public-url");
