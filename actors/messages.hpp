@@ -24,6 +24,7 @@
 #include "storage/intents.hpp"
 #include "storage/ledger.hpp"
 #include "storage/merchants.hpp"
+#include "storage/settlement.hpp"
 
 namespace pay::actors {
 
@@ -73,6 +74,11 @@ using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
 using refund_ref_atom = caf::atom_constant<caf::atom("refundref")>;
 using apply_refund_atom = caf::atom_constant<caf::atom("applyrfnd")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
+using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
+using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -194,6 +200,19 @@ struct apply_refund_command {
 };
 using optional_refund = std::optional<core::refund>;
 
+/// Runs the reconciliation of one UTC day for one PSP (or answers the run
+/// that exists, unless `rerun`).
+struct recon_request {
+  std::string psp;
+  std::string day;              ///< YYYY-MM-DD
+  std::string trigger = "api";  ///< schedule | api | cli
+  bool rerun = false;
+};
+using recon_run = storage::recon_run;
+/// Per PSP, its latest run's difference counts by kind and finish time.
+using recon_metrics = std::vector<storage::recon_metrics_line>;
+using intent_settlements = std::vector<storage::intent_settlement>;
+
 using inbox_rows = std::vector<storage::inbox_row>;
 using dead_letter_list = std::vector<storage::dead_letter_view>;
 using optional_id = std::optional<std::string>;
@@ -276,3 +295,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::ledger_transactions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_refund_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_run)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_metrics)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::intent_settlements)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_row)

@@ -17,6 +17,7 @@
 #include "storage/ledger.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
+#include "storage/settlement.hpp"
 
 namespace pay::actors {
 
@@ -265,6 +266,20 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       [self](trial_balance_atom) -> caf::result<trial_balance_lines> {
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::trial_balance(c, std::nullopt); }));
+      },
+      [self](recon_get_atom, const std::string& id) -> caf::result<recon_run> {
+        return reply(
+            self->state.read([&](storage::pg_connection& c) { return storage::load_run(c, id); }));
+      },
+      [self](recon_metrics_atom) -> caf::result<recon_metrics> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::reconciliation_metrics(c); }));
+      },
+      [self](settlements_atom, const std::string& merchant_id,
+             const std::string& intent_id) -> caf::result<intent_settlements> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::settlements_for_intent(c, merchant_id, intent_id);
+        }));
       },
   };
 }

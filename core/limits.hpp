@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace pay::core::limits {
 
@@ -196,5 +197,33 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 /// Deadline of one request between actors; a little under the HTTP deadline,
 /// so the client gets our clear error rather than a cut connection.
 inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
+
+// ---- settlement and reconciliation (issue 6) ---------------------------------
+
+/// Page size of the PSP list calls of settlement and reconciliation (Stripe's
+/// largest).
+inline constexpr std::size_t psp_list_page_max = 100;
+
+/// Most pages one settlement or reconciliation reads from one PSP list;
+/// beyond that (100 000 records) the work fails loudly rather than run on.
+inline constexpr std::size_t psp_list_pages_max = 1'000;
+
+/// How long the webhook worker waits for the settlement actor to book one
+/// payout (several PSP pages and one transaction).
+inline constexpr std::int64_t settlement_request_timeout_ms = 120'000;
+
+/// Both sides of a reconciliation are gathered this far beyond the day on
+/// each side, so a record near midnight meets its counterpart even when the
+/// two clocks put it on different days.
+inline constexpr std::int64_t reconciliation_grace_s = 3'600;
+
+/// How long a reconciliation may run (PSP pages, queries, the store).
+inline constexpr std::int64_t reconciliation_request_timeout_ms = 300'000;
+
+/// A failed scheduled reconciliation is tried again after this long.
+inline constexpr std::int64_t reconciliation_retry_ms = 300'000;
+
+/// Default UTC time of day of the daily reconciliation (HH:MM).
+inline constexpr std::string_view reconciliation_time_default = "00:30";
 
 }  // namespace pay::core::limits

@@ -75,6 +75,7 @@ struct api_state {
 void add_checkout_routes(api_state& st);  // api_server.cpp
 void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
+void add_reconciliation_routes(api_state& st);  // reconciliation_routes.cpp
 
 // ---- helpers shared by route files ------------------------------------------------
 

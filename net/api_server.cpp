@@ -751,6 +751,7 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   api::add_checkout_routes(*st);
   api::add_admin_routes(*st);
   api::add_ledger_routes(*st);
+  api::add_reconciliation_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));
   };

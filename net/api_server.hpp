@@ -20,6 +20,8 @@ struct api_actors {
   actors::intent_router_actor router;
   /// Processes the webhook inbox; woken on every new event.
   actors::webhook_worker_actor worker;
+  /// Books payouts and runs reconciliations; unset: /v1/admin/reconciliation answers 503.
+  actors::settlement_actor settlement;
 };
 
 /// Settings of the HTTP API.
