@@ -143,3 +143,24 @@ TEST_CASE("Reconciliation refuses a bad day or an unknown PSP and needs the admi
 }
 
 #endif  // PSP_SANDBOX_BIN
+
+#ifdef PSP_SANDBOX_BIN
+
+TEST_CASE("paymentsctl reconcile asks the engine and exits 3 when there are differences") {
+  settlement_fixture f;
+  f.paid(f.shop_a, 2'000);
+  REQUIRE(f.psp_call("POST", "/_sandbox/webhook_drops", "type=payout.paid").response.status == 200);
+  REQUIRE(f.settle().size() == 1);
+  auto ctl = test::paymentsd_path();
+  ctl = ctl.substr(0, ctl.rfind('/')) + "/paymentsctl";
+  std::map<std::string, std::string> env{{"PAYMENTS_ENGINE_URL", f.engine->base_url()},
+                                         {"PAYMENTS_ADMIN_TOKEN", f.admin}};
+  test::child_process run(ctl, {"reconcile", "--date", today(), "--psp", "sandbox"}, env);
+  CHECK(run.wait(30s) == 3);
+  CHECK(run.output().find("\"missing_in_ledger\":1") != std::string::npos);
+  CHECK(f.count("SELECT count(*) FROM reconciliation_runs WHERE trigger = 'cli'") == 1);
+  test::child_process bad(ctl, {"reconcile", "--date", "tomorrow"}, env);
+  CHECK(bad.wait(30s) == 1);
+}
+
+#endif  // PSP_SANDBOX_BIN
