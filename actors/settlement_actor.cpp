@@ -160,10 +160,10 @@ struct settlement_state {
     return std::string("settled");
   }
 
-  /// The PSP's records of the window as reconciliation records.
-  core::result<std::vector<core::recon_record>> their_records(
-      const core::recon_window& wide, std::set<std::string>& referenced_payouts,
-      std::vector<core::psp_balance_transaction>& bts, std::vector<core::psp_payout>& pos) {
+  /// The PSP's balance transactions and payouts created in `wide`.
+  core::status fetch_psp_window(const core::recon_window& wide,
+                                std::vector<core::psp_balance_transaction>& bts,
+                                std::vector<core::psp_payout>& pos) {
     core::psp_list_query q;
     q.created_gte = wide.from_s;
     q.created_lt = wide.to_s;
@@ -173,10 +173,7 @@ struct settlement_state {
     auto listed_payouts = payouts(q);
     if (!listed_payouts) return listed_payouts.err();
     pos = std::move(*listed_payouts);
-    for (const auto& bt : bts)
-      if (bt.payout) referenced_payouts.insert(*bt.payout);
-    for (const auto& po : pos) referenced_payouts.insert(po.id);
-    return std::vector<core::recon_record>{};
+    return core::status::ok();
   }
 
   core::result<recon_run> reconcile(const recon_request& req) {
@@ -196,10 +193,13 @@ struct settlement_state {
     auto started_ms = unix_ms();
     core::recon_window wide{day->from_s - core::limits::reconciliation_grace_s,
                             day->to_s + core::limits::reconciliation_grace_s};
-    std::set<std::string> referenced;
     std::vector<core::psp_balance_transaction> bts;
     std::vector<core::psp_payout> pos;
-    if (auto r = their_records(wide, referenced, bts, pos); !r) return r.err();
+    if (auto fetched = fetch_psp_window(wide, bts, pos); !fetched) return fetched.err();
+    std::set<std::string> referenced;
+    for (const auto& bt : bts)
+      if (bt.payout) referenced.insert(*bt.payout);
+    for (const auto& po : pos) referenced.insert(po.id);
     auto known_list = storage::known_payouts(
         **c, req.psp, std::vector<std::string>(referenced.begin(), referenced.end()));
     if (!known_list) return known_list.err();
