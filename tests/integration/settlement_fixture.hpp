@@ -53,7 +53,8 @@ struct settlement_fixture {
   std::unique_ptr<test::engine_process> engine;
   std::map<std::string, std::string> engine_env;
 
-  settlement_fixture() {
+  /// `extra_env` is added to (and overrides) the engine's environment.
+  explicit settlement_fixture(const std::map<std::string, std::string>& extra_env = {}) {
     auto port = test::free_port();
     std::map<std::string, std::string> sandbox_env{
         {"SANDBOX_WEBHOOK_URL",
@@ -70,6 +71,7 @@ struct settlement_fixture {
                   {"PAYMENTS_PSP_BASE_URL", sandbox->base_url()},
                   {"PAYMENTS_PSP_SECRET_KEY", sandbox->secret_key()},
                   {"PAYMENTS_RECONCILIATION_TIME", "off"}};
+    for (const auto& [k, v] : extra_env) engine_env[k] = v;
     engine = std::make_unique<test::engine_process>(db.url(), engine_env);
   }
 

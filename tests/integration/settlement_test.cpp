@@ -155,6 +155,29 @@ TEST_CASE("A payout holding a charge the engine does not know records it unbooke
   CHECK(f.debit_balance("psp_receivable:sandbox") == 0);
 }
 
+TEST_CASE("A payout whose PSP calls fail is retried with backoff and booked once they answer") {
+  settlement_fixture f({{"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "50"},
+                        {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "200"},
+                        {"PAYMENTS_WEBHOOK_ATTEMPTS_MAX", "100"}});
+  f.paid(f.shop_a, 6'000);
+  auto faults = f.psp_call("POST", "/_sandbox/faults", "error_percent=100");
+  REQUIRE(faults.response.status == 200);
+  auto payouts = f.settle();
+  REQUIRE(payouts.size() == 1);
+  // The engine cannot read the payout: attempts pile up, nothing is booked.
+  REQUIRE(
+      f.eventually("SELECT (count(*) > 2)::int FROM webhook_attempts a JOIN webhook_inbox i ON "
+                   "i.id = a.inbox_id WHERE i.event_type = 'payout.paid'",
+                   1));
+  CHECK(f.count("SELECT count(*) FROM settlement_payouts") == 0);
+  CHECK(f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'settlement'") == 0);
+  REQUIRE(f.psp_call("POST", "/_sandbox/faults", "reset=true").response.status == 200);
+  f.wait_booked(payouts);
+  CHECK(f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'settlement'") == 1);
+  CHECK(f.debit_balance("psp_receivable:sandbox") == 0);
+  CHECK(f.count("SELECT count(*) FROM dead_letters") == 0);
+}
+
 TEST_CASE("The settlement and reconciliation tables refuse UPDATE and DELETE") {
   test::scratch_database db;
   db.query(
