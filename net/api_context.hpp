@@ -75,7 +75,9 @@ struct api_state {
 void add_checkout_routes(api_state& st);  // api_server.cpp
 void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
-void add_reconciliation_routes(api_state& st);  // reconciliation_routes.cpp
+
+// reconciliation_routes.cpp
+void add_reconciliation_routes(api_state& st);
 
 // ---- helpers shared by route files ------------------------------------------------
 
