@@ -195,12 +195,14 @@ std::string utc_day_of(std::int64_t at_s) {
   return out;
 }
 
-std::optional<std::int64_t> parse_time_of_day(std::string_view hh_mm) {
-  if (hh_mm.size() != 5 || hh_mm[2] != ':') return std::nullopt;
-  auto h = digits(hh_mm.substr(0, 2));
-  auto m = digits(hh_mm.substr(3, 2));
-  if (!h || !m || *h > 23 || *m > 59) return std::nullopt;
-  return std::int64_t{*h} * 3600 + std::int64_t{*m} * 60;
+std::optional<std::int64_t> parse_time_of_day(std::string_view text) {
+  if ((text.size() != 5 && text.size() != 8) || text[2] != ':') return std::nullopt;
+  auto h = digits(text.substr(0, 2));
+  auto m = digits(text.substr(3, 2));
+  std::optional<int> sec = 0;
+  if (text.size() == 8) sec = text[5] == ':' ? digits(text.substr(6, 2)) : std::nullopt;
+  if (!h || !m || !sec || *h > 23 || *m > 59 || *sec > 59) return std::nullopt;
+  return std::int64_t{*h} * 3600 + std::int64_t{*m} * 60 + *sec;
 }
 
 std::int64_t seconds_until(std::int64_t now_s, std::int64_t time_of_day_s) {

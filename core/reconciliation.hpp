@@ -107,8 +107,9 @@ std::optional<recon_window> utc_day_window(std::string_view day);
 /// The UTC day (YYYY-MM-DD) holding unix second `at_s`.
 std::string utc_day_of(std::int64_t at_s);
 
-/// "HH:MM" as seconds after midnight; nullopt when not a valid time.
-std::optional<std::int64_t> parse_time_of_day(std::string_view hh_mm);
+/// "HH:MM" or "HH:MM:SS" as seconds after midnight; nullopt when not a
+/// valid time.
+std::optional<std::int64_t> parse_time_of_day(std::string_view text);
 
 /// Seconds from `now_s` until the next `time_of_day_s` (UTC), in (0, 86400].
 std::int64_t seconds_until(std::int64_t now_s, std::int64_t time_of_day_s);

@@ -101,7 +101,7 @@ std::vector<core::option_spec> option_specs() {
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
       {"reconciliation-time", "PAYMENTS_RECONCILIATION_TIME",
        std::string(core::limits::reconciliation_time_default),
-       "UTC time of day (HH:MM) of the daily reconciliation of the previous UTC day; "
+       "UTC time of day (HH:MM or HH:MM:SS) of the daily reconciliation of the previous UTC day; "
        "\"off\" disables the schedule (on-demand runs still work)."},
   };
 }
@@ -201,7 +201,7 @@ int run(const core::option_values& opts) {
   if (opts.get("reconciliation-time") != "off") {
     auto at = core::parse_time_of_day(opts.get("reconciliation-time"));
     if (!at) {
-      core::log::error("bad PAYMENTS_RECONCILIATION_TIME: want HH:MM (UTC) or off",
+      core::log::error("bad PAYMENTS_RECONCILIATION_TIME: want HH:MM[:SS] (UTC) or off",
                        {{"value", opts.get("reconciliation-time")}});
       for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);

@@ -206,6 +206,9 @@ TEST_CASE("the schedule waits until the next time of day") {
   CHECK(parse_time_of_day("23:59") == 86'340);
   CHECK_FALSE(parse_time_of_day("24:00").has_value());
   CHECK_FALSE(parse_time_of_day("0:30").has_value());
+  CHECK(parse_time_of_day("00:30:15") == 1815);
+  CHECK_FALSE(parse_time_of_day("00:30:60").has_value());
+  CHECK_FALSE(parse_time_of_day("00:30-15").has_value());
   CHECK(seconds_until(day_start, 1800) == 1800);
   CHECK(seconds_until(day_start + 1800, 1800) == 86'400);
   CHECK(seconds_until(day_start + 3600, 1800) == 86'400 - 1800);

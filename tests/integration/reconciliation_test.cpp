@@ -6,6 +6,8 @@
 
 #include "tests/integration/settlement_fixture.hpp"
 
+#include <cstdio>
+
 using namespace pay;
 using namespace pay::settlement_test;
 
@@ -161,6 +163,25 @@ TEST_CASE("paymentsctl reconcile asks the engine and exits 3 when there are diff
   CHECK(f.count("SELECT count(*) FROM reconciliation_runs WHERE trigger = 'cli'") == 1);
   test::child_process bad(ctl, {"reconcile", "--date", "tomorrow"}, env);
   CHECK(bad.wait(30s) == 1);
+}
+
+#endif  // PSP_SANDBOX_BIN
+
+#ifdef PSP_SANDBOX_BIN
+
+TEST_CASE("The scheduler reconciles the previous UTC day at the configured time") {
+  // Ten seconds from now (the engine is up well before), UTC HH:MM:SS.
+  auto at = now_s() + 10;
+  auto into_day = at % 86'400;
+  char when[16];
+  std::snprintf(when, sizeof when, "%02lld:%02lld:%02lld", static_cast<long long>(into_day / 3600),
+                static_cast<long long>(into_day % 3600 / 60),
+                static_cast<long long>(into_day % 60));
+  settlement_fixture f({{"PAYMENTS_RECONCILIATION_TIME", when}});
+  REQUIRE(
+      f.eventually("SELECT count(*) FROM reconciliation_runs WHERE trigger = 'schedule'", 1, 20s));
+  auto day = f.db.query("SELECT day::text FROM reconciliation_runs").text(0, 0);
+  CHECK(std::string(day) == core::utc_day_of(at - 86'400));
 }
 
 #endif  // PSP_SANDBOX_BIN
