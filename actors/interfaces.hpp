@@ -82,7 +82,13 @@ using storage_actor = caf::typed_actor<
     // The intent of one visit of a link: (link id, visit hash).
     caf::replies_to<visit_get_atom, std::string, std::string>::with<optional_id>,
     // Records a visit's intent (the first one stays): (link, visit hash, intent).
-    caf::replies_to<visit_put_atom, std::string, std::string, std::string>::with<std::string>>;
+    caf::replies_to<visit_put_atom, std::string, std::string, std::string>::with<std::string>,
+    // One reconciliation run with its counts and differences, by id.
+    caf::replies_to<recon_get_atom, std::string>::with<recon_run>,
+    // For the metrics: per PSP, the latest run's differences by kind and its time.
+    caf::replies_to<recon_metrics_atom>::with<recon_metrics>,
+    // The payouts that settled one of a merchant's intents: (merchant, intent).
+    caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values
@@ -159,5 +165,21 @@ using webhook_worker_actor = caf::typed_actor<
     caf::reacts_to<tick_atom>,
     // The periodic poll for stuck intents.
     caf::reacts_to<stuck_atom>>;
+
+/// The SETTLEMENT actor, one per PSP account, detached (its own PostgreSQL
+/// connection; it waits on the PSP connector): books paid payouts from the
+/// inbox and runs reconciliations. Long work, so it is kept off the storage
+/// actors that serve the API.
+using settlement_actor = caf::typed_actor<
+    // Books the payout of one claimed payout.paid inbox row (fetching the
+    // payout and its balance transactions) and marks the row processed in
+    // the same transaction; answers "settled", "duplicate" or "ignored: ...".
+    caf::replies_to<settle_atom, storage::inbox_row>::with<std::string>,
+    // Runs the reconciliation of (psp, day), or answers the existing run.
+    caf::replies_to<reconcile_atom, recon_request>::with<recon_run>>;
+
+/// The RECONCILIATION SCHEDULER: once a day at a configured UTC time asks the
+/// settlement actors to reconcile the previous UTC day; retries a failed run.
+using reconciliation_scheduler_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 
 }  // namespace pay::actors

@@ -25,6 +25,7 @@
 #include "storage/ledger.hpp"
 #include "storage/merchants.hpp"
 #include "storage/payment_links.hpp"
+#include "storage/settlement.hpp"
 
 namespace pay::actors {
 
@@ -80,6 +81,11 @@ using link_list_atom = caf::atom_constant<caf::atom("linklist")>;
 using visit_get_atom = caf::atom_constant<caf::atom("visitget")>;
 using visit_put_atom = caf::atom_constant<caf::atom("visitput")>;
 using census_atom = caf::atom_constant<caf::atom("census")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
+using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
+using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -206,6 +212,19 @@ struct apply_refund_command {
 };
 using optional_refund = std::optional<core::refund>;
 
+/// Runs the reconciliation of one UTC day for one PSP (or answers the run
+/// that exists, unless `rerun`).
+struct recon_request {
+  std::string psp;
+  std::string day;              ///< YYYY-MM-DD
+  std::string trigger = "api";  ///< schedule | api | cli
+  bool rerun = false;
+};
+using recon_run = storage::recon_run;
+/// Per PSP, its latest run's difference counts by kind and finish time.
+using recon_metrics = std::vector<storage::recon_metrics_line>;
+using intent_settlements = std::vector<storage::intent_settlement>;
+
 using inbox_rows = std::vector<storage::inbox_row>;
 using dead_letter_list = std::vector<storage::dead_letter_view>;
 using optional_id = std::optional<std::string>;
@@ -311,3 +330,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::link_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::actor_census)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_run)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_metrics)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::intent_settlements)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_row)

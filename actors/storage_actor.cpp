@@ -19,6 +19,7 @@
 #include "storage/migrations.hpp"
 #include "storage/payment_links.hpp"
 #include "storage/pg.hpp"
+#include "storage/settlement.hpp"
 
 namespace pay::actors {
 
@@ -304,6 +305,20 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
              const std::string& intent_id) -> caf::result<std::string> {
         return reply(self->state.write([&](storage::pg_connection& c) {
           return storage::record_link_visit(c, link_id, visit_hash, intent_id);
+        }));
+      },
+      [self](recon_get_atom, const std::string& id) -> caf::result<recon_run> {
+        return reply(
+            self->state.read([&](storage::pg_connection& c) { return storage::load_run(c, id); }));
+      },
+      [self](recon_metrics_atom) -> caf::result<recon_metrics> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::reconciliation_metrics(c); }));
+      },
+      [self](settlements_atom, const std::string& merchant_id,
+             const std::string& intent_id) -> caf::result<intent_settlements> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::settlements_for_intent(c, merchant_id, intent_id);
         }));
       },
   };

@@ -131,8 +131,8 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
 }
 
 /// Hands one claimed event to its intent actor (payment intent and refund
-/// events), or records it (every other event type: payouts are read from
-/// the inbox by their own consumer).
+/// events), a payout.paid event to the settlement actor, or records it
+/// (every other event type).
 void process(worker_pointer self, storage::inbox_row row) {
   auto& st = self->state;
   auto event = st.parser(row.payload);
@@ -150,6 +150,19 @@ void process(worker_pointer self, storage::inbox_row row) {
                                        [row, view, type = event->type](const std::string& id) {
                                          return apply_command{id, row.id, row.event_id, type, view};
                                        });
+  }
+  if (event->type == "payout.paid" && st.config.settlement) {
+    // Settlement books the payout and marks the row processed in one
+    // transaction; failures take the same retry and dead-letter path.
+    self->request(st.config.settlement, milliseconds(core::limits::settlement_request_timeout_ms),
+                  settle_atom::value, row)
+        .then([self](const std::string&) { settled(self); },
+              [self, row](caf::error& err) {
+                auto e = from_caf_error(err);
+                if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
+                failed(self, row, e.message);
+              });
+    return;
   }
   self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
                 std::string("recorded"))

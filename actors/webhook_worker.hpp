@@ -17,6 +17,9 @@ struct webhook_worker_config {
   core::backoff_policy retry{};  ///< attempts, base, ceiling, deadline of event processing
   std::int64_t stuck_idle_ms = core::limits::stuck_intent_idle_ms;
   std::int64_t stuck_poll_ms = core::limits::stuck_poll_ms;
+  /// Books payout.paid events (settlement); unset: payout events are only
+  /// recorded.
+  settlement_actor settlement;
 };
 
 /// Spawns the webhook worker under a supervisor that restarts it (with

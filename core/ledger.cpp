@@ -1,6 +1,7 @@
 #include "core/ledger.hpp"
 
 #include <array>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -350,6 +351,39 @@ result<journal_tx> settlement(const posting_scope& scope, const settlement_amoun
   if (amounts.fee_minor > 0)
     tx.entries.push_back(debit(accounts::psp_fees(s->psp), amounts.fee_minor, s->currency));
   tx.entries.push_back(credit(accounts::psp_receivable(s->psp), amounts.gross_minor, s->currency));
+  tx.memo = "settlement gross " + amount_text(amounts.gross_minor, s->currency) + ", fee " +
+            amount_text(amounts.fee_minor, s->currency) + ", net " +
+            amount_text(amounts.net_minor, s->currency);
+  return checked(std::move(tx));
+}
+
+result<journal_tx> payout_settlement(const posting_scope& scope,
+                                     const settlement_amounts& amounts) {
+  auto s = checked_scope(scope);
+  if (!s) return s.err();
+  auto expected_net = checked_sub(amounts.gross_minor, amounts.fee_minor);
+  if (!expected_net || *expected_net != amounts.net_minor)
+    return invalid("A settlement's net must equal gross minus fee.", "net");
+  if (amounts.gross_minor == 0 && amounts.fee_minor == 0)
+    return invalid("A settlement moves no money.", "amount");
+  // Each line goes on the side of its sign: G = N + F holds as debits =
+  // credits whatever the signs, so a refund-heavy merchant (G < 0) or a fee
+  // larger than what is left (N < 0) books without special cases.
+  auto line = [&](account_key key, std::int64_t debit_minor) {
+    if (debit_minor > 0) return debit(std::move(key), debit_minor, s->currency);
+    return credit(std::move(key), -debit_minor, s->currency);
+  };
+  if (amounts.net_minor == std::numeric_limits<std::int64_t>::min() ||
+      amounts.fee_minor == std::numeric_limits<std::int64_t>::min() ||
+      amounts.gross_minor == std::numeric_limits<std::int64_t>::min())
+    return make_error(errc::limit_exceeded, "A settlement amount is out of range.", "amount");
+  journal_tx tx{std::string(journal_kind::settlement), {}, {}};
+  if (amounts.net_minor != 0)
+    tx.entries.push_back(line(accounts::bank(s->merchant_id), amounts.net_minor));
+  if (amounts.fee_minor != 0)
+    tx.entries.push_back(line(accounts::psp_fees(s->psp), amounts.fee_minor));
+  if (amounts.gross_minor != 0)
+    tx.entries.push_back(line(accounts::psp_receivable(s->psp), -amounts.gross_minor));
   tx.memo = "settlement gross " + amount_text(amounts.gross_minor, s->currency) + ", fee " +
             amount_text(amounts.fee_minor, s->currency) + ", net " +
             amount_text(amounts.net_minor, s->currency);

@@ -269,6 +269,14 @@ result<journal_tx> payout(const posting_scope& scope, std::int64_t net_minor);
 /// modelled yet and refused.
 result<journal_tx> settlement(const posting_scope& scope, const settlement_amounts& amounts);
 
+/// One merchant's share of a PSP payout, any signs: every line goes on the
+/// side of its sign. Gross G (charges minus refunds) comes off the
+/// receivable (Cr G, or Dr -G when refunds exceed charges), the fee F goes
+/// to psp_fees (Dr F; Cr -F for a fee refund), the net N to the merchant's
+/// bank (Dr N, or Cr -N when the PSP takes money back). Refused unless
+/// N = G - F and something moves; a zero line writes no entry.
+result<journal_tx> payout_settlement(const posting_scope& scope, const settlement_amounts& amounts);
+
 /// The mirror of `original` (stored as `original_id`): every debit becomes a
 /// credit of the same account and amount and back, so the pair nets to zero.
 /// The storage layer records `original_id` as what the reversal reverses.

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace pay::core::limits {
 
@@ -219,7 +220,6 @@ inline constexpr std::size_t metrics_series_per_family_max = 1024;
 /// at most this, and the scrape still answers, without those series.
 inline constexpr std::int64_t metrics_scrape_timeout_ms = 2'000;
 
-
 // ---- inspector -------------------------------------------------------------------
 
 /// PSP call latencies each gateway keeps for the console's p50/p99 (the most
@@ -232,5 +232,33 @@ inline constexpr std::size_t inspector_list_max = 1'000;
 
 /// Actors one inspector listing returns when the request names no limit.
 inline constexpr std::size_t inspector_list_default = 200;
+
+// ---- settlement and reconciliation (issue 6) ---------------------------------
+
+/// Page size of the PSP list calls of settlement and reconciliation (Stripe's
+/// largest).
+inline constexpr std::size_t psp_list_page_max = 100;
+
+/// Most pages one settlement or reconciliation reads from one PSP list;
+/// beyond that (100 000 records) the work fails loudly rather than run on.
+inline constexpr std::size_t psp_list_pages_max = 1'000;
+
+/// How long the webhook worker waits for the settlement actor to book one
+/// payout (several PSP pages and one transaction).
+inline constexpr std::int64_t settlement_request_timeout_ms = 120'000;
+
+/// Both sides of a reconciliation are gathered this far beyond the day on
+/// each side, so a record near midnight meets its counterpart even when the
+/// two clocks put it on different days.
+inline constexpr std::int64_t reconciliation_grace_s = 3'600;
+
+/// How long a reconciliation may run (PSP pages, queries, the store).
+inline constexpr std::int64_t reconciliation_request_timeout_ms = 300'000;
+
+/// A failed scheduled reconciliation is tried again after this long.
+inline constexpr std::int64_t reconciliation_retry_ms = 300'000;
+
+/// Default UTC time of day of the daily reconciliation (HH:MM).
+inline constexpr std::string_view reconciliation_time_default = "00:30";
 
 }  // namespace pay::core::limits

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/intent_fsm.hpp"
 #include "core/payment_intent.hpp"
@@ -91,6 +93,50 @@ struct psp_create_intent {
   std::string request_id = {};       ///< the engine's request id, sent as X-Request-Id
 };
 
+/// A PSP balance transaction (Stripe: txn_...): one movement of the PSP
+/// account's balance, as far as settlement and reconciliation need it.
+struct psp_balance_transaction {
+  std::string id;
+  std::string type;         ///< "charge", "refund", ...
+  std::int64_t amount = 0;  ///< signed minor units: a refund is negative
+  std::int64_t fee = 0;
+  std::int64_t net = 0;  ///< amount - fee
+  std::string currency;  ///< lowercase
+  std::string source;    ///< the charge (ch_...) or refund (re_...) it moves
+  /// The PSP's payment intent of the source, when the connector could learn
+  /// it (Stripe: the expanded source's `payment_intent`).
+  std::optional<std::string> payment_intent;
+  std::optional<std::string> payout;  ///< the payout that paid it out, if any
+  std::string status;                 ///< "pending", "available"
+  std::int64_t created = 0;           ///< unix seconds, the PSP's clock
+};
+
+/// A PSP payout (Stripe: po_...).
+struct psp_payout {
+  std::string id;
+  std::int64_t amount = 0;
+  std::string currency;
+  std::string status;  ///< "paid", "pending", "in_transit", "canceled", "failed"
+  std::int64_t created = 0;
+  std::int64_t arrival_date = 0;
+};
+
+/// One page of a PSP list.
+template <class T>
+struct psp_page {
+  std::vector<T> data;
+  bool has_more = false;
+};
+
+/// Filters of a list call (Stripe's list parameters); empty ones are not sent.
+struct psp_list_query {
+  std::optional<std::string> payout;          ///< balance transactions of one payout
+  std::optional<std::int64_t> created_gte;    ///< unix seconds
+  std::optional<std::int64_t> created_lt;     ///< unix seconds
+  std::optional<std::string> starting_after;  ///< the last id of the previous page
+  std::size_t limit = 100;
+};
+
 /// One PSP account's API. Calls are asynchronous: `done` runs exactly once,
 /// on a connector thread, and must not block. Every mutating call carries an
 /// idempotency key the PSP honours, so a retry never acts twice.
@@ -119,6 +165,22 @@ class psp_connector {
                              refund_done done) = 0;
   virtual void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
                                refund_done done) = 0;
+
+  using balance_page_done = std::function<void(psp_outcome<psp_page<psp_balance_transaction>>)>;
+  using payout_page_done = std::function<void(psp_outcome<psp_page<psp_payout>>)>;
+  using payout_done = std::function<void(psp_outcome<psp_payout>)>;
+
+  /// One page of balance transactions (newest first), each with the PSP
+  /// intent of its source where the PSP tells it. Settlement and
+  /// reconciliation need it; a connector without it answers `rejected`.
+  virtual void list_balance_transactions(const psp_list_query& query, std::int64_t timeout_ms,
+                                         balance_page_done done);
+  /// One page of payouts (newest first).
+  virtual void list_payouts(const psp_list_query& query, std::int64_t timeout_ms,
+                            payout_page_done done);
+  /// One payout by id.
+  virtual void retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
+                               payout_done done);
 };
 
 /// Maps a Stripe-style PSP status to the engine's state:

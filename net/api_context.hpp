@@ -90,6 +90,9 @@ void add_metrics_routes(api_state& st);   // metrics_routes.cpp
 /// The actor inspector's JSON views and console files (inspector_routes.cpp).
 void add_inspector_routes(api_state& st);
 
+// reconciliation_routes.cpp
+void add_reconciliation_routes(api_state& st);
+
 // ---- helpers shared by route files ------------------------------------------------
 
 /// Wraps the responder of `c` so the answer is counted and timed in the

@@ -777,6 +777,7 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   api::add_hosted_checkout_routes(*st);
   api::add_metrics_routes(*st);
   api::add_inspector_routes(*st);
+  api::add_reconciliation_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));
   };

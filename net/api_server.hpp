@@ -25,6 +25,8 @@ struct api_actors {
   actors::webhook_worker_actor worker;
   /// The PSP gateway (breaker state and calls in flight for /metrics).
   actors::gateway_actor gateway;
+  /// Books payouts and runs reconciliations; unset: /v1/admin/reconciliation answers 503.
+  actors::settlement_actor settlement;
 };
 
 /// Settings of the HTTP API.

@@ -85,32 +85,16 @@ namespace {
 
 using deadline_type = std::chrono::milliseconds;
 
-/// Open reconciliation differences of one PSP and kind.
-struct reconciliation_difference_count {
-  std::string psp;
-  std::string kind;  ///< e.g. missing_ours, missing_theirs, amount, currency, status
-  std::int64_t count = 0;
-};
-using reconciliation_counts = std::vector<reconciliation_difference_count>;
-
-/// RECONCILIATION HOOK (not wired yet). The reconciliation work provides a
-/// storage actor message that answers the open reconciliation differences
-/// counted by PSP and kind. Until it is wired here this yields no series:
-/// `done` gets an empty list at once and payments_reconciliation_differences
-/// is absent from the scrape. To wire it, replace the body with
-///   self->request(storage, deadline, <that atom>::value).then(
-///       [done](<its answer>& rows) { done(<rows as reconciliation_counts>); },
-///       [failed](caf::error&) { failed(); });
+/// The latest reconciliation run of each PSP, with its differences counted
+/// by kind (every kind, zeros included), from the storage actor.
 void collect_reconciliation_differences(caf::event_based_actor* self,
                                         const actors::storage_actor& storage,
                                         deadline_type deadline,
-                                        std::function<void(reconciliation_counts)> done,
+                                        std::function<void(actors::recon_metrics)> done,
                                         std::function<void()> failed) {
-  (void)self;
-  (void)storage;
-  (void)deadline;
-  (void)failed;
-  done({});
+  self->request(storage, deadline, actors::recon_metrics_atom::value)
+      .then([done](actors::recon_metrics& lines) { done(std::move(lines)); },
+            [failed](caf::error&) { failed(); });
 }
 
 /// The values read during one scrape, rendered when every read has answered
@@ -256,13 +240,19 @@ void serve_metrics(api_state& st, const call_ptr& c) {
 
     collect_reconciliation_differences(
         self, storage, deadline,
-        [self, s](reconciliation_counts counts) {
+        [self, s](actors::recon_metrics lines) {
           auto& f = s->add("payments_reconciliation_differences",
-                           "Open reconciliation differences between our books and the PSP's, "
-                           "by PSP and kind.",
+                           "Differences between our books and the PSP's found by the latest "
+                           "reconciliation run, by PSP and kind.",
                            {"psp", "kind"});
-          for (const auto& d : counts)
-            f.samples.push_back({{d.psp, d.kind}, static_cast<double>(d.count)});
+          auto& t = s->add("payments_reconciliation_last_run_timestamp_seconds",
+                           "When the latest reconciliation run of the PSP finished (unix seconds).",
+                           {"psp"});
+          for (const auto& line : lines) {
+            for (const auto& [kind, count] : line.counts)
+              f.samples.push_back({{line.psp, kind}, static_cast<double>(count)});
+            t.samples.push_back({{line.psp}, static_cast<double>(line.finished_at_ms) / 1000.0});
+          }
           s->finish(self);
         },
         [self, s] {

@@ -296,6 +296,93 @@ std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::
   return out;
 }
 
+namespace {
+
+std::optional<core::psp_payout> payout_of(const rapidjson::Value& v, std::string& error) {
+  core::psp_payout out;
+  if (!v.IsObject()) {
+    error = "a payout is not an object";
+    return std::nullopt;
+  }
+  if (!required_string(v, "id", out.id, error) ||
+      !int_member(v, "amount", out.amount, true, error) ||
+      !required_string(v, "currency", out.currency, error) ||
+      !int_member(v, "created", out.created, true, error) ||
+      !int_member(v, "arrival_date", out.arrival_date, false, error))
+    return std::nullopt;
+  out.currency = lowercase(out.currency);
+  out.status = string_member(v, "status");
+  return out;
+}
+
+std::optional<core::psp_balance_transaction> balance_transaction_of(const rapidjson::Value& v,
+                                                                    std::string& error) {
+  core::psp_balance_transaction out;
+  if (!v.IsObject()) {
+    error = "a balance transaction is not an object";
+    return std::nullopt;
+  }
+  if (!required_string(v, "id", out.id, error) || !required_string(v, "type", out.type, error) ||
+      !int_member(v, "amount", out.amount, true, error) ||
+      !int_member(v, "fee", out.fee, true, error) || !int_member(v, "net", out.net, true, error) ||
+      !required_string(v, "currency", out.currency, error) ||
+      !int_member(v, "created", out.created, true, error))
+    return std::nullopt;
+  out.currency = lowercase(out.currency);
+  out.status = string_member(v, "status");
+  out.source = id_or_expanded(v, "source").value_or("");
+  // With expand[]=data.source the source is the charge or refund object,
+  // which names its payment intent.
+  if (auto src = v.FindMember("source"); src != v.MemberEnd() && src->value.IsObject())
+    out.payment_intent = id_or_expanded(src->value, "payment_intent");
+  out.payout = id_or_expanded(v, "payout");
+  return out;
+}
+
+template <class T>
+bool list_of(const rapidjson::Value& doc, core::psp_page<T>& page,
+             std::optional<T> (*item)(const rapidjson::Value&, std::string&), std::string& error) {
+  auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsArray()) {
+    error = "a list without 'data'";
+    return false;
+  }
+  for (const auto& v : data->value.GetArray()) {
+    auto parsed = item(v, error);
+    if (!parsed) return false;
+    page.data.push_back(std::move(*parsed));
+  }
+  auto more = doc.FindMember("has_more");
+  page.has_more = more != doc.MemberEnd() && more->value.IsBool() && more->value.GetBool();
+  return true;
+}
+
+}  // namespace
+
+std::optional<core::psp_payout> parse_stripe_payout(std::string_view body, std::string& error) {
+  rapidjson::Document doc;
+  if (!parse_object(body, "payout", doc, error)) return std::nullopt;
+  return payout_of(doc, error);
+}
+
+std::optional<core::psp_page<core::psp_balance_transaction>> parse_stripe_balance_transactions(
+    std::string_view body, std::string& error) {
+  rapidjson::Document doc;
+  if (!parse_object(body, "list", doc, error)) return std::nullopt;
+  core::psp_page<core::psp_balance_transaction> page;
+  if (!list_of(doc, page, &balance_transaction_of, error)) return std::nullopt;
+  return page;
+}
+
+std::optional<core::psp_page<core::psp_payout>> parse_stripe_payouts(std::string_view body,
+                                                                     std::string& error) {
+  rapidjson::Document doc;
+  if (!parse_object(body, "list", doc, error)) return std::nullopt;
+  core::psp_page<core::psp_payout> page;
+  if (!list_of(doc, page, &payout_of, error)) return std::nullopt;
+  return page;
+}
+
 // ---- the connector -------------------------------------------------------------
 
 struct stripe_connector::impl {
@@ -369,9 +456,11 @@ struct stripe_connector::impl {
           auto parsed = parse(r.response.body, error);
           // An answer about another object than the one asked for must never
           // be applied to ours.
-          if (parsed && !expected_id.empty() && parsed->id != expected_id) {
-            error = "the answer is about '" + parsed->id + "', not '" + expected_id + "'";
-            parsed.reset();
+          if constexpr (requires { parsed->id; }) {
+            if (parsed && !expected_id.empty() && parsed->id != expected_id) {
+              error = "the answer is about '" + parsed->id + "', not '" + expected_id + "'";
+              parsed.reset();
+            }
           }
           if (parsed) return std::move(*parsed);
           psp_failure f;
@@ -530,6 +619,51 @@ void stripe_connector::retrieve_refund(const std::string& psp_refund_id, std::in
   if (auto bad = check_id(psp_refund_id, "Refund")) return impl_->fail_locally(c, *bad);
   impl_->call<core::psp_refund>("GET", "/v1/refunds/" + percent_encode(psp_refund_id), std::nullopt,
                                 nullptr, timeout_ms, "Refund", &parse_stripe_refund, psp_refund_id,
+                                std::move(c));
+}
+
+namespace {
+
+std::string list_query_string(const core::psp_list_query& q, bool expand_source) {
+  form_fields f;
+  f.emplace_back("limit", std::to_string(q.limit));
+  if (q.payout) f.emplace_back("payout", *q.payout);
+  if (q.created_gte) f.emplace_back("created[gte]", std::to_string(*q.created_gte));
+  if (q.created_lt) f.emplace_back("created[lt]", std::to_string(*q.created_lt));
+  if (q.starting_after) f.emplace_back("starting_after", *q.starting_after);
+  if (expand_source) f.emplace_back("expand[]", "data.source");
+  return "?" + encode_form(f);
+}
+
+}  // namespace
+
+void stripe_connector::list_balance_transactions(const core::psp_list_query& query,
+                                                 std::int64_t timeout_ms, balance_page_done done) {
+  using page = core::psp_page<core::psp_balance_transaction>;
+  auto c = std::make_shared<completion<page>>(std::move(done));
+  if (query.payout)
+    if (auto bad = check_id(*query.payout, "Payout")) return impl_->fail_locally(c, *bad);
+  impl_->call<page>("GET", "/v1/balance_transactions" + list_query_string(query, true),
+                    std::nullopt, nullptr, timeout_ms, "list of balance transactions",
+                    &parse_stripe_balance_transactions, {}, std::move(c));
+}
+
+void stripe_connector::list_payouts(const core::psp_list_query& query, std::int64_t timeout_ms,
+                                    payout_page_done done) {
+  using page = core::psp_page<core::psp_payout>;
+  auto c = std::make_shared<completion<page>>(std::move(done));
+  auto q = query;
+  q.payout.reset();
+  impl_->call<page>("GET", "/v1/payouts" + list_query_string(q, false), std::nullopt, nullptr,
+                    timeout_ms, "list of payouts", &parse_stripe_payouts, {}, std::move(c));
+}
+
+void stripe_connector::retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
+                                       payout_done done) {
+  auto c = std::make_shared<completion<core::psp_payout>>(std::move(done));
+  if (auto bad = check_id(psp_payout_id, "Payout")) return impl_->fail_locally(c, *bad);
+  impl_->call<core::psp_payout>("GET", "/v1/payouts/" + percent_encode(psp_payout_id), std::nullopt,
+                                nullptr, timeout_ms, "Payout", &parse_stripe_payout, psp_payout_id,
                                 std::move(c));
 }
 

@@ -45,6 +45,17 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
 /// Parses a Stripe Refund; nullopt with `error` set when the text is not one.
 std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::string& error);
 
+/// Parses a Stripe Payout; nullopt with `error` set when the text is not one.
+std::optional<core::psp_payout> parse_stripe_payout(std::string_view body, std::string& error);
+
+/// Parses a Stripe list of BalanceTransactions (sources plain or expanded).
+std::optional<core::psp_page<core::psp_balance_transaction>> parse_stripe_balance_transactions(
+    std::string_view body, std::string& error);
+
+/// Parses a Stripe list of Payouts.
+std::optional<core::psp_page<core::psp_payout>> parse_stripe_payouts(std::string_view body,
+                                                                     std::string& error);
+
 /// One Stripe account's API as a core::psp_connector. Every callback runs
 /// exactly once on a connector thread, also for calls still in flight when
 /// the connector is destroyed (they fail as retryable).
@@ -78,6 +89,17 @@ class stripe_connector final : public core::psp_connector {
   /// GET /v1/refunds/{id}.
   void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
                        refund_done done) override;
+  /// GET /v1/balance_transactions with payout, created[gte], created[lt],
+  /// starting_after, limit and expand[]=data.source (so each source names
+  /// its payment intent).
+  void list_balance_transactions(const core::psp_list_query& query, std::int64_t timeout_ms,
+                                 balance_page_done done) override;
+  /// GET /v1/payouts with created[gte], created[lt], starting_after, limit.
+  void list_payouts(const core::psp_list_query& query, std::int64_t timeout_ms,
+                    payout_page_done done) override;
+  /// GET /v1/payouts/{id}.
+  void retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
+                       payout_done done) override;
 
   struct impl;
 

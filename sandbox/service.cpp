@@ -145,16 +145,22 @@ service::service(sandbox_options options)
                              options_.webhook_attempts_max, core::limits::retry_deadline_ms},
                          1'000},
           options_.seed.value_or(0)),
-      store_(fee_schedule{options_.fee_percent_bp, options_.fee_fixed_minor}, options_.objects_max,
-             [this](const std::string& id, const std::string& json) {
-               // Runs under mutex_, so the fault draws keep the seeded order.
-               delivery_faults f;
-               f.duplicate = roll(faults_.webhook_duplicate_percent);
-               f.out_of_order = roll(faults_.webhook_out_of_order_percent);
-               f.drop_first = roll(faults_.webhook_drop_first_percent);
-               f.delay_ms = faults_.webhook_delay_ms;
-               webhooks_.deliver(id, json, f);
-             }) {
+      store_(
+          fee_schedule{options_.fee_percent_bp, options_.fee_fixed_minor}, options_.objects_max,
+          [this](const std::string& id, const std::string& type, const std::string& json) {
+            // Runs under mutex_, so the fault draws keep the seeded order.
+            if (auto drop = webhook_drops_.find(type); drop != webhook_drops_.end()) {
+              if (--drop->second <= 0) webhook_drops_.erase(drop);
+              log_line("info", "webhook dropped by test control", {{"event", id}, {"type", type}});
+              return;
+            }
+            delivery_faults f;
+            f.duplicate = roll(faults_.webhook_duplicate_percent);
+            f.out_of_order = roll(faults_.webhook_out_of_order_percent);
+            f.drop_first = roll(faults_.webhook_drop_first_percent);
+            f.delay_ms = faults_.webhook_delay_ms;
+            webhooks_.deliver(id, json, f);
+          }) {
   webhooks_.configure(webhook_endpoint{options_.webhook_url, options_.webhook_secret,
                                        options_.webhook_secret_next});
   store_.set_webhooks_enabled(!options_.webhook_url.empty());
@@ -546,6 +552,50 @@ net::http_response service::control(const net::http_request& req, const request_
   }
   if (n == 3 && parts[1] == "settlement" && parts[2] == "run" && req.method == "POST")
     return from(store_.run_settlement(ctx));
+  // Test controls for reconciliation: discrepancies made at the PSP only.
+  if (n == 4 && parts[1] == "charges" && parts[3] == "delete" && req.method == "POST") {
+    auto answer = store_.delete_charge(parts[2]);
+    if (answer.status == 200)
+      log_line("info", "charge deleted by test control", {{"charge", parts[2]}});
+    return from(std::move(answer));
+  }
+  if (n == 3 && parts[1] == "balance_transactions" && req.method == "POST") {
+    auto answer = store_.alter_balance_transaction(parts[2], p);
+    if (answer.status == 200)
+      log_line("info", "balance transaction altered by test control", {{"id", parts[2]}});
+    return from(std::move(answer));
+  }
+  if (n == 2 && parts[1] == "webhook_drops") {
+    if (req.method == "POST") {
+      if (auto bad = p.first_unknown({"type", "count"}))
+        return from(error_of(400, "invalid_request_error", "Received unknown parameter: " + *bad,
+                             "parameter_unknown", *bad)
+                        .render());
+      auto type = p.get("type");
+      if (!type || type->empty())
+        return from(error_of(400, "invalid_request_error", "type is required (an event type).",
+                             "parameter_missing", "type")
+                        .render());
+      std::int64_t count = 1;
+      if (auto raw = p.get("count")) {
+        auto [ptr, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), count);
+        if (ec != std::errc{} || ptr != raw->data() + raw->size() || count < 0 || count > 1000)
+          return from(error_of(400, "invalid_request_error", "count must be 0..1000", "", "count")
+                          .render());
+      }
+      if (count == 0)
+        webhook_drops_.erase(*type);
+      else
+        webhook_drops_[*type] = count;
+    }
+    if (req.method == "POST" || req.method == "GET") {
+      net::json_writer w;
+      w.begin_object();
+      for (const auto& [type, count] : webhook_drops_) w.field(type, count);
+      w.end_object();
+      return json_response(200, w.take());
+    }
+  }
   if (n == 2 && parts[1] == "webhook_endpoint") {
     if (req.method == "POST") {
       if (auto bad = p.first_unknown({"url", "secret", "secret_next"}))

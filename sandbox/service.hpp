@@ -58,6 +58,9 @@ class service {
   std::mutex mutex_;
   std::mt19937_64 rng_;
   fault_settings faults_;
+  /// Test control: event type -> how many more events of it are dropped
+  /// entirely (never delivered), set by POST /_sandbox/webhook_drops.
+  std::map<std::string, std::int64_t> webhook_drops_;
   timer_queue timers_;
   webhook_sender webhooks_;
   store store_;

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/ids.hpp"
 #include "core/limits.hpp"
@@ -62,6 +63,39 @@ std::optional<std::int64_t> int_param(const params& p, const std::string& name,
   auto n = parse_i64(*raw);
   if (!n) err = invalid("Invalid integer: " + *raw, name, "parameter_invalid_integer");
   return n;
+}
+
+/// Stripe's `created` filter: `created=N` or `created[gte|gt|lte|lt]=N`
+/// (unix seconds). Answers a predicate over an object's created time.
+struct created_range {
+  std::optional<std::int64_t> gte, gt, lte, lt, eq;
+  bool contains(std::int64_t t) const {
+    return (!gte || t >= *gte) && (!gt || t > *gt) && (!lte || t <= *lte) && (!lt || t < *lt) &&
+           (!eq || t == *eq);
+  }
+};
+
+std::optional<api_error> read_created(const params& p, created_range& out) {
+  std::optional<api_error> err;
+  out.eq = int_param(p, "created", err);
+  if (err) return err;
+  for (const auto& [op, raw] : p.nested("created")) {
+    auto n = parse_i64(raw);
+    if (!n)
+      return invalid("Invalid integer: " + raw, "created[" + op + "]", "parameter_invalid_integer");
+    if (op == "gte")
+      out.gte = n;
+    else if (op == "gt")
+      out.gt = n;
+    else if (op == "lte")
+      out.lte = n;
+    else if (op == "lt")
+      out.lt = n;
+    else
+      return invalid("Received unknown parameter: created[" + op + "]", "created[" + op + "]",
+                     "parameter_unknown");
+  }
+  return std::nullopt;
 }
 
 /// Refuses a scalar parameter sent with brackets (`amount[x]=1`) and an
@@ -328,7 +362,7 @@ void store::emit(const std::string& type, const std::string& object_json,
   ++objects_;
   event_order_.push_back(ev.id);
   auto& stored = events_.emplace(ev.id, std::move(ev)).first->second;
-  if (sink_) sink_(stored.id, stored.json);
+  if (sink_) sink_(stored.id, stored.type, stored.json);
 }
 
 // ---- JSON renderings --------------------------------------------------------
@@ -1244,21 +1278,42 @@ api_result store::retrieve_event(const std::string& id) const {
 
 api_result store::list_balance_transactions(const params& p) const {
   if (auto bad = p.first_unknown({"limit", "starting_after", "ending_before", "payout", "type",
-                                  "source", "currency", "expand"}))
+                                  "source", "currency", "created", "expand"}))
     return unknown_param(*bad).render();
   auto payout = p.get("payout");
   auto type = p.get("type");
   auto source = p.get("source");
   auto currency = p.get("currency");
   if (payout && payouts_.count(*payout) == 0) return no_such("payout", *payout, "payout").render();
+  created_range created;
+  if (auto bad = read_created(p, created)) return bad->render();
+  // expand[]=data.source embeds the charge or refund, as Stripe does.
+  bool expand_source = false;
+  for (const auto& e : p.list("expand"))
+    if (e == "data.source") expand_source = true;
   return list_page(
       bt_order_, p, "/v1/balance_transactions",
       [&](const std::string& id) {
         const auto& bt = balance_transactions_.at(id);
         return (!payout || bt.payout == *payout) && (!type || bt.type == *type) &&
-               (!source || bt.source == *source) && (!currency || bt.currency == *currency);
+               (!source || bt.source == *source) && (!currency || bt.currency == *currency) &&
+               created.contains(bt.created);
       },
-      [&](const std::string& id) { return bt_json(balance_transactions_.at(id)); });
+      [&](const std::string& id) {
+        const auto& bt = balance_transactions_.at(id);
+        auto json = bt_json(bt);
+        if (!expand_source) return json;
+        std::string object;
+        if (auto ch = charges_.find(bt.source); ch != charges_.end())
+          object = charge_json(ch->second);
+        else if (auto re = refunds_.find(bt.source); re != refunds_.end())
+          object = refund_json(re->second);
+        if (object.empty()) return json;
+        auto plain = "\"source\":\"" + bt.source + "\"";
+        auto at = json.find(plain);
+        if (at != std::string::npos) json.replace(at, plain.size(), "\"source\":" + object);
+        return json;
+      });
 }
 
 api_result store::retrieve_balance_transaction(const std::string& id) const {
@@ -1268,12 +1323,18 @@ api_result store::retrieve_balance_transaction(const std::string& id) const {
 }
 
 api_result store::list_payouts(const params& p) const {
-  if (auto bad = p.first_unknown({"limit", "starting_after", "ending_before", "status", "expand"}))
+  if (auto bad = p.first_unknown(
+          {"limit", "starting_after", "ending_before", "status", "created", "expand"}))
     return unknown_param(*bad).render();
   auto status = p.get("status");
+  created_range created;
+  if (auto bad = read_created(p, created)) return bad->render();
   return list_page(
       payout_order_, p, "/v1/payouts",
-      [&](const std::string& id) { return !status || payouts_.at(id).status == *status; },
+      [&](const std::string& id) {
+        const auto& po = payouts_.at(id);
+        return (!status || po.status == *status) && created.contains(po.created);
+      },
       [&](const std::string& id) { return payout_json(payouts_.at(id)); });
 }
 
@@ -1317,6 +1378,52 @@ api_result store::run_settlement(const request_context& ctx) {
     created.push_back(payout_json(stored));
   }
   return {200, json_list("/_sandbox/settlement/run", created, false)};
+}
+
+api_result store::delete_charge(const std::string& id) {
+  auto it = charges_.find(id);
+  if (it == charges_.end()) return no_such("charge", id, "charge").render();
+  std::size_t removed = 1;
+  if (it->second.balance_transaction) {
+    const auto& bt_id = *it->second.balance_transaction;
+    if (balance_transactions_.erase(bt_id) != 0) {
+      bt_order_.erase(std::remove(bt_order_.begin(), bt_order_.end(), bt_id), bt_order_.end());
+      ++removed;
+    }
+  }
+  charges_.erase(it);
+  objects_ -= removed;
+  net::json_writer w;
+  w.begin_object();
+  w.field("id", id);
+  w.field("object", "charge");
+  w.field("deleted", true);
+  w.end_object();
+  return {200, w.take()};
+}
+
+api_result store::alter_balance_transaction(const std::string& id, const params& p) {
+  if (auto bad = p.first_unknown({"amount", "fee"})) return unknown_param(*bad).render();
+  auto it = balance_transactions_.find(id);
+  if (it == balance_transactions_.end()) return no_such("balance_transaction", id, "id").render();
+  std::optional<api_error> err;
+  auto amount = int_param(p, "amount", err);
+  if (err) return err->render();
+  auto fee = int_param(p, "fee", err);
+  if (err) return err->render();
+  auto& bt = it->second;
+  auto next_amount = amount.value_or(bt.amount);
+  auto next_fee = fee.value_or(bt.fee);
+  auto net = core::checked_sub(next_amount, next_fee);
+  if (!net || std::abs(next_amount) > core::limits::amount_minor_max ||
+      std::abs(next_fee) > core::limits::amount_minor_max)
+    return invalid("amount and fee must be within 99999999 in magnitude.", "amount",
+                   "amount_too_large")
+        .render();
+  bt.amount = next_amount;
+  bt.fee = next_fee;
+  bt.net = *net;
+  return {200, bt_json(bt)};
 }
 
 std::string store::counts_json() const {

@@ -77,8 +77,9 @@ struct fee_schedule {
 /// in integers only.
 std::int64_t charge_fee(const fee_schedule& fees, std::int64_t amount_minor);
 
-/// Called for every new event with its id and its JSON, in creation order.
-using event_sink = std::function<void(const std::string& id, const std::string& json)>;
+/// Called for every new event with its id, type and JSON, in creation order.
+using event_sink =
+    std::function<void(const std::string& id, const std::string& type, const std::string& json)>;
 
 class store {
  public:
@@ -120,6 +121,14 @@ class store {
   /// Batches every unpaid balance transaction into one payout per currency
   /// whose net total is positive; answers the list of new payouts.
   api_result run_settlement(const request_context& ctx);
+
+  /// Test control: forgets a charge and its balance transaction, as if the
+  /// PSP had never made them (the intent stays), so reconciliation can be
+  /// shown a payment that is missing at the PSP.
+  api_result delete_charge(const std::string& id);
+  /// Test control: sets a balance transaction's `amount` and/or `fee` (net
+  /// follows), so reconciliation can be shown an amount that differs.
+  api_result alter_balance_transaction(const std::string& id, const params& p);
 
   /// Counts of every kind of object, as JSON.
   std::string counts_json() const;

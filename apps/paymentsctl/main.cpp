@@ -2,13 +2,20 @@
 // database talk to PostgreSQL directly; inspection of the live engine goes
 // through its HTTP admin API as those endpoints land.
 
+#include <future>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
 #include "apps/paymentsctl/inspect.hpp"
+
 #include "core/intent_fsm.hpp"
+#include "core/limits.hpp"
 #include "core/options.hpp"
+#include "core/reconciliation.hpp"
+#include "net/http_client.hpp"
+#include "net/json.hpp"
 #include "storage/merchants.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
@@ -26,6 +33,13 @@ Commands:
                                 --api-key-file PATH); prints the merchant id.
   transitions                   Print the payment intent state machine as a
                                 Markdown table (the one docs/ embeds).
+  reconcile --date YYYY-MM-DD [--psp sandbox] [--rerun]
+                                Reconcile one UTC day with the PSP through
+                                the running engine (POST
+                                /v1/admin/reconciliation/runs at
+                                PAYMENTS_ENGINE_URL with PAYMENTS_ADMIN_TOKEN);
+                                prints the run as JSON. Exit status 0 with no
+                                difference, 3 with differences, 1 on error.
 
 Common options:
   --database-url-file PATH      PostgreSQL URL; default: env PAYMENTS_DATABASE_URL
@@ -37,6 +51,11 @@ std::vector<core::option_spec> option_specs() {
       {"database-url", "PAYMENTS_DATABASE_URL", "", "PostgreSQL connection URL.", true},
       {"name", "", "", "Merchant name."},
       {"api-key", "PAYMENTS_API_KEY", "", "Merchant secret key to attach.", true},
+      {"engine-url", "PAYMENTS_ENGINE_URL", "http://127.0.0.1:8080", "The engine's base URL."},
+      {"admin-token", "PAYMENTS_ADMIN_TOKEN", "", "The engine's admin token.", true},
+      {"date", "", "", "A UTC day, YYYY-MM-DD."},
+      {"psp", "", "sandbox", "The PSP account's name."},
+      {"rerun", "", "false", "Run again even if the day was reconciled.", false, true},
   };
 }
 
@@ -78,6 +97,47 @@ int merchant_ensure(const core::option_values& opts) {
   return 0;
 }
 
+/// Asks the running engine to reconcile one day (the engine holds the PSP
+/// connector and the books; this command holds neither secret but the
+/// admin token).
+int reconcile(const core::option_values& opts) {
+  const auto& date = opts.get("date");
+  if (!core::utc_day_window(date)) return fail("reconcile needs --date YYYY-MM-DD");
+  if (opts.get("admin-token").empty()) return fail("reconcile needs PAYMENTS_ADMIN_TOKEN");
+  net::json_writer body;
+  body.begin_object();
+  body.field("date", date);
+  body.field("psp", opts.get("psp"));
+  body.field("rerun", opts.get_bool("rerun"));
+  body.field("trigger", "cli");
+  body.end_object();
+  net::client_request req;
+  req.method = "POST";
+  auto base = opts.get("engine-url");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.url = base + "/v1/admin/reconciliation/runs";
+  req.body = body.take();
+  req.content_type = "application/json";
+  req.headers.emplace_back("Authorization", "Bearer " + opts.get("admin-token"));
+  req.timeout_ms = core::limits::http_request_deadline_ms;
+  net::http_client client;
+  std::promise<net::client_result> answer;
+  auto future = answer.get_future();
+  client.async_send(std::move(req),
+                    [&answer](net::client_result r) { answer.set_value(std::move(r)); });
+  auto r = future.get();
+  if (!r.answered) return fail("the engine did not answer: " + r.error);
+  if (r.response.status != 200)
+    return fail("the engine answered " + std::to_string(r.response.status) + ": " +
+                r.response.body);
+  std::cout << r.response.body << "\n";
+  rapidjson::Document doc;
+  doc.Parse(r.response.body.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("differences_count"))
+    return fail("the engine's answer is not a reconciliation run");
+  return doc["differences_count"].GetInt64() == 0 ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +161,7 @@ int main(int argc, char** argv) {
   }
   if (command == std::vector<std::string>{"migrate"}) return migrate(*opts);
   if (command == std::vector<std::string>{"merchant", "ensure"}) return merchant_ensure(*opts);
+  if (command == std::vector<std::string>{"reconcile"}) return reconcile(*opts);
   if (command == std::vector<std::string>{"transitions"}) {
     std::cout << core::render_transition_table_markdown();
     return 0;

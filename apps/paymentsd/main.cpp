@@ -19,11 +19,13 @@
 #include "actors/errors.hpp"
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
+#include "actors/settlement_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "actors/webhook_worker.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
+#include "core/reconciliation.hpp"
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
@@ -109,6 +111,10 @@ std::vector<core::option_spec> option_specs() {
        "Base URL browsers reach the sandbox PSP's card iframe at; default --psp-base-url."},
       {"psp-publishable-key", "PAYMENTS_PSP_PUBLISHABLE_KEY", "",
        "The PSP account's publishable key (pk_...), handed to the checkout page."},
+      {"reconciliation-time", "PAYMENTS_RECONCILIATION_TIME",
+       std::string(core::limits::reconciliation_time_default),
+       "UTC time of day (HH:MM or HH:MM:SS) of the daily reconciliation of the previous UTC day; "
+       "\"off\" disables the schedule (on-demand runs still work)."},
   };
 }
 
@@ -203,6 +209,26 @@ int run(const core::option_values& opts) {
   worker_cfg.retry.deadline_ms = std::max<std::int64_t>(1, opts.get_int("webhook-deadline-ms"));
   worker_cfg.stuck_idle_ms = std::max<std::int64_t>(1, opts.get_int("stuck-intent-ms"));
   worker_cfg.stuck_poll_ms = std::max<std::int64_t>(10, opts.get_int("stuck-poll-ms"));
+  actors::settlement_config settlement_cfg;
+  settlement_cfg.psp = opts.get("psp");
+  settlement_cfg.database_url = url;
+  handles.settlement = actors::spawn_settlement_actor(sys, settlement_cfg, connector);
+  worker_cfg.settlement = handles.settlement;
+  actors::reconciliation_scheduler_actor scheduler;
+  if (opts.get("reconciliation-time") != "off") {
+    auto at = core::parse_time_of_day(opts.get("reconciliation-time"));
+    if (!at) {
+      core::log::error("bad PAYMENTS_RECONCILIATION_TIME: want HH:MM[:SS] (UTC) or off",
+                       {{"value", opts.get("reconciliation-time")}});
+      for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+      return 2;
+    }
+    scheduler = actors::spawn_reconciliation_scheduler(
+        sys, handles.settlement, actors::scheduler_config{*at, opts.get("psp")});
+  }
   handles.worker = actors::spawn_supervised_webhook_worker(
       sys, handles.storage.front(), handles.router, &net::parse_stripe_event, worker_cfg);
 
@@ -235,6 +261,8 @@ int run(const core::option_values& opts) {
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
+    if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
@@ -261,6 +289,8 @@ int run(const core::option_values& opts) {
                                     {"in_flight", std::to_string(server.requests_in_flight())}});
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
+  if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);

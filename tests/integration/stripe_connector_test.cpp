@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1077,6 +1078,71 @@ TEST_CASE("stripe connector: Stripe's error answers map to declined, rejected or
   CHECK(gateway.kind == core::psp_failure_kind::retryable);
   CHECK(gateway.http_status == 502);
   CHECK(gateway.message.find("without a Stripe error object") != std::string::npos);
+}
+
+TEST_CASE("stripe connector: balance transactions page by starting_after until has_more is false") {
+  test::sandbox_process sandbox;
+  auto c = connector_for(sandbox);
+  std::set<std::string> intents;
+  for (int i = 0; i < 130; ++i) {
+    auto r = sandbox_post(sandbox, "/v1/payment_intents",
+                          "amount=" + std::to_string(100 + i) +
+                              "&currency=usd&confirm=true&payment_method=pm_card_visa");
+    REQUIRE(r.response.status == 200);
+    intents.insert(parse(r.response.body)["id"].GetString());
+  }
+  REQUIRE(sandbox_post(sandbox, "/_sandbox/settlement/run", "").response.status == 200);
+  core::psp_list_query q;
+  std::vector<core::psp_balance_transaction> all;
+  int pages = 0;
+  for (;;) {
+    auto page = success(await<core::psp_page<core::psp_balance_transaction>>([&](auto done) {
+                          c->list_balance_transactions(q, 5'000, std::move(done));
+                        }).outcome);
+    ++pages;
+    all.insert(all.end(), page.data.begin(), page.data.end());
+    if (!page.has_more) break;
+    REQUIRE(!page.data.empty());
+    q.starting_after = page.data.back().id;
+  }
+  CHECK(pages == 2);
+  REQUIRE(all.size() == 130);
+  std::set<std::string> seen;
+  for (const auto& bt : all) {
+    CHECK(bt.type == "charge");
+    CHECK(bt.net == bt.amount - bt.fee);
+    CHECK(bt.currency == "usd");
+    CHECK(bt.source.starts_with("ch_"));
+    REQUIRE(bt.payment_intent.has_value());  // from the expanded source
+    seen.insert(*bt.payment_intent);
+    REQUIRE(bt.payout.has_value());
+  }
+  CHECK(seen == intents);
+
+  // Filtered by payout and by created time, and the payout itself.
+  auto payout_id = *all.front().payout;
+  auto got = success(await<core::psp_payout>([&](auto done) {
+                       c->retrieve_payout(payout_id, 5'000, std::move(done));
+                     }).outcome);
+  CHECK(got.status == "paid");
+  std::int64_t nets = 0;
+  for (const auto& bt : all) nets += bt.net;
+  CHECK(got.amount == nets);
+  core::psp_list_query by_time;
+  by_time.created_gte = got.created + 3600;
+  auto none = success(await<core::psp_page<core::psp_payout>>([&](auto done) {
+                        c->list_payouts(by_time, 5'000, std::move(done));
+                      }).outcome);
+  CHECK(none.data.empty());
+  by_time.created_gte = got.created;
+  auto one = success(await<core::psp_page<core::psp_payout>>([&](auto done) {
+                       c->list_payouts(by_time, 5'000, std::move(done));
+                     }).outcome);
+  REQUIRE(one.data.size() == 1);
+  CHECK(one.data[0].id == payout_id);
+  auto missing = await<core::psp_payout>(
+      [&](auto done) { c->retrieve_payout("po_missing", 5'000, std::move(done)); });
+  CHECK(failure(missing.outcome).http_status == 404);
 }
 
 #endif  // PSP_SANDBOX_BIN

@@ -130,3 +130,67 @@ TEST_CASE("the settlement cycle pays out on its own when an interval is set") {
   });
   CHECK(paid);
 }
+
+TEST_CASE("balance transactions and payouts filter by created time as Stripe lists do") {
+  sandbox_process sb;
+  auto pi = paid_intent(sb, 1000);
+  auto bt = charge_bt(sb, pi);
+  auto created = num(bt, "created");
+  auto c = std::to_string(created);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions?created[gte]=" + c)), "data").Size() == 1);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions?created%5Blt%5D=" + c)), "data").Size() ==
+        0);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions?created[gt]=" + c)), "data").Size() == 0);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions?created[lte]=" + c + "&created[gte]=" + c)),
+           "data")
+            .Size() == 1);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions?created=" + c)), "data").Size() == 1);
+  expect_json(sb.get("/v1/balance_transactions?created[soon]=1"), 400);
+  expect_json(sb.get("/v1/balance_transactions?created[gte]=x"), 400);
+  auto run = expect_json(sb.post("/_sandbox/settlement/run", ""));
+  auto po_created = std::to_string(num(at(run, "data")[0], "created"));
+  CHECK(at(expect_json(sb.get("/v1/payouts?created[gte]=" + po_created)), "data").Size() == 1);
+  CHECK(at(expect_json(sb.get("/v1/payouts?created[lt]=" + po_created)), "data").Size() == 0);
+}
+
+TEST_CASE("expand data.source embeds the charge or refund with its payment intent") {
+  sandbox_process sb;
+  auto pi = paid_intent(sb, 1000);
+  expect_json(sb.post("/v1/refunds", "payment_intent=" + pi + "&amount=300"));
+  auto plain = expect_json(sb.get("/v1/balance_transactions"));
+  for (const auto& t : at(plain, "data").GetArray()) CHECK(t["source"].IsString());
+  auto expanded = expect_json(sb.get("/v1/balance_transactions?expand[]=data.source"));
+  REQUIRE(at(expanded, "data").Size() == 2);
+  for (const auto& t : at(expanded, "data").GetArray()) {
+    REQUIRE(t["source"].IsObject());
+    CHECK(str(t["source"], "payment_intent") == pi);
+    CHECK(str(t["source"], "object") == str(t, "type"));
+  }
+}
+
+TEST_CASE("test controls delete a charge and alter a balance transaction at the sandbox only") {
+  sandbox_process sb;
+  auto kept = paid_intent(sb, 1000);
+  auto gone = paid_intent(sb, 2000);
+  auto gone_pi = expect_json(sb.get("/v1/payment_intents/" + gone));
+  auto charge = str(gone_pi, "latest_charge");
+  auto deleted = expect_json(sb.post("/_sandbox/charges/" + charge + "/delete", ""));
+  CHECK(deleted["deleted"].GetBool());
+  expect_json(sb.get("/v1/charges/" + charge), 404);
+  CHECK(at(expect_json(sb.get("/v1/balance_transactions")), "data").Size() == 1);
+  expect_json(sb.post("/_sandbox/charges/" + charge + "/delete", ""), 404);
+
+  auto bt = charge_bt(sb, kept);
+  auto altered =
+      expect_json(sb.post("/_sandbox/balance_transactions/" + str(bt, "id"), "amount=1100"));
+  CHECK(num(altered, "amount") == 1100);
+  CHECK(num(altered, "net") == 1100 - num(bt, "fee"));
+  expect_json(sb.post("/_sandbox/balance_transactions/" + str(bt, "id"), "amount=x"), 400);
+  expect_json(sb.post("/_sandbox/balance_transactions/txn_nope", "amount=1"), 404);
+  auto run = expect_json(sb.post("/_sandbox/settlement/run", ""));
+  REQUIRE(at(run, "data").Size() == 1);
+  CHECK(num(at(run, "data")[0], "amount") == 1100 - num(bt, "fee"));
+  // Without the secret key the controls answer 401.
+  auto anonymous = sb.post("/_sandbox/charges/ch_x/delete", "", {}, "");
+  CHECK(anonymous.response.status == 401);
+}

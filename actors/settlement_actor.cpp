@@ -1,0 +1,337 @@
+#include "actors/settlement_actor.hpp"
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/errors.hpp"
+#include "core/log.hpp"
+#include "core/reconciliation.hpp"
+#include "storage/pg.hpp"
+#include "storage/settlement.hpp"
+
+namespace pay::actors {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+core::error psp_error(const core::psp_failure& f, std::string_view what) {
+  auto code = f.kind == core::psp_failure_kind::retryable ? core::errc::psp_unavailable
+                                                          : core::errc::psp_error;
+  return core::make_error(code, "The PSP could not " + std::string(what) + ": " + f.message);
+}
+
+/// The settlement actor's state: its connection and the PSP connector.
+struct settlement_state {
+  settlement_state() = default;  // no aggregate; see webhook_worker.cpp
+
+  settlement_config config;
+  std::shared_ptr<core::psp_connector> connector;
+  std::optional<storage::pg_connection> conn;
+
+  static inline const char* name = "settlement";
+
+  core::result<storage::pg_connection*> connection() {
+    if (conn && conn->healthy()) return &*conn;
+    conn.reset();
+    auto fresh = storage::pg_connection::connect(config.database_url);
+    if (!fresh)
+      return core::make_error(core::errc::storage_unavailable,
+                              "The database is unavailable; retry later.");
+    conn.emplace(std::move(*fresh));
+    return &*conn;
+  }
+
+  /// Calls the connector and waits for its answer on this (detached) thread.
+  template <class T, class Call>
+  core::psp_outcome<T> wait_for(Call call) {
+    auto promise = std::make_shared<std::promise<core::psp_outcome<T>>>();
+    auto future = promise->get_future();
+    call([promise](core::psp_outcome<T> outcome) { promise->set_value(std::move(outcome)); });
+    // The connector answers exactly once, within its own deadline.
+    return future.get();
+  }
+
+  /// Every page of a list, following starting_after while has_more.
+  template <class T, class Fetch>
+  core::result<std::vector<T>> all_pages(core::psp_list_query query, Fetch fetch,
+                                         std::string_view what) {
+    std::vector<T> out;
+    query.limit = core::limits::psp_list_page_max;
+    for (std::size_t page = 0; page < core::limits::psp_list_pages_max; ++page) {
+      auto outcome = wait_for<core::psp_page<T>>(
+          [&](auto done) { fetch(query, core::limits::psp_call_timeout_ms, std::move(done)); });
+      if (auto* f = std::get_if<core::psp_failure>(&outcome)) return psp_error(*f, what);
+      auto& got = std::get<core::psp_page<T>>(outcome);
+      for (auto& item : got.data) out.push_back(std::move(item));
+      if (!got.has_more || got.data.empty()) return out;
+      query.starting_after = out.back().id;
+    }
+    return core::make_error(core::errc::limit_exceeded,
+                            "The PSP's list of " + std::string(what) + " is longer than " +
+                                std::to_string(core::limits::psp_list_pages_max) + " pages.");
+  }
+
+  core::result<std::vector<core::psp_balance_transaction>> balance_transactions(
+      core::psp_list_query q) {
+    return all_pages<core::psp_balance_transaction>(
+        std::move(q),
+        [this](const core::psp_list_query& query, std::int64_t timeout, auto done) {
+          connector->list_balance_transactions(query, timeout, std::move(done));
+        },
+        "balance transactions");
+  }
+
+  core::result<std::vector<core::psp_payout>> payouts(core::psp_list_query q) {
+    return all_pages<core::psp_payout>(
+        std::move(q),
+        [this](const core::psp_list_query& query, std::int64_t timeout, auto done) {
+          connector->list_payouts(query, timeout, std::move(done));
+        },
+        "payouts");
+  }
+
+  /// Books the payout an inbox row is about.
+  core::result<std::string> settle(const storage::inbox_row& row) {
+    if (!row.object_id || row.object_id->empty())
+      return core::make_error(core::errc::invalid_request, "The payout event names no payout.");
+    const auto& payout_id = *row.object_id;
+    auto got = wait_for<core::psp_payout>([&](auto done) {
+      connector->retrieve_payout(payout_id, core::limits::psp_call_timeout_ms, std::move(done));
+    });
+    if (auto* f = std::get_if<core::psp_failure>(&got)) return psp_error(*f, "retrieve the payout");
+    auto payout = std::get<core::psp_payout>(std::move(got));
+    auto c = connection();
+    if (!c) return c.err();
+    storage::payout_booking b;
+    b.psp = config.psp;
+    b.inbox_id = row.id;
+    if (payout.status != "paid") {
+      // Booked when it is paid (its payout.paid event); recorded now.
+      auto done = storage::inbox_mark_processed(**c, row.id, "ignored: payout " + payout.status);
+      if (!done) return done.err();
+      return std::string("ignored: payout is ") + payout.status;
+    }
+    core::psp_list_query q;
+    q.payout = payout.id;
+    auto bts = balance_transactions(q);
+    if (!bts) return bts.err();
+    b.payout = std::move(payout);
+    b.balance_transactions = std::move(*bts);
+    auto booked = storage::book_payout(**c, b);
+    if (!booked) {
+      if (!(*c)->healthy()) conn.reset();
+      return booked.err();
+    }
+    using r = storage::booking_outcome::result;
+    switch (booked->what) {
+      case r::booked:
+        core::log::info("payout settled",
+                        {{"payout", b.payout.id},
+                         {"settlement", booked->settlement_id},
+                         {"merchants", std::to_string(booked->merchants)},
+                         {"balance_transactions", std::to_string(booked->items)},
+                         {"unmatched", std::to_string(booked->unmatched)},
+                         {"booked_net", std::to_string(booked->booked_net_minor)}});
+        if (booked->unmatched > 0)
+          core::log::warn(
+              "payout holds balance transactions of unknown charges or refunds",
+              {{"payout", b.payout.id}, {"unmatched", std::to_string(booked->unmatched)}});
+        return std::string("settled");
+      case r::duplicate:
+        return std::string("duplicate");
+      case r::already_processed:
+        // Another worker finished this inbox row first: nothing to do.
+        return core::make_error(core::errc::invalid_state, "The event was already applied.",
+                                "inbox");
+    }
+    return std::string("settled");
+  }
+
+  /// The PSP's balance transactions and payouts created in `wide`.
+  core::status fetch_psp_window(const core::recon_window& wide,
+                                std::vector<core::psp_balance_transaction>& bts,
+                                std::vector<core::psp_payout>& pos) {
+    core::psp_list_query q;
+    q.created_gte = wide.from_s;
+    q.created_lt = wide.to_s;
+    auto listed = balance_transactions(q);
+    if (!listed) return listed.err();
+    bts = std::move(*listed);
+    auto listed_payouts = payouts(q);
+    if (!listed_payouts) return listed_payouts.err();
+    pos = std::move(*listed_payouts);
+    return core::status::ok();
+  }
+
+  core::result<recon_run> reconcile(const recon_request& req) {
+    if (req.psp != config.psp)
+      return core::make_error(core::errc::not_found, "No such PSP: " + req.psp, "psp");
+    auto day = core::utc_day_window(req.day);
+    if (!day)
+      return core::make_error(core::errc::invalid_request, "date must be a day as YYYY-MM-DD.",
+                              "date");
+    auto c = connection();
+    if (!c) return c.err();
+    if (!req.rerun) {
+      auto existing = storage::latest_run(**c, req.psp, req.day);
+      if (!existing) return existing.err();
+      if (*existing) return storage::load_run(**c, (*existing)->id);
+    }
+    auto started_ms = unix_ms();
+    core::recon_window wide{day->from_s - core::limits::reconciliation_grace_s,
+                            day->to_s + core::limits::reconciliation_grace_s};
+    std::vector<core::psp_balance_transaction> bts;
+    std::vector<core::psp_payout> pos;
+    if (auto fetched = fetch_psp_window(wide, bts, pos); !fetched) return fetched.err();
+    std::set<std::string> referenced;
+    for (const auto& bt : bts)
+      if (bt.payout) referenced.insert(*bt.payout);
+    for (const auto& po : pos) referenced.insert(po.id);
+    auto known_list = storage::known_payouts(
+        **c, req.psp, std::vector<std::string>(referenced.begin(), referenced.end()));
+    if (!known_list) return known_list.err();
+    std::set<std::string> known(known_list->begin(), known_list->end());
+    std::vector<core::recon_record> theirs;
+    for (const auto& bt : bts) {
+      if (bt.type == "charge") {
+        // Settlement status: the payout, when it is one we booked; "" (not
+        // compared) when the PSP paid it in a payout we never received, which
+        // is reported once, as that payout's own difference.
+        std::string status = !bt.payout ? "pending" : known.count(*bt.payout) ? *bt.payout : "";
+        theirs.push_back({core::record_object::charge, bt.payment_intent.value_or(bt.source), bt.id,
+                          bt.amount, bt.currency, status, bt.created});
+      } else if (bt.type == "refund") {
+        theirs.push_back({core::record_object::refund, bt.source, bt.id, -bt.amount, bt.currency,
+                          "succeeded", bt.created});
+      }
+      if (bt.fee != 0 && bt.payout && known.count(*bt.payout))
+        theirs.push_back(
+            {core::record_object::fee, bt.id, bt.id, bt.fee, bt.currency, {}, bt.created});
+    }
+    for (const auto& po : pos)
+      theirs.push_back({core::record_object::payout, po.id, po.id, po.amount, po.currency,
+                        po.status, po.created});
+    auto ours = storage::our_recon_records(**c, req.psp, wide.from_s, wide.to_s);
+    if (!ours) return ours.err();
+    auto result = core::reconcile(*ours, theirs, *day);
+    storage::recon_run run;
+    run.psp = req.psp;
+    run.day = req.day;
+    run.trigger = req.trigger;
+    run.started_at_ms = started_ms;
+    auto saved = storage::save_run(**c, run, result, req.rerun);
+    if (!saved) return saved.err();
+    core::log::info("reconciliation finished",
+                    {{"run", saved->id},
+                     {"psp", req.psp},
+                     {"day", req.day},
+                     {"psp_records", std::to_string(saved->psp_records)},
+                     {"our_records", std::to_string(saved->our_records)},
+                     {"differences", std::to_string(saved->differences)}});
+    return saved;
+  }
+};
+
+template <class T>
+caf::result<T> reply(core::result<T>&& r) {
+  if (r) return std::move(*r);
+  return to_caf_error(r.err());
+}
+
+settlement_actor::behavior_type settlement_behavior(
+    settlement_actor::stateful_pointer<settlement_state> self, settlement_config config,
+    std::shared_ptr<core::psp_connector> connector) {
+  self->state.config = std::move(config);
+  self->state.connector = std::move(connector);
+  return {
+      [self](settle_atom, const storage::inbox_row& row) -> caf::result<std::string> {
+        return reply(self->state.settle(row));
+      },
+      [self](reconcile_atom, const recon_request& req) -> caf::result<recon_run> {
+        return reply(self->state.reconcile(req));
+      },
+  };
+}
+
+// ---- the scheduler ------------------------------------------------------------------
+
+struct scheduler_state {
+  scheduler_state() = default;
+
+  settlement_actor settlement;
+  scheduler_config config;
+  std::string pending_day;  ///< the day being (re)tried, empty when none
+
+  static inline const char* name = "reconciliation_scheduler";
+};
+
+using scheduler_pointer = reconciliation_scheduler_actor::stateful_pointer<scheduler_state>;
+
+void schedule_next(scheduler_pointer self) {
+  auto now_s = unix_ms() / 1000;
+  auto wait_s = core::seconds_until(now_s, self->state.config.time_of_day_s);
+  self->delayed_send(self, std::chrono::seconds(wait_s), tick_atom::value);
+}
+
+reconciliation_scheduler_actor::behavior_type scheduler_behavior(scheduler_pointer self,
+                                                                 settlement_actor settlement,
+                                                                 scheduler_config config) {
+  self->state.settlement = std::move(settlement);
+  self->state.config = std::move(config);
+  schedule_next(self);
+  return {
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.pending_day.empty()) st.pending_day = core::utc_day_of(unix_ms() / 1000 - 86'400);
+        recon_request req{st.config.psp, st.pending_day, "schedule", false};
+        self->request(st.settlement, milliseconds(core::limits::reconciliation_request_timeout_ms),
+                      reconcile_atom::value, req)
+            .then(
+                [self](const recon_run& run) {
+                  self->state.pending_day.clear();
+                  core::log::info("daily reconciliation done",
+                                  {{"run", run.id},
+                                   {"day", run.day},
+                                   {"differences", std::to_string(run.differences)}});
+                  schedule_next(self);
+                },
+                [self](caf::error& err) {
+                  core::log::error(
+                      "daily reconciliation failed; will retry",
+                      {{"day", self->state.pending_day},
+                       {"error", from_caf_error(err).message},
+                       {"retry_in_ms", std::to_string(core::limits::reconciliation_retry_ms)}});
+                  self->delayed_send(self, milliseconds(core::limits::reconciliation_retry_ms),
+                                     tick_atom::value);
+                });
+      },
+  };
+}
+
+}  // namespace
+
+settlement_actor spawn_settlement_actor(caf::actor_system& sys, settlement_config config,
+                                        std::shared_ptr<core::psp_connector> connector) {
+  return sys.spawn<caf::detached>(settlement_behavior, std::move(config), std::move(connector));
+}
+
+reconciliation_scheduler_actor spawn_reconciliation_scheduler(caf::actor_system& sys,
+                                                              settlement_actor settlement,
+                                                              scheduler_config config) {
+  return sys.spawn(scheduler_behavior, std::move(settlement), std::move(config));
+}
+
+}  // namespace pay::actors

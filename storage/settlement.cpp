@@ -1,0 +1,468 @@
+#include "storage/settlement.hpp"
+
+#include <utility>
+
+#include "core/ids.hpp"
+#include "core/ledger.hpp"
+#include "core/settlement.hpp"
+#include "storage/ledger.hpp"
+
+namespace pay::storage {
+
+namespace {
+
+/// A PostgreSQL text array literal; every element quoted and escaped.
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+pg_param opt(const std::optional<std::string>& v) {
+  return v ? pg_param{*v} : pg_param{};
+}
+
+/// A refusal carried through pg_connection::transaction as a db_error, so
+/// the transaction rolls back; the caller turns it back into `error`.
+db_error refusal() {
+  return db_error{db_error_kind::refused, "P0001", "refused", {}};
+}
+
+/// One balance transaction with what we know of it.
+struct attributed {
+  const core::psp_balance_transaction* bt = nullptr;
+  std::optional<std::string> merchant_id;
+  std::optional<std::string> intent_id;
+  std::optional<std::string> refund_id;
+};
+
+std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, attributed& a) {
+  const auto& bt = *a.bt;
+  if (bt.type == "charge" && bt.payment_intent) {
+    auto r =
+        tx.exec("SELECT id, merchant_id FROM payment_intents WHERE psp = $1 AND psp_reference = $2",
+                {psp, *bt.payment_intent});
+    if (!r.ok()) return r.error;
+    if (!r.rows.empty()) {
+      a.intent_id = std::string(r.rows.text(0, 0));
+      a.merchant_id = std::string(r.rows.text(0, 1));
+    }
+  } else if (bt.type == "refund") {
+    auto r = tx.exec(
+        "SELECT r.id, r.intent_id, r.merchant_id FROM refunds r JOIN payment_intents i ON i.id = "
+        "r.intent_id WHERE r.psp_reference = $1 AND i.psp = $2",
+        {bt.source, psp});
+    if (!r.ok()) return r.error;
+    if (!r.rows.empty()) {
+      a.refund_id = std::string(r.rows.text(0, 0));
+      a.intent_id = std::string(r.rows.text(0, 1));
+      a.merchant_id = std::string(r.rows.text(0, 2));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string epoch_s(const std::string& column) {
+  return "floor(extract(epoch FROM " + column + "))::bigint";
+}
+
+std::string epoch_ms(const std::string& column) {
+  return "floor(extract(epoch FROM " + column + ") * 1000)::bigint";
+}
+
+}  // namespace
+
+core::result<booking_outcome> book_payout(pg_connection& conn, const payout_booking& b) {
+  booking_outcome out;
+  std::optional<core::error> refused;
+  bool already = false;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    if (b.inbox_id) {
+      auto r = tx.exec(
+          "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = $2 "
+          "WHERE id = $1 AND processed_at IS NULL",
+          {std::to_string(*b.inbox_id), b.inbox_outcome});
+      if (!r.ok()) return r.error;
+      if (r.rows.affected() == 0) {
+        already = true;
+        return refusal();
+      }
+      auto d = tx.exec(
+          "UPDATE dead_letters SET resolved_at = clock_timestamp() WHERE inbox_id = $1 AND "
+          "resolved_at IS NULL",
+          {std::to_string(*b.inbox_id)});
+      if (!d.ok()) return d.error;
+    }
+    // Booked before (a redelivery, another event about the same payout, a
+    // concurrent worker)? The unique index decides; a concurrent insert
+    // waits here for the other transaction and then sees its row.
+    out.settlement_id = core::make_id("stl");
+    std::vector<attributed> items;
+    std::vector<core::settlement_line> lines;
+    items.reserve(b.balance_transactions.size());
+    for (const auto& bt : b.balance_transactions) {
+      attributed a;
+      a.bt = &bt;
+      if (auto e = attribute(tx, b.psp, a)) return e;
+      lines.push_back(core::settlement_line{bt.id, bt.type, a.merchant_id, bt.amount, bt.fee,
+                                            bt.net, bt.currency});
+      items.push_back(std::move(a));
+    }
+    auto plan = core::plan_settlement(lines, b.payout.currency);
+    if (!plan) {
+      refused = plan.err();
+      return refusal();
+    }
+    auto p = tx.exec(
+        "INSERT INTO settlement_payouts (id, psp, psp_payout_id, currency, psp_amount, booked_net, "
+        "psp_status, psp_created, unmatched_count, inbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "to_timestamp($8), $9, $10) ON CONFLICT (psp, psp_payout_id) DO NOTHING RETURNING id",
+        {out.settlement_id, b.psp, b.payout.id, b.payout.currency, std::to_string(b.payout.amount),
+         std::to_string(plan->booked_net_minor), b.payout.status, std::to_string(b.payout.created),
+         std::to_string(plan->unmatched_lines),
+         b.inbox_id ? pg_param{std::to_string(*b.inbox_id)} : pg_param{}});
+    if (!p.ok()) return p.error;
+    if (p.rows.empty()) {
+      auto existing =
+          tx.exec("SELECT id FROM settlement_payouts WHERE psp = $1 AND psp_payout_id = $2",
+                  {b.psp, b.payout.id});
+      if (!existing.ok()) return existing.error;
+      out.what = booking_outcome::result::duplicate;
+      out.settlement_id = existing.rows.empty() ? "" : std::string(existing.rows.text(0, 0));
+      return std::nullopt;
+    }
+    for (const auto& a : items) {
+      const auto& bt = *a.bt;
+      auto r = tx.exec(
+          "INSERT INTO settlement_items (payout_id, psp, psp_balance_tx_id, type, source, "
+          "psp_intent_id, merchant_id, intent_id, refund_id, amount, fee, net, currency, matched, "
+          "psp_created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+          "to_timestamp($15))",
+          {out.settlement_id, b.psp, bt.id, bt.type, bt.source, opt(bt.payment_intent),
+           opt(a.merchant_id), opt(a.intent_id), opt(a.refund_id), std::to_string(bt.amount),
+           std::to_string(bt.fee), std::to_string(bt.net), bt.currency,
+           a.merchant_id ? "true" : "false", std::to_string(bt.created)});
+      if (!r.ok()) return r.error;
+    }
+    for (const auto& m : plan->merchants) {
+      auto journal = core::postings::payout_settlement(
+          core::posting_scope{m.merchant_id, b.psp, b.payout.currency}, m.amounts);
+      if (!journal) {
+        refused = journal.err();
+        return refusal();
+      }
+      journal->memo = "payout " + b.payout.id + ": " + journal->memo;
+      auto posted = insert_journal(tx, *journal, {});
+      if (!posted.ok()) return posted.error;
+      auto r = tx.exec(
+          "INSERT INTO settlement_journals (payout_id, merchant_id, transaction_id, gross, fee, "
+          "net) VALUES ($1, $2, $3, $4, $5, $6)",
+          {out.settlement_id, m.merchant_id, posted.transaction_id,
+           std::to_string(m.amounts.gross_minor), std::to_string(m.amounts.fee_minor),
+           std::to_string(m.amounts.net_minor)});
+      if (!r.ok()) return r.error;
+    }
+    out.merchants = plan->merchants.size();
+    out.items = items.size();
+    out.unmatched = plan->unmatched_lines;
+    out.booked_net_minor = plan->booked_net_minor;
+    return std::nullopt;
+  });
+  if (already) {
+    out.what = booking_outcome::result::already_processed;
+    return out;
+  }
+  if (refused) return *refused;
+  if (failed) return to_core_error(*failed);
+  return out;
+}
+
+core::result<std::vector<intent_settlement>> settlements_for_intent(pg_connection& conn,
+                                                                    const std::string& merchant_id,
+                                                                    const std::string& intent_id) {
+  auto r = conn.exec(
+      "SELECT p.psp_payout_id, p.id, si.psp_balance_tx_id, si.type, si.amount, si.fee, si.net, "
+      "si.currency, p.psp_status, " +
+          epoch_s("p.created_at") +
+          " FROM settlement_items si JOIN settlement_payouts p ON p.id = si.payout_id "
+          "WHERE si.intent_id = $1 AND si.merchant_id = $2 ORDER BY si.id",
+      {intent_id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<intent_settlement> out;
+  for (int i = 0; i < r.rows.size(); ++i) {
+    intent_settlement s;
+    s.payout = r.rows.text(i, 0);
+    s.settlement_id = r.rows.text(i, 1);
+    s.balance_transaction = r.rows.text(i, 2);
+    s.type = r.rows.text(i, 3);
+    s.amount = r.rows.int64(i, 4);
+    s.fee = r.rows.int64(i, 5);
+    s.net = r.rows.int64(i, 6);
+    s.currency = r.rows.text(i, 7);
+    s.payout_status = r.rows.text(i, 8);
+    s.settled_at_s = r.rows.int64(i, 9);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& conn,
+                                                                const std::string& psp,
+                                                                std::int64_t from_s,
+                                                                std::int64_t to_s) {
+  std::vector<core::recon_record> out;
+  std::vector<pg_param> args{psp, std::to_string(from_s), std::to_string(to_s)};
+  // Captures: what each capture journal debited to the receivable, per intent.
+  auto captures = conn.exec(
+      "SELECT i.id, i.psp_reference, a.currency, sum(e.debit)::bigint, " +
+          epoch_s("min(t.created_at)") +
+          ", coalesce((SELECT p.psp_payout_id FROM settlement_items si JOIN settlement_payouts p "
+          "ON p.id = si.payout_id WHERE si.intent_id = i.id AND si.type = 'charge' ORDER BY si.id "
+          "LIMIT 1), 'pending') "
+          "FROM ledger_transactions t JOIN payment_intents i ON i.id = t.intent_id "
+          "JOIN ledger_entries e ON e.transaction_id = t.id "
+          "JOIN ledger_accounts a ON a.id = e.account_id "
+          "WHERE t.kind = 'capture' AND a.code = 'psp_receivable' AND i.psp = $1 "
+          "AND i.psp_reference IS NOT NULL "
+          "AND t.created_at >= to_timestamp($2) AND t.created_at < to_timestamp($3) "
+          "GROUP BY i.id, i.psp_reference, a.currency",
+      args);
+  if (!captures.ok()) return to_core_error(*captures.error);
+  for (int i = 0; i < captures.rows.size(); ++i) {
+    const auto& rows = captures.rows;
+    out.push_back(core::recon_record{core::record_object::charge, std::string(rows.text(i, 1)),
+                                     std::string(rows.text(i, 0)), rows.int64(i, 3),
+                                     std::string(rows.text(i, 2)), std::string(rows.text(i, 5)),
+                                     rows.int64(i, 4)});
+  }
+  // Refunds the PSP made or is making.
+  auto refunds = conn.exec(
+      "SELECT r.id, r.psp_reference, r.amount, r.currency, r.status, " + epoch_s("r.created_at") +
+          " FROM refunds r JOIN payment_intents i ON i.id = r.intent_id "
+          "WHERE i.psp = $1 AND r.psp_reference IS NOT NULL AND r.status IN ('succeeded', "
+          "'pending') AND r.created_at >= to_timestamp($2) AND r.created_at < to_timestamp($3)",
+      args);
+  if (!refunds.ok()) return to_core_error(*refunds.error);
+  for (int i = 0; i < refunds.rows.size(); ++i) {
+    const auto& rows = refunds.rows;
+    out.push_back(core::recon_record{core::record_object::refund, std::string(rows.text(i, 1)),
+                                     std::string(rows.text(i, 0)), rows.int64(i, 2),
+                                     std::string(rows.text(i, 3)), std::string(rows.text(i, 4)),
+                                     rows.int64(i, 5)});
+  }
+  // Fees we booked, per balance transaction (by the PSP's time).
+  auto fees = conn.exec(
+      "SELECT si.psp_balance_tx_id, coalesce(si.intent_id, si.refund_id), si.fee, si.currency, " +
+          epoch_s("si.psp_created") +
+          " FROM settlement_items si WHERE si.psp = $1 AND si.matched AND si.fee <> 0 "
+          "AND si.psp_created >= to_timestamp($2) AND si.psp_created < to_timestamp($3)",
+      args);
+  if (!fees.ok()) return to_core_error(*fees.error);
+  for (int i = 0; i < fees.rows.size(); ++i) {
+    const auto& rows = fees.rows;
+    out.push_back(core::recon_record{core::record_object::fee,
+                                     std::string(rows.text(i, 0)),
+                                     std::string(rows.text(i, 1)),
+                                     rows.int64(i, 2),
+                                     std::string(rows.text(i, 3)),
+                                     {},
+                                     rows.int64(i, 4)});
+  }
+  // Payouts we booked: what we booked to banks, by the PSP's time.
+  auto payouts = conn.exec(
+      "SELECT id, psp_payout_id, booked_net, currency, psp_status, " + epoch_s("psp_created") +
+          " FROM settlement_payouts WHERE psp = $1 AND psp_created >= to_timestamp($2) AND "
+          "psp_created < to_timestamp($3)",
+      args);
+  if (!payouts.ok()) return to_core_error(*payouts.error);
+  for (int i = 0; i < payouts.rows.size(); ++i) {
+    const auto& rows = payouts.rows;
+    out.push_back(core::recon_record{core::record_object::payout, std::string(rows.text(i, 1)),
+                                     std::string(rows.text(i, 0)), rows.int64(i, 2),
+                                     std::string(rows.text(i, 3)), std::string(rows.text(i, 4)),
+                                     rows.int64(i, 5)});
+  }
+  return out;
+}
+
+core::result<std::vector<std::string>> known_payouts(pg_connection& conn, const std::string& psp,
+                                                     const std::vector<std::string>& payout_ids) {
+  if (payout_ids.empty()) return std::vector<std::string>{};
+  auto r = conn.exec(
+      "SELECT psp_payout_id FROM settlement_payouts WHERE psp = $1 AND psp_payout_id = "
+      "ANY($2::text[])",
+      {psp, text_array(payout_ids)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows.size(); ++i) out.emplace_back(r.rows.text(i, 0));
+  return out;
+}
+
+namespace {
+
+const std::string run_columns =
+    "id, psp, day::text, sequence, trigger, psp_records, our_records, matched, differences, " +
+    epoch_ms("started_at") + ", " + epoch_ms("finished_at");
+
+recon_run run_of(const pg_rows& rows, int i) {
+  recon_run r;
+  r.id = rows.text(i, 0);
+  r.psp = rows.text(i, 1);
+  r.day = rows.text(i, 2);
+  r.sequence = static_cast<int>(rows.int64(i, 3));
+  r.trigger = rows.text(i, 4);
+  r.psp_records = rows.int64(i, 5);
+  r.our_records = rows.int64(i, 6);
+  r.matched = rows.int64(i, 7);
+  r.differences = rows.int64(i, 8);
+  r.started_at_ms = rows.int64(i, 9);
+  r.finished_at_ms = rows.int64(i, 10);
+  return r;
+}
+
+std::optional<db_error> load_counts(pg_connection& conn, const std::string& run_id,
+                                    std::vector<std::pair<std::string, std::int64_t>>& counts) {
+  auto r = conn.exec(
+      "SELECT kind, count(*) FROM reconciliation_differences WHERE run_id = $1 GROUP BY kind",
+      {run_id});
+  if (!r.ok()) return r.error;
+  counts.clear();
+  for (auto kind : core::all_difference_kinds()) {
+    std::int64_t n = 0;
+    for (int i = 0; i < r.rows.size(); ++i)
+      if (r.rows.text(i, 0) == core::to_string(kind)) n = r.rows.int64(i, 1);
+    counts.emplace_back(std::string(core::to_string(kind)), n);
+  }
+  return std::nullopt;
+}
+
+std::optional<core::record_object> parse_object(std::string_view s) {
+  for (auto o : {core::record_object::charge, core::record_object::refund, core::record_object::fee,
+                 core::record_object::payout})
+    if (core::to_string(o) == s) return o;
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::result<std::optional<recon_run>> latest_run(pg_connection& conn, const std::string& psp,
+                                                  const std::string& day) {
+  auto r = conn.exec("SELECT " + run_columns +
+                         " FROM reconciliation_runs WHERE psp = $1 AND day = $2::date "
+                         "ORDER BY sequence DESC LIMIT 1",
+                     {psp, day});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return std::optional<recon_run>{};
+  return std::optional<recon_run>{run_of(r.rows, 0)};
+}
+
+core::result<recon_run> save_run(pg_connection& conn, const recon_run& run,
+                                 const core::recon_result& result, bool rerun) {
+  std::string id;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    // One writer per (psp, day) at a time: the check and the insert below
+    // cannot interleave with another's.
+    auto lock =
+        tx.exec("SELECT pg_advisory_xact_lock(hashtext('reconciliation:' || $1 || ':' || $2))",
+                {run.psp, run.day});
+    if (!lock.ok()) return lock.error;
+    auto last = tx.exec(
+        "SELECT id, sequence FROM reconciliation_runs WHERE psp = $1 AND day = $2::date ORDER BY "
+        "sequence DESC LIMIT 1",
+        {run.psp, run.day});
+    if (!last.ok()) return last.error;
+    if (!last.rows.empty() && !rerun) {
+      id = last.rows.text(0, 0);
+      return std::nullopt;
+    }
+    auto sequence = last.rows.empty() ? 1 : last.rows.int64(0, 1) + 1;
+    id = core::make_id("rcn");
+    auto r = tx.exec(
+        "INSERT INTO reconciliation_runs (id, psp, day, sequence, trigger, psp_records, "
+        "our_records, matched, differences, started_at) VALUES ($1, $2, $3::date, $4, $5, $6, $7, "
+        "$8, $9, to_timestamp($10::double precision / 1000))",
+        {id, run.psp, run.day, std::to_string(sequence), run.trigger,
+         std::to_string(result.psp_records), std::to_string(result.our_records),
+         std::to_string(result.matched), std::to_string(result.differences.size()),
+         std::to_string(run.started_at_ms)});
+    if (!r.ok()) return r.error;
+    for (const auto& d : result.differences) {
+      auto amount = [](const std::optional<std::int64_t>& v) {
+        return v ? pg_param{std::to_string(*v)} : pg_param{};
+      };
+      auto text = [](const std::string& v) { return v.empty() ? pg_param{} : pg_param{v}; };
+      auto ins = tx.exec(
+          "INSERT INTO reconciliation_differences (run_id, kind, object, psp_reference, "
+          "our_reference, psp_amount, our_amount, psp_currency, our_currency, psp_status, "
+          "our_status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+          {id, std::string(core::to_string(d.kind)), std::string(core::to_string(d.object)),
+           text(d.psp_reference), text(d.our_reference), amount(d.psp_amount_minor),
+           amount(d.our_amount_minor), text(d.psp_currency), text(d.our_currency),
+           text(d.psp_status), text(d.our_status), d.detail});
+      if (!ins.ok()) return ins.error;
+    }
+    return std::nullopt;
+  });
+  if (failed) return to_core_error(*failed);
+  return load_run(conn, id);
+}
+
+core::result<recon_run> load_run(pg_connection& conn, const std::string& id) {
+  auto r = conn.exec("SELECT " + run_columns + " FROM reconciliation_runs WHERE id = $1", {id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty())
+    return core::make_error(core::errc::not_found, "No such reconciliation run: " + id, "id");
+  auto run = run_of(r.rows, 0);
+  if (auto e = load_counts(conn, id, run.counts)) return to_core_error(*e);
+  auto d = conn.exec(
+      "SELECT kind, object, coalesce(psp_reference, ''), coalesce(our_reference, ''), psp_amount, "
+      "our_amount, coalesce(psp_currency, ''), coalesce(our_currency, ''), coalesce(psp_status, "
+      "''), coalesce(our_status, ''), detail FROM reconciliation_differences WHERE run_id = $1 "
+      "ORDER BY id",
+      {id});
+  if (!d.ok()) return to_core_error(*d.error);
+  for (int i = 0; i < d.rows.size(); ++i) {
+    core::recon_difference x;
+    x.kind = core::parse_difference_kind(d.rows.text(i, 0))
+                 .value_or(core::difference_kind::missing_in_ledger);
+    x.object = parse_object(d.rows.text(i, 1)).value_or(core::record_object::charge);
+    x.psp_reference = d.rows.text(i, 2);
+    x.our_reference = d.rows.text(i, 3);
+    if (!d.rows.is_null(i, 4)) x.psp_amount_minor = d.rows.int64(i, 4);
+    if (!d.rows.is_null(i, 5)) x.our_amount_minor = d.rows.int64(i, 5);
+    x.psp_currency = d.rows.text(i, 6);
+    x.our_currency = d.rows.text(i, 7);
+    x.psp_status = d.rows.text(i, 8);
+    x.our_status = d.rows.text(i, 9);
+    x.detail = d.rows.text(i, 10);
+    run.details.push_back(std::move(x));
+  }
+  return run;
+}
+
+core::result<std::vector<recon_metrics_line>> reconciliation_metrics(pg_connection& conn) {
+  auto r = conn.exec("SELECT DISTINCT ON (psp) id, psp, day::text, " + epoch_ms("finished_at") +
+                     " FROM reconciliation_runs ORDER BY psp, finished_at DESC, sequence DESC");
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<recon_metrics_line> out;
+  for (int i = 0; i < r.rows.size(); ++i) {
+    recon_metrics_line line;
+    line.run_id = r.rows.text(i, 0);
+    line.psp = r.rows.text(i, 1);
+    line.day = r.rows.text(i, 2);
+    line.finished_at_ms = r.rows.int64(i, 3);
+    if (auto e = load_counts(conn, line.run_id, line.counts)) return to_core_error(*e);
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+}  // namespace pay::storage

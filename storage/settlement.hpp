@@ -1,0 +1,126 @@
+#pragma once
+
+/// Settlement and reconciliation storage: booking a PSP payout once, the
+/// links from intents to the payouts that settled them, our side of a
+/// reconciliation, and the runs with their differences. Tables:
+/// storage/migrations/0006_settlement.sql.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/psp.hpp"
+#include "core/reconciliation.hpp"
+#include "storage/pg.hpp"
+
+namespace pay::storage {
+
+/// A paid payout with all its balance transactions, to book.
+struct payout_booking {
+  std::string psp;
+  core::psp_payout payout;
+  std::vector<core::psp_balance_transaction> balance_transactions;
+  /// The inbox row of the payout.paid event, marked processed in the same
+  /// transaction; nullopt when booking on demand.
+  std::optional<std::int64_t> inbox_id;
+  std::string inbox_outcome = "settled";
+};
+
+/// What book_payout did.
+struct booking_outcome {
+  enum class result { booked, duplicate, already_processed };
+  result what = result::booked;
+  std::string settlement_id;  ///< "stl_...", also for a duplicate
+  std::size_t merchants = 0;  ///< journal transactions written
+  std::size_t items = 0;
+  std::size_t unmatched = 0;  ///< balance transactions we could not attribute
+  std::int64_t booked_net_minor = 0;
+};
+
+/// Books `b` once per (psp, payout): the payout row, one item per balance
+/// transaction (attributed to the merchant of its charge or refund, or
+/// recorded as unmatched), one settlement journal per merchant, and the
+/// inbox row processed, in ONE database transaction. A payout booked before
+/// (by a redelivery or a concurrent worker) is `duplicate` and writes
+/// nothing but the inbox mark; an inbox row already processed is
+/// `already_processed` and writes nothing.
+core::result<booking_outcome> book_payout(pg_connection& conn, const payout_booking& b);
+
+/// One settlement of an intent's charge or refund: what the API shows.
+struct intent_settlement {
+  std::string payout;         ///< the PSP's payout id (po_...)
+  std::string settlement_id;  ///< ours (stl_...)
+  std::string balance_transaction;
+  std::string type;  ///< charge | refund
+  std::int64_t amount = 0;
+  std::int64_t fee = 0;
+  std::int64_t net = 0;
+  std::string currency;
+  std::string payout_status;
+  std::int64_t settled_at_s = 0;  ///< when we booked it
+};
+
+/// The settlements of one of a merchant's intents, oldest first (empty for
+/// another merchant's intent or an unsettled one).
+core::result<std::vector<intent_settlement>> settlements_for_intent(pg_connection& conn,
+                                                                    const std::string& merchant_id,
+                                                                    const std::string& intent_id);
+
+/// Our records for reconciliation between [from_s, to_s) (unix seconds):
+/// captures per intent (with the payout that settled each, or "pending"),
+/// refunds with a PSP reference, settled fees per balance transaction, and
+/// booked payouts.
+core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& conn,
+                                                                const std::string& psp,
+                                                                std::int64_t from_s,
+                                                                std::int64_t to_s);
+
+/// Which of `payout_ids` we have booked.
+core::result<std::vector<std::string>> known_payouts(pg_connection& conn, const std::string& psp,
+                                                     const std::vector<std::string>& payout_ids);
+
+/// A stored reconciliation run.
+struct recon_run {
+  std::string id;  ///< "rcn_..."
+  std::string psp;
+  std::string day;  ///< YYYY-MM-DD
+  int sequence = 1;
+  std::string trigger;  ///< schedule | api | cli
+  std::int64_t psp_records = 0;
+  std::int64_t our_records = 0;
+  std::int64_t matched = 0;
+  std::int64_t differences = 0;
+  std::int64_t started_at_ms = 0;
+  std::int64_t finished_at_ms = 0;
+  /// Count per kind, every kind present (zero when none).
+  std::vector<std::pair<std::string, std::int64_t>> counts;
+  std::vector<core::recon_difference> details;
+};
+
+/// The latest run for (psp, day), if any (without details).
+core::result<std::optional<recon_run>> latest_run(pg_connection& conn, const std::string& psp,
+                                                  const std::string& day);
+
+/// Stores a finished run with its differences. Unless `rerun`, a run that
+/// already exists for (psp, day) wins and is answered instead (the same
+/// run comes back); a rerun adds the next sequence number. Answers the run.
+core::result<recon_run> save_run(pg_connection& conn, const recon_run& run,
+                                 const core::recon_result& result, bool rerun);
+
+/// One run with its counts and differences; not_found for an unknown id.
+core::result<recon_run> load_run(pg_connection& conn, const std::string& id);
+
+/// For the metrics: per PSP, its latest run (by finish time) with counts by
+/// kind and the finish time.
+struct recon_metrics_line {
+  std::string psp;
+  std::string run_id;
+  std::string day;
+  std::int64_t finished_at_ms = 0;
+  std::vector<std::pair<std::string, std::int64_t>> counts;  ///< every kind
+};
+core::result<std::vector<recon_metrics_line>> reconciliation_metrics(pg_connection& conn);
+
+}  // namespace pay::storage
