@@ -72,7 +72,9 @@ using storage_actor = caf::typed_actor<
     // Deletes idempotency keys older than (retention hours); answers how many.
     caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>,
     // The refund booked for a PSP refund id, if any.
-    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>>;
+    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>,
+    // To itself: commit the writes gathered since the last batch (group commit).
+    caf::reacts_to<flush_atom>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values

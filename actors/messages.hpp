@@ -73,6 +73,7 @@ using trial_balance_atom = caf::atom_constant<caf::atom("trialbal")>;
 using expire_keys_atom = caf::atom_constant<caf::atom("expirekeys")>;
 using refund_ref_atom = caf::atom_constant<caf::atom("refundref")>;
 using apply_refund_atom = caf::atom_constant<caf::atom("applyrfnd")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/write_batch.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
@@ -33,6 +34,9 @@ struct storage_state {
   std::mt19937_64 rng{std::random_device{}()};
   core::backoff_policy reconnect{core::limits::db_reconnect_backoff_base_ms,
                                  core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
+
+  /// Writes waiting for the next group commit (actors/write_batch.hpp).
+  write_batch batch;
 
   static inline const char* name = "storage";
 
@@ -139,8 +143,8 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
             [&](storage::pg_connection& c) { return storage::load_intent(c, id); }));
       },
       [self](write_atom, const storage::intent_write& w) -> caf::result<std::int64_t> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::write_intent(c, w); }));
+        return self->state.batch.add<std::int64_t>(
+            self, [w](storage::pg_connection& c) { return storage::write_intent(c, w); });
       },
       [self](audit_atom, const audit_query& q) -> caf::result<audit_list> {
         return reply(self->state.read([&](storage::pg_connection& c) {
@@ -154,26 +158,39 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       },
       [self](idem_begin_atom,
              const storage::idempotency_request& req) -> caf::result<storage::idempotency_record> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::idempotency_begin(c, req); }));
+        return self->state.batch.add<storage::idempotency_record>(
+            self, [req](storage::pg_connection& c) { return storage::idempotency_begin(c, req); });
       },
       [self](idem_finish_atom, const idem_answer& a) -> caf::result<bool> {
-        auto r = self->state.write([&](storage::pg_connection& c) {
-          return storage::idempotency_finish(c, a.id, a.status, a.body);
-        });
-        if (!r) return to_caf_error(r.err());
-        return true;
+        return self->state.batch.add<bool>(
+            self, [a](storage::pg_connection& c) -> core::result<bool> {
+              auto r = storage::idempotency_finish(c, a.id, a.status, a.body);
+              if (!r) return r.err();
+              return true;
+            });
       },
       [self](idem_release_atom, std::int64_t id) -> caf::result<bool> {
-        auto r = self->state.write(
-            [&](storage::pg_connection& c) { return storage::idempotency_release(c, id); });
-        if (!r) return to_caf_error(r.err());
-        return true;
+        return self->state.batch.add<bool>(self,
+                                           [id](storage::pg_connection& c) -> core::result<bool> {
+                                             auto r = storage::idempotency_release(c, id);
+                                             if (!r) return r.err();
+                                             return true;
+                                           });
       },
       [self](inbox_add_atom,
              const storage::inbox_item& item) -> caf::result<storage::inbox_receipt> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::inbox_add(c, item); }));
+        return self->state.batch.add_inbox(self, item);
+      },
+      [self](flush_atom) {
+        auto items = self->state.batch.take(self);
+        if (items.empty()) return;
+        auto c = self->state.connection();
+        if (!c) {
+          for (auto& i : items) i.settle(c.err());
+          return;
+        }
+        storage::run_batch(**c, items);
+        if (!(*c)->healthy()) self->state.conn.reset();
       },
       [self](inbox_claim_atom, std::uint64_t batch,
              std::int64_t lease_ms) -> caf::result<inbox_rows> {

@@ -197,4 +197,13 @@ inline constexpr std::size_t http_client_body_bytes_max = 8 * 1024 * 1024;
 /// so the client gets our clear error rather than a cut connection.
 inline constexpr std::int64_t actor_request_timeout_ms = 18'000;
 
+/// Statements one database connection keeps prepared (parsed once, planned
+/// by PostgreSQL's plan cache); statements past this run unprepared. The
+/// engine has a few dozen distinct statements.
+inline constexpr std::size_t pg_prepared_statements_max = 256;
+
+/// Most writes a storage actor gathers into one transaction (group commit);
+/// more waiting writes go into the next one.
+inline constexpr std::size_t storage_batch_items_max = 64;
+
 }  // namespace pay::core::limits

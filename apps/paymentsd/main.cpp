@@ -97,6 +97,9 @@ std::vector<core::option_spec> option_specs() {
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
       {"log-level", "PAYMENTS_LOG_LEVEL", "info", "debug, info, warn or error."},
+      {"actor-scheduler", "PAYMENTS_ACTOR_SCHEDULER", "sharing",
+       "Actor scheduler: sharing (threads sleep on one queue until work comes) or stealing "
+       "(CAF's work stealing; idle threads poll every 50 us, which costs CPU on small machines)."},
   };
 }
 
@@ -141,6 +144,8 @@ int run(const core::option_values& opts) {
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(opts.get_int("actor-threads")));
+  cfg.set("scheduler.policy",
+          opts.get("actor-scheduler") == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   cfg.add_error_category(actors::error_category,
                          [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
                            return actors::render_caf_error(code, ctx);
