@@ -13,7 +13,9 @@ namespace pay::actors {
 
 /// The STORAGE actor: owns one PostgreSQL connection on its own thread
 /// (spawned detached), reconnects with backoff, answers storage_unavailable
-/// while the database is away. Every write is one transaction.
+/// while the database is away. Every write is atomic; intent writes, key
+/// claims and answers and webhook inserts waiting together share one
+/// transaction (group commit, a savepoint each: actors/write_batch.hpp).
 using storage_actor = caf::typed_actor<
     // Resolves the SHA-256 hash of an API key to its merchant (nullopt: no such key).
     caf::replies_to<authenticate_atom, std::string>::with<merchant_ref>,
