@@ -198,9 +198,13 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
             [&](storage::pg_connection& c) { return storage::inbox_claim(c, batch, lease_ms); }));
       },
       [self](inbox_done_atom, std::int64_t id, const std::string& outcome) -> caf::result<bool> {
-        return done(self->state.write([&](storage::pg_connection& c) {
-          return storage::inbox_mark_processed(c, id, outcome);
-        }));
+        // The worker marks a whole claimed batch at once: one commit for all.
+        return self->state.batch.add<bool>(
+            self, [id, outcome](storage::pg_connection& c) -> core::result<bool> {
+              auto r = storage::inbox_mark_processed(c, id, outcome);
+              if (!r) return r.err();
+              return true;
+            });
       },
       [self](inbox_retry_atom, std::int64_t id, std::int32_t attempt, const std::string& error,
              std::int64_t delay_ms) -> caf::result<bool> {
