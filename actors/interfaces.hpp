@@ -13,7 +13,9 @@ namespace pay::actors {
 
 /// The STORAGE actor: owns one PostgreSQL connection on its own thread
 /// (spawned detached), reconnects with backoff, answers storage_unavailable
-/// while the database is away. Every write is one transaction.
+/// while the database is away. Every write is atomic; intent writes, key
+/// claims and answers and webhook inserts waiting together share one
+/// transaction (group commit, a savepoint each: actors/write_batch.hpp).
 using storage_actor = caf::typed_actor<
     // Resolves the SHA-256 hash of an API key to its merchant (nullopt: no such key).
     caf::replies_to<authenticate_atom, std::string>::with<merchant_ref>,
@@ -88,7 +90,9 @@ using storage_actor = caf::typed_actor<
     // For the metrics: per PSP, the latest run's differences by kind and its time.
     caf::replies_to<recon_metrics_atom>::with<recon_metrics>,
     // The payouts that settled one of a merchant's intents: (merchant, intent).
-    caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>>;
+    caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>,
+    // To itself: commit the writes gathered since the last batch (group commit).
+    caf::reacts_to<flush_atom>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values

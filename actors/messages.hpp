@@ -86,6 +86,7 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
 using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
 using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;

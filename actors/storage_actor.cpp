@@ -11,6 +11,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
+#include "actors/write_batch.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
@@ -38,6 +39,9 @@ struct storage_state {
                                  core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
   inspector::registration probe;
   caf::scheduled_actor* self = nullptr;  ///< for the probe; the state lives inside it
+
+  /// Writes waiting for the next group commit (actors/write_batch.hpp).
+  write_batch batch;
 
   static inline const char* name = "storage";
 
@@ -152,8 +156,8 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
             [&](storage::pg_connection& c) { return storage::load_intent(c, id); }));
       },
       [self](write_atom, const storage::intent_write& w) -> caf::result<std::int64_t> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::write_intent(c, w); }));
+        return self->state.batch.add<std::int64_t>(
+            self, [w](storage::pg_connection& c) { return storage::write_intent(c, w); });
       },
       [self](audit_atom, const audit_query& q) -> caf::result<audit_list> {
         return reply(self->state.read([&](storage::pg_connection& c) {
@@ -167,26 +171,39 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       },
       [self](idem_begin_atom,
              const storage::idempotency_request& req) -> caf::result<storage::idempotency_record> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::idempotency_begin(c, req); }));
+        return self->state.batch.add<storage::idempotency_record>(
+            self, [req](storage::pg_connection& c) { return storage::idempotency_begin(c, req); });
       },
       [self](idem_finish_atom, const idem_answer& a) -> caf::result<bool> {
-        auto r = self->state.write([&](storage::pg_connection& c) {
-          return storage::idempotency_finish(c, a.id, a.status, a.body);
-        });
-        if (!r) return to_caf_error(r.err());
-        return true;
+        return self->state.batch.add<bool>(
+            self, [a](storage::pg_connection& c) -> core::result<bool> {
+              auto r = storage::idempotency_finish(c, a.id, a.status, a.body);
+              if (!r) return r.err();
+              return true;
+            });
       },
       [self](idem_release_atom, std::int64_t id) -> caf::result<bool> {
-        auto r = self->state.write(
-            [&](storage::pg_connection& c) { return storage::idempotency_release(c, id); });
-        if (!r) return to_caf_error(r.err());
-        return true;
+        return self->state.batch.add<bool>(self,
+                                           [id](storage::pg_connection& c) -> core::result<bool> {
+                                             auto r = storage::idempotency_release(c, id);
+                                             if (!r) return r.err();
+                                             return true;
+                                           });
       },
       [self](inbox_add_atom,
              const storage::inbox_item& item) -> caf::result<storage::inbox_receipt> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::inbox_add(c, item); }));
+        return self->state.batch.add_inbox(self, item);
+      },
+      [self](flush_atom) {
+        auto items = self->state.batch.take(self);
+        if (items.empty()) return;
+        auto c = self->state.connection();
+        if (!c) {
+          for (auto& i : items) i.settle(c.err());
+          return;
+        }
+        storage::run_batch(**c, items);
+        if (!(*c)->healthy()) self->state.conn.reset();
       },
       [self](inbox_claim_atom, std::uint64_t batch,
              std::int64_t lease_ms) -> caf::result<inbox_rows> {
@@ -194,9 +211,13 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
             [&](storage::pg_connection& c) { return storage::inbox_claim(c, batch, lease_ms); }));
       },
       [self](inbox_done_atom, std::int64_t id, const std::string& outcome) -> caf::result<bool> {
-        return done(self->state.write([&](storage::pg_connection& c) {
-          return storage::inbox_mark_processed(c, id, outcome);
-        }));
+        // The worker marks a whole claimed batch at once: one commit for all.
+        return self->state.batch.add<bool>(
+            self, [id, outcome](storage::pg_connection& c) -> core::result<bool> {
+              auto r = storage::inbox_mark_processed(c, id, outcome);
+              if (!r) return r.err();
+              return true;
+            });
       },
       [self](inbox_retry_atom, std::int64_t id, std::int32_t attempt, const std::string& error,
              std::int64_t delay_ms) -> caf::result<bool> {

@@ -56,10 +56,14 @@ constexpr int concurrency_max = 1024;
 constexpr double duration_s_max = 600;
 constexpr std::uint64_t requests_max_cap = 10'000'000;
 constexpr std::int64_t request_timeout_ms = 15'000;
-/// A full flow reads the intent until the PSP's authorisation shows; at most
-/// this many reads per flow (the read refreshes from the PSP, so one is the
-/// normal case).
-constexpr int flow_reads_max = 5;
+/// A full flow polls the intent's audit events (a read that never asks the
+/// PSP) until the webhook's effect shows: the first poll comes after
+/// `flow_poll_first_ms`, the next ones double up to `flow_poll_ceiling_ms`,
+/// and a flow whose webhook has not landed after `flow_poll_deadline_ms` is
+/// an error.
+constexpr int flow_poll_first_ms = 2;
+constexpr int flow_poll_ceiling_ms = 50;
+constexpr int flow_poll_deadline_ms = 10'000;
 constexpr int replay_keys_max = 100'000;
 constexpr std::size_t setup_connections_max = 8;
 constexpr int setup_attempts_max = 6;
@@ -349,9 +353,55 @@ awaitable<op_result> webhook_op(run_state& rs, connection& engine, int worker, s
   co_return out;
 }
 
+/// The intent's audit events (GET /v1/payment_intents/{id}/events: read from
+/// the database, never refreshed from the PSP) until `done` accepts one, or
+/// the deadline. `done` answers "" to keep polling, "ok", or an error key.
+template <class Pred>
+awaitable<void> poll_events(run_state& rs, connection& engine, const std::string& id,
+                            const char* name, Pred done, worker_stats& stats, op_result& out) {
+  auto ex = co_await asio::this_coro::executor;
+  auto deadline = clock_type::now() + std::chrono::milliseconds(flow_poll_deadline_ms);
+  int wait_ms = flow_poll_first_ms;
+  for (;;) {
+    asio::steady_timer pause(ex, std::chrono::milliseconds(wait_ms));
+    co_await pause.async_wait(asio::use_awaitable);
+    wait_ms = std::min(wait_ms * 2, flow_poll_ceiling_ms);
+    auto get = make_request(http::verb::get, rs.engine, "/v1/payment_intents/" + id + "/events");
+    get.set(http::field::authorization, "Bearer " + rs.opts.api_key);
+    auto res = co_await step(engine, std::move(get), name, 200, stats, out);
+    if (!res) co_return;
+    rapidjson::Document doc;
+    doc.Parse(res->body().c_str());
+    if (doc.IsObject() && doc.HasMember("data") && doc["data"].IsArray()) {
+      for (const auto& e : doc["data"].GetArray()) {
+        std::string verdict = done(e);
+        if (verdict == "ok") co_return;
+        if (!verdict.empty()) {
+          out.error = std::string(name) + ":" + verdict;
+          co_return;
+        }
+      }
+    }
+    if (clock_type::now() >= deadline) {
+      out.error = std::string(name) + ":no_webhook_in_time";
+      co_return;
+    }
+  }
+}
+
+std::string member(const rapidjson::Value& v, const char* field) {
+  if (!v.IsObject()) return {};
+  auto it = v.FindMember(field);
+  if (it == v.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
 /// create (engine) -> confirm at the sandbox as the shopper's browser does
-/// (publishable key + client_secret) -> read at the engine until authorized
-/// -> capture (engine).
+/// (publishable key + client_secret) -> the engine's intent authorized BY
+/// THE WEBHOOK (the audit event of the transition has actor "webhook"; one
+/// made by a PSP read is an error) -> capture (engine) -> the PSP's
+/// succeeded webhook processed (a "webhook" audit event with psp_status
+/// succeeded) -> the capture's ledger transaction present.
 awaitable<op_result> full_flow_op(run_state& rs, connection& engine, connection& sandbox,
                                   int worker, std::uint64_t seq, worker_stats& stats) {
   op_result out;
@@ -377,20 +427,15 @@ awaitable<op_result> full_flow_op(run_state& rs, connection& engine, connection&
       pay::net::encode_form({{"payment_method", "pm_card_visa"}, {"client_secret", *secret}});
   if (!co_await step(sandbox, std::move(confirm), "confirm", 200, stats, out)) co_return out;
 
-  bool authorized = false;
-  for (int read = 0; read < flow_reads_max && !authorized; ++read) {
-    auto get = make_request(http::verb::get, rs.engine, "/v1/payment_intents/" + *id);
-    get.set(http::field::authorization, "Bearer " + rs.opts.api_key);
-    auto res = co_await step(engine, std::move(get), "get", 200, stats, out);
-    if (!res) co_return out;
-    rapidjson::Document now;
-    now.Parse(res->body().c_str());
-    authorized = json_string(now, "status") == std::optional<std::string>("authorized");
-  }
-  if (!authorized) {
-    out.error = "get:not_authorized";
-    co_return out;
-  }
+  co_await poll_events(
+      rs, engine, *id, "authorized",
+      [](const rapidjson::Value& e) -> std::string {
+        if (member(e, "to") != "authorized") return "";
+        return member(e, "actor") == "webhook" ? "ok" : "not_by_webhook_" + member(e, "actor");
+      },
+      stats, out);
+  if (!out.error.empty()) co_return out;
+
   auto captured = co_await step(engine,
                                 engine_post(rs, "/v1/payment_intents/" + *id + "/capture", "{}",
                                             fresh_key(rs, worker, seq, "capture")),
@@ -398,8 +443,34 @@ awaitable<op_result> full_flow_op(run_state& rs, connection& engine, connection&
   if (!captured) co_return out;
   rapidjson::Document after;
   after.Parse(captured->body().c_str());
-  if (json_string(after, "status") != std::optional<std::string>("captured"))
+  if (json_string(after, "status") != std::optional<std::string>("captured")) {
     out.error = "capture:not_captured";
+    co_return out;
+  }
+  co_await poll_events(
+      rs, engine, *id, "captured_webhook",
+      [](const rapidjson::Value& e) -> std::string {
+        if (member(e, "actor") != "webhook") return "";
+        if (member(e, "to") == "captured") return "ok";
+        auto data = e.IsObject() ? e.FindMember("data") : e.MemberEnd();
+        if (data != e.MemberEnd() && member(data->value, "psp_status") == "succeeded") return "ok";
+        return "";
+      },
+      stats, out);
+  if (!out.error.empty()) co_return out;
+
+  auto ledger =
+      make_request(http::verb::get, rs.engine, "/v1/ledger/transactions?payment_intent=" + *id);
+  ledger.set(http::field::authorization, "Bearer " + rs.opts.api_key);
+  auto postings = co_await step(engine, std::move(ledger), "ledger", 200, stats, out);
+  if (!postings) co_return out;
+  rapidjson::Document txs;
+  txs.Parse(postings->body().c_str());
+  bool capture_booked = false;
+  if (txs.IsObject() && txs.HasMember("data") && txs["data"].IsArray())
+    for (const auto& t : txs["data"].GetArray())
+      capture_booked = capture_booked || member(t, "kind") == "capture";
+  if (!capture_booked) out.error = "ledger:no_capture_posting";
   co_return out;
 }
 

@@ -19,7 +19,9 @@ NOTES = {
     "answered after its commit; includes the PSP create call",
     "idempotent_replay": "replays of pre-created keys (stored answer, Idempotent-Replayed)",
     "webhook_ingest": "signed charge.succeeded events: verified, stored in the inbox, answered",
-    "full_flow": "one op = create, confirm at the sandbox, read until authorized, capture",
+    "full_flow": "one op = create, confirm at the sandbox, authorized by the PSP's webhook "
+    "(polled on the audit events, which never ask the PSP; a PSP read doing it is an error), "
+    "capture, the PSP's succeeded webhook processed, the capture's ledger transaction present",
 }
 
 
@@ -62,7 +64,6 @@ def main():
             if name == "full_flow":
                 note += ("; the sandbox's webhooks flow into the engine"
                          if flow_webhooks else "; no webhooks (the engine cannot receive them yet)")
-                note += "; every intent write carries its ledger postings"
             if b and b["clients"] != e["concurrency"]:
                 note += f"; baseline ran {b['clients']} pgbench clients (max_connections)"
             rows.append({

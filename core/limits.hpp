@@ -261,4 +261,13 @@ inline constexpr std::int64_t reconciliation_retry_ms = 300'000;
 /// Default UTC time of day of the daily reconciliation (HH:MM).
 inline constexpr std::string_view reconciliation_time_default = "00:30";
 
+/// Statements one database connection keeps prepared (parsed once, planned
+/// by PostgreSQL's plan cache); statements past this run unprepared. The
+/// engine has a few dozen distinct statements.
+inline constexpr std::size_t pg_prepared_statements_max = 256;
+
+/// Most writes a storage actor gathers into one transaction (group commit);
+/// more waiting writes go into the next one.
+inline constexpr std::size_t storage_batch_items_max = 64;
+
 }  // namespace pay::core::limits

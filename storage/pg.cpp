@@ -5,6 +5,7 @@
 #include <charconv>
 #include <regex>
 
+#include "core/limits.hpp"
 #include "core/log.hpp"
 
 namespace pay::storage {
@@ -111,12 +112,16 @@ pg_connection::~pg_connection() {
 }
 
 pg_connection::pg_connection(pg_connection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)) {}
+    : conn_(std::exchange(other.conn_, nullptr)), prepared_(std::move(other.prepared_)) {
+  other.prepared_.clear();
+}
 
 pg_connection& pg_connection::operator=(pg_connection&& other) noexcept {
   if (this != &other) {
     if (conn_) PQfinish(conn_);
     conn_ = std::exchange(other.conn_, nullptr);
+    prepared_ = std::move(other.prepared_);
+    other.prepared_.clear();
   }
   return *this;
 }
@@ -149,6 +154,16 @@ bool pg_connection::healthy() const {
   return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
 }
 
+bool pg_connection::in_transaction() const {
+  if (conn_ == nullptr) return false;
+  auto s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+}
+
+bool pg_connection::in_failed_transaction() const {
+  return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+}
+
 pg_outcome pg_connection::exec(std::string_view sql) {
   std::string text(sql);
   return outcome_of(conn_, PQexec(conn_, text.c_str()));
@@ -159,8 +174,21 @@ pg_outcome pg_connection::exec(std::string_view sql, const std::vector<pg_param>
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return outcome_of(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()),
-                                        nullptr, values.data(), nullptr, nullptr, 0));
+  auto n = static_cast<int>(values.size());
+  auto found = prepared_.find(text);
+  if (found == prepared_.end() && prepared_.size() < core::limits::pg_prepared_statements_max) {
+    // Prepared statements outlive transactions (a ROLLBACK keeps them), so
+    // one failed statement never leaves a name behind that is not there.
+    auto name = "pay_" + std::to_string(prepared_.size());
+    auto made = outcome_of(conn_, PQprepare(conn_, name.c_str(), text.c_str(), n, nullptr));
+    if (!made.ok()) return made;
+    found = prepared_.emplace(text, std::move(name)).first;
+  }
+  if (found == prepared_.end())
+    return outcome_of(
+        conn_, PQexecParams(conn_, text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0));
+  return outcome_of(
+      conn_, PQexecPrepared(conn_, found->second.c_str(), n, values.data(), nullptr, nullptr, 0));
 }
 
 std::string redact_url(std::string_view url) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -103,25 +104,42 @@ class pg_connection {
   /// Runs one or more statements without parameters (migrations, BEGIN).
   pg_outcome exec(std::string_view sql);
 
-  /// Runs one statement with text parameters ($1, $2, ...).
+  /// Runs one statement with text parameters ($1, $2, ...). The statement
+  /// is prepared on its first use on this connection and reused after
+  /// (parsed once; at most core::limits::pg_prepared_statements_max of them).
   pg_outcome exec(std::string_view sql, const std::vector<pg_param>& params);
 
+  /// True inside a transaction block (BEGIN without COMMIT yet).
+  bool in_transaction() const;
+
+  /// True inside a transaction block that a failed statement broke (only a
+  /// ROLLBACK, or ROLLBACK TO a savepoint, helps then).
+  bool in_failed_transaction() const;
+
   /// Runs `work` inside BEGIN/COMMIT; rolls back when it returns an error.
+  /// Inside a transaction already (a group-commit batch, storage/batch.hpp)
+  /// it runs under a savepoint instead, rolled back to on error, and the
+  /// outer transaction's COMMIT makes it durable.
   template <class F>
   std::optional<db_error> transaction(F&& work) {
-    if (auto begin = exec("BEGIN"); !begin.ok()) return begin.error;
+    const bool nested = in_transaction();
+    if (auto begin = exec(nested ? "SAVEPOINT pay_nested" : "BEGIN"); !begin.ok())
+      return begin.error;
     std::optional<db_error> failed = work(*this);
     if (failed) {
-      exec("ROLLBACK");
+      exec(nested ? "ROLLBACK TO SAVEPOINT pay_nested" : "ROLLBACK");
+      if (nested) exec("RELEASE SAVEPOINT pay_nested");
       return failed;
     }
-    auto commit = exec("COMMIT");
+    auto commit = exec(nested ? "RELEASE SAVEPOINT pay_nested" : "COMMIT");
     return commit.error;
   }
 
  private:
   explicit pg_connection(pg_conn* conn) : conn_(conn) {}
   pg_conn* conn_ = nullptr;
+  /// Statement text -> its prepared statement's name on this connection.
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 /// The libpq URL with any password removed, for logs.
