@@ -15,6 +15,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/inspector.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "net/api_context.hpp"
@@ -181,29 +182,35 @@ void serve_metrics(api_state& st, const call_ptr& c) {
               s->finish(self);
             });
 
+    // Every registered actor, by kind, from the inspector registry (each
+    // actor samples its own mailbox when it takes a message).
+    {
+      auto& live = s->add("payments_actors_live", "Live actors by kind.", {"kind"});
+      auto& depth =
+          s->add("payments_actor_mailbox_depth",
+                 "Messages waiting in the mailboxes of the actors of a kind, summed (each "
+                 "actor's depth as of the last message it took).",
+                 {"kind"});
+      auto& deepest = s->add("payments_actor_mailbox_depth_max",
+                             "The deepest mailbox of one actor of a kind.", {"kind"});
+      for (const auto& k : actors::inspector::summarize()) {
+        live.samples.push_back({{k.kind}, static_cast<double>(k.live)});
+        depth.samples.push_back({{k.kind}, static_cast<double>(k.mailbox_total)});
+        deepest.samples.push_back({{k.kind}, static_cast<double>(k.mailbox_max)});
+      }
+    }
+
     self->request(state->actors.router, deadline, actors::census_atom::value)
         .then(
-            [self, s, storage_count = state->actors.storage.size()](actors::actor_census& census) {
-              auto& live = s->add("payments_actors_live", "Live actors by kind.", {"kind"});
-              live.samples.push_back(
-                  {{"payment_intent"}, static_cast<double>(census.intent_actors)});
-              live.samples.push_back({{"intent_router"}, 1});
-              live.samples.push_back({{"storage"}, static_cast<double>(storage_count)});
-              auto& depth = s->add(
-                  "payments_actor_mailbox_depth",
-                  "Messages waiting for actors of a kind: the intent router's mailbox, and for "
-                  "payment intents the requests the router sent them and has no answer for yet.",
-                  {"kind"});
-              depth.samples.push_back(
-                  {{"intent_router"}, static_cast<double>(census.router_mailbox)});
-              depth.samples.push_back(
-                  {{"payment_intent"}, static_cast<double>(census.intent_pending_total)});
-              s->add("payments_actor_mailbox_depth_max",
-                     "The deepest backlog of one actor of a kind (see "
-                     "payments_actor_mailbox_depth).",
-                     {"kind"})
-                  .samples.push_back(
-                      {{"payment_intent"}, static_cast<double>(census.intent_pending_max)});
+            [self, s](actors::actor_census& census) {
+              s->add("payments_intent_requests_pending",
+                     "Requests the intent router sent to payment intent actors and has no answer "
+                     "for yet (their mailboxes plus the command each has in hand), summed.",
+                     {})
+                  .samples.push_back({{}, static_cast<double>(census.intent_pending_total)});
+              s->add("payments_intent_requests_pending_max",
+                     "The deepest such backlog of a single payment intent actor.", {})
+                  .samples.push_back({{}, static_cast<double>(census.intent_pending_max)});
               s->finish(self);
             },
             [self, s](caf::error&) {

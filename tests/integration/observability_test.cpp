@@ -274,8 +274,11 @@ TEST_CASE("GET /metrics after real traffic passes promtool check metrics and hol
   CHECK(s[R"(payments_psp_circuit_breaker_state{psp="sandbox",state="open"})"] == 0);
   CHECK(s[R"(payments_actors_live{kind="payment_intent"})"] >= 2);
   CHECK(s.count(R"(payments_actor_mailbox_depth{kind="intent_router"})") == 1);
+  CHECK(s[R"(payments_actors_live{kind="psp_gateway"})"] == 1);
+  CHECK(s[R"(payments_actors_live{kind="webhook_worker"})"] == 1);
+  CHECK(s.count("payments_intent_requests_pending") == 1);
   CHECK(s[R"(payments_scrape_errors_total{source="inbox_stats"})"] == 0);
-  // Until reconciliation is wired, its family yields no series.
+  // No reconciliation has run here, so its family has no series yet.
   CHECK(text.find("payments_reconciliation_differences{") == std::string::npos);
   // Labels carry route patterns and names, never ids from a request.
   CHECK(text.find(id) == std::string::npos);

@@ -110,6 +110,24 @@ TEST_CASE("Reconciliation reports exactly the seeded discrepancies by kind") {
   auto stored = f.reconcile(today());
   CHECK(settlement_fixture::kinds_of(stored) == settlement_fixture::kinds_of(run));
   CHECK(f.count("SELECT count(*) FROM reconciliation_differences") == 3);
+
+  // The latest run's differences are on /metrics, by kind, zeros included.
+  auto scrape = test::http("GET", f.url("/metrics"), "", {});
+  REQUIRE(scrape.response.status == 200);
+  const auto& text = scrape.response.body;
+  for (const auto& [kind, count] :
+       std::vector<std::pair<std::string, int>>{{"amount_differs", 1},
+                                                {"missing_at_psp", 1},
+                                                {"missing_in_ledger", 1},
+                                                {"currency_differs", 0},
+                                                {"status_differs", 0}}) {
+    auto line = "payments_reconciliation_differences{psp=\"sandbox\",kind=\"" + kind + "\"} " +
+                std::to_string(count) + "\n";
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  CHECK(text.find("payments_reconciliation_last_run_timestamp_seconds{psp=\"sandbox\"} ") !=
+        std::string::npos);
 }
 
 TEST_CASE("Reconciliation shows a payout holding a charge the engine does not know") {
