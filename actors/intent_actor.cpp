@@ -126,9 +126,10 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
   if (!target) return false;
   // Back to created is a decline only when the PSP says so; a PSP intent
   // that merely awaits a payment method (a late payment_intent.created) is
-  // older news than requires_action or processing, not a failure.
-  if (*target == core::intent_status::created && next.status != core::intent_status::created &&
-      !psp.last_payment_error_json)
+  // older news than requires_action or processing, not a failure, and older
+  // than a decline already recorded, whose error it must not erase.
+  if (*target == core::intent_status::created && !psp.last_payment_error_json &&
+      (next.status != core::intent_status::created || next.last_payment_error_json))
     return false;
   auto path = core::find_path(next.status, *target);
   if (!path) return false;

@@ -333,6 +333,33 @@ TEST_CASE(
                 "'payment_failed'") == 0);
 }
 
+TEST_CASE("A late payment_intent.created after a decline keeps the decline's error") {
+  webhook_fixture f{{}, false};
+  f.insert_intent("pi_declined_engine", "pi_declined_psp");
+  auto failed = intent_event("evt_failed", "payment_intent.payment_failed", "pi_declined_psp",
+                             "requires_payment_method", 1000, 0, 0);
+  const std::string error =
+      R"({"type":"card_error","code":"card_declined","decline_code":"generic_decline",)"
+      R"("message":"Your card was declined."})";
+  auto at = failed.find(R"("last_payment_error":null)");
+  REQUIRE(at != std::string::npos);
+  failed.replace(at, 25, R"("last_payment_error":)" + error);
+  REQUIRE(f.deliver(failed, signature_header(secret, now_s(), failed)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_declined_engine' AND "
+                   "last_payment_error->>'code' = 'card_declined'",
+                   1));
+  auto created = intent_event("evt_created_after_decline", "payment_intent.created",
+                              "pi_declined_psp", "requires_payment_method", 1000, 0, 0);
+  REQUIRE(f.deliver(created, signature_header(secret, now_s(), created)).response.status == 200);
+  CHECK(
+      f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_id = "
+                   "'evt_created_after_decline' AND outcome = 'ignored_stale'",
+                   1));
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE id = 'pi_declined_engine' AND "
+                "last_payment_error->>'code' = 'card_declined' AND status = 'created'") == 1);
+}
+
 TEST_CASE(
     "Webhooks drive intents to the PSP's final state under duplicated, reordered, delayed and "
     "dropped deliveries") {
