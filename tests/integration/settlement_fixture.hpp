@@ -175,18 +175,14 @@ struct settlement_fixture {
   }
 
   std::int64_t count(const std::string& sql, const std::vector<storage::pg_param>& params = {}) {
-    return db.query(sql, params).int64(0, 0);
+    return db.count(sql, params);
   }
 
+  /// Waits (bounded) until `sql` counts `expected`.
   bool eventually(const std::string& sql, std::int64_t expected,
                   std::chrono::milliseconds limit = 20s,
                   const std::vector<storage::pg_param>& params = {}) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (count(sql, params) == expected) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return count(sql, params) == expected;
+    return db.eventually(sql, expected, limit, params);
   }
 
   /// Waits until every payout in `ids` is booked.

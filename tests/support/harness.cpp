@@ -84,6 +84,22 @@ storage::pg_rows scratch_database::query(const std::string& sql,
   return std::move(r.rows);
 }
 
+std::int64_t scratch_database::count(const std::string& sql,
+                                     const std::vector<storage::pg_param>& params) const {
+  return query(sql, params).int64(0, 0);
+}
+
+bool scratch_database::eventually(const std::string& sql, std::int64_t expected,
+                                  std::chrono::milliseconds limit,
+                                  const std::vector<storage::pg_param>& params) const {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (count(sql, params) == expected) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return count(sql, params) == expected;
+}
+
 test_merchant make_merchant(const scratch_database& db, const std::string& name) {
   auto conn = db.connect();
   auto id = storage::ensure_merchant(conn, name);

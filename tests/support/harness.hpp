@@ -42,6 +42,15 @@ class scratch_database {
   storage::pg_rows query(const std::string& sql,
                          const std::vector<storage::pg_param>& params = {}) const;
 
+  /// The single integer `sql` selects (a count).
+  std::int64_t count(const std::string& sql,
+                     const std::vector<storage::pg_param>& params = {}) const;
+
+  /// Polls `sql` (a count) every 50 ms until it is `expected` or `limit`
+  /// has passed; whether it got there.
+  bool eventually(const std::string& sql, std::int64_t expected, std::chrono::milliseconds limit,
+                  const std::vector<storage::pg_param>& params = {}) const;
+
  private:
   std::string name_;
   std::string url_;
