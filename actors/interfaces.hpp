@@ -79,6 +79,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<link_create_atom, storage::payment_link>::with<storage::payment_link>,
     // Reads a link: (link id, merchant id or none for the public page).
     caf::replies_to<link_get_atom, std::string, optional_id>::with<storage::payment_link>,
+    // Turns a merchant's link on or off: (link id, merchant id, active).
+    caf::replies_to<link_active_atom, std::string, std::string, bool>::with<storage::payment_link>,
     // Lists one merchant's payment links, newest first.
     caf::replies_to<link_list_atom, link_list_query>::with<storage::payment_link_page>,
     // The intent of one visit of a link: (link id, visit hash).

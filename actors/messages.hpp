@@ -80,6 +80,7 @@ using link_get_atom = caf::atom_constant<caf::atom("linkget")>;
 using link_list_atom = caf::atom_constant<caf::atom("linklist")>;
 using visit_get_atom = caf::atom_constant<caf::atom("visitget")>;
 using visit_put_atom = caf::atom_constant<caf::atom("visitput")>;
+using link_active_atom = caf::atom_constant<caf::atom("linkactive")>;
 using census_atom = caf::atom_constant<caf::atom("census")>;
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;

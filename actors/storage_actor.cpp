@@ -311,6 +311,12 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
           return storage::find_payment_link(c, id, merchant_id);
         }));
       },
+      [self](link_active_atom, const std::string& id, const std::string& merchant_id,
+             bool active) -> caf::result<storage::payment_link> {
+        return reply(self->state.write([&](storage::pg_connection& c) {
+          return storage::set_payment_link_active(c, id, merchant_id, active);
+        }));
+      },
       [self](link_list_atom, const link_list_query& q) -> caf::result<storage::payment_link_page> {
         return reply(self->state.read([&](storage::pg_connection& c) {
           return storage::list_payment_links(c, q.merchant_id, q.limit, q.starting_after);

@@ -21,6 +21,7 @@
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/limits.hpp"
+#include "core/log.hpp"
 #include "core/money.hpp"
 #include "net/checkout_requests.hpp"
 #include "net/intent_codec.hpp"
@@ -248,6 +249,37 @@ void get_payment_link(api_state& st, const call_ptr& c) {
       },
       [c](core::error e) { c->fail(e); }, actors::link_get_atom::value, c->params[0],
       actors::optional_id{c->merchant.id});
+}
+
+/// POST /v1/payment_links/{id} {"active": false|true}: stops (or restarts)
+/// a link taking payments. Intents already made by its visits are untouched.
+void update_payment_link(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  for (const auto& m : c->body.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name != "active")
+      return c->fail(core::make_error(core::errc::invalid_request,
+                                      "Received unknown parameter: " + std::string(name) +
+                                          " (a payment link's amount and currency are fixed; "
+                                          "only active can change).",
+                                      std::string(name)));
+  }
+  if (!c->body.HasMember("active") || !c->body["active"].IsBool())
+    return c->fail(core::make_error(core::errc::invalid_request,
+                                    "active (true or false) is required.", "active"));
+  bool active = c->body["active"].GetBool();
+  auto* state = &st;
+  ask<storage::payment_link>(
+      st.sys(), st.storage(),
+      [state, c](storage::payment_link l) {
+        core::log::info("payment link updated", {{"link_id", l.id},
+                                                 {"merchant_id", l.merchant_id},
+                                                 {"active", l.active ? "true" : "false"},
+                                                 {"request_id", c->request_id}});
+        c->answer(json_response(link_json(l, public_base(*state))));
+      },
+      [c](core::error e) { c->fail(e); }, actors::link_active_atom::value, c->params[0],
+      c->merchant.id, active);
 }
 
 void list_payment_links(api_state& st, const call_ptr& c) {
@@ -596,6 +628,7 @@ void add_hosted_checkout_routes(api_state& st) {
   st.routes.add("POST", "/v1/payment_links", &create_payment_link);
   st.routes.add("GET", "/v1/payment_links", &list_payment_links);
   st.routes.add("GET", "/v1/payment_links/{id}", &get_payment_link);
+  st.routes.add("POST", "/v1/payment_links/{id}", &update_payment_link);
   st.public_routes.add("GET", "/pay/{id}", &checkout_page);
   st.public_routes.add("POST", "/pay/{id}/session", &checkout_session);
   st.public_routes.add("GET", "/pay/{id}/status", &checkout_status);

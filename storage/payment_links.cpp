@@ -58,6 +58,15 @@ core::result<payment_link> find_payment_link(pg_connection& conn, const std::str
   return link;
 }
 
+core::result<payment_link> set_payment_link_active(pg_connection& conn, const std::string& id,
+                                                   const std::string& merchant_id, bool active) {
+  auto r = conn.exec("UPDATE payment_links SET active = $3 WHERE id = $1 AND merchant_id = $2",
+                     {id, merchant_id, std::string(active ? "true" : "false")});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.affected() == 0) return link_not_found(id);
+  return find_payment_link(conn, id, merchant_id);
+}
+
 core::result<payment_link_page> list_payment_links(
     pg_connection& conn, const std::string& merchant_id, std::size_t limit,
     const std::optional<std::string>& starting_after) {

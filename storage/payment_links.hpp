@@ -40,6 +40,12 @@ core::result<payment_link> create_payment_link(pg_connection& conn, const paymen
 core::result<payment_link> find_payment_link(pg_connection& conn, const std::string& id,
                                              const std::optional<std::string>& merchant_id);
 
+/// Turns the merchant's link on or off (an inactive link's page answers 410
+/// and makes no intent); answers the link as stored. Another merchant's or
+/// an unknown link is not_found.
+core::result<payment_link> set_payment_link_active(pg_connection& conn, const std::string& id,
+                                                   const std::string& merchant_id, bool active);
+
 /// The merchant's links, newest first, after `starting_after`.
 core::result<payment_link_page> list_payment_links(
     pg_connection& conn, const std::string& merchant_id, std::size_t limit,

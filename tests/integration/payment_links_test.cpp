@@ -118,6 +118,40 @@ TEST_CASE("A payment link is created idempotently and only its merchant reads it
   CHECK(test::http("GET", f.url("/v1/payment_links/" + id)).response.status == 401);
 }
 
+TEST_CASE("A deactivated payment link makes no intent until its merchant turns it back on") {
+  links_fixture f;
+  auto id = str(f.create_link(), "id");
+  auto off = f.post("/v1/payment_links/" + id, R"({"active":false})");
+  INFO(off.response.body);
+  REQUIRE(off.response.status == 200);
+  CHECK_FALSE(test::parse_json(off.response.body)["active"].GetBool());
+  CHECK(f.db.count("SELECT count(*) FROM payment_links WHERE NOT active") == 1);
+
+  CHECK(test::http("GET", f.url("/pay/" + id)).response.status == 410);
+  CHECK(f.session(id).response.status == 410);
+  CHECK(f.intents_of_merchant() == 0);
+
+  // Only `active` changes, only by its own merchant; bad bodies change nothing.
+  CHECK(f.post("/v1/payment_links/" + id, R"({"amount":1})").response.status == 400);
+  CHECK(f.post("/v1/payment_links/" + id, R"({"active":"yes"})").response.status == 400);
+  CHECK(f.post("/v1/payment_links/" + id, R"({})").response.status == 400);
+  auto other = test::make_merchant(f.db, "other shop");
+  CHECK(
+      f.post("/v1/payment_links/" + id, R"({"active":true})", {}, other.api_key).response.status ==
+      404);
+  CHECK(f.post("/v1/payment_links/plink_unknown", R"({"active":true})").response.status == 404);
+  CHECK(f.db.count("SELECT count(*) FROM payment_links WHERE NOT active AND amount = 1999") == 1);
+
+  auto on = f.post("/v1/payment_links/" + id, R"({"active":true})");
+  REQUIRE(on.response.status == 200);
+  CHECK(test::parse_json(on.response.body)["active"].GetBool());
+  CHECK(test::http("GET", f.url("/pay/" + id)).response.status == 200);
+  auto visit = f.session(id);
+  INFO(visit.response.body);
+  CHECK(visit.response.status == 200);
+  CHECK(f.intents_of_merchant() == 1);
+}
+
 TEST_CASE("A payment link is validated as a payment intent is and nothing is stored") {
   links_fixture f;
   struct bad_case {
