@@ -85,7 +85,7 @@ void add_admin_routes(api_state& st);     // api_server.cpp
 void add_ledger_routes(api_state& st);    // api_server.cpp
 // Payment links and the hosted checkout page: checkout_routes.cpp.
 void add_hosted_checkout_routes(api_state& st);
-void add_metrics_routes(api_state& st);   // metrics_routes.cpp
+void add_metrics_routes(api_state& st);  // metrics_routes.cpp
 
 /// The actor inspector's JSON views and console files (inspector_routes.cpp).
 void add_inspector_routes(api_state& st);
