@@ -176,12 +176,6 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
                                    timeout, std::move(done));
         });
       },
-      [self](breaker_atom) -> gateway_view {
-        auto now = now_ms();
-        auto& st = self->state;
-        return gateway_view{st.config.psp, st.breaker->state(now), st.breaker->trips(),
-                            st.in_flight, st.breaker->retry_after_ms(now)};
-      },
       [self](psp_done_atom, completion& c) {
         self->state.probe.on_message(self);
         c.run();

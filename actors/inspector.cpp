@@ -13,13 +13,20 @@
 
 namespace pay::actors::inspector {
 
-namespace {
-
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+std::string breaker_state_now(const actor_view& v, std::int64_t now_ms) {
+  if (v.kind == kind::psp_gateway && v.state == "open" && v.open_until_ms != 0 &&
+      now_ms >= v.open_until_ms)
+    return "half_open";
+  return v.state;
+}
+
+namespace {
 
 /// Records spread over a few locks by key, so spawning many intent actors
 /// at once does not queue on one mutex.

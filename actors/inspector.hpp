@@ -181,6 +181,14 @@ std::optional<actor_view> find(std::string_view kind, std::string_view key);
 /// natural key (storage connections).
 std::string numbered(std::string_view prefix);
 
+/// A gateway's breaker state as of `now_ms` (unix ms): an open breaker
+/// whose period has ended admits probes, so it reads as half_open, as
+/// circuit_breaker::state does. Other kinds: their state as published.
+std::string breaker_state_now(const actor_view& v, std::int64_t now_ms);
+
+/// Milliseconds since the unix epoch, the clock of the records' times.
+std::int64_t unix_ms();
+
 /// The p-th percentile (0..100) of ascending `sorted` by nearest rank; 0 when
 /// empty.
 std::int64_t percentile(const std::vector<std::int64_t>& sorted, int p);

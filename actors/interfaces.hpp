@@ -113,8 +113,6 @@ using gateway_actor = caf::typed_actor<
                     std::string>::with<psp_intent_outcome>,
     // Refunds at the PSP.
     caf::replies_to<psp_refund_atom, psp_refund_request>::with<psp_refund_outcome>,
-    // Reports breaker state and load.
-    caf::replies_to<breaker_atom>::with<gateway_view>,
     // A finished PSP call handing its result back to the actor's thread.
     caf::reacts_to<psp_done_atom, completion>>;
 

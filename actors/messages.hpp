@@ -53,7 +53,6 @@ using psp_capture_atom = caf::atom_constant<caf::atom("pspcapture")>;
 using psp_cancel_atom = caf::atom_constant<caf::atom("pspcancel")>;
 using psp_refund_atom = caf::atom_constant<caf::atom("psprefund")>;
 using psp_done_atom = caf::atom_constant<caf::atom("pspdone")>;
-using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
 using inbox_add_atom = caf::atom_constant<caf::atom("inboxadd")>;
 using inbox_claim_atom = caf::atom_constant<caf::atom("inboxclaim")>;
 using inbox_done_atom = caf::atom_constant<caf::atom("inboxdone")>;
@@ -258,15 +257,6 @@ struct completion {
   std::function<void()> run;
 };
 
-/// The gateway's breaker and load, for the inspector and metrics.
-struct gateway_view {
-  std::string psp;
-  core::breaker_state state = core::breaker_state::closed;
-  std::uint64_t trips = 0;
-  std::size_t in_flight = 0;
-  std::int64_t retry_after_ms = 0;
-};
-
 /// A page request over a merchant's payment links.
 struct link_list_query {
   std::string merchant_id;
@@ -306,7 +296,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_capture_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::gateway_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_write)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_request)

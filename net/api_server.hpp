@@ -23,8 +23,6 @@ struct api_actors {
   actors::intent_router_actor router;
   /// Processes the webhook inbox; woken on every new event.
   actors::webhook_worker_actor worker;
-  /// The PSP gateway (breaker state and calls in flight for /metrics).
-  actors::gateway_actor gateway;
   /// Books payouts and runs reconciliations; unset: /v1/admin/reconciliation answers 503.
   actors::settlement_actor settlement;
 };

@@ -24,24 +24,14 @@ namespace {
 
 namespace insp = actors::inspector;
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// An open breaker whose period has ended admits probes: it reads as
-/// half_open, as circuit_breaker::state does.
-std::string breaker_state_now(const insp::actor_view& v, std::int64_t now) {
-  if (v.state == "open" && v.open_until_ms != 0 && now >= v.open_until_ms) return "half_open";
-  return v.state;
-}
+using insp::breaker_state_now;
+using insp::unix_ms;
 
 void write_actor(json_writer& w, const insp::actor_view& v, std::int64_t now) {
   w.begin_object();
   w.field("kind", v.kind);
   w.field("key", v.key);
-  w.field("state", v.kind == insp::kind::psp_gateway ? breaker_state_now(v, now) : v.state);
+  w.field("state", breaker_state_now(v, now));
   if (v.version >= 0)
     w.field("version", v.version);
   else

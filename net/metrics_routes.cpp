@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -129,8 +130,9 @@ struct scrape {
   }
 };
 
+/// The reads a scrape waits for, one answer (or miss) each.
 constexpr std::string_view scrape_sources[] = {"inbox_stats", "trial_balance", "actor_census",
-                                               "gateway", "reconciliation"};
+                                               "reconciliation"};
 
 void serve_metrics(api_state& st, const call_ptr& c) {
   auto* state = &st;
@@ -139,7 +141,7 @@ void serve_metrics(api_state& st, const call_ptr& c) {
   st.sys().spawn([state, c, storage, trial_storage](caf::event_based_actor* self) {
     auto s = std::make_shared<scrape>();
     s->c = c;
-    s->pending = 5;
+    s->pending = static_cast<int>(std::size(scrape_sources));
     const deadline_type deadline{core::limits::metrics_scrape_timeout_ms};
 
     self->request(storage, deadline, actors::inbox_stats_atom::value)
@@ -218,31 +220,27 @@ void serve_metrics(api_state& st, const call_ptr& c) {
               s->finish(self);
             });
 
-    if (!state->actors.gateway) {
-      s->failed("gateway");
-      s->finish(self);
-    } else {
-      self->request(state->actors.gateway, deadline, actors::breaker_atom::value)
-          .then(
-              [self, s](actors::gateway_view& g) {
-                auto& f =
-                    s->add("payments_psp_circuit_breaker_state",
-                           "The PSP circuit breaker's state: 1 for the current one (closed, open, "
-                           "half_open), 0 for the others.",
-                           {"psp", "state"});
-                for (auto state : {core::breaker_state::closed, core::breaker_state::open,
-                                   core::breaker_state::half_open})
-                  f.samples.push_back(
-                      {{g.psp, std::string(core::to_string(state))}, g.state == state ? 1.0 : 0.0});
-                s->add("payments_psp_calls_in_flight", "PSP calls made and not yet answered.",
-                       {"psp"})
-                    .samples.push_back({{g.psp}, static_cast<double>(g.in_flight)});
-                s->finish(self);
-              },
-              [self, s](caf::error&) {
-                s->failed("gateway");
-                s->finish(self);
-              });
+    // The gateways' breakers and load, from the inspector registry (each
+    // gateway publishes them on every call), so no actor is asked.
+    {
+      auto& breaker = s->add("payments_psp_circuit_breaker_state",
+                             "The PSP circuit breaker's state: 1 for the current one (closed, "
+                             "open, half_open), 0 for the others.",
+                             {"psp", "state"});
+      auto& in_flight =
+          s->add("payments_psp_calls_in_flight", "PSP calls made and not yet answered.", {"psp"});
+      auto now = actors::inspector::unix_ms();
+      for (const auto& g : actors::inspector::list(actors::inspector::kind::psp_gateway,
+                                                   core::limits::inspector_list_max)
+                               .actors) {
+        auto current = actors::inspector::breaker_state_now(g, now);
+        for (auto st : {core::breaker_state::closed, core::breaker_state::open,
+                        core::breaker_state::half_open}) {
+          auto name = std::string(core::to_string(st));
+          breaker.samples.push_back({{g.key, name}, current == name ? 1.0 : 0.0});
+        }
+        in_flight.samples.push_back({{g.key}, static_cast<double>(g.in_flight)});
+      }
     }
 
     collect_reconciliation_differences(

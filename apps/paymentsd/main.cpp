@@ -200,7 +200,6 @@ int run(const core::option_values& opts) {
       static_cast<std::uint32_t>(std::max<std::int64_t>(1, opts.get_int("breaker-failures")));
   gateway_cfg.breaker.open_ms = std::max<std::int64_t>(1, opts.get_int("breaker-open-ms"));
   auto gateway = actors::spawn_gateway_actor(sys, gateway_cfg, connector);
-  handles.gateway = gateway;
   actors::router_config router_cfg;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
   handles.router = actors::spawn_intent_router(sys, handles.storage, gateway, router_cfg);
