@@ -1,5 +1,6 @@
 #include "actors/intent_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -22,9 +23,11 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-/// Test-only crash point (PAYMENTS_FAILPOINT=after_psp_create): the process
-/// dies like kill -9 right after the PSP created its intent and before the
-/// engine recorded it, to prove a retry resumes without a second PSP intent.
+/// Test-only crash points (PAYMENTS_FAILPOINT=NAME): the process dies like
+/// kill -9 at the named point, to prove a retry finishes the operation:
+/// after_psp_create, after_psp_capture, after_psp_cancel, after_psp_refund
+/// (the PSP acted, the engine recorded nothing) and after_commit (the change
+/// is committed, the answer not yet stored).
 bool failpoint(std::string_view name) {
   static const std::string configured = [] {
     const char* v = std::getenv("PAYMENTS_FAILPOINT");
@@ -45,6 +48,9 @@ struct intent_state {
   /// The id of the request whose command is in hand (one at a time), passed
   /// to the PSP with every call the command makes; empty for background work.
   std::string request_id;
+  /// The deadline of the request whose command is in hand; zero for
+  /// background work (PSP events, polls), where each hop's own timeout holds.
+  clock_type::time_point deadline{};
   /// The PSP payment error last counted in the metrics (see count_committed).
   std::string failure_counted;
   inspector::registration probe;
@@ -76,6 +82,16 @@ const auto storage_timeout = milliseconds(core::limits::actor_request_timeout_ms
 // The gateway answers by its own call deadline; this only guards against a
 // lost reply.
 const auto gateway_timeout = milliseconds(2 * core::limits::psp_call_timeout_ms);
+
+/// How long a request to a peer may wait: its own timeout `cap`, cut to what
+/// the command's request has left, so no hop waits past the request's
+/// deadline. When it passes, the command fails with a retryable error; an
+/// admitted operation stays at psp_requested and a retry finishes it.
+milliseconds budget(const clock_type::time_point& deadline, milliseconds cap) {
+  if (deadline == clock_type::time_point{}) return cap;
+  auto left = std::chrono::duration_cast<milliseconds>(deadline - clock_type::now());
+  return std::clamp(left, milliseconds(1), cap);
+}
 
 /// The engine error a client sees for a failed PSP call.
 core::error from_psp_failure(const core::psp_failure& f) {
@@ -117,6 +133,13 @@ core::audit_event audit(std::string actor, std::string action,
   return a;
 }
 
+bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
+  return a.status == b.status && a.amount_capturable == b.amount_capturable &&
+         a.amount_received == b.amount_received && a.psp_reference == b.psp_reference &&
+         a.client_secret == b.client_secret &&
+         a.last_payment_error_json == b.last_payment_error_json;
+}
+
 /// Applies the PSP's view of the intent to `next`: amounts, client secret,
 /// last error, and the walk of transitions to the PSP's status. Returns
 /// false when the PSP's status is behind ours (stale news, not applied).
@@ -133,6 +156,8 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
     return false;
   auto path = core::find_path(next.status, *target);
   if (!path) return false;
+  const auto before = next;
+  const bool described = !trail.empty();  // e.g. the create row of a new intent
   for (const auto& rule : *path)
     trail.push_back(audit("psp", std::string(core::to_string(rule.on)), rule.from, rule.to,
                           cause + ": " + std::string(rule.cause)));
@@ -142,14 +167,20 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
   next.amount_capturable = psp.amount_capturable;
   next.amount_received = psp.amount_received;
   next.last_payment_error_json = psp.last_payment_error_json;
+  // A change without a transition (a decline that leaves the intent in
+  // created, amounts the PSP corrected) is still a new version: it gets its
+  // audit row like every other change, unless the write already has one.
+  if (path->empty() && !described && !same_view(before, next)) {
+    bool declined = next.last_payment_error_json &&
+                    next.last_payment_error_json != before.last_payment_error_json;
+    trail.push_back(
+        audit("psp", declined ? "payment_failed" : "psp_update", before.status, next.status,
+              cause + (declined ? ": the PSP declined the payment; the intent stays "
+                                  "payable"
+                                : ": the PSP's view of the intent changed"),
+              declined ? "{\"last_payment_error\":" + *next.last_payment_error_json + "}" : "{}"));
+  }
   return true;
-}
-
-bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
-  return a.status == b.status && a.amount_capturable == b.amount_capturable &&
-         a.amount_received == b.amount_received && a.psp_reference == b.psp_reference &&
-         a.client_secret == b.client_secret &&
-         a.last_payment_error_json == b.last_payment_error_json;
 }
 
 /// Adds the ledger postings that the change from `before` to `w.intent`
@@ -175,7 +206,8 @@ void persist_insert(intent_pointer self, storage::intent_write w, Then then,
   auto before = w.intent;
   before.amount_capturable = before.amount_received = before.amount_refunded = 0;
   if (auto ok = attach_postings(w, before); !ok) return fail(ok.err());
-  self->request(self->state.storage, storage_timeout, write_atom::value, w)
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                write_atom::value, w)
       .await(
           [self, w, then](std::int64_t version) mutable {
             metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
@@ -202,7 +234,8 @@ void persist_change(intent_pointer self, change_builder build, Then then,
   auto w = build(*self->state.pi);
   if (!w) return then(*self->state.pi);
   if (auto ok = attach_postings(*w, *self->state.pi); !ok) return fail(ok.err());
-  self->request(self->state.storage, storage_timeout, write_atom::value, *w)
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                write_atom::value, *w)
       .await(
           [self, w = *w, then](std::int64_t version) mutable {
             metrics::count_committed(self->state.pi ? &*self->state.pi : nullptr, w,
@@ -215,7 +248,8 @@ void persist_change(intent_pointer self, change_builder build, Then then,
           [self, build, then, fail, attempt](caf::error& err) mutable {
             auto e = from_caf_error(err);
             if (e.code != core::errc::version_conflict || attempt > 0) return fail(e);
-            self->request(self->state.storage, storage_timeout, load_atom::value, self->state.id)
+            self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                          load_atom::value, self->state.id)
                 .await(
                     [self, build, then, fail](core::payment_intent& fresh) mutable {
                       core::log::info("version conflict: re-read, deciding again",
@@ -228,18 +262,29 @@ void persist_change(intent_pointer self, change_builder build, Then then,
           });
 }
 
+void crash_at(std::string_view name) {
+  if (failpoint(name)) std::_Exit(137);
+}
+
+/// Still waiting for the shopper or the PSP: the PSP may know more.
+bool pending(const core::payment_intent& pi) {
+  return pi.status == core::intent_status::created ||
+         pi.status == core::intent_status::requires_action ||
+         pi.status == core::intent_status::processing;
+}
+
 /// When the intent still waits for the shopper or the PSP, asks the PSP for
 /// its state and records any progress (until webhooks land, this is how the
-/// engine learns of an authorisation). A PSP failure leaves the state as is.
+/// engine learns of an authorisation). A PSP failure leaves the state as is;
+/// `then(fresh)` learns whether the state is known to be current (false: a
+/// pending intent whose PSP read failed, so a refusal based on it could be
+/// wrong and must not be final).
 template <class Then>
 void refresh_from_psp(intent_pointer self, Then then) {
   auto& pi = *self->state.pi;
-  bool pending = pi.status == core::intent_status::created ||
-                 pi.status == core::intent_status::requires_action ||
-                 pi.status == core::intent_status::processing;
-  if (!pending || !pi.psp_reference) return then();
-  self->request(self->state.gateway, gateway_timeout, psp_get_atom::value, *pi.psp_reference,
-                self->state.request_id)
+  if (!pending(pi) || !pi.psp_reference) return then(true);
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_get_atom::value, *pi.psp_reference, self->state.request_id)
       .await(
           [self, then](psp_intent_outcome& outcome) mutable {
             auto* psp = std::get_if<core::psp_intent>(&outcome);
@@ -247,7 +292,7 @@ void refresh_from_psp(intent_pointer self, Then then) {
               core::log::debug("psp refresh failed",
                                {{"intent_id", self->state.id},
                                 {"error", std::get<core::psp_failure>(outcome).message}});
-              return then();
+              return then(false);
             }
             auto view = *psp;
             change_builder build =
@@ -264,14 +309,38 @@ void refresh_from_psp(intent_pointer self, Then then) {
               return storage::intent_write{next, current.version, std::move(trail), {}, {}, {}};
             };
             persist_change(
-                self, std::move(build), [then](const core::payment_intent&) mutable { then(); },
+                self, std::move(build), [then](const core::payment_intent&) mutable { then(true); },
                 [self, then](core::error e) mutable {
                   core::log::warn("psp refresh not recorded",
                                   {{"intent_id", self->state.id}, {"error", e.message}});
-                  then();
+                  then(false);
                 });
           },
-          [then](caf::error&) mutable { then(); });
+          [then](caf::error&) mutable { then(false); });
+}
+
+/// The refusal of a command by the intent's state: final when the state is
+/// known to be current, a retryable 503 when it may be stale (the PSP read
+/// of a pending intent failed: the shopper may have paid meanwhile).
+core::error refusal(const core::payment_intent& pi, bool fresh, std::string_view action) {
+  if (!fresh && pending(pi))
+    return core::make_error(core::errc::psp_unavailable,
+                            "The PSP could not be asked for this PaymentIntent's current "
+                            "status; retry with the same Idempotency-Key.");
+  return invalid_state(pi, action);
+}
+
+/// Records that an operation was admitted, before its PSP call: from here
+/// a retry with the same key finishes it instead of deciding afresh.
+/// Requests without an Idempotency-Key record nothing.
+template <class Then>
+void admit_operation(intent_pointer self, storage::idempotency_admission a, Then then,
+                     std::function<void(core::error)> fail) {
+  if (a.id <= 0) return then();
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                idem_admit_atom::value, std::move(a))
+      .await([then](bool) mutable { then(); },
+             [fail](caf::error& err) { fail(from_caf_error(err)); });
 }
 
 template <class T>
@@ -295,14 +364,15 @@ void create_with_psp(intent_pointer self, create_command cmd,
   req.metadata_json = pi.metadata_json;
   req.engine_intent_id = pi.id;
   req.request_id = cmd.request_id;
-  self->request(self->state.gateway, gateway_timeout, psp_create_atom::value, req, cmd.psp_key)
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_create_atom::value, req, cmd.psp_key)
       .await(
           [self, cmd, rp](psp_intent_outcome& outcome) mutable {
             if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
               rp.deliver(to_caf_error(from_psp_failure(*f)));
               return;
             }
-            if (failpoint("after_psp_create")) std::_Exit(137);
+            crash_at("after_psp_create");
             const auto& psp = std::get<core::psp_intent>(outcome);
             auto next = cmd.intent;
             next.status = core::intent_status::created;
@@ -325,6 +395,278 @@ void create_with_psp(intent_pointer self, create_command cmd,
                 failer(rp));
           },
           [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// ---- merchant operations ------------------------------------------------------
+//
+// Each operation is admitted once: the first attempt checks it against the
+// intent (state machine, amounts), records the admission with the request's
+// idempotency record (psp_requested), and only then calls the PSP. A retry
+// of an admitted operation (cmd.resume) decides nothing: it repeats the PSP
+// call with the same PSP idempotency key, which answers what the PSP did,
+// and records that. So an operation that happened is answered as done even
+// when a webhook recorded it first, and a refusal is only ever a decision
+// taken before the PSP was called.
+
+/// Records a capture the PSP confirmed; one another writer (a webhook)
+/// already recorded writes nothing and answers the intent as it is.
+void record_capture(intent_pointer self, capture_command cmd, std::int64_t asked,
+                    std::int64_t received, caf::typed_response_promise<core::payment_intent> rp) {
+  change_builder build =
+      [cmd, asked,
+       received](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    if (!core::transition(current.status, core::intent_event::capture)) return std::nullopt;
+    auto next = current;
+    next.status = core::intent_status::captured;
+    next.amount_capturable = 0;
+    next.amount_received = received > 0 ? received : asked;
+    return storage::intent_write{
+        next,
+        current.version,
+        {audit("api", "capture", current.status, next.status,
+               asked > 0 && asked < current.amount_capturable
+                   ? "merchant captured part; the rest of the hold is released"
+                   : "merchant captured the authorisation",
+               "{\"amount\":" + std::to_string(next.amount_received) + "}")},
+        {},
+        idem_ref(cmd.idempotency_id),
+        core::recovery_point::psp_called};
+  };
+  persist_change(
+      self, std::move(build),
+      [rp](const core::payment_intent& pi) mutable {
+        crash_at("after_commit");
+        rp.deliver(pi);
+      },
+      failer(rp));
+}
+
+/// Calls the PSP to capture (first attempt or resumed) and records it.
+void capture_at_psp(intent_pointer self, capture_command cmd, std::int64_t asked,
+                    caf::typed_response_promise<core::payment_intent> rp) {
+  const auto& current = *self->state.pi;
+  if (!current.psp_reference) {
+    rp.deliver(to_caf_error(invalid_state(current, "captured")));
+    return;
+  }
+  psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key, cmd.request_id};
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_capture_atom::value, req)
+      .await(
+          [self, cmd, asked, rp](psp_intent_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              rp.deliver(to_caf_error(from_psp_failure(*f)));
+              return;
+            }
+            crash_at("after_psp_capture");
+            auto received = std::get<core::psp_intent>(outcome).amount_received;
+            record_capture(self, std::move(cmd), asked, received, rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void run_capture(intent_pointer self, capture_command cmd,
+                 caf::typed_response_promise<core::payment_intent> rp) {
+  if (cmd.resume) return capture_at_psp(self, cmd, cmd.amount.value_or(0), rp);
+  refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
+    const auto current = *self->state.pi;
+    if (!core::transition(current.status, core::intent_event::capture)) {
+      rp.deliver(to_caf_error(refusal(current, fresh, "captured")));
+      return;
+    }
+    auto amount = cmd.amount.value_or(current.amount_capturable);
+    if (amount <= 0 || amount > current.amount_capturable) {
+      rp.deliver(to_caf_error(
+          core::make_error(core::errc::invalid_request,
+                           "amount_to_capture must be between 1 and amount_capturable (" +
+                               std::to_string(current.amount_capturable) + ").",
+                           "amount_to_capture")));
+      return;
+    }
+    storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::capture,
+                                     cmd.amount, std::nullopt};
+    admit_operation(
+        self, std::move(a),
+        [self, cmd, amount, rp]() mutable { capture_at_psp(self, cmd, amount, rp); }, failer(rp));
+  });
+}
+
+/// Records a cancel (at the PSP, or of an intent the PSP never saw).
+void record_cancel(intent_pointer self, cancel_command cmd,
+                   caf::typed_response_promise<core::payment_intent> rp) {
+  change_builder build =
+      [cmd](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    if (!core::transition(current.status, core::intent_event::cancel)) return std::nullopt;
+    auto next = current;
+    next.status = core::intent_status::canceled;
+    next.amount_capturable = 0;
+    return storage::intent_write{next,
+                                 current.version,
+                                 {audit("api", "cancel", current.status, next.status,
+                                        current.status == core::intent_status::authorized
+                                            ? "merchant voided the authorisation"
+                                            : "merchant canceled the payment intent")},
+                                 {},
+                                 idem_ref(cmd.idempotency_id),
+                                 core::recovery_point::psp_called};
+  };
+  persist_change(
+      self, std::move(build),
+      [rp](const core::payment_intent& pi) mutable {
+        crash_at("after_commit");
+        rp.deliver(pi);
+      },
+      failer(rp));
+}
+
+void cancel_at_psp(intent_pointer self, cancel_command cmd,
+                   caf::typed_response_promise<core::payment_intent> rp) {
+  const auto& current = *self->state.pi;
+  if (!current.psp_reference) return record_cancel(self, std::move(cmd), rp);
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_cancel_atom::value, *current.psp_reference, cmd.psp_key, cmd.request_id)
+      .await(
+          [self, cmd, rp](psp_intent_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              rp.deliver(to_caf_error(from_psp_failure(*f)));
+              return;
+            }
+            crash_at("after_psp_cancel");
+            record_cancel(self, std::move(cmd), rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void run_cancel(intent_pointer self, cancel_command cmd,
+                caf::typed_response_promise<core::payment_intent> rp) {
+  if (cmd.resume) return cancel_at_psp(self, std::move(cmd), rp);
+  refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
+    const auto current = *self->state.pi;
+    if (!core::transition(current.status, core::intent_event::cancel)) {
+      rp.deliver(to_caf_error(refusal(current, fresh, "canceled")));
+      return;
+    }
+    storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::cancel,
+                                     std::nullopt, std::nullopt};
+    admit_operation(
+        self, std::move(a), [self, cmd, rp]() mutable { cancel_at_psp(self, cmd, rp); },
+        failer(rp));
+  });
+}
+
+/// Records a refund the PSP made. One the books already hold under the
+/// PSP's id (a webhook booked it first) is answered as it is.
+void record_refund(intent_pointer self, refund_command cmd, std::int64_t amount,
+                   core::psp_refund psp, caf::typed_response_promise<refund_result> rp) {
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                refund_ref_atom::value, psp.id)
+      .await(
+          [self, cmd, amount, psp, rp](optional_refund& known) mutable {
+            if (known) {
+              rp.deliver(refund_result{*known, *self->state.pi});
+              return;
+            }
+            core::refund rf;
+            rf.id = cmd.refund_id;
+            rf.merchant_id = self->state.pi->merchant_id;
+            rf.intent_id = self->state.pi->id;
+            rf.amount = psp.amount > 0 ? psp.amount : amount;
+            rf.currency = self->state.pi->currency;
+            rf.status = psp.status.empty() ? "pending" : psp.status;
+            rf.reason = cmd.reason;
+            rf.psp_reference = psp.id;
+            rf.created = unix_now_s();
+            auto written = std::make_shared<bool>(false);
+            change_builder build =
+                [cmd, rf, written](
+                    const core::payment_intent& current) -> std::optional<storage::intent_write> {
+              auto next = current;
+              next.amount_refunded = current.amount_refunded + rf.amount;
+              if (next.amount_refunded > next.amount_received) return std::nullopt;
+              auto event = next.amount_refunded == next.amount_received
+                               ? core::intent_event::refund_full
+                               : core::intent_event::refund_partial;
+              auto rule = core::find_transition(current.status, event);
+              if (!rule) return std::nullopt;
+              next.status = rule->to;
+              *written = true;
+              return storage::intent_write{
+                  next,
+                  current.version,
+                  {audit("api", std::string(core::to_string(event)), current.status, next.status,
+                         std::string(rule->cause),
+                         "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(rf.amount) +
+                             "}")},
+                  rf,
+                  idem_ref(cmd.idempotency_id),
+                  core::recovery_point::psp_called};
+            };
+            persist_change(
+                self, std::move(build),
+                [rp, rf, written](const core::payment_intent& pi) mutable {
+                  if (!*written) {
+                    // The PSP made a refund the intent has no room for: the
+                    // books must not claim it. Retryable: the webhook worker
+                    // meets the same refund and dead-letters it for a person.
+                    rp.deliver(to_caf_error(core::make_error(
+                        core::errc::version_conflict,
+                        "The PSP refunded " + rf.psp_reference.value_or("") +
+                            " but the intent no longer has room for it; retry later.")));
+                    return;
+                  }
+                  crash_at("after_commit");
+                  rp.deliver(refund_result{rf, pi});
+                },
+                failer(rp));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void refund_at_psp(intent_pointer self, refund_command cmd, std::int64_t amount,
+                   caf::typed_response_promise<refund_result> rp) {
+  const auto& current = *self->state.pi;
+  if (!current.psp_reference) {
+    rp.deliver(to_caf_error(invalid_state(current, "refunded")));
+    return;
+  }
+  psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key, cmd.request_id};
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_refund_atom::value, req)
+      .await(
+          [self, cmd, amount, rp](psp_refund_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              rp.deliver(to_caf_error(from_psp_failure(*f)));
+              return;
+            }
+            crash_at("after_psp_refund");
+            record_refund(self, std::move(cmd), amount, std::get<core::psp_refund>(outcome), rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void run_refund(intent_pointer self, refund_command cmd,
+                caf::typed_response_promise<refund_result> rp) {
+  const auto current = *self->state.pi;
+  if (cmd.resume && cmd.amount) return refund_at_psp(self, cmd, *cmd.amount, rp);
+  if (!core::transition(current.status, core::intent_event::refund_partial)) {
+    rp.deliver(to_caf_error(invalid_state(current, "refunded")));
+    return;
+  }
+  auto remaining = current.amount_received - current.amount_refunded;
+  auto amount = cmd.amount.value_or(remaining);
+  if (amount <= 0 || amount > remaining) {
+    rp.deliver(to_caf_error(core::make_error(
+        core::errc::invalid_request,
+        "amount must be between 1 and what remains refundable (" + std::to_string(remaining) + ").",
+        "amount")));
+    return;
+  }
+  // The resolved amount is recorded: a retry asks the PSP for exactly this.
+  storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::refund,
+                                   amount, cmd.refund_id};
+  admit_operation(
+      self, std::move(a),
+      [self, cmd, amount, rp]() mutable { refund_at_psp(self, cmd, amount, rp); }, failer(rp));
 }
 
 intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
@@ -383,6 +725,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       [self, entered](create_atom,
                       create_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
         self->state.request_id = cmd.request_id;
+        self->state.deadline = cmd.deadline;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = entered()) {
           rp.deliver(to_caf_error(*e));
@@ -403,210 +746,59 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       [self, admit](capture_atom,
                     capture_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
         self->state.request_id = cmd.request_id;
+        self->state.deadline = cmd.deadline;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        refresh_from_psp(self, [self, cmd, rp]() mutable {
-          const auto current = *self->state.pi;
-          if (!core::transition(current.status, core::intent_event::capture)) {
-            rp.deliver(to_caf_error(invalid_state(current, "captured")));
-            return;
-          }
-          auto amount = cmd.amount.value_or(current.amount_capturable);
-          if (amount <= 0 || amount > current.amount_capturable) {
-            rp.deliver(to_caf_error(
-                core::make_error(core::errc::invalid_request,
-                                 "amount_to_capture must be between 1 and amount_capturable (" +
-                                     std::to_string(current.amount_capturable) + ").",
-                                 "amount_to_capture")));
-            return;
-          }
-          psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key, cmd.request_id};
-          self->request(self->state.gateway, gateway_timeout, psp_capture_atom::value, req)
-              .await(
-                  [self, cmd, amount, rp](psp_intent_outcome& outcome) mutable {
-                    if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
-                      rp.deliver(to_caf_error(from_psp_failure(*f)));
-                      return;
-                    }
-                    auto received = std::get<core::psp_intent>(outcome).amount_received;
-                    change_builder build = [cmd, amount,
-                                            received](const core::payment_intent& current)
-                        -> std::optional<storage::intent_write> {
-                      // Already recorded (another writer), or no longer capturable.
-                      if (!core::transition(current.status, core::intent_event::capture))
-                        return std::nullopt;
-                      auto next = current;
-                      next.status = core::intent_status::captured;
-                      next.amount_capturable = 0;
-                      next.amount_received = received > 0 ? received : amount;
-                      return storage::intent_write{
-                          next,
-                          current.version,
-                          {audit("api", "capture", current.status, next.status,
-                                 amount < current.amount_capturable
-                                     ? "merchant captured part; the rest of the hold is released"
-                                     : "merchant captured the authorisation",
-                                 "{\"amount\":" + std::to_string(next.amount_received) + "}")},
-                          {},
-                          idem_ref(cmd.idempotency_id),
-                          core::recovery_point::psp_called};
-                    };
-                    persist_change(
-                        self, std::move(build),
-                        [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); },
-                        failer(rp));
-                  },
-                  [rp](caf::error& err) mutable { rp.deliver(err); });
-        });
+        run_capture(self, std::move(cmd), rp);
         return rp;
       },
 
       [self, admit](cancel_atom,
                     cancel_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
         self->state.request_id = cmd.request_id;
+        self->state.deadline = cmd.deadline;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        refresh_from_psp(self, [self, cmd, rp]() mutable {
-          const auto current = *self->state.pi;
-          if (!core::transition(current.status, core::intent_event::cancel)) {
-            rp.deliver(to_caf_error(invalid_state(current, "canceled")));
-            return;
-          }
-          auto record = [self, cmd, rp]() mutable {
-            change_builder build =
-                [cmd](const core::payment_intent& current) -> std::optional<storage::intent_write> {
-              if (!core::transition(current.status, core::intent_event::cancel))
-                return std::nullopt;
-              auto next = current;
-              next.status = core::intent_status::canceled;
-              next.amount_capturable = 0;
-              return storage::intent_write{next,
-                                           current.version,
-                                           {audit("api", "cancel", current.status, next.status,
-                                                  current.status == core::intent_status::authorized
-                                                      ? "merchant voided the authorisation"
-                                                      : "merchant canceled the payment intent")},
-                                           {},
-                                           idem_ref(cmd.idempotency_id),
-                                           core::recovery_point::psp_called};
-            };
-            persist_change(
-                self, std::move(build),
-                [rp](const core::payment_intent& pi) mutable { rp.deliver(pi); }, failer(rp));
-          };
-          if (!current.psp_reference) return record();
-          self->request(self->state.gateway, gateway_timeout, psp_cancel_atom::value,
-                        *current.psp_reference, cmd.psp_key, cmd.request_id)
-              .await(
-                  [rp, record](psp_intent_outcome& outcome) mutable {
-                    if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
-                      rp.deliver(to_caf_error(from_psp_failure(*f)));
-                      return;
-                    }
-                    record();
-                  },
-                  [rp](caf::error& err) mutable { rp.deliver(err); });
-        });
+        run_cancel(self, std::move(cmd), rp);
         return rp;
       },
 
       [self, admit](refund_atom,
                     refund_command& cmd) -> caf::typed_response_promise<refund_result> {
         self->state.request_id = cmd.request_id;
+        self->state.deadline = cmd.deadline;
         auto rp = self->make_response_promise<refund_result>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        const auto current = *self->state.pi;
-        if (!core::transition(current.status, core::intent_event::refund_partial)) {
-          rp.deliver(to_caf_error(invalid_state(current, "refunded")));
-          return rp;
-        }
-        auto remaining = current.amount_received - current.amount_refunded;
-        auto amount = cmd.amount.value_or(remaining);
-        if (amount <= 0 || amount > remaining) {
-          rp.deliver(to_caf_error(
-              core::make_error(core::errc::invalid_request,
-                               "amount must be between 1 and what remains refundable (" +
-                                   std::to_string(remaining) + ").",
-                               "amount")));
-          return rp;
-        }
-        psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key,
-                               cmd.request_id};
-        self->request(self->state.gateway, gateway_timeout, psp_refund_atom::value, req)
-            .await(
-                [self, cmd, amount, rp](psp_refund_outcome& outcome) mutable {
-                  if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
-                    rp.deliver(to_caf_error(from_psp_failure(*f)));
-                    return;
-                  }
-                  const auto& psp = std::get<core::psp_refund>(outcome);
-                  core::refund rf;
-                  rf.id = cmd.refund_id;
-                  rf.merchant_id = self->state.pi->merchant_id;
-                  rf.intent_id = self->state.pi->id;
-                  rf.amount = amount;
-                  rf.currency = self->state.pi->currency;
-                  rf.status = psp.status.empty() ? "pending" : psp.status;
-                  rf.reason = cmd.reason;
-                  rf.psp_reference = psp.id;
-                  rf.created = unix_now_s();
-                  change_builder build = [cmd, rf](const core::payment_intent& current)
-                      -> std::optional<storage::intent_write> {
-                    auto next = current;
-                    next.amount_refunded = current.amount_refunded + rf.amount;
-                    if (next.amount_refunded > next.amount_received) return std::nullopt;
-                    auto event = next.amount_refunded == next.amount_received
-                                     ? core::intent_event::refund_full
-                                     : core::intent_event::refund_partial;
-                    auto rule = core::find_transition(current.status, event);
-                    if (!rule) return std::nullopt;
-                    next.status = rule->to;
-                    return storage::intent_write{
-                        next,
-                        current.version,
-                        {audit("api", std::string(core::to_string(event)), current.status,
-                               next.status, std::string(rule->cause),
-                               "{\"refund\":\"" + rf.id +
-                                   "\",\"amount\":" + std::to_string(rf.amount) + "}")},
-                        rf,
-                        idem_ref(cmd.idempotency_id),
-                        core::recovery_point::psp_called};
-                  };
-                  persist_change(
-                      self, std::move(build),
-                      [rp, rf](const core::payment_intent& pi) mutable {
-                        rp.deliver(refund_result{rf, pi});
-                      },
-                      failer(rp));
-                },
-                [rp](caf::error& err) mutable { rp.deliver(err); });
+        run_refund(self, std::move(cmd), rp);
         return rp;
       },
 
       [self, admit](get_atom,
                     get_command& cmd) -> caf::typed_response_promise<core::payment_intent> {
         self->state.request_id = cmd.request_id;
+        self->state.deadline = cmd.deadline;
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = admit(cmd.merchant_id)) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        refresh_from_psp(self, [self, rp]() mutable { rp.deliver(*self->state.pi); });
+        refresh_from_psp(self, [self, rp](bool) mutable { rp.deliver(*self->state.pi); });
         return rp;
       },
 
       [self, entered_existing](apply_atom,
                                apply_command& cmd) -> caf::typed_response_promise<std::string> {
         self->state.request_id.clear();
+        self->state.deadline = {};
         auto rp = self->make_response_promise<std::string>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
@@ -658,6 +850,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       [self, entered_existing](apply_refund_atom, apply_refund_command& cmd)
           -> caf::typed_response_promise<std::string> {
         self->state.request_id.clear();
+        self->state.deadline = {};
         auto rp = self->make_response_promise<std::string>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
@@ -665,7 +858,8 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         }
         // Looked up here, inside the actor: an API refund of this intent in
         // flight has finished writing by now, so its row is found.
-        self->request(self->state.storage, storage_timeout, refund_ref_atom::value, cmd.view.id)
+        self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                      refund_ref_atom::value, cmd.view.id)
             .await(
                 [self, cmd, rp](optional_refund& known) mutable {
                   const auto& current = *self->state.pi;
@@ -770,12 +964,13 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       [self, entered_existing](
           refresh_atom, const std::string&) -> caf::typed_response_promise<core::payment_intent> {
         self->state.request_id.clear();
+        self->state.deadline = {};
         auto rp = self->make_response_promise<core::payment_intent>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        refresh_from_psp(self, [self, rp]() mutable { rp.deliver(*self->state.pi); });
+        refresh_from_psp(self, [self, rp](bool) mutable { rp.deliver(*self->state.pi); });
         return rp;
       },
 

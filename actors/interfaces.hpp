@@ -41,6 +41,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<idem_finish_atom, idem_answer>::with<bool>,
     // Releases a key without an answer, so a retry resumes (retryable failure).
     caf::replies_to<idem_release_atom, std::int64_t>::with<bool>,
+    // Records an admitted operation before its PSP call (psp_requested).
+    caf::replies_to<idem_admit_atom, storage::idempotency_admission>::with<bool>,
     // Stores a verified webhook event once per (psp, event id).
     caf::replies_to<inbox_add_atom, storage::inbox_item>::with<storage::inbox_receipt>,
     // Claims due events: (batch max, lease ms).

@@ -5,6 +5,7 @@
 // serialised, so the value types are whitelisted as local-only below rather
 // than given inspectors (CAF 0.17's inspectors know no std::optional).
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,7 @@ using refund_get_atom = caf::atom_constant<caf::atom("refundget")>;
 using idem_begin_atom = caf::atom_constant<caf::atom("idembegin")>;
 using idem_finish_atom = caf::atom_constant<caf::atom("idemfinish")>;
 using idem_release_atom = caf::atom_constant<caf::atom("idemrel")>;
+using idem_admit_atom = caf::atom_constant<caf::atom("idemadmit")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
 using capture_atom = caf::atom_constant<caf::atom("capture")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
@@ -126,6 +128,9 @@ struct create_command {
   std::int64_t idempotency_id = 0;
   std::string psp_key;          ///< idempotency key for the PSP, stable across retries
   std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
+  /// The request's deadline: no hop of the command waits past it (zero:
+  /// none given, each hop's own timeout applies).
+  std::chrono::steady_clock::time_point deadline = {};
 };
 
 /// Captures an authorised intent, fully or partly.
@@ -136,6 +141,12 @@ struct capture_command {
   std::int64_t idempotency_id = 0;
   std::string psp_key;          ///< idempotency key for the PSP, stable across retries
   std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
+  /// The operation was admitted by an earlier attempt (psp_requested): repeat
+  /// the PSP call with the same key and record what happened; decide nothing.
+  bool resume = false;
+  /// The request's deadline: no hop of the command waits past it (zero:
+  /// none given, each hop's own timeout applies).
+  std::chrono::steady_clock::time_point deadline = {};
 };
 
 /// Voids an authorisation (or abandons an unpaid intent).
@@ -145,6 +156,10 @@ struct cancel_command {
   std::int64_t idempotency_id = 0;
   std::string psp_key;
   std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
+  bool resume = false;          ///< as for capture_command
+  /// The request's deadline: no hop of the command waits past it (zero:
+  /// none given, each hop's own timeout applies).
+  std::chrono::steady_clock::time_point deadline = {};
 };
 
 /// Refunds (part of) what an intent received.
@@ -157,6 +172,10 @@ struct refund_command {
   std::int64_t idempotency_id = 0;
   std::string psp_key;
   std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
+  bool resume = false;          ///< as for capture_command
+  /// The request's deadline: no hop of the command waits past it (zero:
+  /// none given, each hop's own timeout applies).
+  std::chrono::steady_clock::time_point deadline = {};
 };
 
 /// Reads an intent through its actor (which refreshes a pending one from
@@ -165,6 +184,9 @@ struct get_command {
   std::string merchant_id;
   std::string intent_id;
   std::string request_id = {};  ///< the HTTP request's id, passed on to the PSP
+  /// The request's deadline: no hop of the command waits past it (zero:
+  /// none given, each hop's own timeout applies).
+  std::chrono::steady_clock::time_point deadline = {};
 };
 
 /// A refund and the intent after it.
@@ -299,6 +321,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_write)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_admission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::idempotency_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::payment_intent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_create_intent)

@@ -63,6 +63,15 @@ struct storage_state {
       return core::make_error(core::errc::storage_unavailable,
                               "The database is unavailable; retry the request.");
     }
+    // The connection carries the process's identity: the holder recorded on
+    // idempotency leases, alive exactly as long as a connection of ours is.
+    auto named =
+        fresh->exec("SELECT set_config('application_name', $1, false)", {core::instance_id()});
+    if (!named.ok()) {
+      core::log::warn("database session set-up failed", {{"error", named.error->message}});
+      return core::make_error(core::errc::storage_unavailable,
+                              "The database is unavailable; retry the request.");
+    }
     if (failed_connects > 0) core::log::info("database connection restored");
     failed_connects = 0;
     conn.emplace(std::move(*fresh));
@@ -181,6 +190,14 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
               if (!r) return r.err();
               return true;
             });
+      },
+      [self](idem_admit_atom, const storage::idempotency_admission& a) -> caf::result<bool> {
+        return self->state.batch.add<bool>(self,
+                                           [a](storage::pg_connection& c) -> core::result<bool> {
+                                             auto r = storage::idempotency_admit(c, a);
+                                             if (!r) return r.err();
+                                             return true;
+                                           });
       },
       [self](idem_release_atom, std::int64_t id) -> caf::result<bool> {
         return self->state.batch.add<bool>(self,

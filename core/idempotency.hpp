@@ -19,6 +19,10 @@ namespace pay::core {
 enum class recovery_point : std::uint8_t {
   /// The key is stored; nothing external happened yet.
   started,
+  /// The operation was admitted (validated against the intent) and the PSP
+  /// is about to be called with the key's PSP key: a retry must finish it by
+  /// calling the PSP again with the same key, never decide afresh.
+  psp_requested,
   /// The PSP was called (with the same idempotency key, so calling it again
   /// cannot create a second payment).
   psp_called,
@@ -27,8 +31,25 @@ enum class recovery_point : std::uint8_t {
 };
 
 /// Every recovery point, in the order a request passes them.
-inline constexpr std::array all_recovery_points{recovery_point::started, recovery_point::psp_called,
-                                                recovery_point::finished};
+inline constexpr std::array all_recovery_points{
+    recovery_point::started, recovery_point::psp_requested, recovery_point::psp_called,
+    recovery_point::finished};
+
+/// The operation an idempotency key runs, recorded with its admission so a
+/// retry finishes the same operation with the same parameters.
+enum class operation_kind : std::uint8_t { create, capture, cancel, refund };
+
+/// "create", "capture", "cancel", "refund".
+std::string_view to_string(operation_kind kind);
+
+/// The operation named `name`, or nothing.
+std::optional<operation_kind> parse_operation_kind(std::string_view name);
+
+/// This process's identity as a holder of idempotency leases: the program,
+/// its pid and a random part, fixed for the process's life. Storage
+/// connections carry it as PostgreSQL's application_name, so a lease whose
+/// holder has no connection left (the process died) is taken over at once.
+const std::string& instance_id();
 
 /// The name of `point`, identical to the enumerator's name.
 std::string_view to_string(recovery_point point);

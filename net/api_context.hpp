@@ -23,6 +23,7 @@
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/caf_bridge.hpp"
+#include "net/checkout_requests.hpp"
 #include "net/http_types.hpp"
 #include "net/router.hpp"
 #include "storage/merchants.hpp"
@@ -43,6 +44,13 @@ struct call {
   std::string intent_id;
   /// The PSP event a webhook delivers (access log).
   std::string psp_event_id;
+  /// When the engine must have answered: every hop of the request (claim,
+  /// intent actor, storage, PSP gateway) waits at most until then. Under the
+  /// server's own deadline, so the client gets the engine's 503 rather than
+  /// the transport's 504.
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(core::limits::actor_request_timeout_ms);
 
   void answer(http_response res) {
     res.headers.emplace_back("Request-Id", request_id);
@@ -142,6 +150,8 @@ struct idem_ctx {
   core::recovery_point point = core::recovery_point::started;
   std::optional<std::string> intent_id;
   std::optional<std::string> refund_id;
+  /// From psp_requested on: the admitted operation's amount (nullopt: all).
+  std::optional<std::int64_t> op_amount;
   std::string psp_key;  ///< the key the PSP sees, the same on every retry
   /// For a create: the intent id every retry of this request uses.
   std::string derived_intent_id;
@@ -157,5 +167,31 @@ using executor = std::function<void(const idem_ctx&, finish_fn)>;
 /// and otherwise runs from the recorded recovery point, storing a final
 /// answer or releasing the key after a retryable failure.
 void run_idempotent(api_state& st, const call_ptr& c, executor exec);
+
+/// One operation under an idempotency key, as the operation service sees
+/// it: who asks, the key, and the request its fingerprint covers. The API
+/// routes build it from their HTTP request, the hosted checkout from the
+/// payment link and the visit.
+struct operation_request {
+  std::string merchant_id;
+  std::string key;  ///< a valid Idempotency-Key (core::valid_idempotency_key)
+  std::string method;
+  std::string path;
+  std::string canonical_body;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+/// The operation service: claims `op`'s key, replays or refuses it, or runs
+/// `exec` from the recorded recovery point and stores its final answer (or
+/// releases the key after a retryable failure); `answer` gets the response.
+void run_operation(api_state& st, operation_request op, executor exec,
+                   std::function<void(http_response)> answer);
+
+/// Creates (or resumes creating) a payment intent for `merchant_id`: the one
+/// create path, shared by POST /v1/payment_intents and the hosted checkout.
+/// Answers through `done` with the intent's JSON or the error.
+void start_create(api_state& st, const std::string& merchant_id, const create_intent_params& p,
+                  const idem_ctx& ctx, const std::string& request_id,
+                  std::chrono::steady_clock::time_point deadline, finish_fn done);
 
 }  // namespace pay::net::api

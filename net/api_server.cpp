@@ -169,32 +169,42 @@ void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
     return c->fail(core::make_error(core::errc::invalid_request,
                                     "Idempotency-Key must be 1 to 255 printable ASCII characters.",
                                     "Idempotency-Key"));
+  operation_request op{c->merchant.id, std::string(*key),       c->req.method,
+                       c->req.path,    canonical_json(c->body), c->deadline};
+  run_operation(st, std::move(op), std::move(exec),
+                [c](http_response res) { c->answer(std::move(res)); });
+}
+
+void run_operation(api_state& st, operation_request op, executor exec,
+                   std::function<void(http_response)> answer) {
   storage::idempotency_request req;
-  req.merchant_id = c->merchant.id;
-  req.key = std::string(*key);
-  req.method = c->req.method;
-  req.path = c->req.path;
-  req.fingerprint = core::request_fingerprint(req.method, req.path, canonical_json(c->body));
+  req.merchant_id = op.merchant_id;
+  req.key = op.key;
+  req.method = op.method;
+  req.path = op.path;
+  req.fingerprint = core::request_fingerprint(req.method, req.path, op.canonical_body);
   req.lease_ms = st.options.idempotency_lease_ms;
+  req.holder = core::instance_id();
   auto* state = &st;
-  ask<storage::idempotency_record>(
-      st.sys(), st.storage(),
-      [state, c, exec](storage::idempotency_record rec) {
+  auto fail = [answer](const core::error& e) { answer(error_response(e)); };
+  ask_until<storage::idempotency_record>(
+      op.deadline, st.sys(), st.storage(),
+      [state, op, exec, answer, fail](storage::idempotency_record rec) {
         using storage::idempotency_state;
         switch (rec.state) {
           case idempotency_state::replay: {
             auto res = json_response(std::move(rec.response_body), rec.response_status);
             res.headers.emplace_back("Idempotent-Replayed", "true");
-            return c->answer(std::move(res));
+            return answer(std::move(res));
           }
           case idempotency_state::mismatch:
-            return c->fail(core::make_error(
+            return fail(core::make_error(
                 core::errc::idempotency_key_reuse,
                 "Keys for idempotent requests can only be used with the same parameters they "
                 "were first used with.",
                 "Idempotency-Key"));
           case idempotency_state::in_flight:
-            return c->fail(core::make_error(
+            return fail(core::make_error(
                 core::errc::idempotency_in_flight,
                 "A request with this Idempotency-Key is still being processed; retry later.",
                 "Idempotency-Key"));
@@ -206,35 +216,55 @@ void run_idempotent(api_state& st, const call_ptr& c, executor exec) {
         // any engine process, sends the PSP the same key and creates the same
         // intent id; a key re-used after it expired gets a new record, so new
         // ids.
-        auto digest = core::sha256_hex(c->merchant.id + "\n" +
-                                       std::string(*c->req.header_value("Idempotency-Key")) + "\n" +
-                                       std::to_string(rec.id));
+        auto digest =
+            core::sha256_hex(op.merchant_id + "\n" + op.key + "\n" + std::to_string(rec.id));
         idem_ctx ctx{rec.id,
                      rec.point,
                      rec.intent_id,
                      rec.refund_id,
+                     rec.op_amount,
                      "pe_" + digest.substr(0, 40),
                      std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest)};
         auto id = rec.id;
-        exec(ctx, [state, c, id](http_response res, bool final) {
+        exec(ctx, [state, answer, id](http_response res, bool final) {
           auto status = res.status;
           auto body = res.body;
+          auto send = [answer, res](auto&&...) mutable { answer(std::move(res)); };
           if (final) {
-            ask<bool>(
-                state->sys(), state->storage(),
-                [c, res](bool) mutable { c->answer(std::move(res)); },
-                [c, res](core::error) mutable { c->answer(std::move(res)); },
-                actors::idem_finish_atom::value, actors::idem_answer{id, status, body});
+            ask<bool>(state->sys(), state->storage(), std::function<void(bool)>(send),
+                      std::function<void(core::error)>(send), actors::idem_finish_atom::value,
+                      actors::idem_answer{id, status, body});
           } else {
-            ask<bool>(
-                state->sys(), state->storage(),
-                [c, res](bool) mutable { c->answer(std::move(res)); },
-                [c, res](core::error) mutable { c->answer(std::move(res)); },
-                actors::idem_release_atom::value, id);
+            ask<bool>(state->sys(), state->storage(), std::function<void(bool)>(send),
+                      std::function<void(core::error)>(send), actors::idem_release_atom::value, id);
           }
         });
       },
-      [c](core::error e) { c->fail(e); }, actors::idem_begin_atom::value, std::move(req));
+      fail, actors::idem_begin_atom::value, std::move(req));
+}
+
+void start_create(api_state& st, const std::string& merchant_id, const create_intent_params& p,
+                  const idem_ctx& ctx, const std::string& request_id,
+                  std::chrono::steady_clock::time_point deadline, finish_fn done) {
+  auto ok = [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };
+  auto err = [done](core::error e) { done(error_answer(e), is_final(e.code)); };
+  if (ctx.point == core::recovery_point::psp_called && ctx.intent_id)
+    return ask_until<core::payment_intent>(
+        deadline, st.sys(), st.actors.router, ok, err, actors::get_atom::value,
+        actors::get_command{merchant_id, *ctx.intent_id, request_id, deadline});
+  core::payment_intent pi;
+  pi.id = ctx.derived_intent_id.empty() ? core::make_id(core::id_prefix::payment_intent)
+                                        : ctx.derived_intent_id;
+  pi.merchant_id = merchant_id;
+  pi.amount = p.amount;
+  pi.currency = p.currency;
+  pi.capture = p.capture;
+  pi.description = p.description;
+  pi.metadata_json = p.metadata_json;
+  pi.psp = st.options.psp_name;
+  ask_until<core::payment_intent>(
+      deadline, st.sys(), st.actors.router, ok, err, actors::create_atom::value,
+      actors::create_command{pi, ctx.id, ctx.psp_key, request_id, deadline});
 }
 
 bool has_admin_token(const api_state& st, const http_request& req) {
@@ -264,9 +294,10 @@ auto error_done(finish_fn done) {
 /// Answers the intent as it is now (a resumed request whose work is done).
 void answer_current(api_state& st, const call_ptr& c, const std::string& intent_id,
                     finish_fn done) {
-  ask<core::payment_intent>(st.sys(), st.actors.router, intent_done(done), error_done(done),
-                            actors::get_atom::value,
-                            actors::get_command{c->merchant.id, intent_id, c->request_id});
+  ask_until<core::payment_intent>(
+      c->deadline, st.sys(), st.actors.router, intent_done(done), error_done(done),
+      actors::get_atom::value,
+      actors::get_command{c->merchant.id, intent_id, c->request_id, c->deadline});
 }
 
 // ---- checkout routes ------------------------------------------------------------
@@ -299,22 +330,13 @@ void create_payment_intent(api_state& st, const call_ptr& c) {
   if (!params) return c->fail(params.err());
   auto* state = &st;
   run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
-    if (ctx.point == core::recovery_point::psp_called && ctx.intent_id)
-      return answer_current(*state, c, *ctx.intent_id, done);
-    core::payment_intent pi;
-    pi.id = ctx.derived_intent_id.empty() ? core::make_id(core::id_prefix::payment_intent)
-                                          : ctx.derived_intent_id;
-    pi.merchant_id = c->merchant.id;
-    pi.amount = p.amount;
-    pi.currency = p.currency;
-    pi.capture = p.capture;
-    pi.description = p.description;
-    pi.metadata_json = p.metadata_json;
-    pi.psp = state->options.psp_name;
-    c->intent_id = pi.id;
-    ask<core::payment_intent>(state->sys(), state->actors.router, intent_done(done),
-                              error_done(done), actors::create_atom::value,
-                              actors::create_command{pi, ctx.id, ctx.psp_key, c->request_id});
+    // Without an Idempotency-Key the intent id is random, chosen here so the
+    // access log names it.
+    auto with_id = ctx;
+    if (with_id.derived_intent_id.empty())
+      with_id.derived_intent_id = core::make_id(core::id_prefix::payment_intent);
+    c->intent_id = with_id.derived_intent_id;
+    start_create(*state, c->merchant.id, p, with_id, c->request_id, c->deadline, std::move(done));
   });
 }
 
@@ -326,10 +348,15 @@ void capture_payment_intent(api_state& st, const call_ptr& c) {
   run_idempotent(st, c, [state, c, amount = *amount](const idem_ctx& ctx, finish_fn done) {
     const auto& id = c->params[0];
     if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
-    ask<core::payment_intent>(
-        state->sys(), state->actors.router, intent_done(done), error_done(done),
-        actors::capture_atom::value,
-        actors::capture_command{c->merchant.id, id, amount, ctx.id, ctx.psp_key, c->request_id});
+    // From psp_requested an earlier attempt admitted the capture: finish it
+    // with the amount it admitted, whatever the intent's state is now.
+    bool resume = ctx.point == core::recovery_point::psp_requested;
+    actors::capture_command cmd{c->merchant.id, id,          resume ? ctx.op_amount : amount,
+                                ctx.id,         ctx.psp_key, c->request_id,
+                                resume,         c->deadline};
+    ask_until<core::payment_intent>(c->deadline, state->sys(), state->actors.router,
+                                    intent_done(done), error_done(done),
+                                    actors::capture_atom::value, std::move(cmd));
   });
 }
 
@@ -340,10 +367,11 @@ void cancel_payment_intent(api_state& st, const call_ptr& c) {
   run_idempotent(st, c, [state, c](const idem_ctx& ctx, finish_fn done) {
     const auto& id = c->params[0];
     if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
-    ask<core::payment_intent>(
-        state->sys(), state->actors.router, intent_done(done), error_done(done),
-        actors::cancel_atom::value,
-        actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key, c->request_id});
+    bool resume = ctx.point == core::recovery_point::psp_requested;
+    ask_until<core::payment_intent>(c->deadline, state->sys(), state->actors.router,
+                                    intent_done(done), error_done(done), actors::cancel_atom::value,
+                                    actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key,
+                                                           c->request_id, resume, c->deadline});
   });
 }
 
@@ -360,16 +388,19 @@ void create_refund(api_state& st, const call_ptr& c) {
           [done](core::refund r) { done(json_response(refund_json(r)), true); }, error_done(done),
           actors::refund_get_atom::value, c->merchant.id, *ctx.refund_id);
     }
+    bool resume = ctx.point == core::recovery_point::psp_requested;
     actors::refund_command cmd{c->merchant.id,
                                p.payment_intent,
                                ctx.refund_id.value_or(core::make_id(core::id_prefix::refund)),
-                               p.amount,
+                               resume ? ctx.op_amount : p.amount,
                                p.reason,
                                ctx.id,
                                ctx.psp_key,
-                               c->request_id};
-    ask<actors::refund_result>(
-        state->sys(), state->actors.router,
+                               c->request_id,
+                               resume,
+                               c->deadline};
+    ask_until<actors::refund_result>(
+        c->deadline, state->sys(), state->actors.router,
         [done](actors::refund_result r) { done(json_response(refund_json(r.refund)), true); },
         error_done(done), actors::refund_atom::value, std::move(cmd));
   });
@@ -377,11 +408,11 @@ void create_refund(api_state& st, const call_ptr& c) {
 
 void get_payment_intent(api_state& st, const call_ptr& c) {
   // Through the intent's actor: a pending intent is refreshed from the PSP.
-  ask<core::payment_intent>(
-      st.sys(), st.actors.router,
+  ask_until<core::payment_intent>(
+      c->deadline, st.sys(), st.actors.router,
       [c](core::payment_intent pi) { c->answer(json_response(intent_json(pi))); },
       [c](core::error e) { c->answer(error_answer(e)); }, actors::get_atom::value,
-      actors::get_command{c->merchant.id, c->params[0], c->request_id});
+      actors::get_command{c->merchant.id, c->params[0], c->request_id, c->deadline});
 }
 
 void get_refund(api_state& st, const call_ptr& c) {

@@ -6,6 +6,7 @@
 // the continuation answers through the responder, which posts the response
 // back onto the connection's strand.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <utility>
@@ -27,6 +28,27 @@ void ask(caf::actor_system& sys, const Handle& dest, std::function<void(R)> on_v
   sys.spawn([dest, on_value = std::move(on_value), on_error = std::move(on_error),
              ... xs = std::move(xs)](caf::event_based_actor* self) {
     self->request(dest, std::chrono::milliseconds(core::limits::actor_request_timeout_ms), xs...)
+        .then([on_value](R& value) { on_value(std::move(value)); },
+              [on_error](caf::error& err) { on_error(actors::from_caf_error(err)); });
+  });
+}
+
+/// As `ask`, bounded by the request's `deadline`: the reply is awaited only
+/// for the time the request has left (at most actor_request_timeout_ms), so
+/// no hop waits past the request's own deadline. A reply that comes later is
+/// dropped and the caller sees a retryable 503; the work itself goes on, and
+/// a retry with the same Idempotency-Key gets its result.
+template <class R, class Handle, class... Ts>
+void ask_until(std::chrono::steady_clock::time_point deadline, caf::actor_system& sys,
+               const Handle& dest, std::function<void(R)> on_value,
+               std::function<void(core::error)> on_error, Ts... xs) {
+  using namespace std::chrono;
+  auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+  auto timeout =
+      std::clamp(left, milliseconds(1), milliseconds(core::limits::actor_request_timeout_ms));
+  sys.spawn([dest, timeout, on_value = std::move(on_value), on_error = std::move(on_error),
+             ... xs = std::move(xs)](caf::event_based_actor* self) {
+    self->request(dest, timeout, xs...)
         .then([on_value](R& value) { on_value(std::move(value)); },
               [on_error](caf::error& err) { on_error(actors::from_caf_error(err)); });
   });

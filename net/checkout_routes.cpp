@@ -458,12 +458,8 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
   meta.end_object();
   p.metadata_json = meta.take();
 
-  auto inner = std::make_shared<call>();
-  inner->request_id = c->request_id;
-  inner->merchant = storage::merchant{l.merchant_id, {}};
-  inner->req.method = "POST";
-  inner->req.path = "/pay/" + l.id + "/session";
-  inner->req.headers.emplace_back("Idempotency-Key", "payment_link_visit_" + v.hash);
+  // The fingerprint covers what the visit's intent is made of, as the API's
+  // create would see it.
   json_writer body;
   body.begin_object();
   body.field("amount", p.amount);
@@ -473,19 +469,28 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
   body.key("metadata");
   body.raw(p.metadata_json);
   body.end_object();
-  parse_json_object(body.take(), inner->body);
+  rapidjson::Document canonical;
+  parse_json_object(body.take(), canonical);
+  operation_request op{l.merchant_id,
+                       "payment_link_visit_" + v.hash,
+                       "POST",
+                       "/pay/" + l.id + "/session",
+                       canonical_json(canonical),
+                       c->deadline};
 
   auto* state = &st;
-  inner->respond = [state, c, v](http_response res) {
+  auto answer = [state, c, v](http_response res) {
     rapidjson::Document doc;
     if (res.status != 200 || parse_json_object(res.body, doc) != json_error::none ||
         !doc.HasMember("id") || !doc["id"].IsString()) {
-      // The error answer as it is, without the inner call's headers.
-      // The cookie is set even so: the page's retry resumes this visit's
-      // idempotent creation instead of starting another intent.
+      // The error answer as it is. The cookie is set even so: the page's
+      // retry resumes this visit's idempotent creation instead of starting
+      // another intent.
       http_response out;
       out.status = res.status == 200 ? 500 : res.status;
       out.body = std::move(res.body);
+      for (auto& h : res.headers)
+        if (h.first == "Retry-After") out.headers.push_back(h);
       return answer_public(*state, c, std::move(out), v.set_cookie);
     }
     std::string intent_id = doc["id"].GetString();
@@ -495,26 +500,13 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
         [state, c, v](core::error e) { answer_public(*state, c, error_answer(e), v.set_cookie); },
         actors::visit_put_atom::value, v.link.id, v.hash, intent_id);
   };
-  run_idempotent(st, inner, [state, inner, p](const idem_ctx& ctx, finish_fn done) {
-    auto ok = [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };
-    auto err = [done](core::error e) { done(error_answer(e), is_final(e.code)); };
-    if (ctx.point == core::recovery_point::psp_called && ctx.intent_id)
-      return ask<core::payment_intent>(state->sys(), state->actors.router, ok, err,
-                                       actors::get_atom::value,
-                                       actors::get_command{inner->merchant.id, *ctx.intent_id});
-    core::payment_intent pi;
-    pi.id = ctx.derived_intent_id;
-    pi.merchant_id = inner->merchant.id;
-    pi.amount = p.amount;
-    pi.currency = p.currency;
-    pi.capture = p.capture;
-    pi.description = p.description;
-    pi.metadata_json = p.metadata_json;
-    pi.psp = state->options.psp_name;
-    ask<core::payment_intent>(state->sys(), state->actors.router, ok, err,
-                              actors::create_atom::value,
-                              actors::create_command{pi, ctx.id, ctx.psp_key});
-  });
+  // The same operation service and create path as POST /v1/payment_intents.
+  run_operation(
+      st, std::move(op),
+      [state, c, merchant_id = l.merchant_id, p](const idem_ctx& ctx, finish_fn done) {
+        start_create(*state, merchant_id, p, ctx, c->request_id, c->deadline, std::move(done));
+      },
+      std::move(answer));
 }
 
 /// GET /pay/{link}: the page. It is the same static HTML for every link; its

@@ -45,9 +45,23 @@ TEST_CASE("empty, overlong and non-printable idempotency keys are refused") {
 
 TEST_CASE("recovery point names round-trip and equal the enumerator names") {
   CHECK(to_string(recovery_point::started) == "started");
+  CHECK(to_string(recovery_point::psp_requested) == "psp_requested");
   CHECK(to_string(recovery_point::psp_called) == "psp_called");
   CHECK(to_string(recovery_point::finished) == "finished");
   for (auto point : all_recovery_points) CHECK(parse_recovery_point(to_string(point)) == point);
   CHECK_FALSE(parse_recovery_point("Started"));
   CHECK_FALSE(parse_recovery_point(""));
+}
+
+TEST_CASE("Operation kinds round-trip by name, and the instance id is stable and distinctive") {
+  using pay::core::operation_kind;
+  for (auto kind : {operation_kind::create, operation_kind::capture, operation_kind::cancel,
+                    operation_kind::refund})
+    CHECK(pay::core::parse_operation_kind(pay::core::to_string(kind)) == kind);
+  CHECK_FALSE(pay::core::parse_operation_kind("Capture"));
+  const auto& id = pay::core::instance_id();
+  CHECK(id.rfind("paymentsd:", 0) == 0);
+  CHECK(id.size() > 20);
+  CHECK(&pay::core::instance_id() == &id);
+  CHECK(pay::core::instance_id() == id);
 }

@@ -385,10 +385,13 @@ TEST_CASE(
   auto id = str(pi, "id");
   f.confirm_as_browser(pi, "pm_card_visa");
   CHECK(str(parse(f.get("/v1/payment_intents/" + id).response.body), "status") == "authorized");
-  // Another writer (another engine process) changes the row behind the actor's back.
+  // Another writer (another engine process) changes the row behind the actor's
+  // back, with its audit row as every writer does.
   f.db.query(
-      "UPDATE payment_intents SET version = version + 1, description = 'other writer' "
-      "WHERE id = $1",
+      "WITH bumped AS (UPDATE payment_intents SET version = version + 1, description = 'other "
+      "writer' WHERE id = $1 RETURNING merchant_id, id, version) INSERT INTO audit_events "
+      "(merchant_id, intent_id, actor, action, version, cause) SELECT merchant_id, id, 'api', "
+      "'describe', version, 'another engine process' FROM bumped",
       {id});
   auto bumped = f.db.query("SELECT version FROM payment_intents WHERE id = $1", {id}).int64(0, 0);
 

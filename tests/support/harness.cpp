@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -67,7 +68,31 @@ scratch_database::scratch_database(bool migrated) {
   }
 }
 
+namespace {
+std::atomic<bool> audit_versions_checked{false};
+}  // namespace
+
+void check_audit_versions_on_drop(bool on) {
+  audit_versions_checked = on;
+}
+
 scratch_database::~scratch_database() {
+  if (audit_versions_checked) {
+    if (auto db = storage::pg_connection::connect(url_)) {
+      auto missing = db->exec(
+          "SELECT p.id, v FROM payment_intents p, generate_series(coalesce((SELECT "
+          "min(version) FROM audit_events a WHERE a.intent_id = p.id), p.version + 1), "
+          "p.version) v WHERE NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.intent_id = "
+          "p.id AND a.version = v) ORDER BY 1, 2 LIMIT 5");
+      if (missing.ok() && missing.rows.size() > 0) {
+        std::string list;
+        for (int i = 0; i < missing.rows.size(); ++i)
+          list += " " + std::string(missing.rows.text(i, 0)) + "@v" +
+                  std::string(missing.rows.text(i, 1));
+        FAIL_CHECK("intent versions without an audit row:" << list);
+      }
+    }
+  }
   auto conn = storage::pg_connection::connect(admin_database_url());
   if (conn) conn->exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
 }

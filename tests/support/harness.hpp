@@ -24,6 +24,13 @@ namespace pay::test {
 std::string admin_database_url();
 
 /// A database made for one test from the migrated template, dropped after.
+/// When on, every scratch_database checks as it is dropped that each
+/// version of each payment intent has at least one audit row, and fails the
+/// running test when one has none (the integration tests turn it on). The
+/// check starts at the intent's first audited version: rows a test inserted
+/// by hand, as fixtures, have none before the engine first changes them.
+void check_audit_versions_on_drop(bool on);
+
 class scratch_database {
  public:
   /// With `migrated`, the project's migrations are applied.
