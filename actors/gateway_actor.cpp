@@ -176,6 +176,27 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
                                    timeout, std::move(done));
         });
       },
+      [self, timeout](psp_bts_atom, const core::psp_list_query& query)
+          -> caf::typed_response_promise<psp_balance_page_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_balance_page_outcome>(self, "list_balance_transactions", [=](auto done) {
+          connector->list_balance_transactions(query, timeout, std::move(done));
+        });
+      },
+      [self, timeout](psp_payouts_atom, const core::psp_list_query& query)
+          -> caf::typed_response_promise<psp_payout_page_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_payout_page_outcome>(self, "list_payouts", [=](auto done) {
+          connector->list_payouts(query, timeout, std::move(done));
+        });
+      },
+      [self, timeout](psp_payout_atom,
+                      const std::string& id) -> caf::typed_response_promise<psp_payout_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_payout_outcome>(self, "retrieve_payout", [=](auto done) {
+          connector->retrieve_payout(id, timeout, std::move(done));
+        });
+      },
       [self](psp_done_atom, completion& c) {
         self->state.probe.on_message(self);
         c.run();

@@ -19,7 +19,9 @@ struct gateway_config {
   std::int64_t call_timeout_ms = core::limits::psp_call_timeout_ms;
 };
 
-/// Spawns the gateway of one PSP account around `connector`.
+/// Spawns the gateway of one PSP account around `connector`. Every call the
+/// engine makes to that PSP goes through it: the intents' calls and
+/// settlement's and reconciliation's reads alike.
 gateway_actor spawn_gateway_actor(caf::actor_system& sys, gateway_config config,
                                   std::shared_ptr<core::psp_connector> connector);
 

@@ -40,7 +40,8 @@ bool failpoint(std::string_view name) {
 struct intent_state {
   std::string id;
   storage_actor storage;
-  gateway_actor gateway;
+  gateway_set gateways;                    ///< by PSP name
+  gateway_actor gateway;                   ///< the gateway of the intent's PSP, once known
   std::optional<core::payment_intent> pi;  ///< nullopt: not in the database (yet)
   std::optional<core::error> load_error;
   std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
@@ -59,6 +60,18 @@ struct intent_state {
 };
 
 using intent_pointer = intent_actor::stateful_pointer<intent_state>;
+
+/// Points the actor at the gateway of `psp`, the PSP that holds the intent;
+/// false when no such PSP is configured.
+bool use_gateway(intent_state& st, const std::string& psp) {
+  auto it = st.gateways.find(psp);
+  if (it == st.gateways.end()) {
+    core::log::error("the intent's PSP is not configured", {{"intent_id", st.id}, {"psp", psp}});
+    return false;
+  }
+  st.gateway = it->second;
+  return true;
+}
 
 /// Shows the intent as last written in the inspector.
 void publish(intent_pointer self) {
@@ -145,10 +158,9 @@ bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
 /// false when the PSP's status is behind ours (stale news, not applied).
 bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
                       std::vector<core::audit_event>& trail, const std::string& cause) {
-  auto target = core::engine_status_of(psp.status);
-  if (!target) return false;
+  const auto target = std::optional<core::intent_status>{psp.status};
   // Back to created is a decline only when the PSP says so; a PSP intent
-  // that merely awaits a payment method (a late payment_intent.created) is
+  // that merely awaits a payment method (a late creation event) is
   // older news than requires_action or processing, not a failure, and older
   // than a decline already recorded, whose error it must not erase.
   if (*target == core::intent_status::created && !psp.last_payment_error_json &&
@@ -302,7 +314,7 @@ void refresh_from_psp(intent_pointer self, Then then) {
               std::vector<core::audit_event> trail;
               if (!merge_psp_intent(next, view, trail, "PSP state read on demand")) {
                 core::log::debug("psp refresh stale",
-                                 {{"intent_id", self->state.id}, {"psp_status", view.status}});
+                                 {{"intent_id", self->state.id}, {"psp_status", view.psp_status}});
                 return std::nullopt;
               }
               if (same_view(next, current)) return std::nullopt;
@@ -572,7 +584,7 @@ void record_refund(intent_pointer self, refund_command cmd, std::int64_t amount,
             rf.intent_id = self->state.pi->id;
             rf.amount = psp.amount > 0 ? psp.amount : amount;
             rf.currency = self->state.pi->currency;
-            rf.status = psp.status.empty() ? "pending" : psp.status;
+            rf.status = core::to_string(psp.status.value_or(core::refund_status::pending));
             rf.reason = cmd.reason;
             rf.psp_reference = psp.id;
             rf.created = unix_now_s();
@@ -670,12 +682,12 @@ void run_refund(intent_pointer self, refund_command cmd,
 }
 
 intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
-                                            storage_actor storage, gateway_actor gateway,
+                                            storage_actor storage, gateway_set gateways,
                                             std::int64_t idle_ms) {
   auto& st = self->state;
   st.id = std::move(id);
   st.storage = std::move(storage);
-  st.gateway = std::move(gateway);
+  st.gateways = std::move(gateways);
   st.idle_ms = idle_ms;
   st.probe.enroll(inspector::kind::payment_intent, st.id);
   st.probe.set_state("hydrating");
@@ -683,6 +695,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
   self->request(st.storage, storage_timeout, load_atom::value, st.id)
       .await(
           [self](core::payment_intent& pi) {
+            use_gateway(self->state, pi.psp);
             self->state.pi = std::move(pi);
             publish(self);
           },
@@ -737,6 +750,12 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
             rp.deliver(*self->state.pi);
           else
             rp.deliver(to_caf_error(core::make_error(core::errc::internal, "intent id clash")));
+          return rp;
+        }
+        if (!use_gateway(self->state, cmd.intent.psp)) {
+          rp.deliver(to_caf_error(
+              core::make_error(core::errc::invalid_request,
+                               "No PSP named '" + cmd.intent.psp + "' is configured.", "psp")));
           return rp;
         }
         create_with_psp(self, std::move(cmd), rp);
@@ -824,14 +843,14 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
           // ignored, never applied backwards.
           *outcome = forward ? "ignored_no_change" : "ignored_stale";
           auto reason = forward ? "the intent already reflects it"
-                                : "the PSP status " + cmd.view.status + " is behind " +
+                                : "the PSP status " + cmd.view.psp_status + " is behind " +
                                       std::string(core::to_string(current.status));
           storage::intent_write w{
               current,
               current.version,
               {audit("webhook", "ignored", current.status, std::nullopt, cause + ": " + reason,
                      "{\"event\":" + core::log_json_string(cmd.event_id) +
-                         ",\"psp_status\":" + core::log_json_string(cmd.view.status) + "}")},
+                         ",\"psp_status\":" + core::log_json_string(cmd.view.psp_status) + "}")},
               {},
               {},
               {}};
@@ -864,7 +883,8 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                 [self, cmd, rp](optional_refund& known) mutable {
                   const auto& current = *self->state.pi;
                   const auto& view = cmd.view;
-                  bool moves_money = view.status == "succeeded" || view.status == "pending";
+                  bool moves_money = view.status == core::refund_status::succeeded ||
+                                     view.status == core::refund_status::pending;
                   if (!known && moves_money) {
                     // A refund made at the PSP directly must fit what the
                     // intent can still refund, or the books disagree with the
@@ -898,13 +918,13 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                       return w;
                     };
                     if (known) {
-                      if (view.status.empty() || view.status == known->status)
+                      if (!view.status || core::to_string(*view.status) == known->status)
                         return ignored("refund " + known->id + " already recorded");
                       // A status change of a booked refund is recorded; a
                       // refund that fails after it was booked is not yet
                       // reversed in the books (see docs/webhooks.md).
                       auto rf = *known;
-                      rf.status = view.status;
+                      rf.status = core::to_string(*view.status);
                       w.refund = rf;
                       *outcome = "applied";
                       w.audit.push_back(audit("webhook", "refund_status", current.status,
@@ -929,7 +949,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                     rf.intent_id = current.id;
                     rf.amount = view.amount;
                     rf.currency = current.currency;
-                    rf.status = view.status;
+                    rf.status = core::to_string(view.status.value_or(core::refund_status::pending));
                     rf.psp_reference = view.id;
                     rf.created = unix_now_s();
                     w.intent = next;
@@ -988,8 +1008,9 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 }  // namespace
 
 intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
-                                gateway_actor gateway, std::int64_t idle_ms) {
-  return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateway), idle_ms);
+                                gateway_set gateways, std::int64_t idle_ms) {
+  return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateways),
+                   idle_ms);
 }
 
 }  // namespace pay::actors

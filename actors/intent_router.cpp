@@ -21,7 +21,7 @@ namespace {
 struct router_state {
   std::vector<storage_actor> storage;
   std::size_t next_storage = 0;
-  gateway_actor gateway;
+  gateway_set gateways;
   router_config config;
   std::unordered_map<std::string, intent_actor> live;
   std::unordered_map<caf::actor_addr, std::string> ids;
@@ -40,7 +40,7 @@ std::optional<intent_actor> actor_for(router_pointer self, const std::string& id
   if (auto it = st.live.find(id); it != st.live.end()) return it->second;
   if (st.live.size() >= st.config.actors_max) return std::nullopt;
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
-  auto actor = spawn_intent_actor(self->system(), id, storage, st.gateway, st.config.idle_ms);
+  auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms);
   self->monitor(actor);
   st.ids.emplace(actor.address(), id);
   st.live.emplace(id, actor);
@@ -94,9 +94,9 @@ void relay(router_pointer self, const std::string& id, Command cmd,
 
 intent_router_actor::behavior_type router_behavior(router_pointer self,
                                                    std::vector<storage_actor> storage,
-                                                   gateway_actor gateway, router_config config) {
+                                                   gateway_set gateways, router_config config) {
   self->state.storage = std::move(storage);
-  self->state.gateway = std::move(gateway);
+  self->state.gateways = std::move(gateways);
   self->state.config = config;
   self->state.probe.enroll(inspector::kind::intent_router, "router");
   self->state.probe.set_state("routing");
@@ -173,8 +173,8 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
 }  // namespace
 
 intent_router_actor spawn_intent_router(caf::actor_system& sys, std::vector<storage_actor> storage,
-                                        gateway_actor gateway, router_config config) {
-  return sys.spawn(router_behavior, std::move(storage), std::move(gateway), config);
+                                        gateway_set gateways, router_config config) {
+  return sys.spawn(router_behavior, std::move(storage), std::move(gateways), config);
 }
 
 }  // namespace pay::actors

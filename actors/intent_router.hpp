@@ -15,8 +15,9 @@ struct router_config {
   std::size_t actors_max = core::limits::intent_actors_max;
 };
 
-/// Spawns the router; intent actors get storage actors round-robin.
+/// Spawns the router; intent actors get storage actors round-robin and the
+/// gateways of every configured PSP.
 intent_router_actor spawn_intent_router(caf::actor_system& sys, std::vector<storage_actor> storage,
-                                        gateway_actor gateway, router_config config = {});
+                                        gateway_set gateways, router_config config = {});
 
 }  // namespace pay::actors

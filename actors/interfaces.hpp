@@ -4,6 +4,10 @@
 // message protocol can be read at once. Handlers that can fail answer a
 // caf::error made by to_caf_error (category "payment").
 
+#include <functional>
+#include <map>
+#include <string>
+
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -115,8 +119,18 @@ using gateway_actor = caf::typed_actor<
                     std::string>::with<psp_intent_outcome>,
     // Refunds at the PSP.
     caf::replies_to<psp_refund_atom, psp_refund_request>::with<psp_refund_outcome>,
+    // One page of the PSP's balance transactions (settlement, reconciliation).
+    caf::replies_to<psp_bts_atom, core::psp_list_query>::with<psp_balance_page_outcome>,
+    // One page of the PSP's payouts (reconciliation).
+    caf::replies_to<psp_payouts_atom, core::psp_list_query>::with<psp_payout_page_outcome>,
+    // One payout by the PSP's id (settlement).
+    caf::replies_to<psp_payout_atom, std::string>::with<psp_payout_outcome>,
     // A finished PSP call handing its result back to the actor's thread.
     caf::reacts_to<psp_done_atom, completion>>;
+
+/// The gateways by PSP account name: an intent's calls go to the gateway of
+/// the PSP it records (core::payment_intent::psp).
+using gateway_set = std::map<std::string, gateway_actor, std::less<>>;
 
 /// The PAYMENT INTENT actor: sole writer of one intent's state. It handles
 /// one command at a time to the end (PSP call and write included), so 50
@@ -177,7 +191,7 @@ using webhook_worker_actor = caf::typed_actor<
 /// inbox and runs reconciliations. Long work, so it is kept off the storage
 /// actors that serve the API.
 using settlement_actor = caf::typed_actor<
-    // Books the payout of one claimed payout.paid inbox row (fetching the
+    // Books the payout of one claimed paid-payout inbox row (fetching the
     // payout and its balance transactions) and marks the row processed in
     // the same transaction; answers "settled", "duplicate" or "ignored: ...".
     caf::replies_to<settle_atom, storage::inbox_row>::with<std::string>,

@@ -55,6 +55,9 @@ using psp_capture_atom = caf::atom_constant<caf::atom("pspcapture")>;
 using psp_cancel_atom = caf::atom_constant<caf::atom("pspcancel")>;
 using psp_refund_atom = caf::atom_constant<caf::atom("psprefund")>;
 using psp_done_atom = caf::atom_constant<caf::atom("pspdone")>;
+using psp_bts_atom = caf::atom_constant<caf::atom("pspbts")>;
+using psp_payouts_atom = caf::atom_constant<caf::atom("psppayouts")>;
+using psp_payout_atom = caf::atom_constant<caf::atom("psppayout")>;
 using inbox_add_atom = caf::atom_constant<caf::atom("inboxadd")>;
 using inbox_claim_atom = caf::atom_constant<caf::atom("inboxclaim")>;
 using inbox_done_atom = caf::atom_constant<caf::atom("inboxdone")>;
@@ -200,8 +203,8 @@ struct apply_command {
   std::string intent_id;
   std::int64_t inbox_id = 0;
   std::string event_id;
-  std::string event_type;
-  core::psp_intent view;  ///< the PSP's intent as the event carries it
+  std::string event_type;  ///< the PSP's name of the event type, for the audit text
+  core::psp_intent view;   ///< the PSP's intent as the event carries it
 };
 
 /// A page of one merchant's ledger: (merchant, account id or 0, limit, after).
@@ -225,12 +228,12 @@ using entry_page = storage::ledger_page<storage::stored_entry>;
 using ledger_transactions = std::vector<storage::stored_transaction>;
 using trial_balance_lines = std::vector<storage::trial_balance_line>;
 
-/// Applies one PSP refund event (refund.created / refund.updated).
+/// Applies one PSP refund event (a refund created or changed at the PSP).
 struct apply_refund_command {
   std::string intent_id;
   std::int64_t inbox_id = 0;
   std::string event_id;
-  std::string event_type;
+  std::string event_type;  ///< the PSP's name of the event type, for the audit text
   core::psp_refund view;
 };
 using optional_refund = std::optional<core::refund>;
@@ -256,6 +259,9 @@ using id_list = std::vector<std::string>;
 /// The gateway's answers.
 using psp_intent_outcome = core::psp_outcome<core::psp_intent>;
 using psp_refund_outcome = core::psp_outcome<core::psp_refund>;
+using psp_balance_page_outcome = core::psp_outcome<core::psp_page<core::psp_balance_transaction>>;
+using psp_payout_page_outcome = core::psp_outcome<core::psp_page<core::psp_payout>>;
+using psp_payout_outcome = core::psp_outcome<core::psp_payout>;
 
 /// A capture at the PSP: (psp intent id, amount or all, idempotency key).
 struct psp_capture_request {
@@ -315,6 +321,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::get_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::refund_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_intent_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_balance_page_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_page_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_capture_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)

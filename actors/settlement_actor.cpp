@@ -1,11 +1,11 @@
 #include "actors/settlement_actor.hpp"
 
 #include <chrono>
-#include <future>
 #include <optional>
 #include <set>
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -33,12 +33,17 @@ core::error psp_error(const core::psp_failure& f, std::string_view what) {
   return core::make_error(code, "The PSP could not " + std::string(what) + ": " + f.message);
 }
 
-/// The settlement actor's state: its connection and the PSP connector.
+/// The gateway answers by its own call deadline; this only guards against a
+/// lost reply.
+const auto gateway_timeout = milliseconds(2 * core::limits::psp_call_timeout_ms);
+
+/// The settlement actor's state: its connection and its PSP's gateway.
 struct settlement_state {
   settlement_state() = default;  // no aggregate; see webhook_worker.cpp
 
   settlement_config config;
-  std::shared_ptr<core::psp_connector> connector;
+  caf::actor_system* system = nullptr;
+  gateway_actor gateway;
   std::optional<storage::pg_connection> conn;
 
   static inline const char* name = "settlement";
@@ -54,25 +59,31 @@ struct settlement_state {
     return &*conn;
   }
 
-  /// Calls the connector and waits for its answer on this (detached) thread.
-  template <class T, class Call>
-  core::psp_outcome<T> wait_for(Call call) {
-    auto promise = std::make_shared<std::promise<core::psp_outcome<T>>>();
-    auto future = promise->get_future();
-    call([promise](core::psp_outcome<T> outcome) { promise->set_value(std::move(outcome)); });
-    // The connector answers exactly once, within its own deadline.
-    return future.get();
+  /// Asks the gateway (breaker, in-flight limit, metrics) and waits for its
+  /// answer on this (detached) thread.
+  template <class T, class... Ts>
+  core::psp_outcome<T> ask_gateway(Ts&&... xs) {
+    caf::scoped_actor waiter{*system};
+    std::optional<core::psp_outcome<T>> out;
+    waiter->request(gateway, gateway_timeout, std::forward<Ts>(xs)...)
+        .receive([&](core::psp_outcome<T>& outcome) { out = std::move(outcome); },
+                 [&](caf::error& err) {
+                   core::psp_failure f;
+                   f.kind = core::psp_failure_kind::retryable;
+                   f.message = "the PSP gateway did not answer: " + from_caf_error(err).message;
+                   out = std::move(f);
+                 });
+    return std::move(*out);
   }
 
   /// Every page of a list, following starting_after while has_more.
-  template <class T, class Fetch>
-  core::result<std::vector<T>> all_pages(core::psp_list_query query, Fetch fetch,
+  template <class T, class Atom>
+  core::result<std::vector<T>> all_pages(core::psp_list_query query, Atom atom,
                                          std::string_view what) {
     std::vector<T> out;
     query.limit = core::limits::psp_list_page_max;
     for (std::size_t page = 0; page < core::limits::psp_list_pages_max; ++page) {
-      auto outcome = wait_for<core::psp_page<T>>(
-          [&](auto done) { fetch(query, core::limits::psp_call_timeout_ms, std::move(done)); });
+      auto outcome = ask_gateway<core::psp_page<T>>(atom, query);
       if (auto* f = std::get_if<core::psp_failure>(&outcome)) return psp_error(*f, what);
       auto& got = std::get<core::psp_page<T>>(outcome);
       for (auto& item : got.data) out.push_back(std::move(item));
@@ -86,21 +97,12 @@ struct settlement_state {
 
   core::result<std::vector<core::psp_balance_transaction>> balance_transactions(
       core::psp_list_query q) {
-    return all_pages<core::psp_balance_transaction>(
-        std::move(q),
-        [this](const core::psp_list_query& query, std::int64_t timeout, auto done) {
-          connector->list_balance_transactions(query, timeout, std::move(done));
-        },
-        "balance transactions");
+    return all_pages<core::psp_balance_transaction>(std::move(q), psp_bts_atom::value,
+                                                    "balance transactions");
   }
 
   core::result<std::vector<core::psp_payout>> payouts(core::psp_list_query q) {
-    return all_pages<core::psp_payout>(
-        std::move(q),
-        [this](const core::psp_list_query& query, std::int64_t timeout, auto done) {
-          connector->list_payouts(query, timeout, std::move(done));
-        },
-        "payouts");
+    return all_pages<core::psp_payout>(std::move(q), psp_payouts_atom::value, "payouts");
   }
 
   /// Books the payout an inbox row is about.
@@ -108,9 +110,7 @@ struct settlement_state {
     if (!row.object_id || row.object_id->empty())
       return core::make_error(core::errc::invalid_request, "The payout event names no payout.");
     const auto& payout_id = *row.object_id;
-    auto got = wait_for<core::psp_payout>([&](auto done) {
-      connector->retrieve_payout(payout_id, core::limits::psp_call_timeout_ms, std::move(done));
-    });
+    auto got = ask_gateway<core::psp_payout>(psp_payout_atom::value, payout_id);
     if (auto* f = std::get_if<core::psp_failure>(&got)) return psp_error(*f, "retrieve the payout");
     auto payout = std::get<core::psp_payout>(std::move(got));
     auto c = connection();
@@ -118,11 +118,12 @@ struct settlement_state {
     storage::payout_booking b;
     b.psp = config.psp;
     b.inbox_id = row.id;
-    if (payout.status != "paid") {
-      // Booked when it is paid (its payout.paid event); recorded now.
-      auto done = storage::inbox_mark_processed(**c, row.id, "ignored: payout " + payout.status);
+    if (payout.status != core::payout_status::paid) {
+      // Booked when it is paid (its own paid event); recorded now.
+      auto status = std::string(core::to_string(payout.status));
+      auto done = storage::inbox_mark_processed(**c, row.id, "ignored: payout " + status);
       if (!done) return done.err();
-      return std::string("ignored: payout is ") + payout.status;
+      return "ignored: payout is " + status;
     }
     core::psp_list_query q;
     q.payout = payout.id;
@@ -206,16 +207,18 @@ struct settlement_state {
     std::set<std::string> known(known_list->begin(), known_list->end());
     std::vector<core::recon_record> theirs;
     for (const auto& bt : bts) {
-      if (bt.type == "charge") {
+      if (bt.type == core::balance_tx_type::charge) {
         // Settlement status: the payout, when it is one we booked; "" (not
         // compared) when the PSP paid it in a payout we never received, which
         // is reported once, as that payout's own difference.
         std::string status = !bt.payout ? "pending" : known.count(*bt.payout) ? *bt.payout : "";
         theirs.push_back({core::record_object::charge, bt.payment_intent.value_or(bt.source), bt.id,
                           bt.amount, bt.currency, status, bt.created});
-      } else if (bt.type == "refund") {
+      } else if (bt.type == core::balance_tx_type::refund) {
+        // A refund's money left the balance: it succeeded, as ours must have.
         theirs.push_back({core::record_object::refund, bt.source, bt.id, -bt.amount, bt.currency,
-                          "succeeded", bt.created});
+                          std::string(core::to_string(core::refund_status::succeeded)),
+                          bt.created});
       }
       if (bt.fee != 0 && bt.payout && known.count(*bt.payout))
         theirs.push_back(
@@ -223,7 +226,7 @@ struct settlement_state {
     }
     for (const auto& po : pos)
       theirs.push_back({core::record_object::payout, po.id, po.id, po.amount, po.currency,
-                        po.status, po.created});
+                        std::string(core::to_string(po.status)), po.created});
     auto ours = storage::our_recon_records(**c, req.psp, wide.from_s, wide.to_s);
     if (!ours) return ours.err();
     auto result = core::reconcile(*ours, theirs, *day);
@@ -253,9 +256,10 @@ caf::result<T> reply(core::result<T>&& r) {
 
 settlement_actor::behavior_type settlement_behavior(
     settlement_actor::stateful_pointer<settlement_state> self, settlement_config config,
-    std::shared_ptr<core::psp_connector> connector) {
+    gateway_actor gateway) {
   self->state.config = std::move(config);
-  self->state.connector = std::move(connector);
+  self->state.system = &self->system();
+  self->state.gateway = std::move(gateway);
   return {
       [self](settle_atom, const storage::inbox_row& row) -> caf::result<std::string> {
         return reply(self->state.settle(row));
@@ -324,8 +328,8 @@ reconciliation_scheduler_actor::behavior_type scheduler_behavior(scheduler_point
 }  // namespace
 
 settlement_actor spawn_settlement_actor(caf::actor_system& sys, settlement_config config,
-                                        std::shared_ptr<core::psp_connector> connector) {
-  return sys.spawn<caf::detached>(settlement_behavior, std::move(config), std::move(connector));
+                                        gateway_actor gateway) {
+  return sys.spawn<caf::detached>(settlement_behavior, std::move(config), std::move(gateway));
 }
 
 reconciliation_scheduler_actor spawn_reconciliation_scheduler(caf::actor_system& sys,

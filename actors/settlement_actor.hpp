@@ -19,10 +19,11 @@ struct settlement_config {
 };
 
 /// Spawns the settlement actor of one PSP account, detached: it owns a
-/// PostgreSQL connection and waits on the PSP connector's answers, so it
-/// never blocks a scheduler thread.
+/// PostgreSQL connection and waits on the answers of its PSP's `gateway`
+/// (which applies the breaker, the in-flight limit and the metrics to these
+/// calls as to every other), so it never blocks a scheduler thread.
 settlement_actor spawn_settlement_actor(caf::actor_system& sys, settlement_config config,
-                                        std::shared_ptr<core::psp_connector> connector);
+                                        gateway_actor gateway);
 
 /// What the daily reconciliation runs.
 struct scheduler_config {

@@ -37,7 +37,7 @@ struct worker_state {
 
   storage_actor storage;
   intent_router_actor router;
-  core::psp_event_parser parser;
+  std::shared_ptr<const core::psp_registry> psps;
   webhook_worker_config config;
   bool claiming = false;
   bool wake_pending = false;
@@ -130,41 +130,9 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
 
-/// Hands one claimed event to its intent actor (payment intent and refund
-/// events), a payout.paid event to the settlement actor, or records it
-/// (every other event type).
-void process(worker_pointer self, storage::inbox_row row) {
-  auto& st = self->state;
-  auto event = st.parser(row.payload);
-  if (!event) return failed(self, row, "the event body cannot be parsed");
-  if (event->refund) {
-    auto view = *event->refund;
-    return route_to_intent<apply_refund_atom>(
-        self, row, view.payment_intent, [row, view, type = event->type](const std::string& id) {
-          return apply_refund_command{id, row.id, row.event_id, type, view};
-        });
-  }
-  if (event->intent) {
-    auto view = *event->intent;
-    return route_to_intent<apply_atom>(self, row, event->object_id,
-                                       [row, view, type = event->type](const std::string& id) {
-                                         return apply_command{id, row.id, row.event_id, type, view};
-                                       });
-  }
-  if (event->type == "payout.paid" && st.config.settlement) {
-    // Settlement books the payout and marks the row processed in one
-    // transaction; failures take the same retry and dead-letter path.
-    self->request(st.config.settlement, milliseconds(core::limits::settlement_request_timeout_ms),
-                  settle_atom::value, row)
-        .then([self](const std::string&) { settled(self); },
-              [self, row](caf::error& err) {
-                auto e = from_caf_error(err);
-                if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
-                failed(self, row, e.message);
-              });
-    return;
-  }
-  self->request(st.storage, request_timeout, inbox_done_atom::value, row.id,
+/// Records an event the engine does not act on.
+void record(worker_pointer self, const storage::inbox_row& row) {
+  self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
                 std::string("recorded"))
       .then(
           [self, row](bool) {
@@ -172,6 +140,57 @@ void process(worker_pointer self, storage::inbox_row row) {
             settled(self);
           },
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+}
+
+/// Hands one claimed event to its intent actor (an intent or a refund that
+/// changed), a paid payout to its PSP's settlement actor, or records it
+/// (everything else). The row's PSP parses it: the worker knows kinds only.
+void process(worker_pointer self, storage::inbox_row row) {
+  auto& st = self->state;
+  const auto* provider = st.psps->find(row.psp);
+  if (provider == nullptr) return failed(self, row, "no PSP named '" + row.psp + "' is configured");
+  auto events = provider->webhooks->parse(row.payload);
+  if (events.size() != 1) return failed(self, row, "the event body cannot be parsed");
+  auto event = std::move(events.front());
+  switch (event.kind) {
+    case core::psp_event_kind::refund_changed: {
+      if (!event.refund) return failed(self, row, "the refund event carries no refund");
+      auto view = *event.refund;
+      return route_to_intent<apply_refund_atom>(
+          self, row, view.payment_intent,
+          [row, view, type = event.psp_type](const std::string& id) {
+            return apply_refund_command{id, row.id, row.event_id, type, view};
+          });
+    }
+    case core::psp_event_kind::intent_changed: {
+      if (!event.intent) return failed(self, row, "the intent event carries no intent");
+      auto view = *event.intent;
+      return route_to_intent<apply_atom>(
+          self, row, event.object_id, [row, view, type = event.psp_type](const std::string& id) {
+            return apply_command{id, row.id, row.event_id, type, view};
+          });
+    }
+    case core::psp_event_kind::payout_paid: {
+      auto settlement = st.config.settlements.find(row.psp);
+      if (settlement == st.config.settlements.end()) return record(self, row);
+      // Settlement books the payout and marks the row processed in one
+      // transaction; failures take the same retry and dead-letter path.
+      self->request(settlement->second, milliseconds(core::limits::settlement_request_timeout_ms),
+                    settle_atom::value, row)
+          .then([self](const std::string&) { settled(self); },
+                [self, row](caf::error& err) {
+                  auto e = from_caf_error(err);
+                  if (e.code == core::errc::invalid_state && e.param == "inbox")
+                    return settled(self);
+                  failed(self, row, e.message);
+                });
+      return;
+    }
+    case core::psp_event_kind::payout_failed:
+    case core::psp_event_kind::other:
+      return record(self, row);
+  }
+  record(self, row);
 }
 
 void claim(worker_pointer self) {
@@ -204,12 +223,12 @@ void claim(worker_pointer self) {
 
 webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage_actor storage,
                                                     intent_router_actor router,
-                                                    core::psp_event_parser parser,
+                                                    std::shared_ptr<const core::psp_registry> psps,
                                                     webhook_worker_config config) {
   auto& st = self->state;
   st.storage = std::move(storage);
   st.router = std::move(router);
-  st.parser = std::move(parser);
+  st.psps = std::move(psps);
   st.config = std::move(config);
   st.probe.enroll(inspector::kind::webhook_worker, "inbox");
   st.probe.set_state("idle");
@@ -328,10 +347,10 @@ webhook_worker_actor::behavior_type supervisor_behavior(
 
 webhook_worker_actor spawn_supervised_webhook_worker(caf::actor_system& sys, storage_actor storage,
                                                      intent_router_actor router,
-                                                     core::psp_event_parser parser,
+                                                     std::shared_ptr<const core::psp_registry> psps,
                                                      webhook_worker_config config) {
-  auto make_child = [&sys, storage, router, parser, config] {
-    return sys.spawn(worker_behavior, storage, router, parser, config);
+  auto make_child = [&sys, storage, router, psps, config] {
+    return sys.spawn(worker_behavior, storage, router, psps, config);
   };
   return sys.spawn(supervisor_behavior, std::function<webhook_worker_actor()>(make_child));
 }

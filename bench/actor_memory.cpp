@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < storage_actors; ++i)
     storage.push_back(actors::spawn_storage_actor(sys, url));
   auto connector = std::make_shared<unused_connector>();
-  auto gateway = actors::spawn_gateway_actor(sys, actors::gateway_config{}, connector);
+  actors::gateway_set gateway{
+      {"sandbox", actors::spawn_gateway_actor(sys, actors::gateway_config{}, connector)}};
   std::vector<actors::intent_actor> intents;
   intents.reserve(static_cast<std::size_t>(n));
 
@@ -196,7 +197,7 @@ int main(int argc, char** argv) {
 
   for (auto& a : intents) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   intents.clear();
-  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  for (auto& [name, g] : gateway) caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
   for (auto& s : storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   return 0;
 }

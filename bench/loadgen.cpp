@@ -38,7 +38,7 @@
 #include <boost/beast/http.hpp>
 
 #include "core/ids.hpp"
-#include "core/webhook_signature.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
 #include "net/http_client.hpp"
 
@@ -347,7 +347,7 @@ awaitable<op_result> webhook_op(run_state& rs, connection& engine, int worker, s
   std::vector<std::string> secrets{rs.opts.webhook_secret};
   auto req = make_request(http::verb::post, rs.engine, "/v1/webhooks/" + rs.opts.psp);
   req.set(http::field::content_type, "application/json");
-  req.set("Stripe-Signature", pay::core::make_stripe_signature_header(secrets, now_s, body));
+  req.set("Stripe-Signature", pay::psp::make_stripe_signature_header(secrets, now_s, body));
   req.body() = body;
   co_await step(engine, std::move(req), "webhook", 200, stats, out);
   co_return out;

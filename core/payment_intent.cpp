@@ -18,4 +18,18 @@ std::optional<capture_method> parse_capture_method(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(refund_status s) {
+  switch (s) {
+    case refund_status::pending:
+      return "pending";
+    case refund_status::succeeded:
+      return "succeeded";
+    case refund_status::failed:
+      return "failed";
+    case refund_status::canceled:
+      return "canceled";
+  }
+  return "pending";
+}
+
 }  // namespace pay::core

@@ -40,6 +40,13 @@ struct payment_intent {
   std::int64_t created = 0;  ///< unix seconds
 };
 
+/// Where a refund stands. The names are the engine's API and database
+/// values of `refund.status`.
+enum class refund_status : std::uint8_t { pending, succeeded, failed, canceled };
+
+/// "pending", "succeeded", "failed", "canceled".
+std::string_view to_string(refund_status s);
+
 /// A refund of (part of) a captured intent.
 struct refund {
   std::string id;

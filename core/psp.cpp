@@ -14,14 +14,50 @@ std::string_view to_string(psp_failure_kind k) {
   return "retryable";
 }
 
-std::optional<intent_status> engine_status_of(std::string_view s) {
-  if (s == "requires_payment_method" || s == "requires_confirmation") return intent_status::created;
-  if (s == "requires_action") return intent_status::requires_action;
-  if (s == "processing") return intent_status::processing;
-  if (s == "requires_capture") return intent_status::authorized;
-  if (s == "succeeded") return intent_status::captured;
-  if (s == "canceled") return intent_status::canceled;
-  return std::nullopt;
+std::string_view to_string(psp_event_kind k) {
+  switch (k) {
+    case psp_event_kind::intent_changed:
+      return "intent_changed";
+    case psp_event_kind::refund_changed:
+      return "refund_changed";
+    case psp_event_kind::payout_paid:
+      return "payout_paid";
+    case psp_event_kind::payout_failed:
+      return "payout_failed";
+    case psp_event_kind::other:
+      return "other";
+  }
+  return "other";
+}
+
+std::string_view to_string(balance_tx_type t) {
+  switch (t) {
+    case balance_tx_type::charge:
+      return "charge";
+    case balance_tx_type::refund:
+      return "refund";
+    case balance_tx_type::payout:
+      return "payout";
+    case balance_tx_type::other:
+      return "other";
+  }
+  return "other";
+}
+
+std::string_view to_string(payout_status s) {
+  switch (s) {
+    case payout_status::pending:
+      return "pending";
+    case payout_status::in_transit:
+      return "in_transit";
+    case payout_status::paid:
+      return "paid";
+    case payout_status::failed:
+      return "failed";
+    case payout_status::canceled:
+      return "canceled";
+  }
+  return "pending";
 }
 
 namespace {

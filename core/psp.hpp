@@ -12,14 +12,14 @@
 #include "core/payment_intent.hpp"
 
 /// The engine's view of a Payment Service Provider: what it asks of one and
-/// what it gets back, independent of any PSP's wire format. Connectors (the
-/// Stripe one in net/) implement psp_connector; the PSP gateway actor calls
+/// what it gets back, independent of any PSP's wire format. Connectors (one
+/// per PSP, in psp/<name>/) implement psp_connector; the PSP gateway actor calls
 /// it with a deadline and an idempotency key on every mutating call.
 namespace pay::core {
 
 /// How a PSP call failed, which decides what the engine does next.
 enum class psp_failure_kind : std::uint8_t {
-  declined,   ///< a card error (Stripe 402 card_error): a final answer about the payment
+  declined,   ///< the card or the shopper's bank said no: a final answer about the payment
   rejected,   ///< any other 4xx: a final answer, the request was wrong
   retryable,  ///< 429, 5xx, timeout, connection or TLS failure: try again later
 };
@@ -31,9 +31,9 @@ std::string_view to_string(psp_failure_kind k);
 struct psp_failure {
   psp_failure_kind kind = psp_failure_kind::retryable;
   int http_status = 0;       ///< 0 when no answer arrived
-  std::string type;          ///< PSP's error type, e.g. "card_error"
-  std::string code;          ///< PSP's error code, e.g. "card_declined"
-  std::string decline_code;  ///< e.g. "insufficient_funds"
+  std::string type;          ///< the PSP's error type, for logs and messages
+  std::string code;          ///< the PSP's error code, for logs and messages
+  std::string decline_code;  ///< the issuer's reason, e.g. "insufficient_funds"
   std::string message;       ///< PSP's message, safe to show the merchant
   std::string param;
   /// When the engine refused the call itself (breaker open), how long until
@@ -41,15 +41,23 @@ struct psp_failure {
   std::int64_t retry_after_ms = 0;
 };
 
-/// A PSP's payment intent, as far as the engine needs it.
+/// A PSP's payment intent, as far as the engine needs it. The connector maps
+/// the PSP's status onto the engine's; an answer whose status it cannot map
+/// is not a psp_intent (the connector reports it as a bad answer).
 struct psp_intent {
-  std::string id;      ///< the PSP's id (Stripe: pi_...)
-  std::string status;  ///< the PSP's own status string
+  std::string id;  ///< the PSP's id
+  /// Where the PSP's intent stands, in the engine's terms: `created` while it
+  /// waits for a payment method or a confirmation, `authorized` when it can
+  /// be captured, `captured` when the money was taken.
+  intent_status status = intent_status::created;
+  /// The PSP's own word for the status, for logs and audit text only: no
+  /// decision may read it.
+  std::string psp_status;
   std::int64_t amount = 0;
   std::string currency;
   std::int64_t amount_capturable = 0;
   std::int64_t amount_received = 0;
-  std::string capture_method;  ///< "automatic" / "manual"
+  std::optional<capture_method> capture;  ///< when the PSP says
   std::optional<std::string> client_secret;
   std::optional<std::string> latest_charge;
   std::optional<std::string> last_payment_error_json;  ///< the PSP's object, as JSON
@@ -58,25 +66,42 @@ struct psp_intent {
 /// A PSP's refund.
 struct psp_refund {
   std::string id;
-  std::string status;  ///< "succeeded", "pending", "failed", "canceled"
+  /// nullopt: the PSP has not said yet (treated as pending when booked).
+  std::optional<refund_status> status;
   std::int64_t amount = 0;
   std::string currency;
   std::string payment_intent;  ///< the PSP's intent id
 };
 
-/// A PSP event (webhook), as far as the engine needs it.
-struct psp_event {
-  std::string id;                    ///< the PSP's event id (Stripe: evt_...)
-  std::string type;                  ///< e.g. "payment_intent.succeeded"
-  std::int64_t created = 0;          ///< unix seconds, the PSP's clock
-  std::string object_type;           ///< data.object.object, e.g. "payment_intent"
-  std::string object_id;             ///< data.object.id
-  std::optional<psp_intent> intent;  ///< when the object is a payment intent
-  std::optional<psp_refund> refund;  ///< when the object is a refund
+/// What a PSP event is about, in the engine's terms. The connector's parser
+/// decides; the webhook worker acts on the kind alone.
+enum class psp_event_kind : std::uint8_t {
+  intent_changed,  ///< carries the payment intent as it now stands (`intent`)
+  refund_changed,  ///< carries the refund as it now stands (`refund`)
+  payout_paid,     ///< a payout reached the bank: settlement books it (`object_id`)
+  payout_failed,   ///< a payout failed: recorded
+  // Disputes will get their kinds here (opened, won, lost) when the engine handles them.
+  other,  ///< nothing the engine acts on: recorded
 };
 
-/// Turns a raw event body into a psp_event; nullopt when it is not one.
-using psp_event_parser = std::function<std::optional<psp_event>(std::string_view body)>;
+/// "intent_changed", "refund_changed", "payout_paid", "payout_failed", "other".
+std::string_view to_string(psp_event_kind k);
+
+/// A PSP event (webhook), as far as the engine needs it.
+struct psp_event {
+  std::string id;  ///< the PSP's event id, unique per PSP
+  psp_event_kind kind = psp_event_kind::other;
+  /// The PSP's own name of the event type, for logs and audit text only.
+  std::string psp_type;
+  std::int64_t created = 0;          ///< unix seconds, the PSP's clock
+  std::string object_id;             ///< the PSP's id of what the event is about
+  std::optional<psp_intent> intent;  ///< for intent_changed
+  std::optional<psp_refund> refund;  ///< for refund_changed
+  /// This event's own text, as stored in the inbox and parsed again by the
+  /// webhook worker: the whole body when a body holds one event, the item
+  /// when it holds several.
+  std::string payload;
+};
 
 /// Either the PSP's object or the failure.
 template <class T>
@@ -93,30 +118,52 @@ struct psp_create_intent {
   std::string request_id = {};       ///< the engine's request id, sent as X-Request-Id
 };
 
-/// A PSP balance transaction (Stripe: txn_...): one movement of the PSP
-/// account's balance, as far as settlement and reconciliation need it.
+/// What a balance transaction moved, in the engine's terms.
+enum class balance_tx_type : std::uint8_t {
+  charge,  ///< a payment's money came in
+  refund,  ///< a refund's money went out
+  payout,  ///< the balance paid out to the bank
+  other,   ///< fees, adjustments and the like: settled, never matched to an intent
+};
+
+/// "charge", "refund", "payout", "other" (the names settlement stores).
+std::string_view to_string(balance_tx_type t);
+
+/// Where a payout stands, in the engine's terms.
+enum class payout_status : std::uint8_t {
+  pending,     ///< created, not sent yet
+  in_transit,  ///< sent to the bank
+  paid,        ///< arrived: settlement books it
+  failed,      ///< the bank refused it
+  canceled,    ///< withdrawn before it was sent
+};
+
+/// "pending", "in_transit", "paid", "failed", "canceled" (the names
+/// settlement stores and reconciliation compares).
+std::string_view to_string(payout_status s);
+
+/// A PSP balance transaction: one movement of the PSP account's balance, as
+/// far as settlement and reconciliation need it.
 struct psp_balance_transaction {
   std::string id;
-  std::string type;         ///< "charge", "refund", ...
+  balance_tx_type type = balance_tx_type::other;
   std::int64_t amount = 0;  ///< signed minor units: a refund is negative
   std::int64_t fee = 0;
   std::int64_t net = 0;  ///< amount - fee
   std::string currency;  ///< lowercase
-  std::string source;    ///< the charge (ch_...) or refund (re_...) it moves
-  /// The PSP's payment intent of the source, when the connector could learn
-  /// it (Stripe: the expanded source's `payment_intent`).
+  std::string source;    ///< the PSP's id of the charge or refund it moves
+  /// The PSP's payment intent of the source, when the connector could learn it.
   std::optional<std::string> payment_intent;
   std::optional<std::string> payout;  ///< the payout that paid it out, if any
-  std::string status;                 ///< "pending", "available"
   std::int64_t created = 0;           ///< unix seconds, the PSP's clock
 };
 
-/// A PSP payout (Stripe: po_...).
+/// A PSP payout.
 struct psp_payout {
   std::string id;
   std::int64_t amount = 0;
   std::string currency;
-  std::string status;  ///< "paid", "pending", "in_transit", "canceled", "failed"
+  payout_status status = payout_status::pending;
   std::int64_t created = 0;
   std::int64_t arrival_date = 0;
 };
@@ -128,7 +175,7 @@ struct psp_page {
   bool has_more = false;
 };
 
-/// Filters of a list call (Stripe's list parameters); empty ones are not sent.
+/// Filters of a list call; empty ones are not sent.
 struct psp_list_query {
   std::optional<std::string> payout;          ///< balance transactions of one payout
   std::optional<std::int64_t> created_gte;    ///< unix seconds
@@ -182,11 +229,5 @@ class psp_connector {
   virtual void retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
                                payout_done done);
 };
-
-/// Maps a Stripe-style PSP status to the engine's state:
-/// requires_payment_method/requires_confirmation -> created,
-/// requires_action -> requires_action, processing -> processing,
-/// requires_capture -> authorized, succeeded -> captured, canceled -> canceled.
-std::optional<intent_status> engine_status_of(std::string_view psp_status);
 
 }  // namespace pay::core

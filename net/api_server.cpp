@@ -15,7 +15,6 @@
 #include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
-#include "core/webhook_signature.hpp"
 #include "net/api_error.hpp"
 #include "net/caf_bridge.hpp"
 #include "net/checkout_requests.hpp"
@@ -433,71 +432,78 @@ void list_intent_events(api_state& st, const call_ptr& c) {
 
 // ---- webhooks ------------------------------------------------------------------
 
-/// POST /v1/webhooks/{psp}: the signature is checked before anything else;
-/// a verified event is stored raw in the inbox and answered 200 at once
-/// (processing happens behind, in the webhook worker).
-void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
-  if (psp != st.options.psp_name)
-    return c->answer(error_response(404, "invalid_request_error", "unknown_psp",
-                                    "No webhook endpoint for PSP '" + std::string(psp) + "'."));
-  if (st.options.webhook_secrets.empty()) {
-    core::log::error("webhook refused: no webhook secret configured");
-    return c->answer(error_response(503, "api_error", "webhooks_not_configured",
-                                    "Webhooks are not configured on this engine."));
+/// Stores a verified body's events one after the other, then answers what
+/// the PSP expects. A storage failure answers 503 (the PSP delivers the
+/// body again; the events already stored are duplicates then).
+void store_webhook_events(api_state* st, call_ptr c, const core::psp_provider* provider,
+                          std::shared_ptr<std::vector<storage::inbox_item>> items, std::size_t next,
+                          std::size_t duplicates, std::chrono::steady_clock::time_point started) {
+  if (next == items->size()) {
+    auto a = provider->webhooks->accepted(items->size(), duplicates);
+    http_response res;
+    res.status = a.status;
+    res.content_type = a.content_type;
+    res.body = std::move(a.body);
+    return c->answer(std::move(res));
   }
-  auto header = c->req.header_value("Stripe-Signature").value_or("");
-  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-  auto verdict = core::verify_stripe_signature(header, c->req.body, st.options.webhook_secrets,
-                                               now_s, st.options.webhook_tolerance_s);
-  if (verdict != core::signature_verdict::ok) {
-    st.webhook_signature_failures.fetch_add(1, std::memory_order_relaxed);
-    engine_metrics().webhook_signature_failures.with({psp, core::to_string(verdict)}).inc();
-    core::log::warn(
-        "webhook signature refused",
-        {{"psp", psp}, {"verdict", core::to_string(verdict)}, {"request_id", c->request_id}});
-    return c->answer(error_response(400, "invalid_request_error", "invalid_signature",
-                                    "The Stripe-Signature header does not verify: " +
-                                        std::string(core::to_string(verdict)) + "."));
-  }
-  rapidjson::Document doc;
-  auto err = parse_json_object(c->req.body, doc);
-  std::string event_id, event_type, object_id;
-  if (err == json_error::none && doc.HasMember("id") && doc["id"].IsString() &&
-      doc.HasMember("type") && doc["type"].IsString() && doc.HasMember("data") &&
-      doc["data"].IsObject() && doc["data"].HasMember("object") &&
-      doc["data"]["object"].IsObject() && doc["data"]["object"].HasMember("id") &&
-      doc["data"]["object"]["id"].IsString()) {
-    event_id = doc["id"].GetString();
-    event_type = doc["type"].GetString();
-    object_id = doc["data"]["object"]["id"].GetString();
-    c->psp_event_id = event_id;
-  } else {
-    st.webhook_invalid_events.fetch_add(1, std::memory_order_relaxed);
-    engine_metrics().webhook_invalid_events.with({psp}).inc();
-    return c->answer(error_response(400, "invalid_request_error", "invalid_event",
-                                    "The body is not an event with id, type and data.object.id."));
-  }
-  storage::inbox_item item{std::string(psp), event_id,    event_type,
-                           object_id,        c->req.body, std::string(header)};
-  auto* state = &st;
-  auto started = std::chrono::steady_clock::now();
+  auto item = (*items)[next];
   ask<storage::inbox_receipt>(
-      st.sys(), st.storage(),
-      [state, c, event_id, started, psp = std::string(psp)](storage::inbox_receipt receipt) {
-        if (!receipt.duplicate) caf::anon_send(state->actors.worker, actors::wake_atom::value);
-        observe_webhook_received(psp, receipt.duplicate, started);
-        json_writer w;
-        w.begin_object();
-        w.field("received", true);
-        w.field("duplicate", receipt.duplicate);
-        w.end_object();
-        c->answer(json_response(w.take()));
+      st->sys(), st->storage(),
+      [st, c, provider, items, next, duplicates, started](storage::inbox_receipt receipt) {
+        if (!receipt.duplicate) caf::anon_send(st->actors.worker, actors::wake_atom::value);
+        observe_webhook_received(provider->name, receipt.duplicate, started);
+        store_webhook_events(st, c, provider, items, next + 1,
+                             duplicates + (receipt.duplicate ? 1 : 0), started);
       },
       // Not stored: a 503 makes the PSP deliver it again later.
       [c](core::error e) { c->answer(error_answer(e)); }, actors::inbox_add_atom::value,
       std::move(item));
+}
+
+/// POST /v1/webhooks/{psp}: the PSP's provider (core/psp_provider.hpp)
+/// checks the signature before anything else and reads the body's events;
+/// each verified event is stored raw in the inbox, then the PSP gets the
+/// answer it expects (processing happens behind, in the webhook worker).
+void receive_webhook(api_state& st, const call_ptr& c, std::string_view psp) {
+  const auto* provider = st.options.psps->find(psp);
+  if (provider == nullptr)
+    return c->answer(error_response(404, "invalid_request_error", "unknown_psp",
+                                    "No webhook endpoint for PSP '" + std::string(psp) + "'."));
+  const auto& name = provider->name;
+  const auto& webhooks = *provider->webhooks;
+  if (!webhooks.configured()) {
+    core::log::error("webhook refused: no webhook secret configured", {{"psp", name}});
+    return c->answer(error_response(503, "api_error", "webhooks_not_configured",
+                                    "Webhooks are not configured on this engine."));
+  }
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  core::header_lookup headers = [c](std::string_view h) { return c->req.header_value(h); };
+  auto verdict = webhooks.verify(headers, c->req.body, now_s);
+  if (!verdict.ok) {
+    st.webhook_signature_failures.fetch_add(1, std::memory_order_relaxed);
+    engine_metrics().webhook_signature_failures.with({name, verdict.reason}).inc();
+    core::log::warn("webhook signature refused",
+                    {{"psp", name}, {"verdict", verdict.reason}, {"request_id", c->request_id}});
+    return c->answer(error_response(400, "invalid_request_error", "invalid_signature",
+                                    "The " + std::string(webhooks.signature_header()) +
+                                        " header does not verify: " + verdict.reason + "."));
+  }
+  auto events = webhooks.parse(c->req.body);
+  if (events.empty()) {
+    st.webhook_invalid_events.fetch_add(1, std::memory_order_relaxed);
+    engine_metrics().webhook_invalid_events.with({name}).inc();
+    return c->answer(error_response(400, "invalid_request_error", "invalid_event",
+                                    "The body holds no event this PSP's format describes."));
+  }
+  c->psp_event_id = events.front().id;
+  auto signature = std::string(c->req.header_value(webhooks.signature_header()).value_or(""));
+  auto items = std::make_shared<std::vector<storage::inbox_item>>();
+  for (auto& e : events)
+    items->push_back(
+        storage::inbox_item{name, e.id, e.psp_type, e.object_id, std::move(e.payload), signature});
+  store_webhook_events(&st, c, provider, std::move(items), 0, 0, std::chrono::steady_clock::now());
 }
 
 // ---- admin ---------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "actors/interfaces.hpp"
 #include "core/limits.hpp"
+#include "core/psp_provider.hpp"
 #include "net/http_types.hpp"
 
 namespace pay::net {
@@ -31,13 +32,12 @@ struct api_actors {
 struct api_options {
   /// Name of the PSP account new intents go to.
   std::string psp_name = "sandbox";
+  /// The configured PSPs by name: webhooks (POST /v1/webhooks/{psp}) and the
+  /// checkout page's card form come from here.
+  std::shared_ptr<const core::psp_registry> psps = std::make_shared<core::psp_registry>();
   /// How long a request holds its Idempotency-Key; a crashed request's key
   /// is resumable after this.
   std::int64_t idempotency_lease_ms = core::limits::http_request_deadline_ms;
-  /// Endpoint secrets of the PSP's webhooks (whsec_...); two during rotation.
-  std::vector<std::string> webhook_secrets;
-  /// Largest |now - t| of a webhook signature.
-  std::int64_t webhook_tolerance_s = core::limits::webhook_tolerance_s;
   /// Bearer token of /v1/admin/...; empty disables the admin API.
   std::string admin_token;
   /// Base URL shoppers reach the engine's hosted pages at (payment links'
@@ -47,14 +47,6 @@ struct api_options {
   /// public URL when the port was chosen by the system).
   std::shared_ptr<std::atomic<std::uint16_t>> bound_port =
       std::make_shared<std::atomic<std::uint16_t>>(0);
-  /// What the hosted checkout page mounts: "sandbox" (the sandbox PSP's card
-  /// iframe) or "stripe" (Stripe.js Elements).
-  std::string checkout_psp_js = "sandbox";
-  /// Base URL the shopper's browser reaches the PSP's card iframe at (the
-  /// sandbox's; unused for Stripe, whose origins are fixed).
-  std::string psp_public_url;
-  /// The PSP's publishable key (pk_...), handed to the checkout page.
-  std::string psp_publishable_key;
   /// Serve the inspector console (/inspector) to non-loopback peers too.
   bool inspector_remote = false;
 };

@@ -57,32 +57,36 @@ std::string origin_of(std::string_view url) {
   return std::string(url.substr(0, path));
 }
 
-bool uses_stripe_js(const api_state& st) {
-  return st.options.checkout_psp_js == "stripe";
+/// The checkout front end of the PSP `psp` (an intent's); the default PSP's
+/// when that one is not configured.
+const core::checkout_frontend* frontend_of(const api_state& st, std::string_view psp) {
+  const auto* p = st.options.psps->find(psp);
+  if (p == nullptr) p = st.options.psps->default_provider();
+  return p == nullptr ? nullptr : &p->checkout;
 }
 
-/// The browser-facing origin of the PSP's card iframe (the sandbox's).
-std::string psp_origin(const api_state& st) {
-  return origin_of(st.options.psp_public_url);
+/// Appends each origin once.
+void add_origins(std::string& out, const std::vector<std::string>& origins) {
+  for (const auto& o : origins)
+    if (out.find(" " + o) == std::string::npos && !out.starts_with(o)) out += " " + o;
 }
 
-/// Frames only from the PSP, scripts only from us (and Stripe.js when the
-/// engine is configured for Stripe), fetches only to us and the PSP, and the
-/// page itself never framed.
+/// Frames only from the PSPs' card forms, scripts only from us and the
+/// PSPs' scripts, fetches only to us and the PSPs, and the page itself never
+/// framed. The origins are those every configured PSP's front end names
+/// (core::checkout_frontend), so a link's page works whichever PSP holds
+/// its intent.
 std::string content_security_policy(const api_state& st) {
   std::string scripts = "'self'";
   std::string connect = "'self'";
   std::string frames;
-  if (uses_stripe_js(st)) {
-    // Stripe's documented needs for Stripe.js and Elements.
-    scripts += " https://js.stripe.com";
-    connect += " https://api.stripe.com";
-    frames = "https://js.stripe.com https://hooks.stripe.com";
-  } else {
-    auto origin = psp_origin(st);
-    frames = origin.empty() ? "'none'" : origin;
-    if (!origin.empty()) connect += " " + origin;
+  for (const auto& name : st.options.psps->names()) {
+    const auto& f = st.options.psps->find(name)->checkout;
+    add_origins(scripts, f.script_src);
+    add_origins(connect, f.connect_src);
+    add_origins(frames, f.frame_src);
   }
+  frames = frames.empty() ? "'none'" : frames.substr(1);
   return "default-src 'none'; script-src " + scripts + "; style-src 'self'; img-src 'self'; " +
          "connect-src " + connect + "; frame-src " + frames +
          "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -422,17 +426,16 @@ void answer_session(api_state& st, const call_ptr& c, const visit_ctx& v,
           w.value(*pi.client_secret);
         else
           w.null();
+        // The card form of the PSP that holds the intent.
         w.key("psp");
         w.begin_object();
-        if (uses_stripe_js(*state)) {
-          w.field("kind", "stripe");
-          w.field("script_url", "https://js.stripe.com/v3/");
-        } else {
-          w.field("kind", "sandbox");
-          w.field("origin", psp_origin(*state));
-          w.field("iframe_url", psp_origin(*state) + "/js/iframe.html");
+        if (const auto* f = frontend_of(*state, pi.psp)) {
+          w.field("kind", f->kind);
+          if (!f->script_url.empty()) w.field("script_url", f->script_url);
+          if (!f->origin.empty()) w.field("origin", f->origin);
+          if (!f->iframe_url.empty()) w.field("iframe_url", f->iframe_url);
+          w.field("publishable_key", f->publishable_key);
         }
-        w.field("publishable_key", state->options.psp_publishable_key);
         w.end_object();
         w.end_object();
         answer_public(*state, c, json_response(w.take()), v.set_cookie);

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "core/webhook_signature.hpp"
+#include "core/crypto.hpp"
 #include "net/json.hpp"
 #include "sandbox/log.hpp"
 
@@ -20,6 +20,18 @@ std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+/// Stripe's `Stripe-Signature` header: "t=<t>" then one ",v1=<hex>" per
+/// secret, each the HMAC-SHA256 of "<t>.<body>". The sandbox signs as the PSP
+/// does, with its own code: the engine's verifier (psp/stripe/) is the other
+/// side of the wire and is tested against this.
+std::string signature_header(const std::vector<std::string>& secrets, std::int64_t t,
+                             const std::string& payload) {
+  std::string header = "t=" + std::to_string(t);
+  for (const auto& secret : secrets)
+    header += ",v1=" + core::hmac_sha256_hex(secret, std::to_string(t) + "." + payload);
+  return header;
 }
 
 /// Attempts kept for GET /_sandbox/webhook_deliveries.
@@ -134,8 +146,7 @@ void webhook_sender::attempt(const std::shared_ptr<job>& j) {
   req.content_type = "application/json; charset=utf-8";
   req.body = j->payload;
   req.timeout_ms = policy_.timeout_ms;
-  req.headers.emplace_back("Stripe-Signature",
-                           core::make_stripe_signature_header(secrets, unix_now_s(), j->payload));
+  req.headers.emplace_back("Stripe-Signature", signature_header(secrets, unix_now_s(), j->payload));
   req.headers.emplace_back("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
   req.headers.emplace_back("Cache-Control", "no-cache");
   req.headers.emplace_back("Accept", "*/*; q=0.5, application/xml");

@@ -46,7 +46,7 @@ struct attributed {
 
 std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, attributed& a) {
   const auto& bt = *a.bt;
-  if (bt.type == "charge" && bt.payment_intent) {
+  if (bt.type == core::balance_tx_type::charge && bt.payment_intent) {
     auto r =
         tx.exec("SELECT id, merchant_id FROM payment_intents WHERE psp = $1 AND psp_reference = $2",
                 {psp, *bt.payment_intent});
@@ -55,7 +55,7 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
       a.intent_id = std::string(r.rows.text(0, 0));
       a.merchant_id = std::string(r.rows.text(0, 1));
     }
-  } else if (bt.type == "refund") {
+  } else if (bt.type == core::balance_tx_type::refund) {
     auto r = tx.exec(
         "SELECT r.id, r.intent_id, r.merchant_id FROM refunds r JOIN payment_intents i ON i.id = "
         "r.intent_id WHERE r.psp_reference = $1 AND i.psp = $2",
@@ -112,8 +112,8 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
       attributed a;
       a.bt = &bt;
       if (auto e = attribute(tx, b.psp, a)) return e;
-      lines.push_back(core::settlement_line{bt.id, bt.type, a.merchant_id, bt.amount, bt.fee,
-                                            bt.net, bt.currency});
+      lines.push_back(core::settlement_line{bt.id, std::string(core::to_string(bt.type)),
+                                            a.merchant_id, bt.amount, bt.fee, bt.net, bt.currency});
       items.push_back(std::move(a));
     }
     auto plan = core::plan_settlement(lines, b.payout.currency);
@@ -126,8 +126,8 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
         "psp_status, psp_created, unmatched_count, inbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
         "to_timestamp($8), $9, $10) ON CONFLICT (psp, psp_payout_id) DO NOTHING RETURNING id",
         {out.settlement_id, b.psp, b.payout.id, b.payout.currency, std::to_string(b.payout.amount),
-         std::to_string(plan->booked_net_minor), b.payout.status, std::to_string(b.payout.created),
-         std::to_string(plan->unmatched_lines),
+         std::to_string(plan->booked_net_minor), std::string(core::to_string(b.payout.status)),
+         std::to_string(b.payout.created), std::to_string(plan->unmatched_lines),
          b.inbox_id ? pg_param{std::to_string(*b.inbox_id)} : pg_param{}});
     if (!p.ok()) return p.error;
     if (p.rows.empty()) {
@@ -146,9 +146,9 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
           "psp_intent_id, merchant_id, intent_id, refund_id, amount, fee, net, currency, matched, "
           "psp_created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
           "to_timestamp($15))",
-          {out.settlement_id, b.psp, bt.id, bt.type, bt.source, opt(bt.payment_intent),
-           opt(a.merchant_id), opt(a.intent_id), opt(a.refund_id), std::to_string(bt.amount),
-           std::to_string(bt.fee), std::to_string(bt.net), bt.currency,
+          {out.settlement_id, b.psp, bt.id, std::string(core::to_string(bt.type)), bt.source,
+           opt(bt.payment_intent), opt(a.merchant_id), opt(a.intent_id), opt(a.refund_id),
+           std::to_string(bt.amount), std::to_string(bt.fee), std::to_string(bt.net), bt.currency,
            a.merchant_id ? "true" : "false", std::to_string(bt.created)});
       if (!r.ok()) return r.error;
     }

@@ -29,8 +29,7 @@
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
-#include "net/stripe_connector.hpp"
-#include "net/stripe_events.hpp"
+#include "psp/stripe/stripe_provider.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -54,7 +53,11 @@ std::vector<core::option_spec> option_specs() {
        "How long start-up waits for the database before giving up."},
       {"drain-ms", "PAYMENTS_DRAIN_MS", std::to_string(core::limits::http_drain_ms),
        "On SIGINT/SIGTERM, time in-flight requests get to finish."},
-      {"psp", "PAYMENTS_PSP", "sandbox", "Name of the PSP account new intents go to."},
+      {"psp", "PAYMENTS_PSP", "sandbox",
+       "Name of the PSP account (Stripe's wire format) new intents go to; its webhooks arrive at "
+       "/v1/webhooks/<name>."},
+      {"psp-aliases", "PAYMENTS_PSP_ALIASES", "stripe",
+       "Other names (comma separated) the PSP account's webhooks may arrive under."},
       {"psp-base-url", "PAYMENTS_PSP_BASE_URL", "http://127.0.0.1:8090",
        "Base URL of the PSP's Stripe-compatible API (https://api.stripe.com for Stripe)."},
       {"psp-secret-key", "PAYMENTS_PSP_SECRET_KEY", "", "The PSP account's secret key (sk_...).",
@@ -174,15 +177,34 @@ int run(const core::option_values& opts) {
                          });
   caf::actor_system sys{cfg};
 
-  std::shared_ptr<core::psp_connector> connector;
+  // The PSP accounts by name (core/psp_provider.hpp). Today one, in Stripe's
+  // wire format; another PSP is one more provider added here.
+  auto psps = std::make_shared<core::psp_registry>();
   try {
-    net::stripe_options psp_opts;
-    psp_opts.base_url = opts.get("psp-base-url");
-    psp_opts.secret_key = opts.get("psp-secret-key");
-    psp_opts.ca_file = opts.get("psp-ca-file");
-    psp_opts.threads =
+    psp::stripe_provider_options o;
+    o.name = opts.get("psp");
+    o.api.base_url = opts.get("psp-base-url");
+    o.api.secret_key = opts.get("psp-secret-key");
+    o.api.ca_file = opts.get("psp-ca-file");
+    o.api.threads =
         static_cast<unsigned>(std::clamp<std::int64_t>(opts.get_int("psp-threads"), 1, 16));
-    connector = std::make_shared<net::stripe_connector>(std::move(psp_opts));
+    for (const auto* name : {"webhook-secret", "webhook-secret-next"})
+      if (!opts.get(name).empty()) o.webhook_secrets.push_back(opts.get(name));
+    o.webhook_tolerance_s = std::max<std::int64_t>(1, opts.get_int("webhook-tolerance-s"));
+    o.checkout_js = opts.get("checkout-psp-js") == "stripe" ? psp::stripe_checkout_js::stripe
+                                                            : psp::stripe_checkout_js::sandbox;
+    o.sandbox_public_url =
+        opts.get("psp-public-url").empty() ? opts.get("psp-base-url") : opts.get("psp-public-url");
+    o.publishable_key = opts.get("psp-publishable-key");
+    std::vector<std::string> aliases;
+    for (std::string_view rest = opts.get("psp-aliases"); !rest.empty();) {
+      auto comma = rest.find(',');
+      auto alias = std::string(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (!alias.empty() && alias != o.name) aliases.push_back(std::move(alias));
+    }
+    if (!psps->add(psp::make_stripe_provider(std::move(o)), aliases))
+      throw std::invalid_argument("PSP names and aliases must be distinct and not empty");
   } catch (const std::exception& e) {
     core::log::error("bad PSP configuration", {{"error", e.what()}});
     return 2;
@@ -194,17 +216,24 @@ int run(const core::option_values& opts) {
                                               core::limits::storage_connections_max);
   for (std::int64_t i = 0; i < connections; ++i)
     handles.storage.push_back(actors::spawn_storage_actor(sys, url));
-  actors::gateway_config gateway_cfg;
-  gateway_cfg.psp = opts.get("psp");
-  gateway_cfg.breaker.consecutive_failures_max =
-      static_cast<std::uint32_t>(std::max<std::int64_t>(1, opts.get_int("breaker-failures")));
-  gateway_cfg.breaker.open_ms = std::max<std::int64_t>(1, opts.get_int("breaker-open-ms"));
-  auto gateway = actors::spawn_gateway_actor(sys, gateway_cfg, connector);
+  // One gateway (breaker, in-flight limit, metrics) per PSP account.
+  actors::gateway_set gateways;
+  for (const auto& name : psps->names()) {
+    actors::gateway_config gateway_cfg;
+    gateway_cfg.psp = name;
+    gateway_cfg.breaker.consecutive_failures_max =
+        static_cast<std::uint32_t>(std::max<std::int64_t>(1, opts.get_int("breaker-failures")));
+    gateway_cfg.breaker.open_ms = std::max<std::int64_t>(1, opts.get_int("breaker-open-ms"));
+    gateways.emplace(name,
+                     actors::spawn_gateway_actor(sys, gateway_cfg, psps->find(name)->connector));
+  }
+  auto stop_gateways = [&gateways] {
+    for (auto& [name, g] : gateways) caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
+  };
   actors::router_config router_cfg;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
-  handles.router = actors::spawn_intent_router(sys, handles.storage, gateway, router_cfg);
+  handles.router = actors::spawn_intent_router(sys, handles.storage, gateways, router_cfg);
   actors::webhook_worker_config worker_cfg;
-  worker_cfg.psp = opts.get("psp");
   worker_cfg.retry.attempts_max = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(opts.get_int("webhook-attempts-max"), 1, 100));
   worker_cfg.retry.base_ms = std::max<std::int64_t>(1, opts.get_int("webhook-backoff-base-ms"));
@@ -213,11 +242,20 @@ int run(const core::option_values& opts) {
   worker_cfg.retry.deadline_ms = std::max<std::int64_t>(1, opts.get_int("webhook-deadline-ms"));
   worker_cfg.stuck_idle_ms = std::max<std::int64_t>(1, opts.get_int("stuck-intent-ms"));
   worker_cfg.stuck_poll_ms = std::max<std::int64_t>(10, opts.get_int("stuck-poll-ms"));
-  actors::settlement_config settlement_cfg;
-  settlement_cfg.psp = opts.get("psp");
-  settlement_cfg.database_url = url;
-  handles.settlement = actors::spawn_settlement_actor(sys, settlement_cfg, connector);
-  worker_cfg.settlement = handles.settlement;
+  // One settlement actor per PSP account; the API's reconciliation routes
+  // serve the account new intents go to.
+  for (const auto& name : psps->names()) {
+    actors::settlement_config settlement_cfg;
+    settlement_cfg.psp = name;
+    settlement_cfg.database_url = url;
+    worker_cfg.settlements.emplace(
+        name, actors::spawn_settlement_actor(sys, settlement_cfg, gateways.at(name)));
+  }
+  handles.settlement = worker_cfg.settlements.at(opts.get("psp"));
+  auto stop_settlements = [&worker_cfg] {
+    for (auto& [name, s] : worker_cfg.settlements)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  };
   actors::reconciliation_scheduler_actor scheduler;
   if (opts.get("reconciliation-time") != "off") {
     auto at = core::parse_time_of_day(opts.get("reconciliation-time"));
@@ -225,16 +263,16 @@ int run(const core::option_values& opts) {
       core::log::error("bad PAYMENTS_RECONCILIATION_TIME: want HH:MM[:SS] (UTC) or off",
                        {{"value", opts.get("reconciliation-time")}});
       for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
+      stop_settlements();
       caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+      stop_gateways();
       return 2;
     }
     scheduler = actors::spawn_reconciliation_scheduler(
         sys, handles.settlement, actors::scheduler_config{*at, opts.get("psp")});
   }
-  handles.worker = actors::spawn_supervised_webhook_worker(
-      sys, handles.storage.front(), handles.router, &net::parse_stripe_event, worker_cfg);
+  handles.worker = actors::spawn_supervised_webhook_worker(sys, handles.storage.front(),
+                                                           handles.router, psps, worker_cfg);
 
   net::http_server_options server_opts;
   server_opts.address = opts.get("listen");
@@ -248,27 +286,21 @@ int run(const core::option_values& opts) {
   };
   net::api_options api_opts;
   api_opts.psp_name = opts.get("psp");
-  for (const auto* name : {"webhook-secret", "webhook-secret-next"})
-    if (!opts.get(name).empty()) api_opts.webhook_secrets.push_back(opts.get(name));
-  api_opts.webhook_tolerance_s = std::max<std::int64_t>(1, opts.get_int("webhook-tolerance-s"));
+  api_opts.psps = psps;
   api_opts.admin_token = opts.get("admin-token");
   api_opts.inspector_remote = opts.get("inspector-remote") == "true";
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
   api_opts.public_url = opts.get("public-url");
-  api_opts.checkout_psp_js = opts.get("checkout-psp-js");
-  api_opts.psp_public_url =
-      opts.get("psp-public-url").empty() ? opts.get("psp-base-url") : opts.get("psp-public-url");
-  api_opts.psp_publishable_key = opts.get("psp-publishable-key");
   auto bound_port = api_opts.bound_port;
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
     if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
+    stop_settlements();
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+    stop_gateways();
     for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     return 1;
   }
@@ -294,9 +326,9 @@ int run(const core::option_values& opts) {
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
   if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(handles.settlement, caf::exit_reason::user_shutdown);
+  stop_settlements();
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  stop_gateways();
   for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   handles.storage.clear();
   core::log::info("stopped");

@@ -25,7 +25,7 @@
 #include "actors/inspector.hpp"
 #include "actors/messages.hpp"
 #include "core/ids.hpp"
-#include "core/webhook_signature.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
@@ -117,7 +117,7 @@ struct inspector_fixture {
                 R"("status":"succeeded","metadata":{}}}})";
     auto t = now_s();
     auto header =
-        "t=" + std::to_string(t) + ",v1=" + core::compute_stripe_signature(webhook_secret, t, body);
+        "t=" + std::to_string(t) + ",v1=" + psp::compute_stripe_signature(webhook_secret, t, body);
     auto r = test::http("POST", url("/v1/webhooks/sandbox"), body, {{"Stripe-Signature", header}},
                         "application/json");
     INFO(r.response.body);

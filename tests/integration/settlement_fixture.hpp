@@ -23,7 +23,7 @@
 
 #include "core/ids.hpp"
 #include "core/reconciliation.hpp"
-#include "core/webhook_signature.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
@@ -240,7 +240,7 @@ struct settlement_fixture {
   /// Delivers `body` to the engine, signed as the sandbox signs.
   net::client_result deliver(const test::engine_process& to, const std::string& body) {
     return test::http("POST", to.base_url() + "/v1/webhooks/sandbox", body,
-                      {{"Stripe-Signature", core::make_stripe_signature_header(
+                      {{"Stripe-Signature", psp::make_stripe_signature_header(
                                                 std::vector<std::string>{secret}, now_s(), body)}},
                       "application/json");
   }

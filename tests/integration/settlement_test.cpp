@@ -97,6 +97,24 @@ TEST_CASE("A payout.paid delivered twice and under a second event id is booked o
   CHECK(f.debit_balance("psp_receivable:sandbox") == 0);
 }
 
+TEST_CASE("Settlement reads the PSP through its gateway, whose metrics count each call") {
+  settlement_fixture f;
+  f.paid(f.shop_a, 2'500);
+  auto payouts = f.settle();
+  REQUIRE(payouts.size() == 1);
+  f.wait_booked(payouts);
+  auto scrape = test::http("GET", f.url("/metrics"), "", {});
+  REQUIRE(scrape.response.status == 200);
+  for (const std::string operation : {"retrieve_payout", "list_balance_transactions"}) {
+    INFO(operation);
+    auto series = "payments_psp_call_duration_seconds_count{psp=\"sandbox\",operation=\"" +
+                  operation + "\"} ";
+    auto at = scrape.response.body.find(series);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(scrape.response.body.substr(at + series.size())) >= 1);
+  }
+}
+
 TEST_CASE("Two engines racing on one payout book it once") {
   settlement_fixture f;
   // The sandbox's own delivery is dropped: the two engines get it from us.

@@ -34,7 +34,7 @@
 
 #include "core/ids.hpp"
 #include "net/form.hpp"
-#include "net/stripe_connector.hpp"
+#include "psp/stripe/stripe_connector.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -92,7 +92,7 @@ const core::psp_failure& failure(const core::psp_outcome<T>& o) {
   return std::get<core::psp_failure>(o);
 }
 
-core::psp_outcome<core::psp_intent> create(net::stripe_connector& c,
+core::psp_outcome<core::psp_intent> create(psp::stripe_connector& c,
                                            const core::psp_create_intent& req,
                                            const std::string& key,
                                            std::int64_t timeout_ms = call_timeout_ms) {
@@ -101,13 +101,13 @@ core::psp_outcome<core::psp_intent> create(net::stripe_connector& c,
       .outcome;
 }
 
-core::psp_outcome<core::psp_intent> retrieve(net::stripe_connector& c, const std::string& id) {
+core::psp_outcome<core::psp_intent> retrieve(psp::stripe_connector& c, const std::string& id) {
   return await<core::psp_intent>(
              [&](auto done) { c.retrieve_intent(id, call_timeout_ms, std::move(done)); })
       .outcome;
 }
 
-core::psp_outcome<core::psp_intent> capture(net::stripe_connector& c, const std::string& id,
+core::psp_outcome<core::psp_intent> capture(psp::stripe_connector& c, const std::string& id,
                                             std::optional<std::int64_t> amount,
                                             const std::string& key) {
   return await<core::psp_intent>([&](auto done) {
@@ -116,14 +116,14 @@ core::psp_outcome<core::psp_intent> capture(net::stripe_connector& c, const std:
       .outcome;
 }
 
-core::psp_outcome<core::psp_intent> cancel(net::stripe_connector& c, const std::string& id,
+core::psp_outcome<core::psp_intent> cancel(psp::stripe_connector& c, const std::string& id,
                                            const std::string& key) {
   return await<core::psp_intent>(
              [&](auto done) { c.cancel_intent(id, key, call_timeout_ms, std::move(done)); })
       .outcome;
 }
 
-core::psp_outcome<core::psp_refund> refund(net::stripe_connector& c, const std::string& id,
+core::psp_outcome<core::psp_refund> refund(psp::stripe_connector& c, const std::string& id,
                                            std::optional<std::int64_t> amount,
                                            const std::optional<std::string>& reason,
                                            const std::string& key) {
@@ -133,7 +133,7 @@ core::psp_outcome<core::psp_refund> refund(net::stripe_connector& c, const std::
       .outcome;
 }
 
-core::psp_outcome<core::psp_refund> retrieve_refund(net::stripe_connector& c,
+core::psp_outcome<core::psp_refund> retrieve_refund(psp::stripe_connector& c,
                                                     const std::string& id) {
   return await<core::psp_refund>(
              [&](auto done) { c.retrieve_refund(id, call_timeout_ms, std::move(done)); })
@@ -146,11 +146,11 @@ std::string new_key() {
   return "idem_" + core::random_token(24);
 }
 
-std::unique_ptr<net::stripe_connector> connector_for(const test::sandbox_process& sandbox) {
-  net::stripe_options o;
+std::unique_ptr<psp::stripe_connector> connector_for(const test::sandbox_process& sandbox) {
+  psp::stripe_options o;
   o.base_url = sandbox.base_url();
   o.secret_key = sandbox.secret_key();
-  return std::make_unique<net::stripe_connector>(o);
+  return std::make_unique<psp::stripe_connector>(o);
 }
 
 core::psp_create_intent intent_request(std::int64_t amount, core::capture_method capture) {
@@ -193,7 +193,7 @@ net::client_result confirm(const test::sandbox_process& sandbox, const std::stri
 }
 
 /// Creates a manual-capture intent and confirms it with pm_card_visa.
-core::psp_intent authorized_intent(const test::sandbox_process& sandbox, net::stripe_connector& c,
+core::psp_intent authorized_intent(const test::sandbox_process& sandbox, psp::stripe_connector& c,
                                    std::int64_t amount) {
   auto created =
       success(create(c, intent_request(amount, core::capture_method::manual), new_key()));
@@ -201,7 +201,7 @@ core::psp_intent authorized_intent(const test::sandbox_process& sandbox, net::st
   INFO("confirm: " << r.response.body);
   REQUIRE(r.response.status == 200);
   auto now = success(retrieve(c, created.id));
-  REQUIRE(now.status == "requires_capture");
+  REQUIRE(now.status == core::intent_status::authorized);
   return now;
 }
 
@@ -363,13 +363,13 @@ class tls_server {
   std::thread thread_;
 };
 
-std::unique_ptr<net::stripe_connector> connector_trusting(const tls_server& server,
+std::unique_ptr<psp::stripe_connector> connector_trusting(const tls_server& server,
                                                           const std::string& secret_key) {
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = server.base_url();
   o.secret_key = secret_key;
   o.ca_file = pki().ca_file;
-  return std::make_unique<net::stripe_connector>(o);
+  return std::make_unique<psp::stripe_connector>(o);
 }
 
 const char* const canned_intent =
@@ -394,10 +394,11 @@ TEST_CASE("stripe connector: creating an intent answers the PSP's intent with it
   const auto& pi = success(call.outcome);
 
   CHECK(pi.id.starts_with("pi_"));
-  CHECK(pi.status == "requires_payment_method");
+  CHECK(pi.status == core::intent_status::created);
+  CHECK(pi.psp_status == "requires_payment_method");
   CHECK(pi.amount == 1234);
   CHECK(pi.currency == "usd");
-  CHECK(pi.capture_method == "manual");
+  CHECK(pi.capture == core::capture_method::manual);
   CHECK(pi.amount_capturable == 0);
   CHECK(pi.amount_received == 0);
   REQUIRE(pi.client_secret);
@@ -458,7 +459,7 @@ TEST_CASE("stripe connector: retrieving an intent reads its current state at the
   auto pi = success(retrieve(*c, created.id));
 
   CHECK(pi.id == created.id);
-  CHECK(pi.status == "requires_capture");
+  CHECK(pi.status == core::intent_status::authorized);
   CHECK(pi.amount_capturable == 800);
   CHECK(pi.amount_received == 0);
   REQUIRE(pi.latest_charge);
@@ -473,7 +474,7 @@ TEST_CASE("stripe connector: an authorised intent captures in full") {
 
   auto captured = success(capture(*c, pi.id, std::nullopt, new_key()));
 
-  CHECK(captured.status == "succeeded");
+  CHECK(captured.status == core::intent_status::captured);
   CHECK(captured.amount_received == 1000);
   CHECK(captured.amount_capturable == 0);
   CHECK(captured.latest_charge == pi.latest_charge);
@@ -486,7 +487,7 @@ TEST_CASE("stripe connector: a partial capture takes only the amount asked for")
 
   auto captured = success(capture(*c, pi.id, 600, new_key()));
 
-  CHECK(captured.status == "succeeded");
+  CHECK(captured.status == core::intent_status::captured);
   CHECK(captured.amount_received == 600);
   CHECK(captured.amount_capturable == 0);
   CHECK(sandbox_count(sandbox, "balance_transactions") == 1);
@@ -501,7 +502,7 @@ TEST_CASE("stripe connector: a capture retried with its idempotency key captures
   auto first = success(capture(*c, pi.id, 400, key));
   auto again = success(capture(*c, pi.id, 400, key));
 
-  CHECK(again.status == "succeeded");
+  CHECK(again.status == core::intent_status::captured);
   CHECK(again.amount_received == first.amount_received);
   CHECK(sandbox_count(sandbox, "balance_transactions") == 1);
 
@@ -535,10 +536,10 @@ TEST_CASE("stripe connector: canceling an authorised intent voids it") {
 
   auto canceled = success(cancel(*c, pi.id, new_key()));
 
-  CHECK(canceled.status == "canceled");
+  CHECK(canceled.status == core::intent_status::canceled);
   CHECK(canceled.amount_capturable == 0);
   CHECK(canceled.amount_received == 0);
-  CHECK(success(retrieve(*c, pi.id)).status == "canceled");
+  CHECK(success(retrieve(*c, pi.id)).status == core::intent_status::canceled);
 }
 
 TEST_CASE("stripe connector: canceling an intent that was never confirmed cancels it") {
@@ -548,7 +549,7 @@ TEST_CASE("stripe connector: canceling an intent that was never confirmed cancel
 
   auto canceled = success(cancel(*c, created.id, new_key()));
 
-  CHECK(canceled.status == "canceled");
+  CHECK(canceled.status == core::intent_status::canceled);
 }
 
 TEST_CASE(
@@ -558,11 +559,11 @@ TEST_CASE(
   auto created =
       success(create(*c, intent_request(1000, core::capture_method::automatic), new_key()));
   REQUIRE(confirm(sandbox, created.id, "pm_card_visa").response.status == 200);
-  REQUIRE(success(retrieve(*c, created.id)).status == "succeeded");
+  REQUIRE(success(retrieve(*c, created.id)).status == core::intent_status::captured);
 
   auto part = success(refund(*c, created.id, 300, "requested_by_customer", new_key()));
   CHECK(part.id.starts_with("re_"));
-  CHECK(part.status == "succeeded");
+  CHECK(part.status == core::refund_status::succeeded);
   CHECK(part.amount == 300);
   CHECK(part.currency == "usd");
   CHECK(part.payment_intent == created.id);
@@ -603,7 +604,7 @@ TEST_CASE("stripe connector: retrieving a refund reads it back") {
   auto read = success(retrieve_refund(*c, made.id));
 
   CHECK(read.id == made.id);
-  CHECK(read.status == "succeeded");
+  CHECK(read.status == core::refund_status::succeeded);
   CHECK(read.amount == 400);
   CHECK(read.currency == "usd");
   CHECK(read.payment_intent == pi.id);
@@ -617,7 +618,7 @@ TEST_CASE("stripe connector: a card decline at the PSP maps to declined with Str
   // The browser's confirm is declined; its answer is what the connector maps.
   auto r = confirm(sandbox, created.id, "pm_card_chargeDeclined");
   REQUIRE(r.response.status == 402);
-  auto f = net::stripe_failure_of(r.response.status, r.response.body, sandbox.secret_key());
+  auto f = psp::stripe_failure_of(r.response.status, r.response.body, sandbox.secret_key());
 
   CHECK(f.kind == core::psp_failure_kind::declined);
   CHECK(f.http_status == 402);
@@ -636,7 +637,7 @@ TEST_CASE(
           402);
 
   auto pi = success(retrieve(*c, created.id));
-  CHECK(pi.status == "requires_payment_method");
+  CHECK(pi.status == core::intent_status::created);
   REQUIRE(pi.last_payment_error_json);
   auto error = parse(*pi.last_payment_error_json);
   CHECK(std::string(error["type"].GetString()) == "card_error");
@@ -653,10 +654,10 @@ TEST_CASE(
 
 TEST_CASE("stripe connector: a wrong secret key is rejected with 401 and appears in no message") {
   test::sandbox_process sandbox;
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = sandbox.base_url();
   o.secret_key = "sk_test_" + core::random_token(24);
-  net::stripe_connector c{o};
+  psp::stripe_connector c{o};
 
   auto f = failure(create(c, intent_request(500, core::capture_method::automatic), new_key()));
 
@@ -698,7 +699,7 @@ TEST_CASE("stripe connector: an id with slashes and query characters stays one p
   CHECK(f.http_status == 404);
   // The PSP looked for exactly this id, and the real intent is untouched.
   CHECK(f.message.find("'" + hostile + "'") != std::string::npos);
-  CHECK(success(retrieve(*c, pi.id)).status == "requires_capture");
+  CHECK(success(retrieve(*c, pi.id)).status == core::intent_status::authorized);
 }
 
 TEST_CASE("stripe connector: a PSP answering every request with a server error is retryable") {
@@ -769,10 +770,10 @@ TEST_CASE(
 }
 
 TEST_CASE("stripe connector: a port nothing listens on fails as retryable without an answer") {
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = "http://127.0.0.1:" + std::to_string(test::free_port());
   o.secret_key = "sk_test_" + core::random_token(24);
-  net::stripe_connector c{o};
+  psp::stripe_connector c{o};
 
   auto f = failure(create(c, intent_request(500, core::capture_method::automatic), new_key()));
 
@@ -786,10 +787,10 @@ TEST_CASE(
     "stripe connector: a server that accepts but never answers fails as a retryable timeout") {
   asio::io_context ioc;
   tcp::acceptor silent(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
   o.secret_key = "sk_test_" + core::random_token(24);
-  net::stripe_connector c{o};
+  psp::stripe_connector c{o};
 
   auto started = std::chrono::steady_clock::now();
   auto f = failure(await<core::psp_intent>([&](auto done) {
@@ -809,10 +810,10 @@ TEST_CASE(
     "retryable") {
   asio::io_context ioc;
   tcp::acceptor silent(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
   o.secret_key = "sk_test_" + core::random_token(24);
-  auto c = std::make_unique<net::stripe_connector>(o);
+  auto c = std::make_unique<psp::stripe_connector>(o);
   auto calls = std::make_shared<std::atomic<int>>(0);
   auto outcome = std::make_shared<std::optional<core::psp_outcome<core::psp_intent>>>();
 
@@ -890,10 +891,10 @@ TEST_CASE("stripe connector: concurrent calls from many threads each complete ex
 TEST_CASE(
     "stripe connector: an https PSP whose certificate comes from an untrusted CA is refused") {
   tls_server server;
-  net::stripe_options o;
+  psp::stripe_options o;
   o.base_url = server.base_url();
   o.secret_key = "sk_test_" + core::random_token(24);
-  net::stripe_connector c{o};  // no ca_file: the system store only
+  psp::stripe_connector c{o};  // no ca_file: the system store only
 
   auto f = failure(retrieve(c, "pi_canned"));
 
@@ -911,7 +912,7 @@ TEST_CASE("stripe connector: an https PSP is trusted when its CA file is given")
   auto pi = success(retrieve(*c, "pi_canned"));
 
   CHECK(pi.id == "pi_canned");
-  CHECK(pi.status == "requires_capture");
+  CHECK(pi.status == core::intent_status::authorized);
   CHECK(pi.amount_capturable == 500);
   // API version 2020-08-27 has no latest_charge: the charges list gives it.
   CHECK(pi.latest_charge == "ch_canned");
@@ -921,12 +922,12 @@ TEST_CASE("stripe connector: an https PSP is trusted when its CA file is given")
 TEST_CASE(
     "stripe connector: a certificate for another host name is refused even from a trusted CA") {
   tls_server server;
-  net::stripe_options o;
+  psp::stripe_options o;
   // The certificate names localhost only, not this address of the same server.
   o.base_url = "https://127.0.0.1:" + std::to_string(server.port());
   o.secret_key = "sk_test_" + core::random_token(24);
   o.ca_file = pki().ca_file;
-  net::stripe_connector c{o};
+  psp::stripe_connector c{o};
 
   auto f = failure(retrieve(c, "pi_canned"));
 
@@ -995,7 +996,7 @@ TEST_CASE("stripe connector: a refund request names the intent, the amount and t
   auto r = success(refund(*c, "pi_canned", 300, "requested_by_customer", "ref_1"));
 
   CHECK(r.id == "re_1");
-  CHECK(r.status == "pending");
+  CHECK(r.status == core::refund_status::pending);
   CHECK(r.payment_intent == "pi_canned");  // expanded object -> its id
   auto seen = server.requests();
   REQUIRE(seen.size() == 1);
@@ -1027,20 +1028,20 @@ TEST_CASE("stripe connector: a success answer that is not the expected JSON is r
 
 TEST_CASE(
     "stripe connector: a bad base URL, an empty key or a live key over http is refused at start") {
-  net::stripe_options o;
+  psp::stripe_options o;
   o.secret_key = "sk_test_x";
   o.base_url = "ftp://api.stripe.com";
-  CHECK_THROWS_AS(net::stripe_connector{o}, std::invalid_argument);
+  CHECK_THROWS_AS(psp::stripe_connector{o}, std::invalid_argument);
   o.base_url = "https://api.stripe.com?x=1";
-  CHECK_THROWS_AS(net::stripe_connector{o}, std::invalid_argument);
+  CHECK_THROWS_AS(psp::stripe_connector{o}, std::invalid_argument);
   o.base_url = "https://api.stripe.com/";
   o.secret_key = "";
-  CHECK_THROWS_AS(net::stripe_connector{o}, std::invalid_argument);
+  CHECK_THROWS_AS(psp::stripe_connector{o}, std::invalid_argument);
   o.base_url = "http://127.0.0.1:1";
   o.secret_key = "sk_live_" + core::random_token(24);
-  CHECK_THROWS_AS(net::stripe_connector{o}, std::invalid_argument);
+  CHECK_THROWS_AS(psp::stripe_connector{o}, std::invalid_argument);
   o.base_url = "https://api.stripe.com/";
-  CHECK_NOTHROW(net::stripe_connector{o});
+  CHECK_NOTHROW(psp::stripe_connector{o});
 }
 
 TEST_CASE("stripe connector: Stripe's error answers map to declined, rejected or retryable") {
@@ -1109,7 +1110,7 @@ TEST_CASE("stripe connector: balance transactions page by starting_after until h
   REQUIRE(all.size() == 130);
   std::set<std::string> seen;
   for (const auto& bt : all) {
-    CHECK(bt.type == "charge");
+    CHECK(bt.type == core::balance_tx_type::charge);
     CHECK(bt.net == bt.amount - bt.fee);
     CHECK(bt.currency == "usd");
     CHECK(bt.source.starts_with("ch_"));
@@ -1124,7 +1125,7 @@ TEST_CASE("stripe connector: balance transactions page by starting_after until h
   auto got = success(await<core::psp_payout>([&](auto done) {
                        c->retrieve_payout(payout_id, 5'000, std::move(done));
                      }).outcome);
-  CHECK(got.status == "paid");
+  CHECK(got.status == core::payout_status::paid);
   std::int64_t nets = 0;
   for (const auto& bt : all) nets += bt.net;
   CHECK(got.amount == nets);

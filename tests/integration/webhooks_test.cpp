@@ -170,6 +170,32 @@ TEST_CASE(
   CHECK(stored.text(0, 0) == body);  // bytes exactly as received
 }
 
+TEST_CASE(
+    "The PSP registry routes /v1/webhooks/stripe to the sandbox account and answers 404 for an "
+    "unknown PSP") {
+  webhook_fixture f{{}, false};
+  f.insert_intent("pi_alias_engine", "pi_alias_psp");
+  auto body = intent_event("evt_alias", "payment_intent.amount_capturable_updated", "pi_alias_psp",
+                           "requires_capture", 1000, 1000, 0);
+  auto r = test::http("POST", f.url("/v1/webhooks/stripe"), body,
+                      {{"Stripe-Signature", signature_header(secret, now_s(), body)}},
+                      "application/json");
+  REQUIRE(r.response.status == 200);
+  // Stored under the account's own name, so the worker finds the intent.
+  CHECK(f.count("SELECT count(*) FROM webhook_inbox WHERE psp = 'sandbox'") == 1);
+  CHECK(
+      f.eventually("SELECT count(*) FROM payment_intents WHERE id = 'pi_alias_engine' AND status = "
+                   "'authorized'",
+                   1));
+
+  auto unknown = test::http("POST", f.url("/v1/webhooks/paypal"), body,
+                            {{"Stripe-Signature", signature_header(secret, now_s(), body)}},
+                            "application/json");
+  CHECK(unknown.response.status == 404);
+  CHECK(parse(unknown.response.body)["error"]["code"].GetString() == std::string("unknown_psp"));
+  CHECK(f.count("SELECT count(*) FROM webhook_inbox") == 1);
+}
+
 TEST_CASE("Bad signatures get 400, are counted, and are never stored") {
   webhook_fixture f{{}, false};
   auto body = intent_event("evt_sig_bad", "payment_intent.created", "pi_psp_bad",

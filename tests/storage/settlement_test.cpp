@@ -9,12 +9,12 @@ using namespace pay;
 
 namespace {
 
-core::psp_balance_transaction bt(std::string id, std::string type, std::int64_t amount,
+core::psp_balance_transaction bt(std::string id, core::balance_tx_type type, std::int64_t amount,
                                  std::int64_t fee, std::string source,
                                  std::optional<std::string> pi) {
   core::psp_balance_transaction b;
   b.id = std::move(id);
-  b.type = std::move(type);
+  b.type = type;
   b.amount = amount;
   b.fee = fee;
   b.net = amount - fee;
@@ -22,7 +22,6 @@ core::psp_balance_transaction bt(std::string id, std::string type, std::int64_t 
   b.source = std::move(source);
   b.payment_intent = std::move(pi);
   b.payout = "po_1";
-  b.status = "available";
   b.created = 1'795'478'500;
   return b;
 }
@@ -42,9 +41,11 @@ struct fixture {
   storage::payout_booking booking() const {
     storage::payout_booking b;
     b.psp = "sandbox";
-    b.payout = core::psp_payout{"po_1", 941 + 455, "usd", "paid", 1'795'478'600, 1'795'478'600};
-    b.balance_transactions = {bt("txn_1", "charge", 1000, 59, "ch_1", "pi_psp"),
-                              bt("txn_2", "charge", 500, 45, "ch_2", "pi_unknown")};
+    b.payout = core::psp_payout{"po_1",        941 + 455,    "usd", core::payout_status::paid,
+                                1'795'478'600, 1'795'478'600};
+    b.balance_transactions = {
+        bt("txn_1", core::balance_tx_type::charge, 1000, 59, "ch_1", "pi_psp"),
+        bt("txn_2", core::balance_tx_type::charge, 500, 45, "ch_2", "pi_unknown")};
     return b;
   }
 };

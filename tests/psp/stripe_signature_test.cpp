@@ -1,11 +1,12 @@
-#include "core/webhook_signature.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-using namespace pay::core;
+using namespace pay::psp;
+namespace limits = pay::core::limits;
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "core/limits.hpp"
 
-namespace pay::core {
+namespace pay::psp {
 
 /// The v1 signature of `payload` sent at `timestamp_s`, as lowercase hex.
 std::string compute_stripe_signature(std::string_view secret, std::int64_t timestamp_s,
@@ -32,7 +32,7 @@ enum class signature_verdict {
   /// The header is absent or blank.
   missing_header,
   /// The header does not parse: an item without "=", a missing, repeated or
-  /// non-integer t, or more than `limits::webhook_signatures_max` v1 values.
+  /// non-integer t, or more than `core::limits::webhook_signatures_max` v1 values.
   malformed_header,
   /// The header has no v1 signature (only other schemes such as v0).
   no_v1_signature,
@@ -52,8 +52,8 @@ std::string_view to_string(signature_verdict verdict);
 /// timestamp is checked before any HMAC is computed, so replays cost nothing;
 /// then the webhook is accepted if any v1 value matches the signature under
 /// any of `secrets`, compared in constant time.
-signature_verdict verify_stripe_signature(std::string_view header, std::string_view payload,
-                                          std::span<const std::string> secrets, std::int64_t now_s,
-                                          std::int64_t tolerance_s = limits::webhook_tolerance_s);
+signature_verdict verify_stripe_signature(
+    std::string_view header, std::string_view payload, std::span<const std::string> secrets,
+    std::int64_t now_s, std::int64_t tolerance_s = core::limits::webhook_tolerance_s);
 
-}  // namespace pay::core
+}  // namespace pay::psp

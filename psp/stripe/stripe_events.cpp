@@ -1,4 +1,4 @@
-#include "net/stripe_events.hpp"
+#include "psp/stripe/stripe_events.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -6,9 +6,12 @@
 
 #include "core/limits.hpp"
 #include "net/json.hpp"
-#include "net/stripe_connector.hpp"
+#include "psp/stripe/stripe_connector.hpp"
+#include "psp/stripe/stripe_mapping.hpp"
 
-namespace pay::net {
+namespace pay::psp {
+
+using namespace pay::net;
 
 std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
   rapidjson::Document doc;
@@ -29,20 +32,20 @@ std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
 
   core::psp_event event;
   event.id = *id;
-  event.type = *type;
+  event.psp_type = *type;
   event.object_id = *object_id;
-  event.object_type = string_at(object->value, "object").value_or("");
+  auto object_type = string_at(object->value, "object").value_or("");
   if (auto created = doc.FindMember("created");
       created != doc.MemberEnd() && created->value.IsInt64())
     event.created = created->value.GetInt64();
-  if (event.object_type == "payment_intent") {
+  if (object_type == "payment_intent") {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
     object->value.Accept(w);
     std::string error;
     event.intent = parse_stripe_intent({buffer.GetString(), buffer.GetSize()}, error);
     if (!event.intent) return std::nullopt;
-  } else if (event.object_type == "refund") {
+  } else if (object_type == "refund") {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
     object->value.Accept(w);
@@ -50,7 +53,9 @@ std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
     event.refund = parse_stripe_refund({buffer.GetString(), buffer.GetSize()}, error);
     if (!event.refund || event.refund->payment_intent.empty()) return std::nullopt;
   }
+  event.kind = stripe_event_kind(event.psp_type, object_type);
+  event.payload = std::string(body);
   return event;
 }
 
-}  // namespace pay::net
+}  // namespace pay::psp

@@ -12,7 +12,7 @@
 /// (form-encoded requests, JSON answers, Bearer secret key, Idempotency-Key
 /// and Stripe-Version headers, TLS with certificate verification always on).
 /// The sandbox PSP speaks the same API, so one connector serves both.
-namespace pay::net {
+namespace pay::psp {
 
 /// Where and how to reach one Stripe account.
 struct stripe_options {
@@ -107,4 +107,4 @@ class stripe_connector final : public core::psp_connector {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace pay::net
+}  // namespace pay::psp

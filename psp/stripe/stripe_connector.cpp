@@ -1,4 +1,4 @@
-#include "net/stripe_connector.hpp"
+#include "psp/stripe/stripe_connector.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -21,8 +21,11 @@
 #include "net/http_client.hpp"
 #include "net/http_types.hpp"
 #include "net/json.hpp"
+#include "psp/stripe/stripe_mapping.hpp"
 
-namespace pay::net {
+namespace pay::psp {
+
+using namespace pay::net;
 
 namespace {
 
@@ -254,13 +257,19 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
   if (!parse_object(body, "payment_intent", doc, error)) return std::nullopt;
   core::psp_intent out;
   if (!required_string(doc, "id", out.id, error) ||
-      !required_string(doc, "status", out.status, error) ||
+      !required_string(doc, "status", out.psp_status, error) ||
       !int_member(doc, "amount", out.amount, true, error) ||
       !required_string(doc, "currency", out.currency, error) ||
       !int_member(doc, "amount_capturable", out.amount_capturable, false, error) ||
       !int_member(doc, "amount_received", out.amount_received, false, error))
     return std::nullopt;
-  out.capture_method = string_member(doc, "capture_method");
+  auto status = stripe_intent_status(out.psp_status);
+  if (!status) {
+    error = "unknown status '" + out.psp_status + "'";
+    return std::nullopt;
+  }
+  out.status = *status;
+  out.capture = core::parse_capture_method(string_member(doc, "capture_method"));
   if (auto secret = doc.FindMember("client_secret");
       secret != doc.MemberEnd() && secret->value.IsString())
     out.client_secret = std::string(secret->value.GetString(), secret->value.GetStringLength());
@@ -290,8 +299,8 @@ std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::
       !int_member(doc, "amount", out.amount, true, error) ||
       !required_string(doc, "currency", out.currency, error))
     return std::nullopt;
-  // Stripe documents the status as nullable; an empty status is "not known yet".
-  out.status = string_member(doc, "status");
+  // Stripe documents the status as nullable; null is "not known yet".
+  out.status = stripe_refund_status(string_member(doc, "status"));
   out.payment_intent = id_or_expanded(doc, "payment_intent").value_or("");
   return out;
 }
@@ -311,7 +320,13 @@ std::optional<core::psp_payout> payout_of(const rapidjson::Value& v, std::string
       !int_member(v, "arrival_date", out.arrival_date, false, error))
     return std::nullopt;
   out.currency = lowercase(out.currency);
-  out.status = string_member(v, "status");
+  auto status = string_member(v, "status");
+  auto mapped = stripe_payout_status(status);
+  if (!mapped) {
+    error = "unknown payout status '" + status + "'";
+    return std::nullopt;
+  }
+  out.status = *mapped;
   return out;
 }
 
@@ -322,14 +337,15 @@ std::optional<core::psp_balance_transaction> balance_transaction_of(const rapidj
     error = "a balance transaction is not an object";
     return std::nullopt;
   }
-  if (!required_string(v, "id", out.id, error) || !required_string(v, "type", out.type, error) ||
+  std::string type;
+  if (!required_string(v, "id", out.id, error) || !required_string(v, "type", type, error) ||
       !int_member(v, "amount", out.amount, true, error) ||
       !int_member(v, "fee", out.fee, true, error) || !int_member(v, "net", out.net, true, error) ||
       !required_string(v, "currency", out.currency, error) ||
       !int_member(v, "created", out.created, true, error))
     return std::nullopt;
   out.currency = lowercase(out.currency);
-  out.status = string_member(v, "status");
+  out.type = stripe_balance_tx_type(type);
   out.source = id_or_expanded(v, "source").value_or("");
   // With expand[]=data.source the source is the charge or refund object,
   // which names its payment intent.
@@ -667,4 +683,4 @@ void stripe_connector::retrieve_payout(const std::string& psp_payout_id, std::in
                                 std::move(c));
 }
 
-}  // namespace pay::net
+}  // namespace pay::psp

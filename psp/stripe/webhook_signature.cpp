@@ -1,4 +1,4 @@
-#include "core/webhook_signature.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 
 #include <cassert>
 #include <charconv>
@@ -9,7 +9,10 @@
 
 #include "core/crypto.hpp"
 
-namespace pay::core {
+namespace pay::psp {
+
+using core::constant_time_equal;
+using core::hmac_sha256_hex;
 
 namespace {
 
@@ -93,7 +96,7 @@ signature_verdict verify_stripe_signature(std::string_view header, std::string_v
         timestamp_s = parse_unix_seconds(value);
         if (!timestamp_s) return signature_verdict::malformed_header;
       } else if (key == "v1") {
-        if (v1_signatures.size() == limits::webhook_signatures_max) {
+        if (v1_signatures.size() == core::limits::webhook_signatures_max) {
           return signature_verdict::malformed_header;
         }
         v1_signatures.push_back(value);
@@ -122,4 +125,4 @@ signature_verdict verify_stripe_signature(std::string_view header, std::string_v
   return signature_verdict::no_matching_signature;
 }
 
-}  // namespace pay::core
+}  // namespace pay::psp

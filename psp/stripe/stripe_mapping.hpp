@@ -1,0 +1,34 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "core/payment_intent.hpp"
+#include "core/psp.hpp"
+
+/// Stripe's words in the engine's terms: the one place that knows what
+/// Stripe's statuses, balance transaction types and event types mean.
+namespace pay::psp {
+
+/// PaymentIntent status: requires_payment_method and requires_confirmation
+/// -> created, requires_action -> requires_action, processing -> processing,
+/// requires_capture -> authorized, succeeded -> captured, canceled ->
+/// canceled; anything else nullopt.
+std::optional<core::intent_status> stripe_intent_status(std::string_view status);
+
+/// Refund status: pending and requires_action -> pending, succeeded,
+/// failed, canceled; anything else (or null) nullopt, "not known yet".
+std::optional<core::refund_status> stripe_refund_status(std::string_view status);
+
+/// BalanceTransaction type: charge, refund, payout; everything else other.
+core::balance_tx_type stripe_balance_tx_type(std::string_view type);
+
+/// Payout status: pending, in_transit, paid, failed, canceled; else nullopt.
+std::optional<core::payout_status> stripe_payout_status(std::string_view status);
+
+/// What an event is about: a payment_intent object -> intent_changed, a
+/// refund object -> refund_changed, payout.paid -> payout_paid,
+/// payout.failed -> payout_failed, anything else other.
+core::psp_event_kind stripe_event_kind(std::string_view type, std::string_view object_type);
+
+}  // namespace pay::psp
