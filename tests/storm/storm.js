@@ -257,9 +257,15 @@ class World {
     return true;
   }
 
+  // Stops the private cluster and deletes its data, keeping its log.
   async stopPostgres() {
     if (!this.ownCluster || !this.pgData) return;
     await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-m', 'immediate', '-w', 'stop']);
+    try {
+      fs.copyFileSync(path.join(this.pgData, 'server.log'), path.join(this.work, 'postgresql.log'));
+    } catch { /* no log */ }
+    fs.rmSync(this.pgData, { recursive: true, force: true });
+    this.pgData = null;
   }
 
   async createDatabase() {
@@ -294,6 +300,7 @@ class World {
       SANDBOX_WEBHOOK_BACKOFF_BASE_MS: '200',
       SANDBOX_WEBHOOK_BACKOFF_MAX_MS: '3000',
       SANDBOX_WEBHOOK_ATTEMPTS_MAX: '100',
+      SANDBOX_OBJECTS_MAX: '1000000',
       SANDBOX_SEED: String(hashSeed(`${this.opt.seed}/sandbox`)[0]),
     };
     const logFd = fs.openSync(path.join(this.work, 'psp-sandbox.log'), 'a');
