@@ -598,7 +598,8 @@ class Client {
           await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
           return;
         }
-        await this.threeDs(flow, approve);
+        const done = await this.threeDs(flow, approve);
+        if (approve && done) outcome = automatic ? 'succeeded' : 'requires_capture';
         if (!approve) {
           await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
             { cancellation_reason: 'abandoned' }, flow);
@@ -618,6 +619,8 @@ class Client {
         'pm_card_visa_debit']));
     }
     if (outcome === 'no answer' || outcome.startsWith('error')) return;
+    // The PSP said it authorised the payment before the merchant acts.
+    const pspAuthorized = outcome === 'requires_capture' || outcome === 'succeeded';
 
     if (automatic) {
       const pi = await this.waitFor(flow, ['captured']);
@@ -638,7 +641,8 @@ class Client {
     if (kind === 'concurrent_capture_refund') {
       const refundAmount = rng.int(1, amount);
       const [cap] = await Promise.all([
-        this.op('capture', 'POST', `/v1/payment_intents/${flow.intent}/capture`, captureBody, flow),
+        this.op('capture', 'POST', `/v1/payment_intents/${flow.intent}/capture`, captureBody, flow,
+          { pspAuthorized }),
         (async () => {
           await sleep(rng.int(0, 300));
           return this.op('refund', 'POST', '/v1/refunds',
@@ -653,7 +657,7 @@ class Client {
       return;
     }
     const cap = await this.op('capture', 'POST', `/v1/payment_intents/${flow.intent}/capture`,
-      captureBody, flow);
+      captureBody, flow, { pspAuthorized });
     if (cap.final && cap.final.status === 200) await this.refunds(flow, captureAmount ?? amount);
   }
 
@@ -1007,6 +1011,15 @@ async function check(world, rec, opt) {
           for (const o of caps.filter(refused)) f.push(`${fmt(o)}, but the PSP captured ${pi.amount_received}`);
         }
         if (!captured && yes.length) for (const o of yes) f.push(`${fmt(o)}, but the PSP did not capture (status ${pi.status})`);
+        // A capture sent after the PSP had authorised the payment, refused,
+        // while the PSP still holds the authorisation: the merchant was told
+        // it cannot capture a payment it can (only a decision taken before
+        // the PSP was called may be final, and this one was not true).
+        if (!captured && pi.status === 'requires_capture') {
+          for (const o of caps.filter((x) => refused(x) && x.pspAuthorized)) {
+            f.push(`${fmt(o)}, sent after the PSP authorised the payment, which the PSP still holds (requires_capture)`);
+          }
+        }
         for (const o of yes) {
           if (o.request && o.request.amount_to_capture && pi.amount_received !== o.request.amount_to_capture) {
             f.push(`${fmt(o)} for ${o.request.amount_to_capture}, but the PSP captured ${pi.amount_received}`);
@@ -1037,11 +1050,13 @@ async function check(world, rec, opt) {
           answered.set(ref, o.key);
         }
         const orphans = pspRefunds.filter((r) => !answered.has(r.id));
-        if (orphans.length) {
-          const losers = refunds.filter((o) => !ok(o));
-          f.push(`${id}: PSP refund(s) ${orphans.map((r) => `${r.id} (${r.amount})`).join(', ')} answered to no key; ` +
-            `the refunds not answered 200: ${losers.map((o) => `${o.key} ${o.request.amount || 'all'} -> ` +
-            `${o.final ? `${o.final.status} ${o.final.body && o.final.body.error ? `"${o.final.body.error.message}"` : ''}` : 'no answer'}`).join('; ')}`);
+        for (const orphan of orphans) {
+          // The keys that could have made it: not answered 200, same amount
+          // (or no amount: a full refund).
+          const losers = refunds.filter((o) => !ok(o) && (!o.request.amount || o.request.amount === orphan.amount));
+          f.push(`${id}: PSP refund ${orphan.id} (${orphan.amount}) was answered to no key; made by ` +
+            `${losers.map((o) => `${o.key} (${o.request.amount || 'all'}) answered ` +
+            `${o.final ? `${o.final.status}${o.final.body && o.final.body.error ? ` "${o.final.body.error.message}"` : ''}` : 'nothing final'}`).join(' or ') || 'no key of the storm'}`);
         }
       }
     }
@@ -1142,6 +1157,7 @@ async function main() {
     ['other engine exits', c.unexpectedExits],
     ['PostgreSQL immediate restarts', world.ownCluster ? c.pgRestarts : '0 (database given: not restarted)'],
     ['sandbox fault phases', Object.entries(c.faultPhases).sort().map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['longest wait for a final answer (s)', (Math.max(0, ...rec.ops.filter((o) => o.final).map((o) => o.final.ms)) / 1000).toFixed(1)],
     ['settled', settled.drained ? 'yes' : `no (${JSON.stringify(settled)})`],
     ['attempt answers', Object.entries(rec.attemptStatus).sort().map(([k, v]) => `${k === '0' ? 'none' : k} ${v}`).join(', ')],
     ...Object.entries(answers).sort().map(([k, v]) => [`final: ${k}`, v]),
