@@ -479,7 +479,8 @@ class Client {
   async op(kind, method, p, json, flow, extra = {}) {
     const key = `storm-${this.opt.seed}-c${this.index}-f${flow.no}-${kind}-${flow.opNo++}`;
     const rec = { key, kind, method, path: p, request: json ?? null, intent: flow.intent || null,
-      flow: flow.kind, attempts: 0, statuses: [], final: null, ...extra };
+      flow: flow.kind, at_s: Number(((now() - T0) / 1000).toFixed(1)), attempts: 0, statuses: [],
+      final: null, ...extra };
     this.rec.ops.push(rec);
     const started = now();
     let delay = 100;
