@@ -60,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--database-url') o.databaseUrl = next();
     else if (a === '--work') o.work = path.resolve(next());
     else if (a === '--settle-seconds') o.settleSeconds = num(next());
+    else if (a === '--keep') o.keep = true;
     else if (a === '--kill-interval-ms') {
       const [lo, hi] = next().split('..').map(Number);
       if (!(lo > 0 && hi >= lo)) usage('--kill-interval-ms wants LO..HI');
@@ -78,7 +79,8 @@ function usage(err) {
     .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
   if (err) console.error(`storm: ${err}`);
   console.error(text);
-  console.error('More options: --settle-seconds N, --kill-interval-ms LO..HI, ' +
+  console.error('More options: --settle-seconds N, --kill-interval-ms LO..HI, --keep (the work ' +
+    'folder, deleted after a PASS), ' +
     '--pg-restart-every-seconds N. Without --database-url a private PostgreSQL cluster is ' +
     'started (pg_ctl) and restarted during the storm; with it, no PostgreSQL restarts.');
   process.exit(err ? 2 : 0);
@@ -698,9 +700,18 @@ async function chaos(world, opt, stopAt) {
   // One timeline of actions, decided up front from the seed.
   const plan = [];
   const length = stopAt - now();
+  // Every third restart sets a failpoint, taking each in turn (in a seeded
+  // order), so a storm of 15 kills or more reaches every one.
+  let failpoints = [];
+  let kills = 0;
   for (let t = rng.int(opt.killMinMs, opt.killMaxMs); t < length - 2000;
     t += rng.int(opt.killMinMs, opt.killMaxMs)) {
-    plan.push({ t, what: 'kill', failpoint: rng.chance(0.35) ? rng.pick(FAILPOINTS) : null });
+    let failpoint = null;
+    if (kills++ % 3 === 1) {
+      if (failpoints.length === 0) failpoints = rng.shuffle(FAILPOINTS);
+      failpoint = failpoints.shift();
+    }
+    plan.push({ t, what: 'kill', failpoint });
   }
   if (world.ownCluster) {
     const every = opt.pgRestartEverySeconds * 1000;
@@ -1180,7 +1191,11 @@ async function main() {
   fs.writeFileSync(reportFile, JSON.stringify({ seed: opt.seed, seconds: opt.seconds, counts: c,
     flows: rec.flows, flowKinds: rec.flowKinds, answers, settled, results, ops: rec.ops }, null, 1));
   console.log(`\n${exitCode === 0 ? 'PASS' : 'FAIL'}: seed ${opt.seed}; replay with: ${replay}`);
-  console.log(`every operation and its answers: ${reportFile}; logs in ${world.work}`);
+  if (exitCode === 0 && !opt.keep) {
+    fs.rmSync(world.work, { recursive: true, force: true });
+  } else {
+    console.log(`every operation and its answers: ${reportFile}; logs in ${world.work}`);
+  }
   process.exit(exitCode);
 }
 
