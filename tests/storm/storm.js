@@ -223,6 +223,7 @@ class World {
     this.engineFailpoint = null; // failpoint of the running engine
     this.engineStopping = false;
     this.lock = Promise.resolve();
+    this.dropTypes = new Set();
     this.counts = { kills: 0, restarts: 0, failpointStarts: {}, failpointFired: {}, pgRestarts: 0,
       faultPhases: {}, unexpectedExits: 0 };
     this.ownCluster = !opt.databaseUrl;
@@ -436,6 +437,31 @@ class World {
         clearTimeout(t);
       }
     }
+  }
+
+  // The next `count` events of `type` are never delivered.
+  async dropWebhooks(type, count) {
+    const r = await http('POST', this.sandboxApi('/_sandbox/webhook_drops'), {
+      headers: { Authorization: `Bearer ${this.sandboxSecret}` }, form: { type, count: String(count) },
+    });
+    if (r.status !== 200) throw new Error(`webhook_drops answered ${r.status}: ${r.text.slice(0, 200)}`);
+    this.dropTypes.add(type);
+  }
+
+  async stopDroppingWebhooks() {
+    for (const type of this.dropTypes) await this.dropWebhooks(type, 0);
+  }
+
+  // The events the sandbox dropped for good, from its log.
+  droppedEventIds() {
+    const ids = new Set();
+    let text = '';
+    try { text = fs.readFileSync(path.join(this.work, 'psp-sandbox.log'), 'utf8'); } catch { return ids; }
+    for (const line of text.split('\n')) {
+      if (!line.includes('webhook dropped by test control')) continue;
+      try { ids.add(JSON.parse(line).event); } catch { /* not a log line */ }
+    }
+    return ids;
   }
 
   engineUrl(p) { return `http://127.0.0.1:${this.enginePort}${p}`; }
@@ -695,6 +721,11 @@ const PHASES = {
   webhook_dropped: { webhook_drop_first_percent: 60 },
 };
 
+// Event types the `webhook_dropped` phase also drops for good (two at a time,
+// through POST /_sandbox/webhook_drops).
+const PERMANENT_DROP_TYPES = ['payment_intent.amount_capturable_updated', 'payment_intent.succeeded',
+  'payment_intent.canceled', 'payment_intent.payment_failed', 'charge.refunded'];
+
 async function chaos(world, opt, stopAt) {
   const rng = new Rng(opt.seed, 'chaos');
   // One timeline of actions, decided up front from the seed.
@@ -746,6 +777,11 @@ async function chaos(world, opt, stopAt) {
         log(`sandbox fault phase ${step.name}`);
         world.counts.faultPhases[step.name] = (world.counts.faultPhases[step.name] || 0) + 1;
         await world.setFaults({ ...PHASES[step.name], seed: rng.int(1, 2 ** 30) });
+        if (step.name === 'webhook_dropped') {
+          // Besides first attempts lost, a few events are never delivered:
+          // the engine must learn of them by reading the PSP.
+          await world.dropWebhooks(rng.pick(PERMANENT_DROP_TYPES), 2);
+        }
       } else if (step.what === 'calm') {
         await world.setFaults({});
       }
@@ -768,7 +804,8 @@ async function settle(world, opt) {
     const events = await pspEventIds(world);
     const inbox = new Set((await sqlRows(world.dbUrl, 'SELECT DISTINCT event_id FROM webhook_inbox'))
       .map((r) => r.event_id));
-    const missing = events.filter((e) => !inbox.has(e)).length;
+    const dropped = world.droppedEventIds();
+    const missing = events.filter((e) => !inbox.has(e) && !dropped.has(e)).length;
     last = { pending: stats.body ? stats.body.pending : '?', missing };
     if (stats.status === 200 && stats.body.pending === 0 && missing === 0) {
       if (++calm >= 3) return { drained: true, ...last };
@@ -978,10 +1015,13 @@ async function check(world, rec, opt) {
     }
     const events = await pspEventIds(world);
     const inbox = new Set((await sqlRows(world.dbUrl, 'SELECT DISTINCT event_id FROM webhook_inbox')).map((r) => r.event_id));
-    const missing = events.filter((e) => !inbox.has(e));
+    const dropped = world.droppedEventIds();
+    const missing = events.filter((e) => !inbox.has(e) && !dropped.has(e));
     if (missing.length) f.push(`${missing.length} PSP events never reached the inbox, e.g. ${missing.slice(0, 3).join(', ')}`);
+    for (const e of dropped) if (inbox.has(e)) f.push(`event ${e}, dropped for good by the sandbox, is in the inbox`);
     const n = await sqlRows(world.dbUrl, 'SELECT count(*)::int AS n FROM webhook_inbox');
-    result('inbox empty, no open dead letters', f, `${events.length} PSP events, ${n[0].n} inbox rows`);
+    result('inbox empty, no open dead letters', f,
+      `${events.length} PSP events (${dropped.size} never delivered, by design), ${n[0].n} inbox rows`);
   }
 
   // 6. Reconciliation.
@@ -1136,6 +1176,7 @@ async function main() {
     await chaosDone;
     log('storm over: faults off, engine up without failpoint; clients finish their flows');
     await world.setFaults({});
+    await world.stopDroppingWebhooks();
     await world.ensureEngineUp();
     await clientsDone;
     log(`clients done; settling (up to ${opt.settleSeconds} s)`);
@@ -1168,6 +1209,7 @@ async function main() {
     ['failpoints fired (exit 137)', Object.entries(c.failpointFired).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
     ['other engine exits', c.unexpectedExits],
     ['PostgreSQL immediate restarts', world.ownCluster ? c.pgRestarts : '0 (database given: not restarted)'],
+    ['webhooks never delivered (dropped for good)', world.droppedEventIds().size],
     ['sandbox fault phases', Object.entries(c.faultPhases).sort().map(([k, v]) => `${k} ${v}`).join(', ')],
     ['longest wait for a final answer (s)', (Math.max(0, ...rec.ops.filter((o) => o.final).map((o) => o.final.ms)) / 1000).toFixed(1)],
     ['settled', settled.drained ? 'yes' : `no (${JSON.stringify(settled)})`],
