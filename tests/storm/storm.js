@@ -1233,7 +1233,7 @@ async function main() {
   fs.writeFileSync(reportFile, JSON.stringify({ seed: opt.seed, seconds: opt.seconds, counts: c,
     flows: rec.flows, flowKinds: rec.flowKinds, answers, settled, results, ops: rec.ops }, null, 1));
   console.log(`\n${exitCode === 0 ? 'PASS' : 'FAIL'}: seed ${opt.seed}; replay with: ${replay}`);
-  if (exitCode === 0 && !opt.keep) {
+  if (exitCode === 0 && !opt.keep && !opt.work) { // never delete a folder we were given
     fs.rmSync(world.work, { recursive: true, force: true });
   } else {
     console.log(`every operation and its answers: ${reportFile}; logs in ${world.work}`);
