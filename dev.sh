@@ -7,6 +7,9 @@
 #   ./dev.sh test    the same set-up, then every test (ctest).
 #   ./dev.sh build   install what is missing and build only.
 #   ./dev.sh bench   the same set-up, then the benchmarks (bench/run.sh).
+#   ./dev.sh storm [--minutes N] [--seed S]
+#                    build, then the crash storm (tests/storm/storm.js, see
+#                    docs/reliability.md) in its own PostgreSQL cluster.
 #
 # With PAYMENTS_DATABASE_URL set, that database is used and no cluster is
 # started. Ports: PAYMENTS_PORT (8080), SANDBOX_PORT (8090), PAYMENTS_PG_PORT
@@ -326,13 +329,23 @@ cmd_bench() {
     "$ROOT/bench/run.sh" "${@:2}"
 }
 
+# The crash storm starts and restarts its own PostgreSQL cluster (pg_ctl -m
+# immediate), so it never shares the one start_postgres would give.
+cmd_storm() {
+  ensure_packages
+  build
+  say "running the crash storm"
+  node "$ROOT/tests/storm/storm.js" --build "$BUILD" "${@:2}"
+}
+
 case "${1:-}" in
   run) cmd_run ;;
   test) cmd_test ;;
   bench) cmd_bench "$@" ;;
+  storm) cmd_storm "$@" ;;
   build) ensure_packages; ensure_npm_packages; build ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,0 +1,1244 @@
+#!/usr/bin/env node
+// The crash storm (issue 13): merchants' clients run mixed payment flows
+// against the real engine and the real sandbox PSP, retrying every request
+// with the same Idempotency-Key until it gets a final answer, while the
+// engine is SIGKILLed (and restarted, sometimes at a failpoint), PostgreSQL
+// restarts with `-m immediate` and the sandbox runs fault phases. After a
+// settle period it checks the invariants of docs/reliability.md and prints
+// PASS/FAIL for each; exit code 1 on any FAIL, 2 on a set-up failure.
+//
+//   node tests/storm/storm.js [--seconds N | --minutes N] [--seed S] [--clients C]
+//                             [--build DIR] [--database-url ADMIN_URL] [--work DIR]
+//
+// Every random choice (flows, amounts, cards, kill moments, failpoints, fault
+// phases) comes from a PRNG seeded by --seed: one stream for the chaos
+// schedule and one per client, so a seed replays the same plan. The OS's
+// timing is not replayed: where a kill lands inside a request varies.
+'use strict';
+
+const { spawn, execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const net = require('node:net');
+const crypto = require('node:crypto');
+
+// ---- options -------------------------------------------------------------------
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function parseArgs(argv) {
+  const o = {
+    seconds: 60,
+    seed: null,
+    clients: 8,
+    build: process.env.PAYMENTS_BUILD_DIR || path.join(ROOT, 'build'),
+    databaseUrl: null,
+    work: null,
+    settleSeconds: 90,
+    opDeadlineSeconds: 90,
+    killMinMs: 3000,
+    killMaxMs: 9000,
+    pgRestartEverySeconds: 75,
+  };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    const num = (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) usage(`${a}: want a positive number, got ${v}`);
+      return n;
+    };
+    if (a === '--seconds') o.seconds = num(next());
+    else if (a === '--minutes') o.seconds = num(next()) * 60;
+    else if (a === '--seed') o.seed = String(next());
+    else if (a === '--clients') o.clients = Math.floor(num(next()));
+    else if (a === '--build') o.build = path.resolve(next());
+    else if (a === '--database-url') o.databaseUrl = next();
+    else if (a === '--work') o.work = path.resolve(next());
+    else if (a === '--settle-seconds') o.settleSeconds = num(next());
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--kill-interval-ms') {
+      const [lo, hi] = next().split('..').map(Number);
+      if (!(lo > 0 && hi >= lo)) usage('--kill-interval-ms wants LO..HI');
+      o.killMinMs = lo;
+      o.killMaxMs = hi;
+    } else if (a === '--pg-restart-every-seconds') o.pgRestartEverySeconds = num(next());
+    else if (a === '-h' || a === '--help') usage(null);
+    else usage(`unknown argument ${a}`);
+  }
+  if (o.seed === null) o.seed = String(crypto.randomInt(1, 2 ** 31));
+  return o;
+}
+
+function usage(err) {
+  const text = fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 16)
+    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  if (err) console.error(`storm: ${err}`);
+  console.error(text);
+  console.error('More options: --settle-seconds N, --kill-interval-ms LO..HI, --keep (the work ' +
+    'folder, deleted after a PASS), ' +
+    '--pg-restart-every-seconds N. Without --database-url a private PostgreSQL cluster is ' +
+    'started (pg_ctl) and restarted during the storm; with it, no PostgreSQL restarts.');
+  process.exit(err ? 2 : 0);
+}
+
+// The programs: PAYMENTSD_BIN, PSP_SANDBOX_BIN, PAYMENTSCTL_BIN, else under --build.
+const BIN_ENV = { paymentsd: 'PAYMENTSD_BIN', 'psp-sandbox': 'PSP_SANDBOX_BIN', paymentsctl: 'PAYMENTSCTL_BIN' };
+function binPath(opt, name) {
+  return process.env[BIN_ENV[name]] || path.join(opt.build, 'apps', name);
+}
+
+// ---- seeded randomness -----------------------------------------------------------
+
+function hashSeed(s) {
+  const h = crypto.createHash('sha256').update(String(s)).digest();
+  return [h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12)];
+}
+
+// sfc32: small, fast, good enough for test plans.
+class Rng {
+  constructor(seed, stream) {
+    [this.a, this.b, this.c, this.d] = hashSeed(`${seed}/${stream}`);
+    for (let i = 0; i < 12; i++) this.next();
+  }
+  next() {
+    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  }
+  int(lo, hi) { return lo + Math.floor(this.next() * (hi - lo + 1)); }
+  chance(p) { return this.next() < p; }
+  pick(list) { return list[this.int(0, list.length - 1)]; }
+  weighted(pairs) {
+    const total = pairs.reduce((s, [, w]) => s + w, 0);
+    let x = this.next() * total;
+    for (const [v, w] of pairs) { if ((x -= w) < 0) return v; }
+    return pairs[pairs.length - 1][0];
+  }
+  shuffle(list) {
+    const l = list.slice();
+    for (let i = l.length - 1; i > 0; i--) { const j = this.int(0, i); [l[i], l[j]] = [l[j], l[i]]; }
+    return l;
+  }
+}
+
+// ---- small helpers -----------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Date.now();
+const T0 = now();
+const stamp = () => ((now() - T0) / 1000).toFixed(1).padStart(6);
+let quiet = false;
+function log(msg) { if (!quiet) console.log(`[storm ${stamp()}s] ${msg}`); }
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024, ...opts }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const isRoot = process.getuid && process.getuid() === 0;
+const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
+function asPg(cmd, args) {
+  return isRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
+}
+
+function withDb(url, db) {
+  const u = new URL(url);
+  u.pathname = '/' + db;
+  return u.toString();
+}
+
+// Runs one SQL query through psql and answers its rows as objects.
+async function sqlRows(url, query) {
+  const wrapped = `SELECT coalesce(json_agg(t), '[]'::json) FROM (${query}) t`;
+  for (let attempt = 0; ; attempt++) {
+    const r = await run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', wrapped]);
+    if (r.code === 0) return JSON.parse(r.stdout.trim() || '[]');
+    if (attempt >= 20) throw new Error(`psql failed: ${r.stderr.trim()}\n${query}`);
+    await sleep(500);
+  }
+}
+async function sqlExec(url, statement) {
+  const r = await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', statement]);
+  if (r.code !== 0) throw new Error(`psql failed: ${r.stderr.trim()}`);
+}
+
+// ---- HTTP ---------------------------------------------------------------------------
+
+async function http(method, url, { headers = {}, json, form, timeoutMs = 25000 } = {}) {
+  const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['Content-Type'] = 'application/json';
+  } else if (form !== undefined) {
+    init.body = new URLSearchParams(form).toString();
+    init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  try {
+    const res = await fetch(url, init);
+    const text = await res.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch { body = null; }
+    return { status: res.status, text, body };
+  } catch (e) {
+    return { status: 0, text: String(e && e.cause ? e.cause.code || e.cause : e), body: null };
+  }
+}
+
+// ---- the world: PostgreSQL, sandbox, engine -------------------------------------------
+
+class World {
+  constructor(opt) {
+    this.opt = opt;
+    this.work = opt.work || fs.mkdtempSync(path.join(os.tmpdir(), 'payments-storm-'));
+    fs.mkdirSync(this.work, { recursive: true });
+    fs.chmodSync(this.work, 0o755);
+    this.token = (p) => p + crypto.randomBytes(24).toString('hex');
+    this.apiKey = this.token('sk_test_');
+    this.adminToken = this.token('adm_');
+    this.webhookSecret = this.token('whsec_');
+    this.sandboxSecret = this.token('sk_test_sbx_');
+    this.sandboxPublishable = this.token('pk_test_sbx_');
+    this.engine = null;          // child process
+    this.engineFailpoint = null; // failpoint of the running engine
+    this.engineStopping = false;
+    this.lock = Promise.resolve();
+    this.dropTypes = new Set();
+    this.counts = { kills: 0, restarts: 0, failpointStarts: {}, failpointFired: {}, pgRestarts: 0,
+      faultPhases: {}, unexpectedExits: 0 };
+    this.ownCluster = !opt.databaseUrl;
+  }
+
+  async startPostgres() {
+    if (!this.ownCluster) {
+      this.adminUrl = this.opt.databaseUrl;
+      return;
+    }
+    this.pgData = path.join(this.work, 'pg');
+    fs.mkdirSync(this.pgData, { recursive: true });
+    if (isRoot) await run('chown', ['postgres:postgres', this.pgData]);
+    fs.chmodSync(this.pgData, 0o700);
+    const init = await asPg(path.join(PG_BIN, 'initdb'), ['-D', this.pgData, '-U', 'postgres',
+      '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+    if (init.code !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+    this.pgPort = await freePort();
+    this.pgOptions = `-p ${this.pgPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' ` +
+      '-c max_connections=100 -c fsync=off';
+    const r = await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-l',
+      path.join(this.pgData, 'server.log'), '-w', '-t', '60', '-o', this.pgOptions, 'start']);
+    if (r.code !== 0) throw new Error(`pg_ctl start failed: ${r.stderr}${r.stdout}`);
+    this.adminUrl = `postgresql://postgres@127.0.0.1:${this.pgPort}/postgres`;
+  }
+
+  async restartPostgres() {
+    if (!this.ownCluster) return false;
+    const r = await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-l',
+      path.join(this.pgData, 'server.log'), '-w', '-t', '60', '-m', 'immediate', '-o',
+      this.pgOptions, 'restart']);
+    if (r.code !== 0) throw new Error(`pg_ctl restart failed: ${r.stderr}${r.stdout}`);
+    this.counts.pgRestarts++;
+    return true;
+  }
+
+  // Stops the private cluster and deletes its data, keeping its log.
+  async stopPostgres() {
+    if (!this.ownCluster || !this.pgData) return;
+    await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-m', 'immediate', '-w', 'stop']);
+    try {
+      fs.copyFileSync(path.join(this.pgData, 'server.log'), path.join(this.work, 'postgresql.log'));
+    } catch { /* no log */ }
+    fs.rmSync(this.pgData, { recursive: true, force: true });
+    this.pgData = null;
+  }
+
+  async createDatabase() {
+    this.dbName = `storm_${this.opt.seed.replace(/[^a-zA-Z0-9]/g, '_').slice(0, 20)}_${crypto.randomBytes(4).toString('hex')}`;
+    await sqlExec(this.adminUrl, `CREATE DATABASE ${this.dbName}`);
+    this.dbUrl = withDb(this.adminUrl, this.dbName);
+    const env = { ...process.env, PAYMENTS_DATABASE_URL: this.dbUrl, PAYMENTS_API_KEY: this.apiKey };
+    const ctl = binPath(this.opt, 'paymentsctl');
+    for (const args of [['migrate'], ['merchant', 'ensure', '--name', 'storm']]) {
+      const r = await run(ctl, args, { env });
+      if (r.code !== 0) throw new Error(`paymentsctl ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+    }
+  }
+
+  async dropDatabase() {
+    if (!this.dbName || this.ownCluster) return;
+    await run('psql', ['-X', '-q', '-d', this.adminUrl, '-c',
+      `DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`]);
+  }
+
+  async startSandbox() {
+    this.enginePort = await freePort();
+    const portFile = path.join(this.work, 'sandbox.port');
+    const env = {
+      ...process.env,
+      SANDBOX_PORT: '0',
+      SANDBOX_PORT_FILE: portFile,
+      SANDBOX_SECRET_KEY: this.sandboxSecret,
+      SANDBOX_PUBLISHABLE_KEY: this.sandboxPublishable,
+      SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${this.enginePort}/v1/webhooks/sandbox`,
+      SANDBOX_WEBHOOK_SECRET: this.webhookSecret,
+      SANDBOX_WEBHOOK_BACKOFF_BASE_MS: '200',
+      SANDBOX_WEBHOOK_BACKOFF_MAX_MS: '3000',
+      SANDBOX_WEBHOOK_ATTEMPTS_MAX: '100',
+      SANDBOX_OBJECTS_MAX: '1000000',
+      SANDBOX_SEED: String(hashSeed(`${this.opt.seed}/sandbox`)[0]),
+    };
+    const logFd = fs.openSync(path.join(this.work, 'psp-sandbox.log'), 'a');
+    this.sandbox = spawn(binPath(this.opt, 'psp-sandbox'), [],
+      { env, stdio: ['ignore', logFd, logFd] });
+    const deadline = now() + 30000;
+    while (now() < deadline) {
+      try {
+        const p = Number(fs.readFileSync(portFile, 'utf8').trim());
+        if (p > 0) { this.sandboxUrl = `http://127.0.0.1:${p}`; return; }
+      } catch { /* not yet */ }
+      await sleep(50);
+    }
+    throw new Error('psp-sandbox did not start; see ' + path.join(this.work, 'psp-sandbox.log'));
+  }
+
+  engineEnv(failpoint) {
+    const env = {
+      ...process.env,
+      PAYMENTS_DATABASE_URL: this.dbUrl,
+      PAYMENTS_PORT: String(this.enginePort),
+      PAYMENTS_ADMIN_TOKEN: this.adminToken,
+      PAYMENTS_WEBHOOK_SECRET: this.webhookSecret,
+      PAYMENTS_PSP_BASE_URL: this.sandboxUrl,
+      PAYMENTS_PSP_SECRET_KEY: this.sandboxSecret,
+      PAYMENTS_PSP_PUBLISHABLE_KEY: this.sandboxPublishable,
+      PAYMENTS_STORAGE_CONNECTIONS: '4',
+      PAYMENTS_STARTUP_DB_WAIT_MS: '60000',
+      // Missed webhooks are found by the stuck-intent poll; at its defaults
+      // (10 min idle) it would never run within a storm.
+      PAYMENTS_STUCK_INTENT_MS: '5000',
+      PAYMENTS_STUCK_POLL_MS: '2000',
+      PAYMENTS_RECONCILIATION_TIME: 'off',
+      PAYMENTS_LOG_LEVEL: 'warn',
+    };
+    delete env.PAYMENTS_FAILPOINT;
+    if (failpoint) env.PAYMENTS_FAILPOINT = failpoint;
+    return env;
+  }
+
+  // Every change of the engine's life (start, kill, restart) runs under this
+  // one lock, so two never overlap (two engines on one port).
+  locked(fn) {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch((e) => log(`engine control failed: ${e.message}`));
+    return next;
+  }
+
+  // Starts the engine and waits until it answers /readyz (call under the lock).
+  async startEngineLocked(failpoint = null) {
+    const logFd = fs.openSync(path.join(this.work, 'paymentsd.log'), 'a');
+    fs.writeSync(logFd, `\n==== storm: engine start at ${stamp()}s${failpoint ? ` failpoint=${failpoint}` : ''}\n`);
+    const child = spawn(binPath(this.opt, 'paymentsd'), [],
+      { env: this.engineEnv(failpoint), stdio: ['ignore', logFd, logFd] });
+    fs.closeSync(logFd);
+    this.engine = child;
+    this.engineFailpoint = failpoint;
+    if (failpoint) this.counts.failpointStarts[failpoint] = (this.counts.failpointStarts[failpoint] || 0) + 1;
+    child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+      child.exitInfo = { code, signal };
+      resolve(child.exitInfo);
+    }));
+    child.exited.then(({ code, signal }) => {
+      if (child.killedByStorm) return;
+      if (failpoint && code === 137) {
+        this.counts.failpointFired[failpoint] = (this.counts.failpointFired[failpoint] || 0) + 1;
+        log(`engine died at failpoint ${failpoint}`);
+      } else {
+        this.counts.unexpectedExits++;
+        log(`engine exited unexpectedly (code ${code}, signal ${signal})`);
+      }
+      // A failpoint fired (or a crash): bring it back, as a supervisor would.
+      setTimeout(() => this.locked(async () => {
+        if (this.engineStopping || (this.engine && !this.engine.exitInfo)) return;
+        this.counts.restarts++;
+        await this.startEngineLocked(null);
+      }), 200);
+    });
+    const deadline = now() + 60000;
+    while (now() < deadline) {
+      if (child.exitInfo) return false; // died while starting (failpoint or crash)
+      const r = await http('GET', `http://127.0.0.1:${this.enginePort}/readyz`, { timeoutMs: 2000 });
+      if (r.status === 200) return true;
+      await sleep(100);
+    }
+    throw new Error('paymentsd did not become ready; see ' + path.join(this.work, 'paymentsd.log'));
+  }
+
+  async killLocked() {
+    const child = this.engine;
+    if (!child || child.exitInfo) return false;
+    child.killedByStorm = true;
+    child.kill('SIGKILL');
+    await child.exited;
+    this.counts.kills++;
+    return true;
+  }
+
+  startEngine(failpoint = null) { return this.locked(() => this.startEngineLocked(failpoint)); }
+
+  // SIGKILL (when up), a pause, and a start (maybe with a failpoint).
+  killAndRestart(pauseMs, failpoint) {
+    return this.locked(async () => {
+      const killed = await this.killLocked();
+      await sleep(pauseMs);
+      this.counts.restarts++;
+      await this.startEngineLocked(failpoint);
+      return killed;
+    });
+  }
+
+  // Up, without a failpoint.
+  ensureEngineUp() {
+    return this.locked(async () => {
+      if (this.engine && !this.engine.exitInfo && !this.engineFailpoint) return;
+      await this.killLocked();
+      this.counts.restarts++;
+      await this.startEngineLocked(null);
+    });
+  }
+
+  async stopAll() {
+    this.engineStopping = true;
+    try { await this.lock; } catch { /* ignore */ }
+    for (const child of [this.engine, this.sandbox]) {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.killedByStorm = true;
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+        await new Promise((r) => child.on('exit', r));
+        clearTimeout(t);
+      }
+    }
+  }
+
+  // The next `count` events of `type` are never delivered.
+  async dropWebhooks(type, count) {
+    const r = await http('POST', this.sandboxApi('/_sandbox/webhook_drops'), {
+      headers: { Authorization: `Bearer ${this.sandboxSecret}` }, form: { type, count: String(count) },
+    });
+    if (r.status !== 200) throw new Error(`webhook_drops answered ${r.status}: ${r.text.slice(0, 200)}`);
+    this.dropTypes.add(type);
+  }
+
+  async stopDroppingWebhooks() {
+    for (const type of this.dropTypes) await this.dropWebhooks(type, 0);
+  }
+
+  // The events the sandbox dropped for good, from its log.
+  droppedEventIds() {
+    const ids = new Set();
+    let text = '';
+    try { text = fs.readFileSync(path.join(this.work, 'psp-sandbox.log'), 'utf8'); } catch { return ids; }
+    for (const line of text.split('\n')) {
+      if (!line.includes('webhook dropped by test control')) continue;
+      try { ids.add(JSON.parse(line).event); } catch { /* not a log line */ }
+    }
+    return ids;
+  }
+
+  engineUrl(p) { return `http://127.0.0.1:${this.enginePort}${p}`; }
+  sandboxApi(p) { return `${this.sandboxUrl}${p}`; }
+
+  async setFaults(knobs) {
+    for (let i = 0; i < 20; i++) {
+      const r = await http('POST', this.sandboxApi('/_sandbox/faults'), {
+        headers: { Authorization: `Bearer ${this.sandboxSecret}` }, json: { reset: true, ...knobs },
+      });
+      if (r.status === 200) return;
+      await sleep(200);
+    }
+    throw new Error('could not set sandbox faults');
+  }
+}
+
+// ---- operations and their records ----------------------------------------------------------
+
+const FINAL = (s) => (s >= 200 && s < 300) || (s >= 400 && s < 500 && s !== 409 && s !== 429);
+
+class Recorder {
+  constructor() {
+    this.ops = [];          // every engine operation with a key
+    this.flows = 0;
+    this.flowKinds = {};
+    this.shopper = { confirms: 0, declines: 0, threeDs: 0, threeDsFailed: 0 };
+    this.attemptStatus = {}; // every attempt's status (0 = no answer)
+  }
+}
+
+class Client {
+  constructor(world, rec, index, opt) {
+    this.world = world;
+    this.rec = rec;
+    this.index = index;
+    this.opt = opt;
+    this.rng = new Rng(opt.seed, `client-${index}`);
+    this.flowNo = 0;
+  }
+
+  // One engine request with an Idempotency-Key, retried until a final answer.
+  async op(kind, method, p, json, flow, extra = {}) {
+    const key = `storm-${this.opt.seed}-c${this.index}-f${flow.no}-${kind}-${flow.opNo++}`;
+    const rec = { key, kind, method, path: p, request: json ?? null, intent: flow.intent || null,
+      flow: flow.kind, at_s: Number(((now() - T0) / 1000).toFixed(1)), attempts: 0, statuses: [],
+      final: null, ...extra };
+    this.rec.ops.push(rec);
+    const started = now();
+    let delay = 100;
+    while (now() - started < this.opt.opDeadlineSeconds * 1000) {
+      rec.attempts++;
+      const r = await http(method, this.world.engineUrl(p), {
+        headers: { Authorization: `Bearer ${this.world.apiKey}`, 'Idempotency-Key': key }, json,
+      });
+      this.rec.attemptStatus[r.status] = (this.rec.attemptStatus[r.status] || 0) + 1;
+      if (rec.statuses.length < 40) rec.statuses.push(r.status);
+      if (FINAL(r.status)) {
+        rec.final = { status: r.status, body: r.body, text: r.body ? undefined : r.text.slice(0, 300),
+          ms: now() - started };
+        return rec;
+      }
+      rec.lastError = r.text.slice(0, 300);
+      await sleep(delay + this.rng.int(0, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+    return rec; // no final answer: an invariant failure
+  }
+
+  // The shopper confirms at the sandbox with a test card (retried with one
+  // key at the PSP, which replays its first answer).
+  async confirm(flow, pm) {
+    const key = `storm-${this.opt.seed}-c${this.index}-f${flow.no}-confirm-${flow.opNo++}`;
+    const started = now();
+    this.rec.shopper.confirms++;
+    while (now() - started < this.opt.opDeadlineSeconds * 1000) {
+      const r = await http('POST', this.world.sandboxApi(`/v1/payment_intents/${flow.psp}/confirm`), {
+        headers: { Authorization: `Bearer ${this.world.sandboxPublishable}`, 'Idempotency-Key': key },
+        form: { payment_method: pm, client_secret: flow.clientSecret }, timeoutMs: 10000,
+      });
+      if (r.status === 200) return r.body ? String(r.body.status) : 'unknown';
+      if (r.status === 402) { this.rec.shopper.declines++; return 'declined'; }
+      if (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429) return `error ${r.status}`;
+      await sleep(200);
+    }
+    return 'no answer';
+  }
+
+  async threeDs(flow, approve) {
+    this.rec.shopper.threeDs++;
+    if (!approve) this.rec.shopper.threeDsFailed++;
+    for (let i = 0; i < 50; i++) {
+      const r = await http('POST',
+        this.world.sandboxApi(`/_sandbox/3ds/${flow.psp}/${approve ? 'approve' : 'fail'}`),
+        { form: { client_secret: flow.clientSecret }, timeoutMs: 10000 });
+      if (r.status === 200) return true;
+      if (r.status >= 400 && r.status < 500) return false;
+      await sleep(200);
+    }
+    return false;
+  }
+
+  async getIntent(flow) {
+    const r = await http('GET', this.world.engineUrl(`/v1/payment_intents/${flow.intent}`), {
+      headers: { Authorization: `Bearer ${this.world.apiKey}` },
+    });
+    return r.status === 200 ? r.body : null;
+  }
+
+  // As a merchant would after its own webhook: wait until the engine shows
+  // one of `statuses` (GET refreshes a pending intent from the PSP).
+  async waitFor(flow, statuses, ms = 30000) {
+    const until = now() + ms;
+    while (now() < until) {
+      const pi = await this.getIntent(flow);
+      if (pi && statuses.includes(pi.status)) return pi;
+      await sleep(300);
+    }
+    return null;
+  }
+
+  async run(stopAt) {
+    while (now() < stopAt) {
+      await this.flow();
+    }
+  }
+
+  async flow() {
+    const rng = this.rng;
+    const kind = rng.weighted([
+      ['manual_capture', 20], ['manual_partial_capture', 12], ['automatic', 18], ['three_d_secure', 12],
+      ['decline', 12], ['cancel_created', 5], ['cancel_authorized', 8], ['concurrent_capture_refund', 13],
+    ]);
+    const flow = { no: this.flowNo++, kind, opNo: 0, intent: null };
+    this.rec.flows++;
+    this.rec.flowKinds[kind] = (this.rec.flowKinds[kind] || 0) + 1;
+    const amount = rng.int(100, 20000);
+    const currency = rng.chance(0.8) ? 'usd' : 'eur';
+    const automatic = kind === 'automatic' || (kind === 'three_d_secure' && rng.chance(0.4));
+    const create = await this.op('create', 'POST', '/v1/payment_intents',
+      { amount, currency, capture_method: automatic ? 'automatic' : 'manual',
+        metadata: { storm_flow: `c${this.index}-f${flow.no}` } }, flow);
+    if (!create.final || create.final.status !== 200) return;
+    flow.intent = create.final.body.id;
+    flow.psp = create.final.body.psp_reference;
+    flow.clientSecret = create.final.body.client_secret;
+    create.intent = flow.intent;
+    if (kind === 'cancel_created') {
+      await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
+        { cancellation_reason: 'abandoned' }, flow);
+      return;
+    }
+
+    // The shopper pays at the PSP.
+    let outcome;
+    if (kind === 'three_d_secure') {
+      outcome = await this.confirm(flow, rng.pick(['pm_card_authenticationRequired',
+        'pm_card_threeDSecure2Required']));
+      if (outcome === 'requires_action') {
+        const approve = rng.chance(0.8);
+        if (rng.chance(0.15)) {
+          // The merchant gives up while the shopper is in the challenge.
+          await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
+          return;
+        }
+        const done = await this.threeDs(flow, approve);
+        if (approve && done) outcome = automatic ? 'succeeded' : 'requires_capture';
+        if (!approve) {
+          await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
+            { cancellation_reason: 'abandoned' }, flow);
+          return;
+        }
+      }
+    } else if (kind === 'decline') {
+      outcome = await this.confirm(flow, rng.pick(['pm_card_chargeDeclined',
+        'pm_card_chargeDeclinedInsufficientFunds']));
+      if (rng.chance(0.5)) {
+        await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
+        return;
+      }
+      outcome = await this.confirm(flow, 'pm_card_visa');
+    } else {
+      outcome = await this.confirm(flow, rng.pick(['pm_card_visa', 'pm_card_mastercard',
+        'pm_card_visa_debit']));
+    }
+    if (outcome === 'no answer' || outcome.startsWith('error')) return;
+    // The PSP said it authorised the payment before the merchant acts.
+    const pspAuthorized = outcome === 'requires_capture' || outcome === 'succeeded';
+
+    if (automatic) {
+      const pi = await this.waitFor(flow, ['captured']);
+      if (!pi) return;
+      await this.refunds(flow, amount);
+      return;
+    }
+    // Manual capture: the merchant captures right after the confirmation.
+    if (kind === 'cancel_authorized') {
+      if (rng.chance(0.5)) await this.waitFor(flow, ['authorized'], 10000);
+      await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
+        { cancellation_reason: 'requested_by_customer' }, flow);
+      return;
+    }
+    const partial = kind === 'manual_partial_capture';
+    const captureAmount = partial ? rng.int(1, amount) : null;
+    const captureBody = partial ? { amount_to_capture: captureAmount } : {};
+    if (kind === 'concurrent_capture_refund') {
+      const refundAmount = rng.int(1, amount);
+      const [cap] = await Promise.all([
+        this.op('capture', 'POST', `/v1/payment_intents/${flow.intent}/capture`, captureBody, flow,
+          { pspAuthorized }),
+        (async () => {
+          await sleep(rng.int(0, 300));
+          return this.op('refund', 'POST', '/v1/refunds',
+            { payment_intent: flow.intent, amount: refundAmount }, flow);
+        })(),
+      ]);
+      if (cap.final && cap.final.status === 200 && rng.chance(0.5)) {
+        // Two refunds at once on the captured intent.
+        await Promise.all([1, 2].map(() => this.op('refund', 'POST', '/v1/refunds',
+          { payment_intent: flow.intent, amount: rng.int(1, Math.max(1, Math.floor(amount / 3))) }, flow)));
+      }
+      return;
+    }
+    const cap = await this.op('capture', 'POST', `/v1/payment_intents/${flow.intent}/capture`,
+      captureBody, flow, { pspAuthorized });
+    if (cap.final && cap.final.status === 200) await this.refunds(flow, captureAmount ?? amount);
+  }
+
+  async refunds(flow, captured) {
+    const rng = this.rng;
+    const plan = rng.weighted([['none', 35], ['partial', 30], ['two_partial', 15], ['full', 20]]);
+    if (plan === 'none') return;
+    if (plan === 'full') {
+      await this.op('refund', 'POST', '/v1/refunds',
+        { payment_intent: flow.intent, reason: 'requested_by_customer' }, flow);
+      return;
+    }
+    const n = plan === 'partial' ? 1 : 2;
+    for (let i = 0; i < n; i++) {
+      await this.op('refund', 'POST', '/v1/refunds',
+        { payment_intent: flow.intent, amount: rng.int(1, Math.max(1, Math.floor(captured / 2))) }, flow);
+    }
+  }
+}
+
+// ---- chaos ------------------------------------------------------------------------------
+
+const FAILPOINTS = ['after_psp_create', 'after_psp_capture', 'after_psp_cancel', 'after_psp_refund',
+  'after_commit'];
+const PHASES = {
+  errors: { error_percent: 25 },
+  hangs: { hang_percent: 15, hang_ms: 7000 },     // past the engine's 5 s PSP timeout
+  latency: { latency_ms: 400 },
+  webhook_duplicate: { webhook_duplicate_percent: 60 },
+  webhook_reordered: { webhook_out_of_order_percent: 60 },
+  webhook_delayed: { webhook_delay_ms: 3000 },
+  webhook_dropped: { webhook_drop_first_percent: 60 },
+};
+
+// Event types the `webhook_dropped` phase also drops for good (two at a time,
+// through POST /_sandbox/webhook_drops).
+const PERMANENT_DROP_TYPES = ['payment_intent.amount_capturable_updated', 'payment_intent.succeeded',
+  'payment_intent.canceled', 'payment_intent.payment_failed', 'charge.refunded'];
+
+async function chaos(world, opt, stopAt) {
+  const rng = new Rng(opt.seed, 'chaos');
+  // One timeline of actions, decided up front from the seed.
+  const plan = [];
+  const length = stopAt - now();
+  // Every third restart sets a failpoint, taking each in turn (in a seeded
+  // order), so a storm of 15 kills or more reaches every one.
+  let failpoints = [];
+  let kills = 0;
+  for (let t = rng.int(opt.killMinMs, opt.killMaxMs); t < length - 2000;
+    t += rng.int(opt.killMinMs, opt.killMaxMs)) {
+    let failpoint = null;
+    if (kills++ % 3 === 1) {
+      if (failpoints.length === 0) failpoints = rng.shuffle(FAILPOINTS);
+      failpoint = failpoints.shift();
+    }
+    plan.push({ t, what: 'kill', failpoint });
+  }
+  if (world.ownCluster) {
+    const every = opt.pgRestartEverySeconds * 1000;
+    for (let t = Math.min(every, length / 2) + rng.int(-3000, 3000); t < length - 5000; t += every + rng.int(-5000, 5000)) {
+      plan.push({ t, what: 'pg_restart' });
+    }
+  }
+  let phases = [];
+  for (let t = rng.int(1000, 4000); t < length - 3000;) {
+    if (phases.length === 0) phases = rng.shuffle(Object.keys(PHASES));
+    const name = phases.shift();
+    const dur = rng.int(6000, 14000);
+    plan.push({ t, what: 'phase', name });
+    plan.push({ t: Math.min(t + dur, length - 1000), what: 'calm' });
+    t += dur + rng.int(1000, 4000);
+  }
+  plan.sort((a, b) => a.t - b.t);
+  const start = now();
+  for (const step of plan) {
+    const wait = start + step.t - now();
+    if (wait > 0) await sleep(wait);
+    if (now() >= stopAt) break;
+    try {
+      if (step.what === 'kill') {
+        const pause = rng.int(0, 1500);
+        log(`SIGKILL engine${step.failpoint ? `; restart with failpoint ${step.failpoint}` : ''}`);
+        await world.killAndRestart(pause, step.failpoint);
+      } else if (step.what === 'pg_restart') {
+        log('PostgreSQL restart -m immediate');
+        await world.restartPostgres();
+      } else if (step.what === 'phase') {
+        log(`sandbox fault phase ${step.name}`);
+        world.counts.faultPhases[step.name] = (world.counts.faultPhases[step.name] || 0) + 1;
+        await world.setFaults({ ...PHASES[step.name], seed: rng.int(1, 2 ** 30) });
+        if (step.name === 'webhook_dropped') {
+          // Besides first attempts lost, a few events are never delivered:
+          // the engine must learn of them by reading the PSP.
+          await world.dropWebhooks(rng.pick(PERMANENT_DROP_TYPES), 2);
+        }
+      } else if (step.what === 'calm') {
+        await world.setFaults({});
+      }
+    } catch (e) {
+      log(`chaos step ${step.what} failed: ${e.message}`);
+    }
+  }
+}
+
+// ---- settle and check ----------------------------------------------------------------------
+
+async function settle(world, opt) {
+  const until = now() + opt.settleSeconds * 1000;
+  const admin = { Authorization: `Bearer ${world.adminToken}` };
+  let calm = 0;
+  let last = null;
+  while (now() < until) {
+    const stats = await http('GET', world.engineUrl('/v1/admin/webhooks'), { headers: admin });
+    // Every event the PSP made has reached the inbox, and none is pending.
+    const events = await pspEventIds(world);
+    const inbox = new Set((await sqlRows(world.dbUrl, 'SELECT DISTINCT event_id FROM webhook_inbox'))
+      .map((r) => r.event_id));
+    const dropped = world.droppedEventIds();
+    const missing = events.filter((e) => !inbox.has(e) && !dropped.has(e)).length;
+    last = { pending: stats.body ? stats.body.pending : '?', missing };
+    if (stats.status === 200 && stats.body.pending === 0 && missing === 0) {
+      if (++calm >= 3) return { drained: true, ...last };
+    } else {
+      calm = 0;
+    }
+    await sleep(1000);
+  }
+  return { drained: false, ...last };
+}
+
+async function pspEventIds(world) {
+  const ids = [];
+  let after = null;
+  for (;;) {
+    const q = new URLSearchParams({ limit: '100' });
+    if (after) q.set('starting_after', after);
+    const r = await http('GET', world.sandboxApi(`/v1/events?${q}`),
+      { headers: { Authorization: `Bearer ${world.sandboxSecret}` } });
+    if (r.status !== 200) throw new Error(`sandbox events list answered ${r.status}`);
+    for (const e of r.body.data) ids.push(e.id);
+    if (!r.body.has_more || r.body.data.length === 0) return ids;
+    after = r.body.data[r.body.data.length - 1].id;
+  }
+}
+
+// Maps the PSP's intent to the engine's status vocabulary.
+function expectedStatus(pspPi, charge) {
+  switch (pspPi.status) {
+    case 'requires_payment_method': case 'requires_confirmation': return 'created';
+    case 'requires_action': return 'requires_action';
+    case 'processing': return 'processing';
+    case 'requires_capture': return 'authorized';
+    case 'canceled': return 'canceled';
+    case 'succeeded': {
+      const refunded = charge ? charge.amount_refunded : 0;
+      if (refunded === 0) return 'captured';
+      return refunded >= pspPi.amount_received ? 'refunded' : 'partially_refunded';
+    }
+    default: return `?${pspPi.status}`;
+  }
+}
+
+async function check(world, rec, opt) {
+  const results = [];
+  const result = (name, failures, detail = '') => results.push({ name, failures, detail });
+  const sbx = { Authorization: `Bearer ${world.sandboxSecret}` };
+  const merchant = { Authorization: `Bearer ${world.apiKey}` };
+  const admin = { Authorization: `Bearer ${world.adminToken}` };
+  const fmt = (op) => `${op.kind} ${op.key} (intent ${op.intent}) answered ${op.final ? op.final.status : 'nothing'}` +
+    (op.final && op.final.body && op.final.body.error ? ` "${op.final.body.error.message}"` : '');
+
+  // 0. Every request got a final answer.
+  {
+    const f = rec.ops.filter((o) => !o.final).map((o) => `${o.kind} ${o.key} (intent ${o.intent}): no final answer ` +
+      `after ${o.attempts} attempts; answers ${o.statuses.slice(-8).join(',')}; last ${o.lastError || ''}`);
+    result('every request got a final answer', f);
+  }
+
+  // 1. One intent per key, at the engine and at the PSP.
+  const engineIntents = await sqlRows(world.dbUrl,
+    'SELECT id, status, amount, currency, capture_method, amount_capturable, amount_received, ' +
+    'amount_refunded, psp_reference, version FROM payment_intents ORDER BY id');
+  const byId = new Map(engineIntents.map((p) => [p.id, p]));
+  const creates = rec.ops.filter((o) => o.kind === 'create');
+  const created = creates.filter((o) => o.final && o.final.status === 200);
+  {
+    const f = [];
+    const ids = new Map();
+    for (const o of created) {
+      const id = o.final.body.id;
+      if (ids.has(id)) f.push(`keys ${ids.get(id)} and ${o.key} answered the same intent ${id}`);
+      ids.set(id, o.key);
+      if (!byId.has(id)) f.push(`create ${o.key} answered ${id}, which the engine does not have`);
+    }
+    for (const p of engineIntents) if (!ids.has(p.id)) f.push(`engine intent ${p.id} was answered to no key`);
+    const psp = new Set();
+    for (const p of engineIntents) {
+      if (!p.psp_reference) f.push(`engine intent ${p.id} has no PSP reference`);
+      else if (psp.has(p.psp_reference)) f.push(`PSP intent ${p.psp_reference} backs two engine intents`);
+      psp.add(p.psp_reference);
+    }
+    const state = await http('GET', world.sandboxApi('/_sandbox/state'), { headers: sbx });
+    const pspCount = state.body && state.body.objects ? state.body.objects.payment_intents
+      : (state.body && state.body.payment_intents);
+    if (pspCount !== engineIntents.length) {
+      f.push(`the PSP holds ${pspCount} payment intents, the engine ${engineIntents.length}`);
+    }
+    result('each key made one intent at the engine and one at the PSP', f,
+      `${created.length} creates answered 200, ${engineIntents.length} engine intents, ${pspCount} PSP intents`);
+  }
+
+  // Fetch both sides of every intent.
+  const psp = new Map();
+  const engine = new Map();
+  await pool(engineIntents, 8, async (p) => {
+    const e = await http('GET', world.engineUrl(`/v1/payment_intents/${p.id}`), { headers: merchant });
+    engine.set(p.id, e.body);
+    const r = await http('GET', world.sandboxApi(`/v1/payment_intents/${p.psp_reference}`), { headers: sbx });
+    let charge = null;
+    if (r.status === 200 && r.body.latest_charge) {
+      const c = await http('GET', world.sandboxApi(`/v1/charges/${r.body.latest_charge}`), { headers: sbx });
+      charge = c.body;
+    }
+    psp.set(p.id, { pi: r.status === 200 ? r.body : null, charge });
+  });
+  // Re-read the table after the GETs (which may have refreshed pending intents).
+  const engineRows = new Map((await sqlRows(world.dbUrl,
+    'SELECT id, status, amount, amount_capturable, amount_received, amount_refunded, version FROM payment_intents'))
+    .map((p) => [p.id, p]));
+  const engineRefunds = await sqlRows(world.dbUrl, 'SELECT id, intent_id, amount, psp_reference FROM refunds');
+
+  // 2. Engine and PSP agree.
+  {
+    const f = [];
+    for (const p of engineIntents) {
+      const e = engine.get(p.id);
+      const { pi, charge } = psp.get(p.id);
+      if (!e) { f.push(`${p.id}: the engine's GET failed`); continue; }
+      if (!pi) { f.push(`${p.id}: the PSP's GET of ${p.psp_reference} failed`); continue; }
+      const want = expectedStatus(pi, charge);
+      const diffs = [];
+      if (e.status !== want) diffs.push(`status engine ${e.status}, PSP ${pi.status} (= ${want})`);
+      if (e.amount !== pi.amount) diffs.push(`amount ${e.amount} vs ${pi.amount}`);
+      if (e.amount_received !== pi.amount_received) diffs.push(`amount_received ${e.amount_received} vs ${pi.amount_received}`);
+      if (e.amount_capturable !== pi.amount_capturable) diffs.push(`amount_capturable ${e.amount_capturable} vs ${pi.amount_capturable}`);
+      const pspRefunded = charge ? charge.amount_refunded : 0;
+      if (e.amount_refunded !== pspRefunded) diffs.push(`amount_refunded ${e.amount_refunded} vs ${pspRefunded}`);
+      if (pi.metadata && pi.metadata.engine_intent_id && pi.metadata.engine_intent_id !== p.id) {
+        diffs.push(`PSP metadata names ${pi.metadata.engine_intent_id}`);
+      }
+      if (diffs.length) f.push(`${p.id} (${p.psp_reference}): ${diffs.join('; ')}`);
+    }
+    result('engine and PSP agree on every intent\'s status and amounts', f, `${engineIntents.length} intents compared`);
+  }
+
+  // 3. Nothing captured or refunded twice or above its amount.
+  {
+    const f = [];
+    const refundsByIntent = new Map();
+    for (const r of engineRefunds) {
+      if (!refundsByIntent.has(r.intent_id)) refundsByIntent.set(r.intent_id, []);
+      refundsByIntent.get(r.intent_id).push(r);
+    }
+    const seenPspRefund = new Map();
+    for (const r of engineRefunds) {
+      if (r.psp_reference && seenPspRefund.has(r.psp_reference)) {
+        f.push(`PSP refund ${r.psp_reference} booked twice: ${seenPspRefund.get(r.psp_reference)} and ${r.id}`);
+      }
+      seenPspRefund.set(r.psp_reference, r.id);
+    }
+    for (const p of engineIntents) {
+      const row = engineRows.get(p.id);
+      const { pi, charge } = psp.get(p.id);
+      if (row.amount_received > row.amount) f.push(`${p.id}: received ${row.amount_received} > amount ${row.amount}`);
+      if (row.amount_refunded > row.amount_received) f.push(`${p.id}: refunded ${row.amount_refunded} > received ${row.amount_received}`);
+      const mine = refundsByIntent.get(p.id) || [];
+      const sum = mine.reduce((s, r) => s + Number(r.amount), 0);
+      if (sum !== Number(row.amount_refunded)) f.push(`${p.id}: refund rows sum ${sum}, intent says ${row.amount_refunded}`);
+      if (pi && pi.amount_received > pi.amount) f.push(`${p.id}: PSP received ${pi.amount_received} > ${pi.amount}`);
+      const pspRefunds = charge && charge.refunds ? charge.refunds.data : [];
+      if (charge && charge.amount_refunded > charge.amount_captured) {
+        f.push(`${p.id}: PSP refunded ${charge.amount_refunded} > captured ${charge.amount_captured}`);
+      }
+      const pspIds = new Set(pspRefunds.map((r) => r.id));
+      const ourIds = new Set(mine.map((r) => r.psp_reference));
+      for (const id of pspIds) if (!ourIds.has(id)) f.push(`${p.id}: PSP refund ${id} is not booked at the engine`);
+      for (const id of ourIds) if (!pspIds.has(id)) f.push(`${p.id}: engine refund of PSP ${id} does not exist at the PSP`);
+    }
+    result('nothing captured or refunded twice or above its amount', f,
+      `${engineRefunds.length} engine refunds`);
+  }
+
+  // 4. Ledger.
+  {
+    const f = [];
+    const tb = await http('GET', world.engineUrl('/v1/ledger/trial_balance'), { headers: admin });
+    if (tb.status !== 200 || !tb.body || !Array.isArray(tb.body.currencies)) {
+      f.push(`trial balance answered ${tb.status}: ${tb.text.slice(0, 200)}`);
+    } else {
+      for (const line of tb.body.currencies) if (!line.balanced) f.push(`trial balance unbalanced: ${JSON.stringify(line)}`);
+    }
+    const rows = await sqlRows(world.dbUrl,
+      "SELECT p.currency, sum(p.amount_received)::bigint AS captured, sum(p.amount_refunded)::bigint AS refunded, " +
+      "(SELECT coalesce(sum(e.debit - e.credit), 0)::bigint FROM ledger_entries e JOIN ledger_accounts a " +
+      " ON a.id = e.account_id WHERE a.key = 'psp_receivable:sandbox' AND a.currency = p.currency) AS receivable, " +
+      "(SELECT coalesce(sum(j.gross), 0)::bigint FROM settlement_journals j JOIN settlement_payouts sp " +
+      " ON sp.id = j.payout_id WHERE sp.currency = p.currency) AS settled " +
+      'FROM payment_intents p GROUP BY p.currency');
+    const detail = [];
+    for (const r of rows) {
+      const want = Number(r.captured) - Number(r.refunded) - Number(r.settled);
+      detail.push(`${r.currency}: receivable ${r.receivable} = captured ${r.captured} - refunded ${r.refunded}`);
+      if (Number(r.receivable) !== want) f.push(`${r.currency}: receivable ${r.receivable}, captured - refunded = ${want}`);
+    }
+    result('trial balance zero and receivable = captured - refunded', f, detail.join('; '));
+  }
+
+  // 5. Inbox.
+  {
+    const f = [];
+    const stats = await http('GET', world.engineUrl('/v1/admin/webhooks'), { headers: admin });
+    if (stats.status !== 200) f.push(`/v1/admin/webhooks answered ${stats.status}`);
+    else {
+      if (stats.body.pending !== 0) f.push(`${stats.body.pending} events still pending`);
+      if (stats.body.dead_letters_open !== 0) f.push(`${stats.body.dead_letters_open} open dead letters`);
+    }
+    const events = await pspEventIds(world);
+    const inbox = new Set((await sqlRows(world.dbUrl, 'SELECT DISTINCT event_id FROM webhook_inbox')).map((r) => r.event_id));
+    const dropped = world.droppedEventIds();
+    const missing = events.filter((e) => !inbox.has(e) && !dropped.has(e));
+    if (missing.length) f.push(`${missing.length} PSP events never reached the inbox, e.g. ${missing.slice(0, 3).join(', ')}`);
+    for (const e of dropped) if (inbox.has(e)) f.push(`event ${e}, dropped for good by the sandbox, is in the inbox`);
+    const n = await sqlRows(world.dbUrl, 'SELECT count(*)::int AS n FROM webhook_inbox');
+    result('inbox empty, no open dead letters', f,
+      `${events.length} PSP events (${dropped.size} never delivered, by design), ${n[0].n} inbox rows`);
+  }
+
+  // 6. Reconciliation.
+  {
+    const f = [];
+    const date = new Date().toISOString().slice(0, 10);
+    const r = await http('POST', world.engineUrl('/v1/admin/reconciliation/runs'),
+      { headers: admin, json: { date, rerun: true }, timeoutMs: 60000 });
+    let detail = '';
+    if (r.status !== 200) f.push(`reconciliation answered ${r.status}: ${r.text.slice(0, 300)}`);
+    else {
+      detail = `${r.body.matched} matched, ${r.body.differences_count} differences`;
+      for (const d of (r.body.differences || []).slice(0, 20)) f.push(d.detail || JSON.stringify(d));
+      if (r.body.differences_count !== 0 && f.length === 0) f.push(`${r.body.differences_count} differences`);
+    }
+    result('reconciliation clean', f, detail);
+  }
+
+  // 7. Every operation's final answer matches its effect.
+  {
+    const f = [];
+    const opsByIntent = new Map();
+    for (const o of rec.ops) {
+      if (!o.intent || o.kind === 'create') continue;
+      if (!opsByIntent.has(o.intent)) opsByIntent.set(o.intent, []);
+      opsByIntent.get(o.intent).push(o);
+    }
+    const ok = (o) => o.final && o.final.status === 200;
+    const refused = (o) => o.final && o.final.status >= 400;
+    for (const [id, ops] of opsByIntent) {
+      const { pi, charge } = psp.get(id) || {};
+      if (!pi) continue; // reported by the agreement check
+      // Capture: the PSP captured ⟺ a capture key was answered 200 (with that amount).
+      const caps = ops.filter((o) => o.kind === 'capture');
+      if (caps.length) {
+        const captured = pi.capture_method === 'manual' && pi.amount_received > 0;
+        const yes = caps.filter(ok);
+        if (captured && yes.length === 0) {
+          for (const o of caps.filter(refused)) f.push(`${fmt(o)}, but the PSP captured ${pi.amount_received}`);
+        }
+        if (!captured && yes.length) for (const o of yes) f.push(`${fmt(o)}, but the PSP did not capture (status ${pi.status})`);
+        // A capture sent after the PSP had authorised the payment, refused,
+        // while the PSP still holds the authorisation: the merchant was told
+        // it cannot capture a payment it can (only a decision taken before
+        // the PSP was called may be final, and this one was not true).
+        if (!captured && pi.status === 'requires_capture') {
+          for (const o of caps.filter((x) => refused(x) && x.pspAuthorized)) {
+            f.push(`${fmt(o)}, sent after the PSP authorised the payment, which the PSP still holds (requires_capture)`);
+          }
+        }
+        for (const o of yes) {
+          if (o.request && o.request.amount_to_capture && pi.amount_received !== o.request.amount_to_capture) {
+            f.push(`${fmt(o)} for ${o.request.amount_to_capture}, but the PSP captured ${pi.amount_received}`);
+          }
+          if (o.final.body && o.final.body.status !== 'captured' && o.final.body.status !== 'partially_refunded' &&
+            o.final.body.status !== 'refunded') f.push(`${fmt(o)} with status ${o.final.body.status}`);
+        }
+      }
+      // Cancel: the PSP canceled ⟺ some cancel key was answered 200.
+      const cancels = ops.filter((o) => o.kind === 'cancel');
+      if (cancels.length) {
+        const canceled = pi.status === 'canceled';
+        const yes = cancels.filter(ok);
+        if (canceled && yes.length === 0) for (const o of cancels.filter(refused)) f.push(`${fmt(o)}, but the PSP canceled the intent`);
+        if (!canceled && yes.length) for (const o of yes) f.push(`${fmt(o)}, but the PSP intent is ${pi.status}`);
+      }
+      // Refunds: PSP refunds match the keys answered 200 one to one.
+      const refunds = ops.filter((o) => o.kind === 'refund');
+      if (refunds.length) {
+        const pspRefunds = charge && charge.refunds ? charge.refunds.data : [];
+        const answered = new Map();
+        for (const o of refunds.filter(ok)) {
+          const ref = o.final.body && o.final.body.psp_reference;
+          const at = pspRefunds.find((r) => r.id === ref);
+          if (!at) f.push(`${fmt(o)} with PSP refund ${ref}, which the PSP does not have`);
+          else if (o.request.amount && at.amount !== o.request.amount) f.push(`${fmt(o)} for ${o.request.amount}, PSP refund ${ref} is ${at.amount}`);
+          if (answered.has(ref)) f.push(`${fmt(o)} with PSP refund ${ref}, also answered to ${answered.get(ref)}`);
+          answered.set(ref, o.key);
+        }
+        const orphans = pspRefunds.filter((r) => !answered.has(r.id));
+        for (const orphan of orphans) {
+          // The keys that could have made it: not answered 200, same amount
+          // (or no amount: a full refund).
+          const losers = refunds.filter((o) => !ok(o) && (!o.request.amount || o.request.amount === orphan.amount));
+          f.push(`${id}: PSP refund ${orphan.id} (${orphan.amount}) was answered to no key; made by ` +
+            `${losers.map((o) => `${o.key} (${o.request.amount || 'all'}) answered ` +
+            `${o.final ? `${o.final.status}${o.final.body && o.final.body.error ? ` "${o.final.body.error.message}"` : ''}` : 'nothing final'}`).join(' or ') || 'no key of the storm'}`);
+        }
+      }
+    }
+    const counted = rec.ops.filter((o) => o.kind !== 'create').length;
+    result('every operation\'s final answer matches its effect', f, `${counted} captures, cancels and refunds checked`);
+  }
+
+  // 8. Audit: every version of every intent has an audit row.
+  {
+    const rows = await sqlRows(world.dbUrl,
+      'SELECT p.id, v AS version, (SELECT string_agg(a.version || \':\' || a.actor || \'/\' || a.action, \' \' ORDER BY a.id) ' +
+      'FROM audit_events a WHERE a.intent_id = p.id) AS audit FROM payment_intents p, generate_series(0, p.version) v ' +
+      'WHERE NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.intent_id = p.id AND a.version = v) ORDER BY p.id, v');
+    const total = await sqlRows(world.dbUrl, 'SELECT coalesce(sum(version + 1), 0)::bigint AS n FROM payment_intents');
+    const intents = new Set(rows.map((r) => r.id));
+    const f = rows.map((r) => `${r.id} version ${r.version} has no audit row (audit: ${r.audit})`);
+    result('every intent version has an audit row', f,
+      `${total[0].n} versions; ${rows.length} without an audit row, on ${intents.size} intents`);
+  }
+  return results;
+}
+
+async function pool(items, n, fn) {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) { const item = items[i++]; await fn(item); }
+  }));
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main() {
+  const opt = parseArgs(process.argv);
+  for (const bin of Object.keys(BIN_ENV)) {
+    if (!fs.existsSync(binPath(opt, bin))) {
+      console.error(`storm: ${binPath(opt, bin)} is missing; build first`);
+      process.exit(2);
+    }
+  }
+  const world = new World(opt);
+  const rec = new Recorder();
+  const replay = `./dev.sh storm --seconds ${opt.seconds} --seed ${opt.seed} --clients ${opt.clients}`;
+  log(`seed ${opt.seed}, ${opt.seconds} s, ${opt.clients} clients; work folder ${world.work}`);
+  let results;
+  let settled;
+  let exitCode = 0;
+  const cleanup = async () => {
+    await world.stopAll();
+    await world.dropDatabase();
+    await world.stopPostgres();
+  };
+  process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
+  process.on('SIGTERM', () => { cleanup().finally(() => process.exit(143)); });
+  try {
+    await world.startPostgres();
+    await world.createDatabase();
+    await world.startSandbox();
+    await world.startEngine(null);
+    log(`engine on ${world.engineUrl('')}, sandbox on ${world.sandboxUrl}, database ${world.dbName}`);
+
+    const stopAt = now() + opt.seconds * 1000;
+    const clients = Array.from({ length: opt.clients }, (_, i) => new Client(world, rec, i, opt));
+    const chaosDone = chaos(world, opt, stopAt);
+    const clientsDone = Promise.all(clients.map((c) => c.run(stopAt)));
+    await chaosDone;
+    log('storm over: faults off, engine up without failpoint; clients finish their flows');
+    await world.setFaults({});
+    await world.stopDroppingWebhooks();
+    await world.ensureEngineUp();
+    await clientsDone;
+    log(`clients done; settling (up to ${opt.settleSeconds} s)`);
+    settled = await settle(world, opt);
+    log(`settled: ${JSON.stringify(settled)}`);
+    results = await check(world, rec, opt);
+  } catch (e) {
+    console.error(`storm: set-up or run failed: ${e.stack || e}`);
+    console.error(`replay: ${replay}; logs in ${world.work}`);
+    await cleanup();
+    process.exit(2);
+  }
+  await cleanup();
+
+  // ---- report ----
+  const answers = {};
+  for (const o of rec.ops) {
+    const k = `${o.kind} ${o.final ? o.final.status : 'none'}`;
+    answers[k] = (answers[k] || 0) + 1;
+  }
+  const c = world.counts;
+  const table = [
+    ['seed', opt.seed], ['duration (s)', opt.seconds], ['clients', opt.clients],
+    ['flows', rec.flows], ...Object.entries(rec.flowKinds).sort().map(([k, v]) => [`  ${k}`, v]),
+    ['engine requests (with retries)', Object.values(rec.attemptStatus).reduce((a, b) => a + b, 0)],
+    ['operations (keys)', rec.ops.length],
+    ['shopper confirmations / declines / 3DS (failed)', `${rec.shopper.confirms} / ${rec.shopper.declines} / ${rec.shopper.threeDs} (${rec.shopper.threeDsFailed})`],
+    ['engine SIGKILLs', c.kills], ['engine restarts', c.restarts],
+    ['restarts with a failpoint', Object.entries(c.failpointStarts).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
+    ['failpoints fired (exit 137)', Object.entries(c.failpointFired).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
+    ['other engine exits', c.unexpectedExits],
+    ['PostgreSQL immediate restarts', world.ownCluster ? c.pgRestarts : '0 (database given: not restarted)'],
+    ['webhooks never delivered (dropped for good)', world.droppedEventIds().size],
+    ['sandbox fault phases', Object.entries(c.faultPhases).sort().map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['longest wait for a final answer (s)', (Math.max(0, ...rec.ops.filter((o) => o.final).map((o) => o.final.ms)) / 1000).toFixed(1)],
+    ['settled', settled.drained ? 'yes' : `no (${JSON.stringify(settled)})`],
+    ['attempt answers', Object.entries(rec.attemptStatus).sort().map(([k, v]) => `${k === '0' ? 'none' : k} ${v}`).join(', ')],
+    ...Object.entries(answers).sort().map(([k, v]) => [`final: ${k}`, v]),
+  ];
+  const w = Math.max(...table.map(([k]) => k.length));
+  console.log('\n==== crash storm ====');
+  for (const [k, v] of table) console.log(`${k.padEnd(w)}  ${v}`);
+  console.log('\n==== invariants ====');
+  for (const r of results) {
+    const pass = r.failures.length === 0;
+    if (!pass) exitCode = 1;
+    console.log(`${pass ? 'PASS' : 'FAIL'}  ${r.name}${r.detail ? `  (${r.detail})` : ''}`);
+    if (!pass) {
+      console.log(`      ${r.failures.length} failure(s), e.g.:`);
+      for (const x of r.failures.slice(0, 8)) console.log(`      - ${x}`);
+    }
+  }
+  const reportFile = path.join(world.work, 'report.json');
+  fs.writeFileSync(reportFile, JSON.stringify({ seed: opt.seed, seconds: opt.seconds, counts: c,
+    flows: rec.flows, flowKinds: rec.flowKinds, answers, settled, results, ops: rec.ops }, null, 1));
+  console.log(`\n${exitCode === 0 ? 'PASS' : 'FAIL'}: seed ${opt.seed}; replay with: ${replay}`);
+  if (exitCode === 0 && !opt.keep && !opt.work) { // never delete a folder we were given
+    fs.rmSync(world.work, { recursive: true, force: true });
+  } else {
+    console.log(`every operation and its answers: ${reportFile}; logs in ${world.work}`);
+  }
+  process.exit(exitCode);
+}
+
+main();
