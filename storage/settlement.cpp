@@ -65,6 +65,19 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
       a.refund_id = std::string(r.rows.text(0, 0));
       a.intent_id = std::string(r.rows.text(0, 1));
       a.merchant_id = std::string(r.rows.text(0, 2));
+    } else if (bt.payment_intent) {
+      // A refund the PSP made and paid out before the engine committed its
+      // row (the refund's answer and the payout raced): it still belongs to
+      // the merchant of its intent, so it is booked with them, not left
+      // unmatched; the refund row, when it lands, books its own side.
+      auto i = tx.exec(
+          "SELECT id, merchant_id FROM payment_intents WHERE psp = $1 AND psp_reference = $2",
+          {psp, *bt.payment_intent});
+      if (!i.ok()) return i.error;
+      if (!i.rows.empty()) {
+        a.intent_id = std::string(i.rows.text(0, 0));
+        a.merchant_id = std::string(i.rows.text(0, 1));
+      }
     }
   }
   return std::nullopt;
