@@ -111,7 +111,13 @@ async function startStack({ prefix = 'js', merchants = ['shop'], engineArgs = []
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  await stack.startEngine();
+  try {
+    await stack.startEngine();
+  } catch (err) {
+    await stack.sandbox.stop();
+    db.drop();
+    throw err;
+  }
   stack.api = async (merchant, method, urlPath, body, headers = {}) => {
     const res = await fetch(stack.url + urlPath, {
       method,
