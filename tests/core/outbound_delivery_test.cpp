@@ -20,7 +20,8 @@ outbound_response answered(int status) {
 
 }  // namespace
 
-TEST_CASE("Any 2xx answer delivers; other statuses, no answer and the deadline are retried") {
+TEST_CASE(
+    "Any 2xx answer delivers while other statuses and no answer and the deadline are retried") {
   delivery_policy p;
   CHECK(next_delivery_step(p, answered(200), 1, 0, 7).delivered);
   CHECK(next_delivery_step(p, answered(204), 1, 0, 7).delivered);
@@ -60,7 +61,7 @@ TEST_CASE("A delivery whose next retry would leave the retry window is dead-lett
   CHECK(next_delivery_step(p, answered(200), 5, 120'000, 1'000).delivered);
 }
 
-TEST_CASE("The default policy retries for about three days, within the attempt backstop") {
+TEST_CASE("The default policy retries for about three days within the attempt backstop") {
   delivery_policy p;
   outbound_response down;
   std::int64_t elapsed_ms = 0;
@@ -81,7 +82,7 @@ TEST_CASE("The default policy retries for about three days, within the attempt b
 }
 
 TEST_CASE(
-    "An attempt is a signed POST carrying the event id, the timestamp and one signature per "
+    "An attempt is a signed POST carrying the event id and the timestamp and one signature per "
     "secret") {
   std::vector<std::string> secrets{make_standard_webhook_secret(), make_standard_webhook_secret()};
   auto req = delivery_request("https://shop.example/hooks", "evt_1", R"({"id":"evt_1"})", secrets,

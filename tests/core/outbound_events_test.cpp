@@ -59,7 +59,7 @@ TEST_CASE("An automatic capture recorded as two transitions makes authorized the
   CHECK(events[0].dedupe_key != events[1].dedupe_key);
 }
 
-TEST_CASE("Creating an intent, an ignored PSP event and a refund's intent move make no event") {
+TEST_CASE("Creating an intent or an ignored PSP event or a refund's intent move makes no event") {
   auto after = intent(intent_status::created, 0);
   CHECK(outbound_events_for(after,
                             std::vector{step("create", std::nullopt, intent_status::created)},
@@ -76,7 +76,7 @@ TEST_CASE("Creating an intent, an ignored PSP event and a refund's intent move m
             .empty());
 }
 
-TEST_CASE("A decline, 3-D Secure, a cancel and an expiry each make their event") {
+TEST_CASE("A decline and 3-D Secure and a cancel and an expiry each make their event") {
   auto after = intent(intent_status::created, 3);
   CHECK(types(outbound_events_for(
             after,
@@ -95,7 +95,8 @@ TEST_CASE("A decline, 3-D Secure, a cancel and an expiry each make their event")
             std::nullopt, 1)) == std::vector<std::string>{"payment_intent.expired"});
 }
 
-TEST_CASE("A refund makes refund.succeeded or refund.failed once per refund, none while pending") {
+TEST_CASE(
+    "A refund makes refund.succeeded or refund.failed once per refund and none while pending") {
   auto after = intent(intent_status::partially_refunded, 4);
   refund r;
   r.id = "re_000000000000000000000001";
@@ -132,7 +133,7 @@ TEST_CASE("The event body is a versioned event object holding the intent as the 
             intent_api_json(after) + "}}");
 }
 
-TEST_CASE("Event type names parse back, and '*' subscribes to every type") {
+TEST_CASE("Event type names parse back and the star subscribes to every type") {
   for (auto t : all_outbound_event_types()) CHECK(parse_outbound_event_type(to_string(t)) == t);
   CHECK_FALSE(parse_outbound_event_type("*"));
   CHECK_FALSE(parse_outbound_event_type("payment_intent.created"));

@@ -21,7 +21,7 @@ TEST_CASE("A delivery is signed exactly as the Standard Webhooks specification's
         spec_signature);
 }
 
-TEST_CASE("The specification's example verifies, and fails once tampered, stale or re-keyed") {
+TEST_CASE("The specification's example verifies and fails once tampered or stale or re-keyed") {
   auto ts = std::to_string(spec_timestamp);
   CHECK(verify_standard_webhook(spec_secret, spec_id, ts, spec_signature, spec_body,
                                 spec_timestamp + 10, 300));
@@ -37,7 +37,7 @@ TEST_CASE("The specification's example verifies, and fails once tampered, stale 
                                       spec_timestamp, 300));
 }
 
-TEST_CASE("During a secret roll both secrets sign, space-separated, and either verifies") {
+TEST_CASE("During a secret roll both secrets sign space-separated and either verifies") {
   auto next = make_standard_webhook_secret();
   std::vector<std::string> secrets{spec_secret, next};
   auto header = standard_webhook_signature_header(secrets, spec_id, spec_timestamp, spec_body);
@@ -51,7 +51,7 @@ TEST_CASE("During a secret roll both secrets sign, space-separated, and either v
   CHECK(verify_standard_webhook(next, spec_id, ts, header, spec_body, spec_timestamp, 300));
 }
 
-TEST_CASE("New secrets are whsec_ and 24 random bytes in base64, each different") {
+TEST_CASE("New secrets are whsec_ and 24 random bytes in base64 and each differs") {
   auto a = make_standard_webhook_secret();
   auto b = make_standard_webhook_secret();
   CHECK(a != b);

@@ -74,7 +74,7 @@ TEST_CASE("Every operation in the OpenAPI document is a route the engine serves"
   }
 }
 
-TEST_CASE("Operator, PSP and public routes stay out of the merchant document") {
+TEST_CASE("Operator routes and PSP and public routes stay out of the merchant document") {
   auto documented = documented_operations(embedded_document());
   for (const auto& r : net::served_routes()) {
     if (r.access == "merchant" || r.access == "probe") continue;
@@ -84,7 +84,7 @@ TEST_CASE("Operator, PSP and public routes stay out of the merchant document") {
 }
 
 TEST_CASE(
-    "GET /v1/openapi.json answers the embedded document to a merchant, and 401 without a key") {
+    "GET /v1/openapi.json answers the embedded document to a merchant and 401 without a key") {
   test::scratch_database db;
   auto merchant = test::make_merchant(db, "openapi");
   test::engine_process engine(db.url());

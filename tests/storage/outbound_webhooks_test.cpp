@@ -124,7 +124,7 @@ TEST_CASE("A write that loses its compare-and-swap writes no event") {
   CHECK(db.count("SELECT count(*) FROM webhook_deliveries") == 0);
 }
 
-TEST_CASE("Claims skip deliveries another claimer holds, and attempts move them on") {
+TEST_CASE("Claims skip deliveries another claimer holds and attempts move them on") {
   test::scratch_database db;
   auto a = test::make_merchant(db, "a");
   auto conn = db.connect();
@@ -220,7 +220,7 @@ TEST_CASE("An endpoint failing longer than the limit is disabled by the failure 
   CHECK(due->empty());
 }
 
-TEST_CASE("A rolled secret signs beside its successor until its expiry; an older one stops") {
+TEST_CASE("A rolled secret signs beside its successor until its expiry and an older one stops") {
   test::scratch_database db;
   auto a = test::make_merchant(db, "a");
   auto conn = db.connect();
@@ -244,7 +244,7 @@ TEST_CASE("A rolled secret signs beside its successor until its expiry; an older
   CHECK(later->front().secrets == std::vector<std::string>{*third->secret});
 }
 
-TEST_CASE("The outbox and the attempt log refuse UPDATE, DELETE and TRUNCATE") {
+TEST_CASE("The outbox and the attempt log refuse UPDATE and DELETE and TRUNCATE") {
   test::scratch_database db;
   auto a = test::make_merchant(db, "a");
   auto conn = db.connect();
