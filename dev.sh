@@ -36,7 +36,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Debian 12 packages the build, the tests and the scripts need.
 APT_PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux python3
+  build-essential cmake pkg-config git ca-certificates curl openssl procps util-linux python3 python3-yaml
   libcaf-dev libboost-dev libpq-dev libssl-dev rapidjson-dev catch2
   postgresql-15 postgresql-client-15
   chromium fonts-dejavu-core prometheus

@@ -270,4 +270,65 @@ inline constexpr std::size_t pg_prepared_statements_max = 256;
 /// more waiting writes go into the next one.
 inline constexpr std::size_t storage_batch_items_max = 64;
 
+// ---- outbound webhooks (events delivered to merchants) ---------------------------
+
+/// Random bytes of a new endpoint secret (whsec_ + base64): 192 bits, the
+/// size the Standard Webhooks libraries make.
+inline constexpr std::size_t standard_webhook_key_bytes = 24;
+
+/// Webhook endpoints one merchant may register (Stripe's limit is 16): each
+/// is a delivery actor and a share of the outbound HTTP capacity.
+inline constexpr std::size_t webhook_endpoints_per_merchant_max = 16;
+
+/// Longest endpoint URL, in bytes (what browsers and proxies reliably carry).
+inline constexpr std::size_t webhook_url_bytes_max = 2'048;
+
+/// Event types one endpoint may list (there are 8 types and "*").
+inline constexpr std::size_t webhook_enabled_events_max = 16;
+
+/// How long a rolled secret keeps signing beside its successor, by default
+/// and at most: a day lets a merchant deploy the new secret; a week is the
+/// longest two keys stay valid at once.
+inline constexpr std::int64_t webhook_secret_overlap_s_default = 86'400;
+inline constexpr std::int64_t webhook_secret_overlap_s_max = 7 * 86'400;
+
+/// Deadline of one delivery attempt (connect, send, answer): a receiver
+/// should acknowledge at once and work behind; Stripe allows about 10 s.
+inline constexpr std::int64_t outbound_attempt_timeout_ms = 10'000;
+
+/// Deliveries in flight to one endpoint at once, so one merchant's slow
+/// receiver is neither flooded nor able to take every connection.
+inline constexpr std::size_t outbound_concurrency_per_endpoint = 4;
+
+/// Full-jitter exponential backoff between attempts of one delivery: from
+/// 30 s doubling up to 6 h, which spreads about 25 attempts over the window.
+inline constexpr std::int64_t outbound_backoff_base_ms = 30'000;
+inline constexpr std::int64_t outbound_backoff_ceiling_ms = 6 * 3'600'000;
+
+/// Attempts of one delivery at most: the window below ends retries first
+/// with the default backoff (about 25); this bounds a tiny configured one.
+inline constexpr std::size_t outbound_attempts_max = 200;
+
+/// A delivery still failing this long after its event is dead-lettered
+/// (about three days, as Stripe retries); it can be replayed by hand.
+inline constexpr std::int64_t outbound_retry_window_s = 3 * 86'400;
+
+/// An endpoint with no successful delivery for this long while deliveries
+/// fail is disabled and reported (longer than the retry window, so its
+/// events are dead-lettered first and none is dropped silently).
+inline constexpr std::int64_t outbound_endpoint_disable_after_s = 5 * 86'400;
+
+/// Due deliveries claimed per query, and how long a claim holds them (well
+/// above one attempt's deadline, so a live claim is never taken twice; a
+/// crashed engine's claims come due again after it).
+inline constexpr std::size_t outbound_claim_batch_max = 64;
+inline constexpr std::int64_t outbound_lease_ms = 60'000;
+
+/// How often the delivery supervisor looks for due deliveries when idle.
+inline constexpr std::int64_t outbound_poll_ms = 1'000;
+
+/// Bytes of a receiver's answer kept for the delivery log (enough to show
+/// an error page's first line).
+inline constexpr std::size_t outbound_response_excerpt_bytes = 256;
+
 }  // namespace pay::core::limits

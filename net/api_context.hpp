@@ -101,6 +101,17 @@ void add_inspector_routes(api_state& st);
 // reconciliation_routes.cpp
 void add_reconciliation_routes(api_state& st);
 
+/// Merchants' webhook endpoints, events, deliveries and replays
+/// (webhook_endpoint_routes.cpp).
+void add_webhook_endpoint_routes(api_state& st);
+
+/// GET /v1/openapi.json, and the route listing (openapi_routes.cpp).
+void add_openapi_routes(api_state& st);
+
+/// Every add_*_routes above, in order: make_api_handler's route table, also
+/// built alone by net::served_routes (api_server.cpp).
+void register_routes(api_state& st);
+
 // ---- helpers shared by route files ------------------------------------------------
 
 /// Wraps the responder of `c` so the answer is counted and timed in the

@@ -800,6 +800,18 @@ void add_ledger_routes(api_state& st) {
   st.routes.add("GET", "/v1/ledger/transactions", &list_ledger_transactions);
 }
 
+void register_routes(api_state& st) {
+  add_checkout_routes(st);
+  add_admin_routes(st);
+  add_ledger_routes(st);
+  add_hosted_checkout_routes(st);
+  add_metrics_routes(st);
+  add_inspector_routes(st);
+  add_reconciliation_routes(st);
+  add_webhook_endpoint_routes(st);
+  add_openapi_routes(st);
+}
+
 }  // namespace pay::net::api
 
 namespace pay::net {
@@ -808,13 +820,7 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   auto st = std::make_shared<api::api_state>();
   st->actors = std::move(actors);
   st->options = std::move(options);
-  api::add_checkout_routes(*st);
-  api::add_admin_routes(*st);
-  api::add_ledger_routes(*st);
-  api::add_hosted_checkout_routes(*st);
-  api::add_metrics_routes(*st);
-  api::add_inspector_routes(*st);
-  api::add_reconciliation_routes(*st);
+  api::register_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));
   };

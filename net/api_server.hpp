@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/outbound_interfaces.hpp"
 #include "core/limits.hpp"
 #include "core/psp_provider.hpp"
 #include "net/http_types.hpp"
@@ -26,6 +27,11 @@ struct api_actors {
   actors::webhook_worker_actor worker;
   /// Books payouts and runs reconciliations; unset: /v1/admin/reconciliation answers 503.
   actors::settlement_actor settlement;
+  /// Outbound webhooks: the store the merchant's endpoint and event routes
+  /// use, and the delivery supervisor a replay wakes; unset: those routes
+  /// answer 503.
+  actors::outbound::store_actor outbound_store;
+  actors::outbound::supervisor_actor outbound_supervisor;
 };
 
 /// Settings of the HTTP API.

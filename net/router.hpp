@@ -24,6 +24,21 @@ class router {
         route{std::move(method), split(pattern), std::move(handler), std::string(pattern)});
   }
 
+  /// One registered route: its method and pattern, in registration order.
+  struct entry {
+    std::string_view method;
+    std::string_view pattern;
+  };
+
+  /// Every route, for listing (the OpenAPI test compares them with the
+  /// document); views into the router, valid while it lives unchanged.
+  std::vector<entry> entries() const {
+    std::vector<entry> out;
+    out.reserve(routes_.size());
+    for (const auto& r : routes_) out.push_back(entry{r.method, r.pattern});
+    return out;
+  }
+
   match find(std::string_view method, std::string_view path) const {
     match out;
     auto segments = split(path);

@@ -1,6 +1,10 @@
 #include "storage/intents.hpp"
 
+#include <chrono>
 #include <string_view>
+
+#include "core/outbound_events.hpp"
+#include "storage/outbound_webhooks.hpp"
 
 namespace pay::storage {
 
@@ -135,6 +139,16 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
   return std::nullopt;
 }
 
+/// The events `w` makes once written at `version` (core decides which).
+std::vector<core::outbound_event> outbound_events_of(const intent_write& w, std::int64_t version) {
+  auto after = w.intent;
+  after.version = version;
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  return core::outbound_events_for(after, w.audit, w.refund, now_s);
+}
+
 }  // namespace
 
 core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write& w) {
@@ -193,6 +207,9 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
       auto posted = insert_journal(tx, p.journal, p.context);
       if (!posted.ok()) return posted.error;
     }
+    // The change's outbound events and their deliveries: in this
+    // transaction, so no event without its change and no change without it.
+    if (auto e = append_outbound_events(tx, outbound_events_of(w, version))) return e;
     if (w.idempotency_id) {
       auto r = tx.exec(
           "UPDATE idempotency_keys SET recovery_point = coalesce($2, recovery_point), intent_id = "

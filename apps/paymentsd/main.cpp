@@ -19,6 +19,8 @@
 #include "actors/errors.hpp"
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
+#include "actors/outbound_delivery.hpp"
+#include "actors/outbound_store.hpp"
 #include "actors/settlement_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "actors/webhook_worker.hpp"
@@ -30,6 +32,7 @@
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
 #include "psp/stripe/stripe_provider.hpp"
+#include "net/outbound_poster.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -118,6 +121,24 @@ std::vector<core::option_spec> option_specs() {
        std::string(core::limits::reconciliation_time_default),
        "UTC time of day (HH:MM or HH:MM:SS) of the daily reconciliation of the previous UTC day; "
        "\"off\" disables the schedule (on-demand runs still work)."},
+      {"outbound-timeout-ms", "PAYMENTS_OUTBOUND_TIMEOUT_MS",
+       std::to_string(core::limits::outbound_attempt_timeout_ms),
+       "Deadline of one delivery attempt of an event to a merchant's webhook endpoint."},
+      {"outbound-backoff-base-ms", "PAYMENTS_OUTBOUND_BACKOFF_BASE_MS",
+       std::to_string(core::limits::outbound_backoff_base_ms),
+       "First retry delay cap of a failed delivery; doubles per attempt (full jitter)."},
+      {"outbound-backoff-ceiling-ms", "PAYMENTS_OUTBOUND_BACKOFF_CEILING_MS",
+       std::to_string(core::limits::outbound_backoff_ceiling_ms),
+       "Largest retry delay cap of a delivery."},
+      {"outbound-retry-window-s", "PAYMENTS_OUTBOUND_RETRY_WINDOW_S",
+       std::to_string(core::limits::outbound_retry_window_s),
+       "Time after an event (or its replay) when a still-failing delivery is dead-lettered."},
+      {"outbound-disable-after-s", "PAYMENTS_OUTBOUND_DISABLE_AFTER_S",
+       std::to_string(core::limits::outbound_endpoint_disable_after_s),
+       "An endpoint whose deliveries fail this long without a success is disabled."},
+      {"outbound-poll-ms", "PAYMENTS_OUTBOUND_POLL_MS",
+       std::to_string(core::limits::outbound_poll_ms),
+       "How often the delivery supervisor looks for due deliveries."},
       {"actor-scheduler", "PAYMENTS_ACTOR_SCHEDULER", "sharing",
        "Actor scheduler: sharing (threads sleep on one queue until work comes) or stealing "
        "(CAF's work stealing; idle threads poll every 50 us, which costs CPU on small machines)."},
@@ -274,6 +295,40 @@ int run(const core::option_values& opts) {
   handles.worker = actors::spawn_supervised_webhook_worker(sys, handles.storage.front(),
                                                            handles.router, psps, worker_cfg);
 
+  // Outbound webhooks: one store for the routes, one for the deliveries (so
+  // a busy outbox never queues merchants' requests), and the supervisor.
+  // Configuration may lower the limits, never raise them.
+  actors::outbound::delivery_config delivery_cfg;
+  auto& policy = delivery_cfg.policy;
+  auto within = [&opts](const char* name, std::int64_t lo, std::int64_t hi) {
+    return std::clamp<std::int64_t>(opts.get_int(name), lo, hi);
+  };
+  policy.attempt_timeout_ms =
+      within("outbound-timeout-ms", 1, core::limits::outbound_attempt_timeout_ms);
+  policy.backoff_base_ms =
+      within("outbound-backoff-base-ms", 1, core::limits::outbound_backoff_base_ms);
+  policy.backoff_ceiling_ms = within("outbound-backoff-ceiling-ms", policy.backoff_base_ms,
+                                     core::limits::outbound_backoff_ceiling_ms);
+  policy.retry_window_s =
+      within("outbound-retry-window-s", 1, core::limits::outbound_retry_window_s);
+  policy.disable_after_s =
+      within("outbound-disable-after-s", 1, core::limits::outbound_endpoint_disable_after_s);
+  policy.poll_ms = within("outbound-poll-ms", 10, core::limits::outbound_poll_ms);
+  // A claim outlives its attempt's deadline with room to record the result;
+  // a shorter deadline shortens how long a crashed engine's claims wait.
+  policy.lease_ms =
+      std::min(core::limits::outbound_lease_ms, 3 * policy.attempt_timeout_ms + 2'000);
+  handles.outbound_store = actors::outbound::spawn_store(sys, url);
+  auto delivery_store = actors::outbound::spawn_store(sys, url);
+  auto poster = std::make_shared<net::http_outbound_poster>(net::http_client_options{});
+  handles.outbound_supervisor =
+      actors::outbound::spawn_delivery_supervisor(sys, delivery_store, poster, delivery_cfg);
+  auto stop_outbound = [&] {
+    caf::anon_send_exit(handles.outbound_supervisor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(handles.outbound_store, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(delivery_store, caf::exit_reason::user_shutdown);
+  };
+
   net::http_server_options server_opts;
   server_opts.address = opts.get("listen");
   server_opts.port = static_cast<std::uint16_t>(opts.get_int("port"));
@@ -296,6 +351,7 @@ int run(const core::option_values& opts) {
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {
     core::log::error("cannot listen", {{"error", err}});
+    stop_outbound();
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
     if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     stop_settlements();
@@ -324,6 +380,7 @@ int run(const core::option_values& opts) {
   core::log::info("shutting down", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"},
                                     {"in_flight", std::to_string(server.requests_in_flight())}});
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
+  stop_outbound();
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
   if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
   stop_settlements();

@@ -27,6 +27,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { chromium } = require('playwright-core');
+const { Webhook } = require('standardwebhooks');
 const { waitFor } = require('./sandbox_helpers');
 
 const CARDS = {
@@ -596,4 +597,51 @@ test('no card number reached the engine: requests, answers and logs are clean', 
   fs.writeFileSync(path.join(screenshotDir, 'engine-requests.json'),
                    JSON.stringify(records.map((r) => ({ method: r.method, url: r.url,
                                                         status: r.status })), null, 1));
+});
+
+test('the shop\'s receiver registered through the API gets a verified payment_intent.captured',
+     async () => {
+  // The shop's order system: a receiver that verifies with the Standard
+  // Webhooks library, as a merchant's would.
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = await api('POST', '/v1/webhook_endpoints', {
+      url: `http://127.0.0.1:${receiver.address().port}/orders/hooks`,
+      enabled_events: ['payment_intent.captured'],
+    });
+    assert.equal(endpoint.status, 200, JSON.stringify(endpoint.json));
+    const link = await createLink({ amount: 1250, currency: 'eur', description: 'Tea towel' });
+    const { context, page } = await newPage();
+    await openLink(page, link);
+    await payWith(page, CARDS.visa);
+    await waitState(page, 'paid');
+    await context.close();
+    const wh = new Webhook(endpoint.json.secret);
+    const until = Date.now() + WAIT_MS;
+    let event = null;
+    while (!event && Date.now() < until) {
+      for (const d of received) {
+        const e = wh.verify(d.body, d.headers);  // throws on a bad signature
+        if (e.type === 'payment_intent.captured' && e.data.object.metadata.payment_link === link.id)
+          event = e;
+      }
+      if (!event) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(event, `no verified payment_intent.captured; got ${received.length} deliveries`);
+    assert.equal(event.data.object.amount_received, 1250);
+    assert.equal(event.data.object.status, 'captured');
+  } finally {
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+  }
 });

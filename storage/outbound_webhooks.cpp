@@ -1,0 +1,524 @@
+#include "storage/outbound_webhooks.hpp"
+
+#include <string_view>
+
+#include "core/ids.hpp"
+#include "core/limits.hpp"
+#include "core/standard_webhooks.hpp"
+
+namespace pay::storage {
+
+namespace {
+
+constexpr std::string_view endpoint_columns =
+    "id, merchant_id, url, description, array_to_string(enabled_events, ','), status, "
+    "disabled_reason, deleted_at IS NOT NULL, extract(epoch FROM created_at)::bigint";
+
+std::vector<std::string> split_commas(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto comma = s.find(',');
+    out.emplace_back(s.substr(0, comma));
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return out;
+}
+
+webhook_endpoint read_endpoint(const pg_rows& rows, int row) {
+  webhook_endpoint e;
+  e.id = rows.text(row, 0);
+  e.merchant_id = rows.text(row, 1);
+  e.url = rows.text(row, 2);
+  e.description = rows.optional_text(row, 3);
+  e.enabled_events = split_commas(rows.text(row, 4));
+  e.status = rows.text(row, 5);
+  e.disabled_reason = rows.optional_text(row, 6);
+  e.deleted = rows.boolean(row, 7);
+  e.created = rows.int64(row, 8);
+  return e;
+}
+
+/// A text[] literal of names the routes validated (letters, '_', '.', '*').
+std::string array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"' + items[i] + '"';
+  }
+  return out + "}";
+}
+
+pg_param optional_param(const std::optional<std::string>& v) {
+  return v ? pg_param{*v} : pg_param{};
+}
+
+core::error endpoint_not_found(const std::string& id) {
+  return core::make_error(core::errc::not_found, "No such webhook_endpoint: '" + id + "'");
+}
+
+std::string ms_interval(std::int64_t ms) {
+  return std::to_string(ms);
+}
+
+}  // namespace
+
+std::optional<db_error> append_outbound_events(pg_connection& tx,
+                                               const std::vector<core::outbound_event>& events) {
+  for (const auto& e : events) {
+    auto r = tx.exec(
+        "WITH e AS (INSERT INTO outbound_events (id, merchant_id, type, object_id, object_version, "
+        "dedupe_key, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8)) "
+        "ON CONFLICT (merchant_id, dedupe_key) DO NOTHING RETURNING id, merchant_id, type) "
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id) "
+        "SELECT e.id, w.id, e.merchant_id FROM e JOIN webhook_endpoints w "
+        "ON w.merchant_id = e.merchant_id AND w.status = 'enabled' AND w.deleted_at IS NULL "
+        "AND (e.type = ANY (w.enabled_events) OR '*' = ANY (w.enabled_events))",
+        {e.id, e.merchant_id, std::string(core::to_string(e.type)), e.object_id,
+         std::to_string(e.object_version), e.dedupe_key, e.payload_json,
+         std::to_string(e.created)});
+    if (!r.ok()) return r.error;
+  }
+  return std::nullopt;
+}
+
+core::result<webhook_endpoint> create_endpoint(pg_connection& conn, const std::string& merchant_id,
+                                               const endpoint_fields& f) {
+  webhook_endpoint out;
+  bool too_many = false;
+  auto secret = core::make_standard_webhook_secret();
+  auto id = core::make_id("we");
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    // One merchant's creates run one at a time, so the count below holds.
+    auto lock = tx.exec("SELECT pg_advisory_xact_lock(hashtext('webhook_endpoints:' || $1))",
+                        {merchant_id});
+    if (!lock.ok()) return lock.error;
+    auto count = tx.exec(
+        "SELECT count(*) FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL",
+        {merchant_id});
+    if (!count.ok()) return count.error;
+    if (static_cast<std::size_t>(count.rows.int64(0, 0)) >=
+        core::limits::webhook_endpoints_per_merchant_max) {
+      too_many = true;
+      return db_error{db_error_kind::refused, "P0001", "too many endpoints", {}};
+    }
+    auto r = tx.exec(
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, description, "
+        "enabled_events) VALUES ($1, $2, $3, $4, $5::text[]) RETURNING " +
+            std::string(endpoint_columns),
+        {id, merchant_id, f.url.value_or(""), optional_param(f.description),
+         array_literal(f.enabled_events.value_or(std::vector<std::string>{"*"}))});
+    if (!r.ok()) return r.error;
+    out = read_endpoint(r.rows, 0);
+    auto s = tx.exec("INSERT INTO webhook_endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
+                     {id, secret});
+    if (!s.ok()) return s.error;
+    return std::nullopt;
+  });
+  if (too_many)
+    return core::make_error(core::errc::limit_exceeded,
+                            "A merchant can have at most " +
+                                std::to_string(core::limits::webhook_endpoints_per_merchant_max) +
+                                " webhook endpoints.");
+  if (failed) return to_core_error(*failed);
+  out.secret = secret;
+  return out;
+}
+
+core::result<endpoint_page> list_endpoints(pg_connection& conn, const std::string& merchant_id,
+                                           std::size_t limit,
+                                           const std::optional<std::string>& starting_after) {
+  std::string sql = "SELECT " + std::string(endpoint_columns) +
+                    " FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL";
+  std::vector<pg_param> params{merchant_id, std::to_string(limit + 1)};
+  if (starting_after) {
+    auto anchor = conn.exec(
+        "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND deleted_at IS NULL",
+        {*starting_after, merchant_id});
+    if (!anchor.ok()) return to_core_error(*anchor.error);
+    if (anchor.rows.empty())
+      return core::make_error(core::errc::not_found,
+                              "No such webhook_endpoint: '" + *starting_after + "'",
+                              "starting_after");
+    sql += " AND (created_at, id) < (SELECT created_at, id FROM webhook_endpoints WHERE id = $3)";
+    params.push_back(*starting_after);
+  }
+  sql += " ORDER BY created_at DESC, id DESC LIMIT $2";
+  auto r = conn.exec(sql, params);
+  if (!r.ok()) return to_core_error(*r.error);
+  endpoint_page page;
+  page.has_more = static_cast<std::size_t>(r.rows.size()) > limit;
+  for (int row = 0; row < r.rows.size() && static_cast<std::size_t>(row) < limit; ++row)
+    page.data.push_back(read_endpoint(r.rows, row));
+  return page;
+}
+
+core::result<webhook_endpoint> find_endpoint(pg_connection& conn, const std::string& merchant_id,
+                                             const std::string& id) {
+  auto r = conn.exec("SELECT " + std::string(endpoint_columns) +
+                         " FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND "
+                         "deleted_at IS NULL",
+                     {id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return endpoint_not_found(id);
+  return read_endpoint(r.rows, 0);
+}
+
+core::result<webhook_endpoint> update_endpoint(pg_connection& conn, const std::string& merchant_id,
+                                               const std::string& id, const endpoint_fields& f) {
+  auto r = conn.exec(
+      "UPDATE webhook_endpoints SET url = coalesce($3, url), enabled_events = "
+      "coalesce($4::text[], enabled_events), description = coalesce($5, description), "
+      "status = CASE WHEN $6::boolean IS NULL THEN status WHEN $6 THEN 'enabled' ELSE 'disabled' "
+      "END, disabled_reason = CASE WHEN $6::boolean IS NULL THEN disabled_reason WHEN $6 THEN "
+      "NULL ELSE 'merchant' END, failing_since = CASE WHEN $6::boolean THEN NULL ELSE "
+      "failing_since END, updated_at = clock_timestamp() WHERE id = $1 AND merchant_id = $2 AND "
+      "deleted_at IS NULL RETURNING " +
+          std::string(endpoint_columns),
+      {id, merchant_id, optional_param(f.url),
+       f.enabled_events ? pg_param{array_literal(*f.enabled_events)} : pg_param{},
+       optional_param(f.description),
+       f.enabled ? pg_param{*f.enabled ? "true" : "false"} : pg_param{}});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return endpoint_not_found(id);
+  return read_endpoint(r.rows, 0);
+}
+
+core::result<webhook_endpoint> delete_endpoint(pg_connection& conn, const std::string& merchant_id,
+                                               const std::string& id) {
+  auto r = conn.exec(
+      "UPDATE webhook_endpoints SET deleted_at = clock_timestamp(), status = 'disabled', "
+      "disabled_reason = 'merchant', updated_at = clock_timestamp() WHERE id = $1 AND "
+      "merchant_id = $2 AND deleted_at IS NULL RETURNING " +
+          std::string(endpoint_columns),
+      {id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return endpoint_not_found(id);
+  return read_endpoint(r.rows, 0);
+}
+
+core::result<webhook_endpoint> roll_endpoint_secret(pg_connection& conn,
+                                                    const std::string& merchant_id,
+                                                    const std::string& id, std::int64_t overlap_s) {
+  webhook_endpoint out;
+  bool missing = false;
+  auto secret = core::make_standard_webhook_secret();
+  std::int64_t expires = 0;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto r = tx.exec("SELECT " + std::string(endpoint_columns) +
+                         " FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND "
+                         "deleted_at IS NULL FOR UPDATE",
+                     {id, merchant_id});
+    if (!r.ok()) return r.error;
+    if (r.rows.empty()) {
+      missing = true;
+      return db_error{db_error_kind::refused, "P0001", "no such endpoint", {}};
+    }
+    out = read_endpoint(r.rows, 0);
+    // Older rolled secrets stop now; the current one signs until the end of
+    // the overlap, beside the new one.
+    auto older = tx.exec(
+        "UPDATE webhook_endpoint_secrets SET expires_at = clock_timestamp() WHERE endpoint_id = "
+        "$1 AND expires_at > clock_timestamp()",
+        {id});
+    if (!older.ok()) return older.error;
+    auto current = tx.exec(
+        "UPDATE webhook_endpoint_secrets SET expires_at = clock_timestamp() + $2 * interval '1 "
+        "second' WHERE endpoint_id = $1 AND expires_at IS NULL RETURNING "
+        "extract(epoch FROM expires_at)::bigint",
+        {id, std::to_string(overlap_s)});
+    if (!current.ok()) return current.error;
+    if (!current.rows.empty()) expires = current.rows.int64(0, 0);
+    auto s = tx.exec("INSERT INTO webhook_endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
+                     {id, secret});
+    if (!s.ok()) return s.error;
+    return std::nullopt;
+  });
+  if (missing) return endpoint_not_found(id);
+  if (failed) return to_core_error(*failed);
+  out.secret = secret;
+  out.previous_secret_expires = expires;
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view event_columns =
+    "id, type, object_id, object_version, payload, extract(epoch FROM created_at)::bigint";
+
+stored_event read_event(const pg_rows& rows, int row) {
+  stored_event e;
+  e.id = rows.text(row, 0);
+  e.type = rows.text(row, 1);
+  e.object_id = rows.text(row, 2);
+  e.object_version = rows.int64(row, 3);
+  e.payload_json = rows.text(row, 4);
+  e.created = rows.int64(row, 5);
+  return e;
+}
+
+}  // namespace
+
+core::result<event_page> list_events(pg_connection& conn, const std::string& merchant_id,
+                                     std::size_t limit,
+                                     const std::optional<std::string>& starting_after,
+                                     const std::optional<std::string>& type) {
+  std::string sql = "SELECT " + std::string(event_columns) +
+                    " FROM outbound_events WHERE merchant_id = $1 AND ($3::text IS NULL OR type = "
+                    "$3) AND seq < $4 ORDER BY seq DESC LIMIT $2";
+  std::string before = std::to_string(INT64_MAX);
+  if (starting_after) {
+    auto anchor = conn.exec("SELECT seq FROM outbound_events WHERE id = $1 AND merchant_id = $2",
+                            {*starting_after, merchant_id});
+    if (!anchor.ok()) return to_core_error(*anchor.error);
+    if (anchor.rows.empty())
+      return core::make_error(core::errc::not_found, "No such event: '" + *starting_after + "'",
+                              "starting_after");
+    before = std::string(anchor.rows.text(0, 0));
+  }
+  auto r = conn.exec(sql, {merchant_id, std::to_string(limit + 1), optional_param(type), before});
+  if (!r.ok()) return to_core_error(*r.error);
+  event_page page;
+  page.has_more = static_cast<std::size_t>(r.rows.size()) > limit;
+  for (int row = 0; row < r.rows.size() && static_cast<std::size_t>(row) < limit; ++row)
+    page.data.push_back(read_event(r.rows, row));
+  return page;
+}
+
+core::result<stored_event> find_event(pg_connection& conn, const std::string& merchant_id,
+                                      const std::string& id) {
+  auto r = conn.exec("SELECT " + std::string(event_columns) +
+                         " FROM outbound_events WHERE id = $1 AND merchant_id = $2",
+                     {id, merchant_id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty()) return core::make_error(core::errc::not_found, "No such event: '" + id + "'");
+  return read_event(r.rows, 0);
+}
+
+core::result<delivery_page> list_deliveries(pg_connection& conn, const std::string& merchant_id,
+                                            const std::string& endpoint_id, std::size_t limit,
+                                            std::optional<std::int64_t> starting_after) {
+  auto owner = conn.exec("SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2",
+                         {endpoint_id, merchant_id});
+  if (!owner.ok()) return to_core_error(*owner.error);
+  if (owner.rows.empty()) return endpoint_not_found(endpoint_id);
+  auto r = conn.exec(
+      "SELECT d.id, d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_latency_ms, "
+      "d.last_error, CASE WHEN d.state = 'pending' THEN (extract(epoch FROM d.next_attempt_at) * "
+      "1000)::bigint END, (extract(epoch FROM d.created_at) * 1000)::bigint "
+      "FROM webhook_deliveries d JOIN outbound_events e ON e.id = d.event_id "
+      "WHERE d.endpoint_id = $1 AND d.merchant_id = $2 AND d.id < $3 ORDER BY d.id DESC LIMIT $4",
+      {endpoint_id, merchant_id, std::to_string(starting_after.value_or(INT64_MAX)),
+       std::to_string(limit + 1)});
+  if (!r.ok()) return to_core_error(*r.error);
+  delivery_page page;
+  page.has_more = static_cast<std::size_t>(r.rows.size()) > limit;
+  for (int row = 0; row < r.rows.size() && static_cast<std::size_t>(row) < limit; ++row) {
+    delivery_view d;
+    d.id = r.rows.int64(row, 0);
+    d.event_id = r.rows.text(row, 1);
+    d.event_type = r.rows.text(row, 2);
+    d.endpoint_id = endpoint_id;
+    d.state = r.rows.text(row, 3);
+    d.attempts = r.rows.int64(row, 4);
+    if (!r.rows.is_null(row, 5)) d.last_status = r.rows.int64(row, 5);
+    if (!r.rows.is_null(row, 6)) d.last_latency_ms = r.rows.int64(row, 6);
+    d.last_error = r.rows.optional_text(row, 7);
+    if (!r.rows.is_null(row, 8)) d.next_attempt_ms = r.rows.int64(row, 8);
+    d.created_ms = r.rows.int64(row, 9);
+    auto a = conn.exec(
+        "SELECT attempt, status, error, latency_ms, (extract(epoch FROM at) * 1000)::bigint FROM "
+        "webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY id DESC LIMIT $2",
+        {std::to_string(d.id), std::to_string(core::limits::list_limit_max)});
+    if (!a.ok()) return to_core_error(*a.error);
+    for (int i = 0; i < a.rows.size(); ++i) {
+      delivery_attempt at;
+      at.attempt = a.rows.int64(i, 0);
+      if (!a.rows.is_null(i, 1)) at.status = a.rows.int64(i, 1);
+      at.error = a.rows.optional_text(i, 2);
+      at.latency_ms = a.rows.int64(i, 3);
+      at.at_ms = a.rows.int64(i, 4);
+      d.attempt_history.push_back(std::move(at));
+    }
+    page.data.push_back(std::move(d));
+  }
+  return page;
+}
+
+core::result<std::int64_t> replay_event(pg_connection& conn, const std::string& merchant_id,
+                                        const std::string& event_id,
+                                        const std::optional<std::string>& endpoint_id) {
+  std::int64_t scheduled = 0;
+  bool missing = false;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto ev = tx.exec("SELECT type FROM outbound_events WHERE id = $1 AND merchant_id = $2",
+                      {event_id, merchant_id});
+    if (!ev.ok()) return ev.error;
+    if (ev.rows.empty()) {
+      missing = true;
+      return db_error{db_error_kind::refused, "P0001", "no such event", {}};
+    }
+    auto fresh = tx.exec(
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id) SELECT $1, w.id, "
+        "w.merchant_id FROM webhook_endpoints w WHERE w.merchant_id = $2 AND w.status = "
+        "'enabled' AND w.deleted_at IS NULL AND ($3::text IS NULL OR w.id = $3) AND ($4 = ANY "
+        "(w.enabled_events) OR '*' = ANY (w.enabled_events)) ON CONFLICT (event_id, endpoint_id) "
+        "DO NOTHING",
+        {event_id, merchant_id, optional_param(endpoint_id), std::string(ev.rows.text(0, 0))});
+    if (!fresh.ok()) return fresh.error;
+    auto again = tx.exec(
+        "UPDATE webhook_deliveries d SET state = 'pending', delivered_at = NULL, dead_at = NULL, "
+        "next_attempt_at = clock_timestamp(), retry_window_at = clock_timestamp() FROM "
+        "webhook_endpoints w WHERE w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.event_id = "
+        "$1 AND d.merchant_id = $2 AND ($3::text IS NULL OR d.endpoint_id = $3)",
+        {event_id, merchant_id, optional_param(endpoint_id)});
+    if (!again.ok()) return again.error;
+    scheduled = again.rows.affected();
+    return std::nullopt;
+  });
+  if (missing) return core::make_error(core::errc::not_found, "No such event: '" + event_id + "'");
+  if (failed) return to_core_error(*failed);
+  return scheduled;
+}
+
+core::result<std::int64_t> replay_failed(pg_connection& conn, const std::string& merchant_id,
+                                         const std::string& endpoint_id, std::int64_t since_s) {
+  auto found = find_endpoint(conn, merchant_id, endpoint_id);
+  if (!found) return found.err();
+  auto r = conn.exec(
+      "UPDATE webhook_deliveries d SET state = 'pending', dead_at = NULL, next_attempt_at = "
+      "clock_timestamp(), retry_window_at = clock_timestamp() FROM outbound_events e WHERE "
+      "e.id = d.event_id AND d.endpoint_id = $1 AND d.merchant_id = $2 AND d.state = 'dead' AND "
+      "e.created_at >= to_timestamp($3)",
+      {endpoint_id, merchant_id, std::to_string(since_s)});
+  if (!r.ok()) return to_core_error(*r.error);
+  return r.rows.affected();
+}
+
+core::result<std::vector<std::string>> due_endpoints(pg_connection& conn, std::size_t limit) {
+  auto r = conn.exec(
+      "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = "
+      "d.endpoint_id WHERE d.state = 'pending' AND d.next_attempt_at <= clock_timestamp() AND "
+      "w.status = 'enabled' AND w.deleted_at IS NULL LIMIT $1",
+      {std::to_string(limit)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<std::string> out;
+  for (int row = 0; row < r.rows.size(); ++row) out.emplace_back(r.rows.text(row, 0));
+  return out;
+}
+
+core::result<std::vector<claimed_delivery>> claim_deliveries(pg_connection& conn,
+                                                             const std::string& endpoint_id,
+                                                             std::size_t limit,
+                                                             std::int64_t lease_ms) {
+  std::vector<claimed_delivery> out;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto r = tx.exec(
+        "WITH due AS (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = "
+        "d.endpoint_id WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= "
+        "clock_timestamp() AND w.status = 'enabled' AND w.deleted_at IS NULL ORDER BY "
+        "d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED) "
+        "UPDATE webhook_deliveries d SET next_attempt_at = clock_timestamp() + $3 * interval '1 "
+        "millisecond' FROM due, outbound_events e, webhook_endpoints w WHERE d.id = due.id AND "
+        "e.id = d.event_id AND w.id = d.endpoint_id RETURNING d.id, d.event_id, d.merchant_id, "
+        "w.url, e.payload, d.attempts, (extract(epoch FROM d.retry_window_at) * 1000)::bigint",
+        {endpoint_id, std::to_string(limit), ms_interval(lease_ms)});
+    if (!r.ok()) return r.error;
+    if (r.rows.empty()) return std::nullopt;
+    auto s = tx.exec(
+        "SELECT secret FROM webhook_endpoint_secrets WHERE endpoint_id = $1 AND (expires_at IS "
+        "NULL OR expires_at > clock_timestamp()) ORDER BY id",
+        {endpoint_id});
+    if (!s.ok()) return s.error;
+    std::vector<std::string> secrets;
+    for (int i = 0; i < s.rows.size(); ++i) secrets.emplace_back(s.rows.text(i, 0));
+    for (int row = 0; row < r.rows.size(); ++row) {
+      claimed_delivery c;
+      c.delivery_id = r.rows.int64(row, 0);
+      c.event_id = r.rows.text(row, 1);
+      c.endpoint_id = endpoint_id;
+      c.merchant_id = r.rows.text(row, 2);
+      c.url = r.rows.text(row, 3);
+      c.payload_json = r.rows.text(row, 4);
+      c.attempts_done = r.rows.int64(row, 5);
+      c.retry_window_start_ms = r.rows.int64(row, 6);
+      c.secrets = secrets;
+      out.push_back(std::move(c));
+    }
+    return std::nullopt;
+  });
+  if (failed) return to_core_error(*failed);
+  return out;
+}
+
+core::result<bool> record_attempt(pg_connection& conn, const attempt_outcome& o) {
+  bool disabled = false;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto status = o.status ? pg_param{std::to_string(*o.status)} : pg_param{};
+    auto a = tx.exec(
+        "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, status, error, latency_ms) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
+         std::to_string(o.latency_ms)});
+    if (!a.ok()) return a.error;
+    // Only a delivery still pending moves on: a replay or another claimer's
+    // success in between is not undone.
+    auto d = tx.exec(
+        "UPDATE webhook_deliveries SET attempts = greatest(attempts, $2), last_status = $3, "
+        "last_error = $4, last_latency_ms = $5, state = CASE WHEN $6 THEN 'delivered' WHEN $7 "
+        "THEN 'dead' ELSE 'pending' END, delivered_at = CASE WHEN $6 THEN clock_timestamp() END, "
+        "dead_at = CASE WHEN $7 AND NOT $6 THEN clock_timestamp() END, next_attempt_at = "
+        "clock_timestamp() + $8 * interval '1 millisecond' WHERE id = $1 AND state = 'pending'",
+        {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
+         std::to_string(o.latency_ms), o.delivered ? "true" : "false", o.dead ? "true" : "false",
+         std::to_string(o.retry_in_ms)});
+    if (!d.ok()) return d.error;
+    if (o.delivered) {
+      auto e = tx.exec(
+          "UPDATE webhook_endpoints SET last_success_at = clock_timestamp(), failing_since = NULL "
+          "WHERE id = $1",
+          {o.endpoint_id});
+      if (!e.ok()) return e.error;
+      return std::nullopt;
+    }
+    auto e = tx.exec(
+        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, clock_timestamp()) "
+        "WHERE id = $1",
+        {o.endpoint_id});
+    if (!e.ok()) return e.error;
+    // Failing for days: disabled, and reported by the caller.
+    auto off = tx.exec(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'failing', "
+        "updated_at = clock_timestamp() WHERE id = $1 AND status = 'enabled' AND failing_since < "
+        "clock_timestamp() - $2 * interval '1 second' RETURNING id",
+        {o.endpoint_id, std::to_string(o.disable_after_s)});
+    if (!off.ok()) return off.error;
+    disabled = !off.rows.empty();
+    return std::nullopt;
+  });
+  if (failed) return to_core_error(*failed);
+  return disabled;
+}
+
+core::result<std::vector<endpoint_backlog>> delivery_backlog(pg_connection& conn) {
+  // Pending rows only (the due index), so the query stays cheap however
+  // many deliveries the past holds.
+  auto r = conn.exec(
+      "SELECT w.id, w.merchant_id, w.status, count(d.id), coalesce(extract(epoch FROM "
+      "clock_timestamp() - min(d.created_at))::bigint, 0) FROM webhook_endpoints w LEFT JOIN "
+      "webhook_deliveries d ON d.endpoint_id = w.id AND d.state = 'pending' WHERE w.deleted_at "
+      "IS NULL GROUP BY w.id ORDER BY w.id");
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<endpoint_backlog> out;
+  for (int row = 0; row < r.rows.size(); ++row) {
+    endpoint_backlog b;
+    b.endpoint_id = r.rows.text(row, 0);
+    b.merchant_id = r.rows.text(row, 1);
+    b.status = r.rows.text(row, 2);
+    b.pending = r.rows.int64(row, 3);
+    b.oldest_pending_age_s = r.rows.int64(row, 4);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace pay::storage
