@@ -86,11 +86,13 @@ struct options {
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "loadgen: " << why << R"(
-Usage: loadgen --scenario create_intent|idempotent_replay|webhook_ingest|full_flow
+Usage: loadgen --scenario create_intent|idempotent_replay|webhook_ingest|full_flow|sandbox_create
                --url http://127.0.0.1:PORT [--api-key sk_...] [--concurrency N]
                [--duration-s S] [--warmup-s S] [--requests-max N] [--threads N]
                [--replay-keys N] [--sandbox-url URL --publishable-key pk_...]
                [--webhook-secret whsec_...] [--psp NAME]
+sandbox_create sends the engine's PSP create straight to --url (the sandbox
+PSP, with its secret key as --api-key): the PSP's own create rate.
 Secrets may also come from LOADGEN_API_KEY, LOADGEN_PUBLISHABLE_KEY and
 LOADGEN_WEBHOOK_SECRET. Prints one JSON object with the results.
 )";
@@ -234,6 +236,10 @@ struct worker_stats {
   std::map<std::string, std::uint64_t> errors;
   std::uint64_t ok = 0;
   std::uint64_t requests = 0;
+  /// Every operation that finished, warm-up included (what a database
+  /// counter read around the whole run must be divided by).
+  std::uint64_t ok_all = 0;
+  std::uint64_t failed_all = 0;
 };
 
 /// Shared by every worker of a run.
@@ -318,6 +324,26 @@ awaitable<op_result> create_intent_op(run_state& rs, connection& engine, int wor
       engine,
       engine_post(rs, "/v1/payment_intents", rs.create_body, fresh_key(rs, worker, seq, "create")),
       "create", 200, stats, out);
+  co_return out;
+}
+
+/// The PSP's own create, as the engine's stripe connector sends it (form
+/// fields, secret key, a fresh Idempotency-Key): the sandbox-alone baseline.
+awaitable<op_result> sandbox_create_op(run_state& rs, connection& psp, int worker,
+                                       std::uint64_t seq, worker_stats& stats) {
+  op_result out;
+  auto req = make_request(http::verb::post, rs.engine, "/v1/payment_intents");
+  req.set(http::field::authorization, "Bearer " + rs.opts.api_key);
+  req.set(http::field::content_type, "application/x-www-form-urlencoded");
+  req.set("Idempotency-Key", fresh_key(rs, worker, seq, "psp"));
+  req.body() = pay::net::encode_form(
+      {{"amount", "1000"},
+       {"currency", "usd"},
+       {"capture_method", "manual"},
+       {"metadata[engine_intent_id]",
+        "pi_bench_" + rs.nonce + "_" + std::to_string(worker) + "_" + std::to_string(seq)},
+       {"payment_method_types[0]", "card"}});
+  co_await step(psp, std::move(req), "psp_create", 200, stats, out);
   co_return out;
 }
 
@@ -513,11 +539,14 @@ awaitable<void> worker(run_state& rs, int index, worker_stats& stats) {
       out = co_await replay_op(rs, engine, static_cast<std::uint64_t>(index) * 7919u + seq, stats);
     } else if (scenario == "webhook_ingest") {
       out = co_await webhook_op(rs, engine, index, seq, stats);
+    } else if (scenario == "sandbox_create") {
+      out = co_await sandbox_create_op(rs, engine, index, seq, stats);
     } else {
       out = co_await full_flow_op(rs, engine, *sandbox, index, seq, stats);
     }
     ++seq;
     auto ended = clock_type::now();
+    ++(out.error.empty() ? stats.ok_all : stats.failed_all);
     if (began < rs.measure_from) continue;  // warm-up: neither counted nor timed
     if (out.error.empty()) {
       ++stats.ok;
@@ -540,7 +569,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   auto opts = parse_args(argc, argv);
   static const std::vector<std::string> scenarios{"create_intent", "idempotent_replay",
-                                                  "webhook_ingest", "full_flow"};
+                                                  "webhook_ingest", "full_flow", "sandbox_create"};
   if (std::find(scenarios.begin(), scenarios.end(), opts.scenario) == scenarios.end())
     usage("unknown scenario '" + opts.scenario + "'");
   if (opts.url.empty()) usage("--url is required");
@@ -595,8 +624,10 @@ int main(int argc, char** argv) {
 
   std::vector<double> all;
   std::map<std::string, std::uint64_t> errors;
-  std::uint64_t ok = 0, requests = 0, failed = 0;
+  std::uint64_t ok = 0, requests = 0, failed = 0, ok_all = 0, failed_all = 0;
   for (auto& s : stats) {
+    ok_all += s.ok_all;
+    failed_all += s.failed_all;
     all.insert(all.end(), s.latency_ms.begin(), s.latency_ms.end());
     for (auto& [k, n] : s.errors) {
       errors[k] += n;
@@ -619,7 +650,8 @@ int main(int argc, char** argv) {
       "{\"scenario\":\"" + opts.scenario +
       "\",\"concurrency\":" + std::to_string(opts.concurrency) + ",\"window_s\":" + num(window_s) +
       ",\"ops\":" + std::to_string(ok) + ",\"failed\":" + std::to_string(failed) +
-      ",\"requests\":" + std::to_string(requests) +
+      ",\"requests\":" + std::to_string(requests) + ",\"ops_all\":" + std::to_string(ok_all) +
+      ",\"failed_all\":" + std::to_string(failed_all) +
       ",\"ops_per_s\":" + num(window_s > 0 ? static_cast<double>(ok) / window_s : 0.0) +
       ",\"p50_ms\":" + num(percentile(all, 0.50)) + ",\"p90_ms\":" + num(percentile(all, 0.90)) +
       ",\"p99_ms\":" + num(percentile(all, 0.99)) +
