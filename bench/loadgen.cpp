@@ -67,6 +67,7 @@ constexpr int flow_poll_deadline_ms = 10'000;
 constexpr int replay_keys_max = 100'000;
 constexpr std::size_t setup_connections_max = 8;
 constexpr int setup_attempts_max = 6;
+constexpr double rate_max = 1'000'000;
 
 struct options {
   std::string scenario;
@@ -82,6 +83,7 @@ struct options {
   std::uint64_t requests_max = 1'000'000;
   int replay_keys = 200;
   unsigned threads = 1;
+  double rate = 0;  ///< operations per second to start (0: closed loop)
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -89,8 +91,12 @@ struct options {
 Usage: loadgen --scenario create_intent|idempotent_replay|webhook_ingest|full_flow|sandbox_create
                --url http://127.0.0.1:PORT [--api-key sk_...] [--concurrency N]
                [--duration-s S] [--warmup-s S] [--requests-max N] [--threads N]
-               [--replay-keys N] [--sandbox-url URL --publishable-key pk_...]
+               [--replay-keys N] [--rate OPS_PER_S] [--sandbox-url URL --publishable-key pk_...]
                [--webhook-secret whsec_...] [--psp NAME]
+--rate paces the run: operation i is due at i/rate seconds, on the first of
+the --concurrency connections free, and its latency counts from when it was
+due (a late start is the target's delay, not hidden). Without it, each
+connection sends its next operation when the previous answer arrived.
 sandbox_create sends the engine's PSP create straight to --url (the sandbox
 PSP, with its secret key as --api-key): the PSP's own create rate.
 Secrets may also come from LOADGEN_API_KEY, LOADGEN_PUBLISHABLE_KEY and
@@ -138,6 +144,8 @@ options parse_args(int argc, char** argv) {
         o.requests_max = std::stoull(v);
       else if (flag == "--replay-keys")
         o.replay_keys = std::stoi(v);
+      else if (flag == "--rate")
+        o.rate = std::stod(v);
       else if (flag == "--threads")
         o.threads = static_cast<unsigned>(std::stoul(v));
       else
@@ -152,6 +160,7 @@ options parse_args(int argc, char** argv) {
   if (o.requests_max < 1 || o.requests_max > requests_max_cap) usage("--requests-max out of range");
   if (o.replay_keys < 1 || o.replay_keys > replay_keys_max) usage("--replay-keys out of range");
   if (o.threads < 1 || o.threads > 16) usage("--threads out of 1..16");
+  if (!(o.rate >= 0 && o.rate <= rate_max)) usage("--rate out of [0, 1000000]");
   return o;
 }
 
@@ -256,9 +265,16 @@ struct run_state {
   std::string create_body = R"({"amount":1000,"currency":"usd","capture_method":"manual"})";
 
   /// Claims the next operation; false when time or count is used up.
-  bool next() {
+  bool next(std::uint64_t& index) {
     if (clock_type::now() >= deadline) return false;
-    return started.fetch_add(1, std::memory_order_relaxed) < opts.requests_max;
+    index = started.fetch_add(1, std::memory_order_relaxed);
+    return index < opts.requests_max;
+  }
+
+  /// When operation `index` is due in a paced run.
+  clock_type::time_point due(std::uint64_t index) const {
+    return start + std::chrono::duration_cast<clock_type::duration>(
+                       std::chrono::duration<double>(static_cast<double>(index) / opts.rate));
   }
 };
 
@@ -530,8 +546,18 @@ awaitable<void> worker(run_state& rs, int index, worker_stats& stats) {
   if (rs.sandbox) sandbox = std::make_unique<connection>(ex, *rs.sandbox);
   std::uint64_t seq = 0;
   const auto& scenario = rs.opts.scenario;
-  while (rs.next()) {
+  std::uint64_t slot = 0;
+  while (rs.next(slot)) {
     auto began = clock_type::now();
+    if (rs.opts.rate > 0) {
+      auto due = rs.due(slot);
+      if (due >= rs.deadline) break;
+      if (due > began) {
+        asio::steady_timer pause(ex, due);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      began = due;  // a late start is latency the target caused
+    }
     op_result out;
     if (scenario == "create_intent") {
       out = co_await create_intent_op(rs, engine, index, seq, stats);
@@ -653,8 +679,8 @@ int main(int argc, char** argv) {
       ",\"requests\":" + std::to_string(requests) + ",\"ops_all\":" + std::to_string(ok_all) +
       ",\"failed_all\":" + std::to_string(failed_all) +
       ",\"ops_per_s\":" + num(window_s > 0 ? static_cast<double>(ok) / window_s : 0.0) +
-      ",\"p50_ms\":" + num(percentile(all, 0.50)) + ",\"p90_ms\":" + num(percentile(all, 0.90)) +
-      ",\"p99_ms\":" + num(percentile(all, 0.99)) +
+      ",\"rate_per_s\":" + num(opts.rate) + ",\"p50_ms\":" + num(percentile(all, 0.50)) +
+      ",\"p90_ms\":" + num(percentile(all, 0.90)) + ",\"p99_ms\":" + num(percentile(all, 0.99)) +
       ",\"max_ms\":" + num(all.empty() ? 0.0 : all.back()) + ",\"errors\":{";
   bool first = true;
   for (auto& [k, n] : errors) {

@@ -311,8 +311,9 @@ say "sandbox $SANDBOX_URL"
 
 # Runs one loadgen point and records it with the counters of the database
 # it loads ("" for none).
-run_point() {  # kind scenario concurrency url api_key database
+run_point() {  # kind scenario concurrency url api_key database [loadgen flags...]
   local kind=$1 scenario=$2 c=$3 url=$4 key=$5 db=$6
+  shift 6
   local out="$WORK/loadgen_${kind}_${scenario}_$c.json"
   [ "$kind" = engine ] && settle
   local load before=null after=null
@@ -323,7 +324,7 @@ run_point() {  # kind scenario concurrency url api_key database
     LOADGEN_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     "$BUILD/bench/loadgen" --scenario "$scenario" --url "$url" --sandbox-url "$SANDBOX_URL" \
     --concurrency "$c" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" \
-    --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" >"$out" 2>"$WORK/loadgen.log" ||
+    --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" "$@" >"$out" 2>"$WORK/loadgen.log" ||
     die "loadgen $scenario ($kind) failed: $(tail -3 "$WORK/loadgen.log")"
   if [ -n "$db" ]; then
     flush_stats
@@ -429,13 +430,37 @@ settle() {
   done
 }
 
-run_loadgen() {  # scenario concurrency
-  run_point engine "$1" "$2" "$ENGINE_URL" "$API_KEY" "$ENGINE_DB"
+run_loadgen() {  # scenario concurrency [loadgen flags...]
+  local scenario=$1 c=$2
+  shift 2
+  run_point engine "$scenario" "$c" "$ENGINE_URL" "$API_KEY" "$ENGINE_DB" "$@"
+}
+
+# p99 at half of peak, measured rather than read off the sweep: creates
+# paced at half of the sweep's best rate (loadgen --rate: latency counted
+# from when each create was due), on as many connections as the sweep's
+# largest point, so the pace never waits for a free connection.
+half_peak_point() {
+  local peak half cmax=0 c
+  peak=$(python3 -c 'import json, sys
+print(max(json.load(open(f))["ops_per_s"] for f in sys.argv[1:]))' \
+    "$WORK"/loadgen_engine_create_intent_*.json)
+  half=$(python3 -c "print(round($peak / 2, 1))")
+  for c in $CONCURRENCY; do [ "$c" -gt "$cmax" ] && cmax=$c; done
+  if python3 -c "import sys; sys.exit(0 if $half >= 1 else 1)"; then
+    run_point engine_half_peak create_intent "$cmax" "$ENGINE_URL" "$API_KEY" "$ENGINE_DB" \
+      --rate "$half"
+  else
+    say "warning: create_intent's peak is $peak/s; no point at half of it"
+  fi
 }
 
 wanted() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-wanted create_intent && for c in $CONCURRENCY; do run_loadgen create_intent "$c"; done
+if wanted create_intent; then
+  for c in $CONCURRENCY; do run_loadgen create_intent "$c"; done
+  half_peak_point
+fi
 wanted idempotent_replay && for c in $CONCURRENCY; do run_loadgen idempotent_replay "$c"; done
 # The full flow with the PSP's webhooks flowing into the engine as in
 # production (when the engine can receive them).
