@@ -8,6 +8,7 @@ RESULTS_JSONL holds one object per line, "kind" being
   sandbox       a loadgen sandbox_create result: the sandbox PSP alone;
   seed          a loadgen create_intent result against bench/seed_service;
   seed_setup    how the seed service ran (processes, pool);
+  stats_setup   whether pg_stat_statements was loaded, the stats flush wait;
   engine        a loadgen result against paymentsd;
   engine_half_peak  create_intent paced (loadgen --rate) at half of the
                 sweep's peak: p99 at half of peak, measured;
@@ -155,6 +156,8 @@ def main():
             machine["loadavg_at_end"] = r["value"].split()
         if r["kind"] == "seed_setup":
             machine["seed_service"] = {k: v for k, v in r.items() if k != "kind"}
+        if r["kind"] == "stats_setup":
+            machine["postgresql_counters"] = {k: v for k, v in r.items() if k != "kind"}
     flow_webhooks = any(r.get("enabled") for r in records if r["kind"] == "flow_webhooks")
     machine["baseline"] = {
         "tool": "pgbench (Debian, PostgreSQL 15), -M prepared, one-row INSERT per transaction, "

@@ -216,7 +216,8 @@ machine = {
     },
     "engine": {"http_threads": 2, "actor_threads": 2, "storage_connections": 4,
                "log_level": "warn", "note": "paymentsd defaults except the log level"},
-    "loadgen": {"threads": 1, "connections_keep_alive": True, "closed_loop": True},
+    "loadgen": {"threads": 1, "connections_keep_alive": True, "closed_loop": True,
+                "note": "closed loop, except the create_intent point at half of peak (--rate)"},
 }
 json.dump(machine, open(sys.argv[1], "w"), indent=2)
 EOF
@@ -236,6 +237,7 @@ if psql "$ADMIN_URL" -qAtc "SHOW shared_preload_libraries" | grep -q pg_stat_sta
   STATEMENTS=1
 fi
 say "pg_stat_statements: $([ $STATEMENTS -eq 1 ] && echo loaded || echo 'not loaded (statement counts are not reported)')"
+record "{\"kind\":\"stats_setup\",\"pg_stat_statements\":$([ $STATEMENTS -eq 1 ] && echo true || echo false),\"stats_flush_s\":$STATS_FLUSH_S}"
 
 # One JSON object of a database's counters: its transactions and rows
 # written (pg_stat_database), the cluster's next transaction id (every write

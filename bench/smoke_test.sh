@@ -34,6 +34,11 @@ for r in creates:
 seed = [r for r in rows if r["name"] == "seed_create_intent" and r.get("ops_per_s") is not None]
 assert seed, "the seed-style service was not measured"
 assert any(r["ops_per_s"] > 0 for r in seed), seed
+# The seed service is one SELECT and one INSERT per create: when the cluster
+# counts statements, that is what PostgreSQL must have seen.
+for r in seed:
+    n = r["postgresql_per_op"]["statements_per_op"]
+    assert n is None or 1.9 <= n <= 2.1, f"seed service: {n} statements per create"
 assert "create_intent" in report["p99_at_half_peak"], report["p99_at_half_peak"]
 verdicts = {t["verdict"] for t in report["targets"]}
 assert len(report["targets"]) >= 9 and verdicts <= {"met", "not met", "not measured"}, \
