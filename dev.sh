@@ -147,7 +147,7 @@ start_postgres() {
     while port_in_use "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200" start \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" start \
       >/dev/null || { tail -20 "$PGDATA_DIR/server.log" >&2; die "PostgreSQL did not start"; }
     PG_STARTED=1
   fi

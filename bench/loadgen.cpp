@@ -67,6 +67,7 @@ constexpr int flow_poll_deadline_ms = 10'000;
 constexpr int replay_keys_max = 100'000;
 constexpr std::size_t setup_connections_max = 8;
 constexpr int setup_attempts_max = 6;
+constexpr double rate_max = 1'000'000;
 
 struct options {
   std::string scenario;
@@ -82,15 +83,22 @@ struct options {
   std::uint64_t requests_max = 1'000'000;
   int replay_keys = 200;
   unsigned threads = 1;
+  double rate = 0;  ///< operations per second to start (0: closed loop)
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "loadgen: " << why << R"(
-Usage: loadgen --scenario create_intent|idempotent_replay|webhook_ingest|full_flow
+Usage: loadgen --scenario create_intent|idempotent_replay|webhook_ingest|full_flow|sandbox_create
                --url http://127.0.0.1:PORT [--api-key sk_...] [--concurrency N]
                [--duration-s S] [--warmup-s S] [--requests-max N] [--threads N]
-               [--replay-keys N] [--sandbox-url URL --publishable-key pk_...]
+               [--replay-keys N] [--rate OPS_PER_S] [--sandbox-url URL --publishable-key pk_...]
                [--webhook-secret whsec_...] [--psp NAME]
+--rate paces the run: operation i is due at i/rate seconds, on the first of
+the --concurrency connections free, and its latency counts from when it was
+due (a late start is the target's delay, not hidden). Without it, each
+connection sends its next operation when the previous answer arrived.
+sandbox_create sends the engine's PSP create straight to --url (the sandbox
+PSP, with its secret key as --api-key): the PSP's own create rate.
 Secrets may also come from LOADGEN_API_KEY, LOADGEN_PUBLISHABLE_KEY and
 LOADGEN_WEBHOOK_SECRET. Prints one JSON object with the results.
 )";
@@ -136,6 +144,8 @@ options parse_args(int argc, char** argv) {
         o.requests_max = std::stoull(v);
       else if (flag == "--replay-keys")
         o.replay_keys = std::stoi(v);
+      else if (flag == "--rate")
+        o.rate = std::stod(v);
       else if (flag == "--threads")
         o.threads = static_cast<unsigned>(std::stoul(v));
       else
@@ -150,6 +160,7 @@ options parse_args(int argc, char** argv) {
   if (o.requests_max < 1 || o.requests_max > requests_max_cap) usage("--requests-max out of range");
   if (o.replay_keys < 1 || o.replay_keys > replay_keys_max) usage("--replay-keys out of range");
   if (o.threads < 1 || o.threads > 16) usage("--threads out of 1..16");
+  if (!(o.rate >= 0 && o.rate <= rate_max)) usage("--rate out of [0, 1000000]");
   return o;
 }
 
@@ -234,6 +245,10 @@ struct worker_stats {
   std::map<std::string, std::uint64_t> errors;
   std::uint64_t ok = 0;
   std::uint64_t requests = 0;
+  /// Every operation that finished, warm-up included (what a database
+  /// counter read around the whole run must be divided by).
+  std::uint64_t ok_all = 0;
+  std::uint64_t failed_all = 0;
 };
 
 /// Shared by every worker of a run.
@@ -250,9 +265,16 @@ struct run_state {
   std::string create_body = R"({"amount":1000,"currency":"usd","capture_method":"manual"})";
 
   /// Claims the next operation; false when time or count is used up.
-  bool next() {
+  bool next(std::uint64_t& index) {
     if (clock_type::now() >= deadline) return false;
-    return started.fetch_add(1, std::memory_order_relaxed) < opts.requests_max;
+    index = started.fetch_add(1, std::memory_order_relaxed);
+    return index < opts.requests_max;
+  }
+
+  /// When operation `index` is due in a paced run.
+  clock_type::time_point due(std::uint64_t index) const {
+    return start + std::chrono::duration_cast<clock_type::duration>(
+                       std::chrono::duration<double>(static_cast<double>(index) / opts.rate));
   }
 };
 
@@ -318,6 +340,26 @@ awaitable<op_result> create_intent_op(run_state& rs, connection& engine, int wor
       engine,
       engine_post(rs, "/v1/payment_intents", rs.create_body, fresh_key(rs, worker, seq, "create")),
       "create", 200, stats, out);
+  co_return out;
+}
+
+/// The PSP's own create, as the engine's stripe connector sends it (form
+/// fields, secret key, a fresh Idempotency-Key): the sandbox-alone baseline.
+awaitable<op_result> sandbox_create_op(run_state& rs, connection& psp, int worker,
+                                       std::uint64_t seq, worker_stats& stats) {
+  op_result out;
+  auto req = make_request(http::verb::post, rs.engine, "/v1/payment_intents");
+  req.set(http::field::authorization, "Bearer " + rs.opts.api_key);
+  req.set(http::field::content_type, "application/x-www-form-urlencoded");
+  req.set("Idempotency-Key", fresh_key(rs, worker, seq, "psp"));
+  req.body() = pay::net::encode_form(
+      {{"amount", "1000"},
+       {"currency", "usd"},
+       {"capture_method", "manual"},
+       {"metadata[engine_intent_id]",
+        "pi_bench_" + rs.nonce + "_" + std::to_string(worker) + "_" + std::to_string(seq)},
+       {"payment_method_types[0]", "card"}});
+  co_await step(psp, std::move(req), "psp_create", 200, stats, out);
   co_return out;
 }
 
@@ -504,8 +546,18 @@ awaitable<void> worker(run_state& rs, int index, worker_stats& stats) {
   if (rs.sandbox) sandbox = std::make_unique<connection>(ex, *rs.sandbox);
   std::uint64_t seq = 0;
   const auto& scenario = rs.opts.scenario;
-  while (rs.next()) {
+  std::uint64_t slot = 0;
+  while (rs.next(slot)) {
     auto began = clock_type::now();
+    if (rs.opts.rate > 0) {
+      auto due = rs.due(slot);
+      if (due >= rs.deadline) break;
+      if (due > began) {
+        asio::steady_timer pause(ex, due);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      began = due;  // a late start is latency the target caused
+    }
     op_result out;
     if (scenario == "create_intent") {
       out = co_await create_intent_op(rs, engine, index, seq, stats);
@@ -513,11 +565,14 @@ awaitable<void> worker(run_state& rs, int index, worker_stats& stats) {
       out = co_await replay_op(rs, engine, static_cast<std::uint64_t>(index) * 7919u + seq, stats);
     } else if (scenario == "webhook_ingest") {
       out = co_await webhook_op(rs, engine, index, seq, stats);
+    } else if (scenario == "sandbox_create") {
+      out = co_await sandbox_create_op(rs, engine, index, seq, stats);
     } else {
       out = co_await full_flow_op(rs, engine, *sandbox, index, seq, stats);
     }
     ++seq;
     auto ended = clock_type::now();
+    ++(out.error.empty() ? stats.ok_all : stats.failed_all);
     if (began < rs.measure_from) continue;  // warm-up: neither counted nor timed
     if (out.error.empty()) {
       ++stats.ok;
@@ -540,7 +595,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   auto opts = parse_args(argc, argv);
   static const std::vector<std::string> scenarios{"create_intent", "idempotent_replay",
-                                                  "webhook_ingest", "full_flow"};
+                                                  "webhook_ingest", "full_flow", "sandbox_create"};
   if (std::find(scenarios.begin(), scenarios.end(), opts.scenario) == scenarios.end())
     usage("unknown scenario '" + opts.scenario + "'");
   if (opts.url.empty()) usage("--url is required");
@@ -595,8 +650,10 @@ int main(int argc, char** argv) {
 
   std::vector<double> all;
   std::map<std::string, std::uint64_t> errors;
-  std::uint64_t ok = 0, requests = 0, failed = 0;
+  std::uint64_t ok = 0, requests = 0, failed = 0, ok_all = 0, failed_all = 0;
   for (auto& s : stats) {
+    ok_all += s.ok_all;
+    failed_all += s.failed_all;
     all.insert(all.end(), s.latency_ms.begin(), s.latency_ms.end());
     for (auto& [k, n] : s.errors) {
       errors[k] += n;
@@ -619,10 +676,11 @@ int main(int argc, char** argv) {
       "{\"scenario\":\"" + opts.scenario +
       "\",\"concurrency\":" + std::to_string(opts.concurrency) + ",\"window_s\":" + num(window_s) +
       ",\"ops\":" + std::to_string(ok) + ",\"failed\":" + std::to_string(failed) +
-      ",\"requests\":" + std::to_string(requests) +
+      ",\"requests\":" + std::to_string(requests) + ",\"ops_all\":" + std::to_string(ok_all) +
+      ",\"failed_all\":" + std::to_string(failed_all) +
       ",\"ops_per_s\":" + num(window_s > 0 ? static_cast<double>(ok) / window_s : 0.0) +
-      ",\"p50_ms\":" + num(percentile(all, 0.50)) + ",\"p90_ms\":" + num(percentile(all, 0.90)) +
-      ",\"p99_ms\":" + num(percentile(all, 0.99)) +
+      ",\"rate_per_s\":" + num(opts.rate) + ",\"p50_ms\":" + num(percentile(all, 0.50)) +
+      ",\"p90_ms\":" + num(percentile(all, 0.90)) + ",\"p99_ms\":" + num(percentile(all, 0.99)) +
       ",\"max_ms\":" + num(all.empty() ? 0.0 : all.back()) + ",\"errors\":{";
   bool first = true;
   for (auto& [k, n] : errors) {

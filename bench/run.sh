@@ -5,19 +5,28 @@
 #   bench/run.sh [--quick] [--concurrency "1 8 32 128"] [--duration-s 10]
 #                [--warmup-s 1] [--actors "10000 100000"]
 #                [--scenarios "create_intent idempotent_replay full_flow webhook_ingest"]
+#                [--seed-workers N] [--stats-flush-s 11]
 #
 # Needs PAYMENTS_TEST_DATABASE_URL (an admin URL of a role that may CREATE
 # DATABASE; ./dev.sh bench sets it) and the built programs in
 # PAYMENTS_BUILD_DIR (default: build/). Steps:
 #   1. machine facts: cores, memory, PostgreSQL version and settings;
-#   2. the baseline: Debian's pgbench, a one-row INSERT per transaction,
-#      synchronous_commit on, at every concurrency of the sweep;
-#   3. psp-sandbox and paymentsd on free ports, a merchant made by
-#      paymentsctl, then every engine scenario at the same concurrencies
-#      (bench/loadgen);
+#   2. the baselines, at every concurrency of the sweep: Debian's pgbench, a
+#      one-row INSERT per transaction, synchronous_commit on; psp-sandbox
+#      alone creating intents (loadgen sandbox_create); the seed-style service
+#      (bench/seed_service: Express + pg + Stripe's Node SDK, node cluster
+#      with --seed-workers processes, default one per core) creating intents
+#      against the same sandbox and cluster;
+#   3. paymentsd on a free port, a merchant made by paymentsctl, then every
+#      engine scenario at the same concurrencies (bench/loadgen);
 #   4. resident memory of live intent actors (bench/actor_memory);
 #   5. bench/results/latest.json and latest.md (--quick: quick.json/.md),
 #      and the table on stdout.
+# Around every point it reads PostgreSQL's own counters for the database
+# measured (pg_stat_database; pg_stat_statements when the cluster preloads
+# it, as ./dev.sh's does), waiting --stats-flush-s after the point for the
+# backends to publish them (PostgreSQL 15 flushes an idle backend's
+# counters after 10 s; --quick waits 0 and reports no commit counts).
 # Every process it starts is stopped and every database it creates is dropped
 # on exit, also on failure or Ctrl-C. It only ever talks to 127.0.0.1.
 set -euo pipefail
@@ -34,19 +43,25 @@ WARMUP_S=1
 ACTORS="10000 100000"
 REQUESTS_MAX=1000000
 REPLAY_KEYS=200
+SEED_WORKERS=$(nproc)
+# PostgreSQL 15 publishes an idle backend's pending counters 10 s after its
+# last transaction (PGSTAT_IDLE_INTERVAL): a read sooner misses the tail.
+STATS_FLUSH_S=11
 SCENARIOS="create_intent idempotent_replay full_flow webhook_ingest"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick)
       QUICK=1 CONCURRENCY="1 4" DURATION_S=2 WARMUP_S=0.5 ACTORS="100" REQUESTS_MAX=100000
-      REPLAY_KEYS=20
+      REPLAY_KEYS=20 STATS_FLUSH_S=0
       shift ;;
+    --seed-workers) SEED_WORKERS="$2"; shift 2 ;;
+    --stats-flush-s) STATS_FLUSH_S="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --duration-s) DURATION_S="$2"; shift 2 ;;
     --warmup-s) WARMUP_S="$2"; shift 2 ;;
     --actors) ACTORS="$2"; shift 2 ;;
     --scenarios) SCENARIOS="$2"; shift 2 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -201,13 +216,54 @@ machine = {
     },
     "engine": {"http_threads": 2, "actor_threads": 2, "storage_connections": 4,
                "log_level": "warn", "note": "paymentsd defaults except the log level"},
-    "loadgen": {"threads": 1, "connections_keep_alive": True, "closed_loop": True},
+    "loadgen": {"threads": 1, "connections_keep_alive": True, "closed_loop": True,
+                "note": "closed loop, except the create_intent point at half of peak (--rate)"},
 }
 json.dump(machine, open(sys.argv[1], "w"), indent=2)
 EOF
 
-# ---- 2. the baseline: one-row INSERT commits ------------------------------------
+# ---- PostgreSQL's own counters around each point ----------------------------------
 
+# pg_stat_statements counts every statement a backend ran (utility ones such
+# as BEGIN, COMMIT and SAVEPOINT too) as soon as it ends; it needs the
+# cluster to preload it (./dev.sh starts its cluster so). Its view is read
+# through a database of this run's own, where the extension is created and
+# dropped with it, so nothing is left in the cluster.
+make_database stats
+STATS_URL=$DB_URL
+STATEMENTS=0
+if psql "$ADMIN_URL" -qAtc "SHOW shared_preload_libraries" | grep -q pg_stat_statements &&
+  psql "$STATS_URL" -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1; then
+  STATEMENTS=1
+fi
+say "pg_stat_statements: $([ $STATEMENTS -eq 1 ] && echo loaded || echo 'not loaded (statement counts are not reported)')"
+record "{\"kind\":\"stats_setup\",\"pg_stat_statements\":$([ $STATEMENTS -eq 1 ] && echo true || echo false),\"stats_flush_s\":$STATS_FLUSH_S}"
+
+# One JSON object of a database's counters: its transactions and rows
+# written (pg_stat_database), the cluster's next transaction id (every write
+# transaction takes one: instant, cluster-wide) and, with
+# pg_stat_statements, its statements (all, and those that are not
+# transaction control).
+db_counters() {  # database name
+  local statements="NULL::numeric" dml="NULL::numeric"
+  if [ "$STATEMENTS" -eq 1 ]; then
+    statements="(SELECT sum(calls) FROM pg_stat_statements s WHERE s.dbid = d.datid)"
+    dml="(SELECT sum(calls) FROM pg_stat_statements s WHERE s.dbid = d.datid
+            AND s.query !~* '^\s*(begin|start|commit|end|rollback|savepoint|release|prepare transaction|set|reset|show|deallocate|discard)\M')"
+  fi
+  psql "$STATS_URL" -qAtc "SELECT json_build_object(
+      'xact_commit', d.xact_commit, 'xact_rollback', d.xact_rollback,
+      'rows_written', d.tup_inserted + d.tup_updated + d.tup_deleted,
+      'next_xid', pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+      'statements', $statements, 'dml_statements', $dml)
+    FROM pg_stat_database d WHERE d.datname = '$1'"
+}
+db_name() { local u="${1%%\?*}"; echo "${u##*/}"; }
+flush_stats() { [ "$STATS_FLUSH_S" = 0 ] || sleep "$STATS_FLUSH_S"; }
+
+# ---- 2. the baselines -----------------------------------------------------------
+
+# 2a. pgbench: one-row INSERT commits.
 make_database pgbench
 PGBENCH_URL=$DB_URL
 psql "$PGBENCH_URL" -qAtc "CREATE TABLE bench_rows (id bigserial PRIMARY KEY, payload text NOT NULL,
@@ -224,27 +280,25 @@ for c in $CONCURRENCY; do
   [ "$clients" -ge 1 ] || die "no connection slots left for pgbench (max_connections $MAX_CONN)"
   threads=$((clients < NPROC ? clients : NPROC))
   say "baseline: pgbench, $clients clients, $threads threads, ${DURATION_S}s"
+  before=$(db_counters "$(db_name "$PGBENCH_URL")")
   PGOPTIONS='-c synchronous_commit=on' "$PG_BIN/pgbench" -n -M prepared -f "$WORK/insert.sql" \
     -c "$clients" -j "$threads" -T "${DURATION_S%.*}" "$PGBENCH_URL" >"$WORK/pgbench_$c.log" 2>&1 ||
     die "pgbench failed: $(tail -3 "$WORK/pgbench_$c.log")"
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$WORK/pgbench_$c.log" | head -1)
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench_$c.log" | head -1)
   [ -n "$tps" ] || die "no tps in pgbench's output"
-  record "{\"kind\":\"baseline\",\"concurrency\":$c,\"clients\":$clients,\"ops_per_s\":$tps,\"latency_avg_ms\":${lat:-null}}"
+  txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench_$c.log" | head -1)
+  sleep 0.5  # pgbench's backends have exited, which publishes their counters
+  after=$(db_counters "$(db_name "$PGBENCH_URL")")
+  record "{\"kind\":\"baseline\",\"concurrency\":$c,\"clients\":$clients,\"ops_per_s\":$tps,\"latency_avg_ms\":${lat:-null},\"ops_all\":${txs:-null},\"pg\":{\"before\":$before,\"after\":$after}}"
 done
 
-# ---- 3. the engine ----------------------------------------------------------------
-
-make_database engine
-ENGINE_DB_URL=$DB_URL
+# 2b. The sandbox PSP alone: the engine's PSP create sent straight to it.
 API_KEY="sk_test_bench_$(openssl rand -hex 16)"
+SEED_API_KEY="sk_test_seed_bench_$(openssl rand -hex 16)"
 SANDBOX_SECRET="sk_test_sbx_bench_$(openssl rand -hex 16)"
 SANDBOX_PUBLISHABLE="pk_test_sbx_bench_$(openssl rand -hex 16)"
 WEBHOOK_SECRET="whsec_bench_$(openssl rand -hex 16)"
-
-PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" "$BUILD/apps/paymentsctl" migrate >/dev/null
-PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_API_KEY="$API_KEY" \
-  "$BUILD/apps/paymentsctl" merchant ensure --name bench >/dev/null
 
 # The sandbox keeps every object in memory up to --objects-max; a long run
 # creates far more than the default 100,000.
@@ -254,6 +308,85 @@ SANDBOX_SECRET_KEY="$SANDBOX_SECRET" SANDBOX_PUBLISHABLE_KEY="$SANDBOX_PUBLISHAB
 PIDS+=($!)
 wait_for_file "$WORK/sandbox.port" 30 || die "psp-sandbox did not start"
 SANDBOX_URL="http://127.0.0.1:$(head -1 "$WORK/sandbox.port")"
+wait_for_http "$SANDBOX_URL/healthz" 30 || die "psp-sandbox is not healthy"
+say "sandbox $SANDBOX_URL"
+
+# Runs one loadgen point and records it with the counters of the database
+# it loads ("" for none).
+run_point() {  # kind scenario concurrency url api_key database [loadgen flags...]
+  local kind=$1 scenario=$2 c=$3 url=$4 key=$5 db=$6
+  shift 6
+  local out="$WORK/loadgen_${kind}_${scenario}_$c.json"
+  [ "$kind" = engine ] && settle
+  local load before=null after=null
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  say "$kind: $scenario at concurrency $c, ${DURATION_S}s (load average $load)"
+  [ -n "$db" ] && before=$(db_counters "$db")
+  LOADGEN_API_KEY="$key" LOADGEN_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
+    LOADGEN_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    "$BUILD/bench/loadgen" --scenario "$scenario" --url "$url" --sandbox-url "$SANDBOX_URL" \
+    --concurrency "$c" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" \
+    --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" "$@" >"$out" 2>"$WORK/loadgen.log" ||
+    die "loadgen $scenario ($kind) failed: $(tail -3 "$WORK/loadgen.log")"
+  if [ -n "$db" ]; then
+    flush_stats
+    after=$(db_counters "$db")
+  fi
+  record "{\"kind\":\"$kind\",\"loadavg_1m_before\":$load,\"stats_flush_s\":$STATS_FLUSH_S,\"pg\":{\"before\":$before,\"after\":$after},\"result\":$(cat "$out")}"
+  say "  $(cat "$out")"
+}
+settle() { :; }  # replaced once the engine runs (below)
+
+for c in $CONCURRENCY; do
+  run_point sandbox sandbox_create "$c" "$SANDBOX_URL" "$SANDBOX_SECRET" ""
+done
+
+# 2c. The seed-style service: Express + pg + Stripe's Node SDK
+# (bench/seed_service), same sandbox, same cluster, its own database.
+SEED_DIR="$ROOT/bench/seed_service"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  record '{"kind":"missing","name":"seed_create_intent","note":"not measured: node and npm are not installed"}'
+  say "warning: node/npm missing; the seed-style service is not measured"
+else
+  if [ ! -f "$SEED_DIR/node_modules/.package-lock.json" ] ||
+    [ "$SEED_DIR/package-lock.json" -nt "$SEED_DIR/node_modules/.package-lock.json" ]; then
+    say "installing the seed service's npm packages (npm ci, pinned by package-lock.json)"
+    (cd "$SEED_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+      die "npm ci failed in bench/seed_service"
+  fi
+  make_database seed
+  SEED_DB=$(db_name "$DB_URL")
+  SEED_DATABASE_URL="$DB_URL" SEED_API_KEY="$SEED_API_KEY" SEED_PSP_URL="$SANDBOX_URL" \
+    SEED_PSP_SECRET_KEY="$SANDBOX_SECRET" SEED_PORT=0 SEED_PORT_FILE="$WORK/seed.port" \
+    SEED_WORKERS="$SEED_WORKERS" node "$SEED_DIR/server.js" \
+    >"$WORK/seed_service.out" 2>"$WORK/seed_service.log" &
+  SEED_PID=$!
+  PIDS+=("$SEED_PID")
+  wait_for_file "$WORK/seed.port" 60 || die "the seed service did not start"
+  SEED_URL="http://127.0.0.1:$(head -1 "$WORK/seed.port")"
+  wait_for_http "$SEED_URL/healthz" 30 || die "the seed service is not healthy"
+  say "seed service $SEED_URL ($SEED_WORKERS processes)"
+  record "{\"kind\":\"seed_setup\",\"workers\":$SEED_WORKERS,\"pool_max_per_worker\":10,\"node\":\"$(node --version)\"}"
+  for c in $CONCURRENCY; do
+    run_point seed create_intent "$c" "$SEED_URL" "$SEED_API_KEY" "$SEED_DB"
+  done
+  # Stopped before the engine runs, so it uses no CPU there.
+  kill -TERM "$SEED_PID" 2>/dev/null || true
+  for _ in $(seq $((STOP_GRACE_S * 10))); do kill -0 "$SEED_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SEED_PID" 2>/dev/null || true  # its workers exit when it does
+  wait "$SEED_PID" 2>/dev/null || true
+  unset 'PIDS[-1]'
+fi
+
+# ---- 3. the engine ----------------------------------------------------------------
+
+make_database engine
+ENGINE_DB_URL=$DB_URL
+ENGINE_DB=$(db_name "$ENGINE_DB_URL")
+
+PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" "$BUILD/apps/paymentsctl" migrate >/dev/null
+PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_API_KEY="$API_KEY" \
+  "$BUILD/apps/paymentsctl" merchant ensure --name bench >/dev/null
 
 PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_PORT=0 PAYMENTS_PORT_FILE="$WORK/engine.port" \
   PAYMENTS_PSP_BASE_URL="$SANDBOX_URL" PAYMENTS_PSP_SECRET_KEY="$SANDBOX_SECRET" \
@@ -263,8 +396,7 @@ PIDS+=($!)
 wait_for_file "$WORK/engine.port" 60 || die "paymentsd did not start"
 ENGINE_URL="http://127.0.0.1:$(head -1 "$WORK/engine.port")"
 wait_for_http "$ENGINE_URL/readyz" 60 || die "paymentsd is not ready"
-wait_for_http "$SANDBOX_URL/healthz" 30 || die "psp-sandbox is not healthy"
-say "engine $ENGINE_URL, sandbox $SANDBOX_URL"
+say "engine $ENGINE_URL"
 
 # Does the engine receive webhooks yet? An unsigned POST is refused with
 # invalid_signature by a receiver, with route_not_found when there is none.
@@ -300,25 +432,37 @@ settle() {
   done
 }
 
-run_loadgen() {  # scenario concurrency
-  local out="$WORK/loadgen_$1_$2.json"
-  settle
-  local load
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  say "engine: $1 at concurrency $2, ${DURATION_S}s (load average $load)"
-  LOADGEN_API_KEY="$API_KEY" LOADGEN_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
-    LOADGEN_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
-    "$BUILD/bench/loadgen" --scenario "$1" --url "$ENGINE_URL" --sandbox-url "$SANDBOX_URL" \
-    --concurrency "$2" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" \
-    --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" >"$out" 2>"$WORK/loadgen.log" ||
-    die "loadgen $1 failed: $(tail -3 "$WORK/loadgen.log")"
-  record "{\"kind\":\"engine\",\"loadavg_1m_before\":$load,\"result\":$(cat "$out")}"
-  say "  $(cat "$out")"
+run_loadgen() {  # scenario concurrency [loadgen flags...]
+  local scenario=$1 c=$2
+  shift 2
+  run_point engine "$scenario" "$c" "$ENGINE_URL" "$API_KEY" "$ENGINE_DB" "$@"
+}
+
+# p99 at half of peak, measured rather than read off the sweep: creates
+# paced at half of the sweep's best rate (loadgen --rate: latency counted
+# from when each create was due), on as many connections as the sweep's
+# largest point, so the pace never waits for a free connection.
+half_peak_point() {
+  local peak half cmax=0 c
+  peak=$(python3 -c 'import json, sys
+print(max(json.load(open(f))["ops_per_s"] for f in sys.argv[1:]))' \
+    "$WORK"/loadgen_engine_create_intent_*.json)
+  half=$(python3 -c "print(round($peak / 2, 1))")
+  for c in $CONCURRENCY; do [ "$c" -gt "$cmax" ] && cmax=$c; done
+  if python3 -c "import sys; sys.exit(0 if $half >= 1 else 1)"; then
+    run_point engine_half_peak create_intent "$cmax" "$ENGINE_URL" "$API_KEY" "$ENGINE_DB" \
+      --rate "$half"
+  else
+    say "warning: create_intent's peak is $peak/s; no point at half of it"
+  fi
 }
 
 wanted() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-wanted create_intent && for c in $CONCURRENCY; do run_loadgen create_intent "$c"; done
+if wanted create_intent; then
+  for c in $CONCURRENCY; do run_loadgen create_intent "$c"; done
+  half_peak_point
+fi
 wanted idempotent_replay && for c in $CONCURRENCY; do run_loadgen idempotent_replay "$c"; done
 # The full flow with the PSP's webhooks flowing into the engine as in
 # production (when the engine can receive them).
