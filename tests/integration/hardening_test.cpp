@@ -284,7 +284,7 @@ TEST_CASE("hardening: ids of the wrong shape are 404 and cost no intent actor") 
   CHECK(f.live_intent_actors() == before);
 }
 
-TEST_CASE("hardening: one merchant's live intent actors are bounded; the others are served") {
+TEST_CASE("hardening: one merchant's live intent actors are bounded, the others are served") {
   engine_fixture f{{{"PAYMENTS_INTENT_ACTORS_PER_MERCHANT", "3"}}};
   for (int i = 0; i < 3; ++i) {
     auto r = f.get("/v1/payment_intents/" + core::make_id(core::id_prefix::payment_intent));
