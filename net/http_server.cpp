@@ -204,6 +204,9 @@ class basic_session : public session, public std::enable_shared_from_this<basic_
     if (!parse_ec && !parser_->is_header_done()) parse_ec = http::error::need_more;
     if (parse_ec == http::error::header_limit)
       return send_error(431, "headers_too_large", "The request headers exceed the limit.");
+    // A Content-Length over the limit is known from the head alone.
+    if (parse_ec == http::error::body_limit)
+      return send_error(413, "body_too_large", "The request body exceeds the limit.");
     if (parse_ec) return send_error(400, "malformed_http", "The request is not valid HTTP/1.1.");
     if (auto refused = check_parsed_head(parser_->get()))
       return send_error(refused->status, refused->code, refused->message);
