@@ -10,6 +10,11 @@
 #   ./dev.sh storm [--minutes N] [--seed S]
 #                    build, then the crash storm (tests/storm/storm.js, see
 #                    docs/reliability.md) in its own PostgreSQL cluster.
+#   ./dev.sh test --sanitize
+#                    every test, built with ASan and UBSan in build-sanitize/.
+#   ./dev.sh fuzz [--seconds N] [TARGET]
+#                    build the libFuzzer targets (clang, ASan, UBSan) in
+#                    build-fuzz/ and run each (or TARGET) for N seconds (60).
 #
 # With PAYMENTS_DATABASE_URL set, that database is used and no cluster is
 # started. Ports: PAYMENTS_PORT (8080), SANDBOX_PORT (8090), PAYMENTS_PG_PORT
@@ -40,6 +45,7 @@ APT_PACKAGES=(
   libcaf-dev libboost-dev libpq-dev libssl-dev rapidjson-dev catch2
   postgresql-15 postgresql-client-15
   chromium fonts-dejavu-core prometheus
+  clang libclang-rt-14-dev
 )
 # Installed only when the command is missing: a machine may have Node.js from
 # elsewhere, whose own npm conflicts with Debian's package.
@@ -306,16 +312,65 @@ EOF
   done
 }
 
+# The fuzz targets' own build: clang with -fsanitize=fuzzer, ASan and UBSan.
+FUZZ_BUILD="${PAYMENTS_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
+build_fuzz() {  # seconds-per-target-in-ctest
+  say "building the fuzz targets in $FUZZ_BUILD"
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPAYMENTS_FUZZ=ON -DPAYMENTS_FUZZ_SECONDS="${1:-5}" >/dev/null
+  cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_targets
+}
+
 cmd_test() {
   ensure_packages
   ensure_npm_packages
-  build
+  if [ "${2:-}" = "--sanitize" ]; then
+    # Everything with AddressSanitizer and UndefinedBehaviorSanitizer, in a
+    # build folder of its own so the normal one stays as it is.
+    BUILD="${PAYMENTS_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
+    say "building with ASan+UBSan in $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMENTS_SANITIZE=ON >/dev/null
+    cmake --build "$BUILD" -j "$JOBS"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  else
+    build
+    # A short fuzz run of every target (seed corpus plus a few seconds).
+    build_fuzz 5
+  fi
   trap stop_all EXIT
   start_postgres
   say "running the tests"
   local status=0
   PAYMENTS_TEST_DATABASE_URL="$PAYMENTS_TEST_DATABASE_URL" \
     ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" || status=$?
+  if [ "${2:-}" != "--sanitize" ]; then
+    ctest --test-dir "$FUZZ_BUILD" -R '^fuzz: ' --output-on-failure || status=$?
+  fi
+  return "$status"
+}
+
+cmd_fuzz() {
+  local seconds=60 only=""
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
+      -*) die "unknown option $1" ;;
+      *) only="$1"; shift ;;
+    esac
+  done
+  ensure_packages
+  build_fuzz 5
+  local dir="$FUZZ_BUILD/tests/fuzz" status=0 t
+  for t in fuzz_http_request fuzz_json_requests fuzz_form fuzz_query_cookie \
+           fuzz_stripe_webhook fuzz_money; do
+    [ -z "$only" ] || [ "$only" = "$t" ] || continue
+    mkdir -p "$dir/work/$t"
+    say "fuzzing $t for $seconds s"
+    "$dir/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "$dir/work/$t" "$ROOT/tests/fuzz/corpus/$t" || status=$?
+  done
   return "$status"
 }
 
@@ -340,12 +395,13 @@ cmd_storm() {
 
 case "${1:-}" in
   run) cmd_run ;;
-  test) cmd_test ;;
+  test) cmd_test "$@" ;;
+  fuzz) cmd_fuzz "$@" ;;
   bench) cmd_bench "$@" ;;
   storm) cmd_storm "$@" ;;
   build) ensure_packages; ensure_npm_packages; build ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

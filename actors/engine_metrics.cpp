@@ -67,7 +67,13 @@ engine_metrics::engine_metrics()
           "payments_scrape_errors_total",
           "Reads made while serving /metrics that failed or missed their deadline; the series "
           "they feed are left out of that scrape.",
-          {"source"})) {}
+          {"source"})),
+      rate_limited(registry.add_counter(
+          "payments_rate_limited_total",
+          "Requests refused with 429 by a rate limit, by scope (api: per merchant; public: "
+          "checkout pages per client address; session: checkout session creates per client "
+          "address).",
+          {"scope"})) {}
 
 engine_metrics& engine() {
   static engine_metrics instance;

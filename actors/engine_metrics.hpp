@@ -51,6 +51,8 @@ struct engine_metrics {
   m::counter_family& webhook_dead_lettered;
   /// source (inbox_stats, trial_balance, actor_census, gateway, reconciliation).
   m::counter_family& scrape_errors;
+  /// scope (api, public, session): requests refused with 429.
+  m::counter_family& rate_limited;
 };
 
 /// The process's metrics.

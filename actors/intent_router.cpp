@@ -1,7 +1,9 @@
 #include "actors/intent_router.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
@@ -12,6 +14,7 @@
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
 #include "actors/intent_actor.hpp"
+#include "core/ids.hpp"
 
 namespace pay::actors {
 
@@ -27,6 +30,11 @@ struct router_state {
   std::unordered_map<caf::actor_addr, std::string> ids;
   /// Requests sent to each intent actor and not yet answered (census).
   std::unordered_map<caf::actor_addr, std::size_t> pending;
+  /// Live actors spawned for each merchant's requests, and whose each is;
+  /// actors spawned for the engine's own work (webhooks, polling) count
+  /// only against the total.
+  std::unordered_map<std::string, std::size_t> per_merchant;
+  std::unordered_map<caf::actor_addr, std::string> merchant_of;
   inspector::registration probe;
 
   static inline const char* name = "intent_router";
@@ -34,16 +42,31 @@ struct router_state {
 
 using router_pointer = intent_router_actor::stateful_pointer<router_state>;
 
-/// The live actor of `id`, spawned (and monitored) when there is none.
-std::optional<intent_actor> actor_for(router_pointer self, const std::string& id) {
+/// Why no actor can be had for a request.
+enum class spawn_refusal { total, merchant };
+
+/// The live actor of `id`, spawned (and monitored) when there is none and
+/// both the total and the merchant's bound allow one. `merchant` is empty
+/// for the engine's own work.
+std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const std::string& id,
+                                                    const std::string& merchant) {
   auto& st = self->state;
   if (auto it = st.live.find(id); it != st.live.end()) return it->second;
-  if (st.live.size() >= st.config.actors_max) return std::nullopt;
+  if (st.live.size() >= st.config.actors_max) return spawn_refusal::total;
+  if (!merchant.empty()) {
+    auto it = st.per_merchant.find(merchant);
+    if (it != st.per_merchant.end() && it->second >= st.config.actors_per_merchant_max)
+      return spawn_refusal::merchant;
+  }
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
   auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms);
   self->monitor(actor);
   st.ids.emplace(actor.address(), id);
   st.live.emplace(id, actor);
+  if (!merchant.empty()) {
+    ++st.per_merchant[merchant];
+    st.merchant_of.emplace(actor.address(), merchant);
+  }
   return actor;
 }
 
@@ -55,6 +78,11 @@ void forget(router_pointer self, const caf::actor_addr& addr) {
       st.live.erase(live);
     st.ids.erase(it);
   }
+  if (auto it = st.merchant_of.find(addr); it != st.merchant_of.end()) {
+    if (auto n = st.per_merchant.find(it->second); n != st.per_merchant.end() && --n->second == 0)
+      st.per_merchant.erase(n);
+    st.merchant_of.erase(it);
+  }
 }
 
 /// One request to the actor at `addr` is answered.
@@ -63,18 +91,41 @@ void answered(router_pointer self, const caf::actor_addr& addr) {
   if (auto it = pending.find(addr); it != pending.end() && --it->second == 0) pending.erase(it);
 }
 
+/// The merchant a command is made for; empty for the engine's own work.
+template <class Command>
+std::string merchant_of_command(const Command& cmd) {
+  if constexpr (std::is_same_v<Command, create_command>)
+    return cmd.intent.merchant_id;
+  else if constexpr (requires { cmd.merchant_id; })
+    return cmd.merchant_id;
+  else
+    return {};
+}
+
 /// Sends `cmd` to the intent's actor and relays the answer. An actor that
 /// stopped (idle) between lookup and delivery is replaced once.
 template <class Result, class Atom, class Command>
 void relay(router_pointer self, const std::string& id, Command cmd,
            caf::typed_response_promise<Result> rp, int attempt = 0) {
   if (attempt == 0) self->state.probe.on_message(self);
-  auto actor = actor_for(self, id);
-  if (!actor) {
-    rp.deliver(to_caf_error(core::make_error(
-        core::errc::overloaded, "The engine holds its maximum of live payment intents; retry.")));
+  auto merchant = merchant_of_command(cmd);
+  // A merchant's id that cannot be an intent's is a miss without an actor
+  // (the HTTP layer checks too; this keeps the router safe on its own).
+  if (!merchant.empty() && !core::has_prefix(id, core::id_prefix::payment_intent)) {
+    rp.deliver(to_caf_error(
+        core::make_error(core::errc::not_found, "No such payment_intent: '" + id + "'")));
     return;
   }
+  auto found = actor_for(self, id, merchant);
+  if (auto* refused = std::get_if<spawn_refusal>(&found)) {
+    rp.deliver(to_caf_error(core::make_error(
+        core::errc::overloaded,
+        *refused == spawn_refusal::total
+            ? "The engine holds its maximum of live payment intents; retry."
+            : "This account holds its maximum of live payment intents; retry shortly.")));
+    return;
+  }
+  auto* actor = &std::get<intent_actor>(found);
   ++self->state.pending[actor->address()];
   self->request(*actor, caf::infinite, Atom::value, cmd)
       .then(

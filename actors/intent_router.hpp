@@ -13,6 +13,9 @@ namespace pay::actors {
 struct router_config {
   std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
   std::size_t actors_max = core::limits::intent_actors_max;
+  /// Live actors one merchant's requests may hold, so one merchant cannot
+  /// take the whole of actors_max from the others.
+  std::size_t actors_per_merchant_max = core::limits::intent_actors_per_merchant_max;
 };
 
 /// Spawns the router; intent actors get storage actors round-robin and the

@@ -331,4 +331,65 @@ inline constexpr std::int64_t outbound_poll_ms = 1'000;
 /// an error page's first line).
 inline constexpr std::size_t outbound_response_excerpt_bytes = 256;
 
+// ---- hardening: one client must not hurt the others ------------------------------
+
+/// Live intent actors one merchant's requests may hold: a tenth of
+/// intent_actors_max, so a merchant probing ids (or a burst of its own
+/// traffic) cannot make the engine refuse everyone else.
+inline constexpr std::size_t intent_actors_per_merchant_max = intent_actors_max / 10;
+
+/// API requests per merchant key: a burst of 200, refilled at 100 per
+/// second (one token per 10 ms). Stripe's live-mode default is 100/s.
+inline constexpr std::int64_t api_rate_burst = 200;
+inline constexpr std::int64_t api_rate_refill_ms = 10;
+
+/// Public hosted-checkout reads (/pay/{link}, its status and assets) per
+/// client address: a burst of 120, then 2 per second (page loads and the
+/// page's status polling stay far below).
+inline constexpr std::int64_t public_rate_burst = 120;
+inline constexpr std::int64_t public_rate_refill_ms = 500;
+
+/// Checkout session creates (POST /pay/{link}/session) per client address,
+/// the strictest: each can create an intent and a PSP intent. A burst of 10,
+/// then one every 6 s (10 a minute); a shopper needs one per visit.
+inline constexpr std::int64_t session_rate_burst = 10;
+inline constexpr std::int64_t session_rate_refill_ms = 6'000;
+
+/// Keys (merchants, client addresses) each rate limiter tracks at most; the
+/// least recently seen is forgotten beyond it, so memory stays bounded
+/// (about 100 bytes a key).
+inline constexpr std::size_t rate_limit_keys_max = 100'000;
+
+/// Connections one client address may hold open at once; the global
+/// http_connections_max is kept for everyone else.
+inline constexpr std::size_t http_connections_per_address_max = 256;
+
+/// Time a new connection (and each kept-alive one, between requests) gets
+/// to send a complete request head: enough for any real client, short
+/// enough that idle sockets do not pile up (slowloris).
+inline constexpr std::int64_t http_header_deadline_ms = 5'000;
+
+/// libpq: how long one connection attempt may take.
+inline constexpr std::int64_t db_connect_timeout_s = 5;
+
+/// libpq TCP keepalives: probe an idle connection after 30 s, every 10 s,
+/// give up after 3 missed probes, so a vanished server is noticed in about
+/// a minute rather than the kernel's two hours.
+inline constexpr std::int64_t db_keepalives_idle_s = 30;
+inline constexpr std::int64_t db_keepalives_interval_s = 10;
+inline constexpr std::int64_t db_keepalives_count = 3;
+
+/// PostgreSQL statement_timeout of every engine connection: below
+/// actor_request_timeout_ms, so a frozen database fails a request with a
+/// clear error before the actor request gives up.
+inline constexpr std::int64_t db_statement_timeout_ms = 10'000;
+
+/// Shortest admin token accepted: 32 characters of a random token carry
+/// about 190 bits (base62); shorter ones are refused at start-up.
+inline constexpr std::size_t admin_token_length_min = 32;
+
+/// Strict-Transport-Security max-age of answers over the engine's own TLS
+/// listener: one year, the usual value (and what preload lists require).
+inline constexpr std::int64_t hsts_max_age_s = 31'536'000;
+
 }  // namespace pay::core::limits

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "actors/engine_metrics.hpp"
 #include "core/error.hpp"
 #include "core/idempotency.hpp"
+#include "core/rate_limiter.hpp"
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/caf_bridge.hpp"
@@ -64,6 +66,23 @@ using call_ptr = std::shared_ptr<call>;
 struct api_state;
 using route_fn = void (*)(api_state&, const call_ptr&);
 
+/// A rate limiter the I/O threads share (one short lock per request).
+class shared_limiter {
+ public:
+  shared_limiter(core::rate_limit limit, std::size_t keys_max) : limiter_(limit, keys_max) {}
+  core::rate_decision take(std::string_view key) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    std::lock_guard lock(mutex_);
+    return limiter_.take(key, now_ms);
+  }
+
+ private:
+  std::mutex mutex_;
+  core::rate_limiter limiter_;
+};
+
 /// Shared by every request: the routes and the actors they talk to.
 struct api_state {
   api_actors actors;
@@ -78,6 +97,10 @@ struct api_state {
   std::atomic<std::size_t> next_storage{0};
   std::atomic<std::uint64_t> webhook_signature_failures{0};
   std::atomic<std::uint64_t> webhook_invalid_events{0};
+  /// Per merchant (API), per client address (public pages, session creates).
+  std::unique_ptr<shared_limiter> api_limiter;
+  std::unique_ptr<shared_limiter> public_limiter;
+  std::unique_ptr<shared_limiter> session_limiter;
 
   const actors::storage_actor& storage() {
     return actors

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include <caf/send.hpp>
 #include <charconv>
@@ -15,6 +16,7 @@
 #include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
+#include "core/utf8.hpp"
 #include "net/api_error.hpp"
 #include "net/caf_bridge.hpp"
 #include "net/checkout_requests.hpp"
@@ -53,6 +55,41 @@ static std::string request_id_of(const http_request& req) {
   return core::make_id(core::id_prefix::request);
 }
 
+/// The id kinds of routes with an {id}, checked for shape before anything
+/// is looked up: a made-up id costs no actor, no database round trip.
+struct id_route {
+  std::string_view pattern_prefix;
+  std::string_view id_prefix;
+  std::string_view noun;
+};
+constexpr id_route id_routes[] = {
+    {"/v1/payment_intents/{id}", core::id_prefix::payment_intent, "payment_intent"},
+    {"/v1/refunds/{id}", core::id_prefix::refund, "refund"},
+    {"/v1/payment_links/{id}", core::id_prefix::payment_link, "payment_link"},
+    {"/v1/admin/intents/{id}", core::id_prefix::payment_intent, "payment_intent"},
+};
+
+/// Longest id echoed back in a not-found message (a hostile one can be the
+/// whole request line).
+constexpr std::size_t echoed_id_max = 64;
+
+/// The not-found error for an id of the wrong shape, worded as a lookup miss
+/// is (so the two cannot be told apart).
+std::optional<core::error> id_shape_error(std::string_view pattern,
+                                          const std::vector<std::string>& params) {
+  if (params.empty()) return std::nullopt;
+  for (const auto& r : id_routes) {
+    if (!pattern.starts_with(r.pattern_prefix)) continue;
+    const auto& id = params[0];
+    if (core::has_prefix(id, r.id_prefix)) return std::nullopt;
+    bool echo = id.size() <= echoed_id_max && core::check_text(id) == core::text_verdict::ok;
+    return core::make_error(core::errc::not_found,
+                            echo ? "No such " + std::string(r.noun) + ": '" + id + "'"
+                                 : "No such " + std::string(r.noun) + ".");
+  }
+  return std::nullopt;
+}
+
 /// The key from `Authorization: Bearer <key>`, or empty.
 std::string bearer_key(const http_request& req) {
   auto h = req.header_value("Authorization");
@@ -82,6 +119,36 @@ core::result<std::size_t> parse_limit(const http_request& req) {
 
 // ---- request bodies -----------------------------------------------------------
 
+/// Whether a Content-Type names JSON in UTF-8: `application/json`, with no
+/// parameter or only `charset=utf-8` (RFC 8259 makes UTF-8 the only
+/// encoding; a body declared as anything else would be misread).
+bool is_utf8_json(std::string_view type) {
+  auto semi = type.find(';');
+  auto media = type.substr(0, semi);
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  if (!iequals(trim(media), "application/json")) return false;
+  if (semi == std::string_view::npos) return true;
+  auto rest = type.substr(semi + 1);
+  while (!rest.empty()) {
+    auto next = rest.find(';');
+    auto param = trim(rest.substr(0, next));
+    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
+    if (param.empty()) continue;
+    auto eq = param.find('=');
+    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset"))
+      return false;
+    auto value = trim(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (!iequals(value, "utf-8")) return false;
+  }
+  return true;
+}
+
 /// Parses the JSON body into c->body; answers 415/400 itself and returns
 /// false when the body is not acceptable. An empty body is an empty object.
 bool read_json_body(const call_ptr& c) {
@@ -90,21 +157,16 @@ bool read_json_body(const call_ptr& c) {
     c->body.SetObject();
     return true;
   }
-  auto type = c->req.header_value("Content-Type").value_or("");
-  auto semi = type.find(';');
-  auto media = type.substr(0, semi);
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (!iequals(media, "application/json")) {
+  if (!is_utf8_json(c->req.header_value("Content-Type").value_or(""))) {
     c->answer(error_response(415, "invalid_request_error", "unsupported_media_type",
                              "Send the request body as JSON with Content-Type: "
-                             "application/json."));
+                             "application/json (no charset, or charset=utf-8)."));
     return false;
   }
-  auto err = parse_json_object(text, c->body);
+  std::string where;
+  auto err = parse_json_object(text, c->body, core::limits::json_depth_max, &where);
   if (err != json_error::none) {
-    c->answer(error_response(400, "invalid_request_error",
-                             err == json_error::too_deep ? "json_too_deep" : "invalid_json",
-                             describe(err)));
+    c->answer(error_response(400, "invalid_request_error", error_code(err), describe(err, where)));
     return false;
   }
   return true;
@@ -614,6 +676,7 @@ void admin_request(api_state& st, const call_ptr& c) {
   if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
   c->route = found.pattern;
+  if (auto e = id_shape_error(c->route, c->params)) return c->fail(*e);
   (*found.handler)(st, c);
 }
 
@@ -678,22 +741,52 @@ void get_trial_balance(api_state& st, const call_ptr& c) {
 
 // ---- dispatch ---------------------------------------------------------------
 
+/// /readyz: every storage connection is asked (each pings its own, and
+/// reconnects when its backoff allows); ready only when all are up and the
+/// migrations are applied, so a load balancer does not send traffic to an
+/// engine most of whose connections are still reconnecting.
 void readiness_probe(api_state& st, const call_ptr& c) {
-  ask<actors::readiness>(
-      st.sys(), st.storage(),
-      [c](actors::readiness r) {
-        json_writer w;
-        w.begin_object();
-        bool ready = r.database_ok && r.migrations_ok;
-        w.field("status", ready ? "ready" : "not_ready");
-        w.field("database", r.database_ok ? "ok" : "unreachable");
-        w.field("migrations", r.migrations_ok ? "applied" : "pending");
-        if (!r.detail.empty()) w.field("detail", r.detail);
-        w.end_object();
-        c->answer(json_response(w.take(), ready ? 200 : 503));
-      },
-      [c](core::error e) { c->answer(error_response(503, "api_error", "not_ready", e.message)); },
-      actors::ready_atom::value);
+  struct tally {
+    std::mutex mutex;
+    std::size_t waiting = 0;
+    std::size_t up = 0;
+    bool migrations_ok = true;
+    std::string detail;
+  };
+  auto t = std::make_shared<tally>();
+  t->waiting = st.actors.storage.size();
+  auto total = t->waiting;
+  auto finish = [c, t, total]() {
+    // Called with the lock held, once, by the last answer.
+    bool ready = t->up == total && t->migrations_ok;
+    json_writer w;
+    w.begin_object();
+    w.field("status", ready ? "ready" : "not_ready");
+    w.field("database", t->up == total ? "ok" : t->up == 0 ? "unreachable" : "degraded");
+    w.field("connections_up", static_cast<std::uint64_t>(t->up));
+    w.field("connections", static_cast<std::uint64_t>(total));
+    w.field("migrations", t->migrations_ok ? "applied" : "pending");
+    if (!t->detail.empty()) w.field("detail", t->detail);
+    w.end_object();
+    c->answer(json_response(w.take(), ready ? 200 : 503));
+  };
+  for (const auto& storage : st.actors.storage) {
+    ask<actors::readiness>(
+        st.sys(), storage,
+        [t, finish](actors::readiness r) {
+          std::lock_guard lock(t->mutex);
+          if (r.database_ok) ++t->up;
+          if (r.database_ok && !r.migrations_ok) t->migrations_ok = false;
+          if (!r.detail.empty() && t->detail.empty()) t->detail = r.detail;
+          if (--t->waiting == 0) finish();
+        },
+        [t, finish](core::error e) {
+          std::lock_guard lock(t->mutex);
+          if (t->detail.empty()) t->detail = e.message;
+          if (--t->waiting == 0) finish();
+        },
+        actors::ready_atom::value);
+  }
 }
 
 /// After authentication: finds the route (404, or 405 with Allow) and runs it.
@@ -704,7 +797,61 @@ void route_request(api_state& st, const call_ptr& c) {
   if (found.handler == nullptr) return answer_route_miss(c, found);
   c->params = std::move(found.params);
   c->route = found.pattern;
+  if (auto e = id_shape_error(c->route, c->params)) return c->fail(*e);
   (*found.handler)(st, c);
+}
+
+/// Why the request target cannot be served, if it cannot: the path and every
+/// query key and value must decode to UTF-8 text without NUL, or they would
+/// reach SQL parameters (PostgreSQL refuses them: a 500) and logs.
+std::optional<std::string> target_problem(const http_request& req) {
+  if (core::check_text(req.path) != core::text_verdict::ok)
+    return "The request path is not valid UTF-8 text.";
+  std::string_view rest = req.query;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    auto eq = pair.find('=');
+    for (auto part : {pair.substr(0, eq),
+                      eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1)}) {
+      auto decoded = percent_decode(part);
+      if (!decoded) return "The query string has a malformed percent escape.";
+      auto verdict = core::check_text(*decoded);
+      if (verdict != core::text_verdict::ok)
+        return "A query parameter " + std::string(core::describe(verdict)) + ".";
+    }
+  }
+  return std::nullopt;
+}
+
+/// Takes a token from `limiter` for `key`; answers 429 and returns false
+/// when there is none. Every answer of a limited request says where its
+/// client stands (RateLimit-Limit, -Remaining, -Reset, in the IETF draft's
+/// names), so well-behaved clients can pace themselves.
+bool admit_rate(shared_limiter& limiter, std::string_view scope, const call_ptr& c,
+                std::string_view key) {
+  auto d = limiter.take(key);
+  auto add_headers = [d](http_response& res) {
+    res.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
+    res.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+    res.headers.emplace_back("RateLimit-Reset", std::to_string(d.reset_s));
+  };
+  if (!d.allowed) {
+    engine_metrics().rate_limited.with({scope}).inc();
+    auto res =
+        error_response(429, "invalid_request_error", "rate_limit",
+                       "Too many requests; retry after " + std::to_string(d.retry_after_s) + " s.");
+    add_headers(res);
+    res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+    c->answer(std::move(res));
+    return false;
+  }
+  c->respond = [add_headers, respond = std::move(c->respond)](http_response res) {
+    add_headers(res);
+    respond(std::move(res));
+  };
+  return true;
 }
 
 void authenticate_then(api_state& st, const call_ptr& c, route_fn route) {
@@ -720,6 +867,7 @@ void authenticate_then(api_state& st, const call_ptr& c, route_fn route) {
         if (!m)
           return c->fail(core::make_error(core::errc::unauthorized, "Invalid API key provided."));
         c->merchant = std::move(*m);
+        if (!admit_rate(*state->api_limiter, "api", c, c->merchant.id)) return;
         route(*state, c);
       },
       [c](core::error e) { c->fail(e); }, actors::authenticate_atom::value,
@@ -742,12 +890,22 @@ void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder 
     c->route = "/readyz";
     return readiness_probe(*st, c);
   }
+  if (auto problem = target_problem(c->req))
+    return c->answer(
+        error_response(400, "invalid_request_error", "invalid_request_target", *problem));
 
   if (!path.starts_with("/v1/")) {
     auto found = st->public_routes.find(method, path);
     if (found.handler != nullptr) {
       c->params = std::move(found.params);
       c->route = found.pattern;
+      // The shopper-facing pages answer anyone: limited per client address,
+      // session creates (an intent and a PSP call each) most strictly.
+      if (c->route == "/pay/{id}/session") {
+        if (!admit_rate(*st->session_limiter, "session", c, c->req.remote_address)) return;
+      } else if (c->route.starts_with("/pay/") || c->route.starts_with("/checkout/")) {
+        if (!admit_rate(*st->public_limiter, "public", c, c->req.remote_address)) return;
+      }
       return (*found.handler)(*st, c);
     }
     if (!found.allow.empty()) return answer_route_miss(c, found);
@@ -820,6 +978,12 @@ request_handler make_api_handler(api_actors actors, api_options options) {
   auto st = std::make_shared<api::api_state>();
   st->actors = std::move(actors);
   st->options = std::move(options);
+  st->api_limiter =
+      std::make_unique<api::shared_limiter>(st->options.api_rate, st->options.rate_limit_keys_max);
+  st->public_limiter = std::make_unique<api::shared_limiter>(st->options.public_rate,
+                                                             st->options.rate_limit_keys_max);
+  st->session_limiter = std::make_unique<api::shared_limiter>(st->options.session_rate,
+                                                              st->options.rate_limit_keys_max);
   api::register_routes(*st);
   return [st](http_request req, responder respond) {
     api::dispatch(st, std::move(req), std::move(respond));

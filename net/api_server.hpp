@@ -12,6 +12,7 @@
 #include "actors/outbound_interfaces.hpp"
 #include "core/limits.hpp"
 #include "core/psp_provider.hpp"
+#include "core/rate_limiter.hpp"
 #include "net/http_types.hpp"
 
 namespace pay::net {
@@ -55,6 +56,19 @@ struct api_options {
       std::make_shared<std::atomic<std::uint16_t>>(0);
   /// Serve the inspector console (/inspector) to non-loopback peers too.
   bool inspector_remote = false;
+  /// Requests per merchant on the authenticated API.
+  core::rate_limit api_rate{core::limits::api_rate_burst, core::limits::api_rate_refill_ms};
+  /// Public hosted-checkout reads per client address.
+  core::rate_limit public_rate{core::limits::public_rate_burst,
+                               core::limits::public_rate_refill_ms};
+  /// Checkout session creates per client address.
+  core::rate_limit session_rate{core::limits::session_rate_burst,
+                                core::limits::session_rate_refill_ms};
+  /// Keys each limiter tracks at most.
+  std::size_t rate_limit_keys_max = core::limits::rate_limit_keys_max;
+  /// Bearer token GET /metrics requires; empty: /metrics is open (to those
+  /// who can reach the listener).
+  std::string metrics_token;
 };
 
 /// Builds the engine's request handler: health and readiness probes, bearer

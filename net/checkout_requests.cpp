@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "core/money.hpp"
+#include "core/utf8.hpp"
 #include "net/json.hpp"
 
 namespace pay::net {
@@ -46,7 +48,9 @@ core::result<std::optional<std::string>> short_string(const rapidjson::Value& bo
   const auto* v = field(body, name);
   if (v == nullptr) return std::optional<std::string>{};
   if (!v->IsString()) return bad(std::string(name) + " must be a string.", name);
-  if (v->GetStringLength() > max)
+  // Characters, as the message says: "é" is one, though two bytes. The
+  // body's text is valid UTF-8 here (parse_json_object checked it).
+  if (core::utf8_length({v->GetString(), v->GetStringLength()}) > max)
     return bad(std::string(name) + " must be at most " + std::to_string(max) + " characters.",
                name);
   return std::optional<std::string>{std::string(v->GetString(), v->GetStringLength())};
@@ -62,14 +66,15 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
   for (const auto& m : v->GetObject()) {
     std::string key(m.name.GetString(), m.name.GetStringLength());
     std::string param = "metadata[" + key + "]";
-    if (key.empty() || key.size() > core::limits::metadata_key_length_max ||
+    if (key.empty() || core::utf8_length(key) > core::limits::metadata_key_length_max ||
         key.find_first_of("[]") != std::string::npos)
       return bad("metadata keys must be 1 to " +
                      std::to_string(core::limits::metadata_key_length_max) +
                      " characters, without square brackets.",
                  param);
     if (!m.value.IsString()) return bad("metadata values must be strings.", param);
-    if (m.value.GetStringLength() > core::limits::metadata_value_length_max)
+    if (core::utf8_length({m.value.GetString(), m.value.GetStringLength()}) >
+        core::limits::metadata_value_length_max)
       return bad("metadata values must be at most " +
                      std::to_string(core::limits::metadata_value_length_max) + " characters.",
                  param);
@@ -143,6 +148,13 @@ core::result<refund_params> parse_refund(const rapidjson::Value& body) {
   if (pi == nullptr || !pi->IsString() || pi->GetStringLength() == 0)
     return bad("Missing required param: payment_intent.", "payment_intent");
   p.payment_intent = pi->GetString();
+  // An id that cannot be an intent's is a miss before any lookup or actor.
+  if (!core::has_prefix(p.payment_intent, core::id_prefix::payment_intent))
+    return core::make_error(core::errc::not_found,
+                            p.payment_intent.size() <= 64
+                                ? "No such payment_intent: '" + p.payment_intent + "'"
+                                : std::string("No such payment_intent."),
+                            "payment_intent");
   if (const auto* amount = field(body, "amount")) {
     auto a = amount_field(*amount, "amount");
     if (!a) return a.err();

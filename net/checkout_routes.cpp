@@ -121,20 +121,8 @@ bool valid_visit_token(std::string_view v) {
 
 /// The visit token from the Cookie headers, when one is present and well formed.
 std::optional<std::string> visit_from_cookie(const http_request& req) {
-  for (const auto& [name, value] : req.headers) {
-    if (!iequals(name, "Cookie")) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      auto semi = rest.find(';');
-      auto pair = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      auto eq = pair.find('=');
-      if (eq == std::string_view::npos || pair.substr(0, eq) != visit_cookie) continue;
-      auto token = pair.substr(eq + 1);
-      if (valid_visit_token(token)) return std::string(token);
-    }
-  }
+  for (auto token : req.cookies(visit_cookie))
+    if (valid_visit_token(token)) return std::string(token);
   return std::nullopt;
 }
 

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -17,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/http_head.hpp"
 #include "net/json.hpp"
 
 namespace pay::net {
@@ -25,8 +28,18 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
-class session;
+/// What the server and the listener know of a connection, whatever its
+/// stream (plain TCP or TLS).
+class session {
+ public:
+  virtual ~session() = default;
+  virtual void run() = 0;
+  /// Called on shutdown: an idle connection closes now, a busy one after its
+  /// answer is written. With `force`, a busy one closes too (drain expired).
+  virtual void shutdown(bool force) = 0;
+};
 
 /// Everything the listener and the sessions share. Sessions hold it by
 /// shared_ptr so it outlives the last of them.
@@ -41,10 +54,14 @@ struct http_server::state {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> open{0};
   std::uint16_t bound_port = 0;
+  /// Set when the server speaks TLS (--tls-cert-file, --tls-key-file).
+  std::optional<ssl::context> tls;
 
   std::mutex sessions_mutex;
   std::uint64_t next_session_id = 0;
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions;
+  /// Open connections per client address (under sessions_mutex).
+  std::unordered_map<std::string, std::size_t> per_address;
 
   http_response render(int status, std::string_view code, std::string_view message) const {
     return options.render_error ? options.render_error(status, code, message)
@@ -70,43 +87,133 @@ http_response default_error_response(int status, std::string_view code, std::str
 
 /// One connection: reads a request, hands it to the handler, writes the
 /// answer, and only then reads the next one, so pipelined requests are
-/// answered in order.
-class session : public std::enable_shared_from_this<session> {
+/// answered in order. `Stream` is beast::tcp_stream or a TLS stream over it.
+template <class Stream>
+class basic_session : public session, public std::enable_shared_from_this<basic_session<Stream>> {
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+  using std::enable_shared_from_this<basic_session<Stream>>::shared_from_this;
+
  public:
-  session(tcp::socket socket, std::shared_ptr<http_server::state> st, std::uint64_t id)
-      : stream_(std::move(socket)),
+  template <class... TlsContext>
+  basic_session(tcp::socket socket, std::shared_ptr<http_server::state> st, std::uint64_t id,
+                std::string address, TlsContext&... tls)
+      : stream_(std::move(socket), tls...),
+        // Room for a whole head plus what a client pipelines behind it; the
+        // parser consumes the body as it comes, so this bounds only the head.
+        buffer_(st->options.header_bytes_max + head_slack_bytes),
         state_(std::move(st)),
         id_(id),
+        address_(std::move(address)),
         deadline_(stream_.get_executor()) {}
 
-  ~session() {
+  ~basic_session() override {
     state_->open.fetch_sub(1);
     std::lock_guard guard{state_->sessions_mutex};
     state_->sessions.erase(id_);
+    if (auto it = state_->per_address.find(address_);
+        it != state_->per_address.end() && --it->second == 0)
+      state_->per_address.erase(it);
   }
 
-  void run() {
+  void run() override {
     asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&session::do_read, shared_from_this()));
+                   beast::bind_front_handler(&basic_session::do_start, shared_from_this()));
   }
 
-  /// Called on shutdown: an idle connection closes now, a busy one after its
-  /// answer is written. With `force`, a busy one closes too (drain expired).
-  void shutdown(bool force) {
+  void shutdown(bool force) override {
     asio::post(stream_.get_executor(), [self = shared_from_this(), force] {
       if (force || !self->busy_) self->do_close();
     });
   }
 
  private:
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  /// A TLS connection first completes its handshake, within the same
+  /// deadline a plain one gets for its first request head.
+  void do_start() {
+    if constexpr (is_tls) {
+      lowest().expires_after(std::chrono::milliseconds(state_->options.header_deadline_ms));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->do_close();
+                                self->do_read();
+                              });
+    } else {
+      do_read();
+    }
+  }
+
+  /// Waits for the next request: a new connection (or one with pipelined
+  /// bytes already buffered) must send its head within the header deadline;
+  /// a kept-alive one may idle up to the idle timeout first.
   void do_read() {
     if (state_->draining) return do_close();
+    if (request_seq_ == 0 || buffer_.size() > 0) return do_read_head();
+    lowest().expires_after(std::chrono::milliseconds(state_->options.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(std::min(first_read_bytes, buffer_.max_size())),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->do_close();
+                              self->buffer_.commit(n);
+                              self->do_read_head();
+                            });
+  }
+
+  /// Reads up to the blank line that ends the head, under one deadline (a
+  /// client trickling bytes gains nothing), then checks the raw head.
+  void do_read_head() {
+    lowest().expires_after(std::chrono::milliseconds(state_->options.header_deadline_ms));
+    head_scanned_ = 0;
+    read_head_some();
+  }
+
+  void read_head_some() {
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    // Resume the search a few bytes back: the terminator may straddle reads.
+    auto from = head_scanned_ > 3 ? head_scanned_ - 3 : 0;
+    if (auto end = data.find("\r\n\r\n", from); end != std::string_view::npos)
+      return on_head({}, end + 4);
+    head_scanned_ = data.size();
+    auto room = buffer_.max_size() - buffer_.size();
+    if (data.size() > state_->options.header_bytes_max || room == 0)
+      return on_head(asio::error::not_found, 0);
+    stream_.async_read_some(buffer_.prepare(std::min(room, first_read_bytes)),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->do_close();
+                              self->buffer_.commit(n);
+                              self->read_head_some();
+                            });
+  }
+
+  void on_head(beast::error_code ec, std::size_t head_bytes) {
+    if (ec == asio::error::not_found || (!ec && head_bytes > state_->options.header_bytes_max))
+      return send_error(431, "headers_too_large", "The request headers exceed the limit.");
+    if (ec) return do_close();  // closed, reset or the head deadline passed
+    std::string_view head(static_cast<const char*>(buffer_.data().data()), head_bytes);
+    if (auto refused = check_raw_head(head))
+      return send_error(refused->status, refused->code, refused->message);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->options.header_bytes_max));
     parser_->body_limit(state_->options.body_bytes_max);
-    stream_.expires_after(std::chrono::milliseconds(state_->options.idle_timeout_ms));
+    parser_->eager(false);
+    // The whole head is buffered: parse it from memory, no I/O (a blocking
+    // read here would stall an I/O thread).
+    beast::error_code parse_ec;
+    auto used = parser_->put(buffer_.data(), parse_ec);
+    buffer_.consume(used);
+    if (!parse_ec && !parser_->is_header_done()) parse_ec = http::error::need_more;
+    if (parse_ec == http::error::header_limit)
+      return send_error(431, "headers_too_large", "The request headers exceed the limit.");
+    // A Content-Length over the limit is known from the head alone.
+    if (parse_ec == http::error::body_limit)
+      return send_error(413, "body_too_large", "The request body exceeds the limit.");
+    if (parse_ec) return send_error(400, "malformed_http", "The request is not valid HTTP/1.1.");
+    if (auto refused = check_parsed_head(parser_->get()))
+      return send_error(refused->status, refused->code, refused->message);
+    // The body gets the request deadline; the parser stops at its end.
+    lowest().expires_after(std::chrono::milliseconds(state_->options.request_deadline_ms));
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&basic_session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -124,21 +231,15 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     http_request out;
-    out.method = std::string(req.method_string());
-    out.target = std::string(req.target());
-    auto q = out.target.find('?');
-    out.path = out.target.substr(0, q);
-    if (q != std::string::npos) out.query = out.target.substr(q + 1);
-    out.headers.reserve(16);
-    for (const auto& field : req) out.headers.emplace_back(field.name_string(), field.value());
+    copy_head(req, out);
     out.body = std::move(req.body());
     beast::error_code addr_ec;
-    auto ep = stream_.socket().remote_endpoint(addr_ec);
+    auto ep = lowest().socket().remote_endpoint(addr_ec);
     if (!addr_ec) out.remote_address = ep.address().to_string();
 
     busy_ = true;
     state_->in_flight.fetch_add(1);
-    stream_.expires_never();
+    lowest().expires_never();
     auto seq = ++request_seq_;
     deadline_.expires_after(std::chrono::milliseconds(state_->options.request_deadline_ms));
     deadline_.async_wait([self = shared_from_this(), seq](beast::error_code wait_ec) {
@@ -183,12 +284,16 @@ class session : public std::enable_shared_from_this<session> {
     out->version(version_);
     out->result(static_cast<unsigned>(res.status));
     out->set(http::field::server, state_->options.server_name);
+    // Browsers that reached us over TLS keep to it (RFC 6797).
+    if constexpr (is_tls)
+      out->set(http::field::strict_transport_security,
+               "max-age=" + std::to_string(core::limits::hsts_max_age_s));
     if (!res.content_type.empty()) out->set(http::field::content_type, res.content_type);
     for (auto& [name, value] : res.headers) out->insert(name, value);
     out->body() = std::move(res.body);
     out->keep_alive(keep_alive_ && !state_->draining);
     out->prepare_payload();
-    stream_.expires_after(std::chrono::milliseconds(state_->options.request_deadline_ms));
+    lowest().expires_after(std::chrono::milliseconds(state_->options.request_deadline_ms));
     http::async_write(stream_, *out,
                       [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
                         self->on_write(ec, out->keep_alive());
@@ -213,8 +318,8 @@ class session : public std::enable_shared_from_this<session> {
       // One deadline for the whole drain: a client trickling bytes cannot
       // hold the connection open by resetting a per-read timer.
       linger_started_ = true;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream_.expires_after(std::chrono::milliseconds(core::limits::http_linger_ms));
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      lowest().expires_after(std::chrono::milliseconds(core::limits::http_linger_ms));
     }
     stream_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
@@ -226,15 +331,22 @@ class session : public std::enable_shared_from_this<session> {
   void do_close() {
     beast::error_code ec;
     deadline_.cancel();
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  /// Beyond the head limit, what the buffer may hold (pipelined bytes).
+  static constexpr std::size_t head_slack_bytes = 16 * 1024;
+  /// The first read of a kept-alive connection's next request.
+  static constexpr std::size_t first_read_bytes = 4096;
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_server::state> state_;
   std::uint64_t id_;
+  std::string address_;
+  std::size_t head_scanned_ = 0;
   asio::steady_timer deadline_;
   std::uint64_t request_seq_ = 0;
   std::uint64_t answered_seq_ = 0;
@@ -254,20 +366,36 @@ void on_accept(const std::shared_ptr<http_server::state>& st, beast::error_code 
                tcp::socket socket) {
   if (ec == asio::error::operation_aborted || st->draining) return;
   if (!ec) {
-    if (st->open.load() >= st->options.connections_max) {
-      // Over the limit: refuse this connection, keep serving the others.
+    beast::error_code addr_ec;
+    auto remote = socket.remote_endpoint(addr_ec);
+    std::string address = addr_ec ? std::string() : remote.address().to_string();
+    std::shared_ptr<session> s;
+    {
+      std::lock_guard guard{st->sessions_mutex};
+      auto& from_address = st->per_address[address];
+      // Over either limit: refuse this connection, keep serving the others.
+      // The per-address cap keeps one client from taking the global one.
+      if (st->open.load() < st->options.connections_max &&
+          from_address < st->options.connections_per_address_max) {
+        ++from_address;
+        st->open.fetch_add(1);
+        auto id = st->next_session_id++;
+        if (st->tls)
+          s = std::make_shared<basic_session<beast::ssl_stream<beast::tcp_stream>>>(
+              std::move(socket), st, id, address, *st->tls);
+        else
+          s = std::make_shared<basic_session<beast::tcp_stream>>(std::move(socket), st, id,
+                                                                 address);
+        st->sessions.emplace(id, s);
+      } else if (from_address == 0) {
+        st->per_address.erase(address);
+      }
+    }
+    if (s) {
+      s->run();
+    } else {
       beast::error_code ignored;
       socket.close(ignored);
-    } else {
-      st->open.fetch_add(1);
-      std::shared_ptr<session> s;
-      {
-        std::lock_guard guard{st->sessions_mutex};
-        auto id = st->next_session_id++;
-        s = std::make_shared<session>(std::move(socket), st, id);
-        st->sessions.emplace(id, s);
-      }
-      s->run();
     }
   }
   do_accept(st);
@@ -293,6 +421,22 @@ http_server::~http_server() {
 
 std::string http_server::start() {
   beast::error_code ec;
+  const auto& cert = state_->options.tls_cert_file;
+  const auto& key = state_->options.tls_key_file;
+  if (cert.empty() != key.empty()) return "TLS needs both a certificate file and a key file";
+  if (!cert.empty()) {
+    auto& ctx = state_->tls.emplace(ssl::context::tls_server);
+    // TLS 1.2 and later only; no compression, no renegotiation by clients.
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::no_compression | ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+    if (ctx.use_certificate_chain_file(cert, ec); ec)
+      return "TLS certificate " + cert + ": " + ec.message();
+    if (ctx.use_private_key_file(key, ssl::context::pem, ec); ec)
+      return "TLS key " + key + ": " + ec.message();
+  }
   auto address = asio::ip::make_address(state_->options.address, ec);
   if (ec) return "bad listen address '" + state_->options.address + "': " + ec.message();
   tcp::endpoint endpoint{address, state_->options.port};

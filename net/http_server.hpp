@@ -25,7 +25,18 @@ struct http_server_options {
   std::int64_t request_deadline_ms = core::limits::http_request_deadline_ms;
   std::int64_t idle_timeout_ms = core::limits::http_idle_timeout_ms;
   std::size_t connections_max = core::limits::http_connections_max;
+  /// Connections one client address may hold; beyond it, new ones from that
+  /// address are closed at once while other addresses are still served.
+  std::size_t connections_per_address_max = core::limits::http_connections_per_address_max;
+  /// Time to send a complete request head, from the connection's first byte
+  /// wait (a new connection) or from the first byte of a kept-alive one's
+  /// next request; the idle timeout governs the wait between requests.
+  std::int64_t header_deadline_ms = core::limits::http_header_deadline_ms;
   std::string server_name = "payments";
+  /// PEM files of the certificate (chain) and private key; both set: the
+  /// listener speaks TLS 1.2+ only and answers carry HSTS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   /// Builds the body of transport errors; the default is the shared
   /// {"error":{"type","code","message"}} shape.
   error_renderer render_error;

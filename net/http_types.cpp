@@ -91,4 +91,22 @@ std::optional<std::string> http_request::query_param(std::string_view name) cons
   return std::nullopt;
 }
 
+std::vector<std::string_view> http_request::cookies(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& [key, value] : headers) {
+    if (!iequals(key, "Cookie")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      auto pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+      out.push_back(pair.substr(eq + 1));
+    }
+  }
+  return out;
+}
+
 }  // namespace pay::net

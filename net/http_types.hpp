@@ -32,6 +32,10 @@ struct http_request {
 
   /// Returns the value of one query parameter, percent-decoded.
   std::optional<std::string> query_param(std::string_view name) const;
+
+  /// Every value of the cookie `name` in the Cookie headers, in order (a
+  /// browser may send several with one name, for different paths).
+  std::vector<std::string_view> cookies(std::string_view name) const;
 };
 
 /// An HTTP response; the server adds Date, Server and Content-Length.

@@ -176,7 +176,12 @@ void inspect_intent(api_state& st, const call_ptr& c) {
                     else
                       w.null();
                     w.key("intent");
-                    w.raw(intent_json(pi));
+                    // The shopper's client secret lets whoever holds it
+                    // confirm the payment: an operator's view has no use
+                    // for it, and views get pasted into tickets.
+                    auto redacted = pi;
+                    redacted.client_secret.reset();
+                    w.raw(intent_json(redacted));
                     w.key("timeline");
                     w.raw(audit_list_json(pi.id, found->timeline));
                     w.key("postings");

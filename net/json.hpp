@@ -72,15 +72,35 @@ class json_writer {
 };
 
 /// Why a body is not acceptable JSON.
-enum class json_error { none, empty, too_deep, syntax, not_an_object };
+enum class json_error {
+  none,
+  empty,
+  too_deep,
+  syntax,
+  not_an_object,
+  invalid_utf8,   ///< a string (or key) is not UTF-8, or holds a lone surrogate escape
+  nul_in_string,  ///< a string (or key) holds U+0000 (raw or as \u0000)
+  duplicate_key,  ///< an object names one key twice
+};
 
 /// Parses `text` into `doc`; refuses nesting deeper than `depth_max` before
-/// handing anything to the parser.
+/// handing anything to the parser. Every string and key must then be
+/// well-formed UTF-8 without NUL (PostgreSQL stores neither), and no object
+/// may repeat a key (which one wins would be a guess, and the idempotency
+/// fingerprint would differ from what was applied). When `where` is given,
+/// it receives the path of the offending string or key (`metadata.order`).
 json_error parse_json_object(std::string_view text, rapidjson::Document& doc,
-                             std::size_t depth_max = core::limits::json_depth_max);
+                             std::size_t depth_max = core::limits::json_depth_max,
+                             std::string* where = nullptr);
 
 /// The message for a json_error, for the client.
 std::string_view describe(json_error e);
+
+/// The message for a json_error with the path `parse_json_object` found.
+std::string describe(json_error e, std::string_view where);
+
+/// The machine-readable error code the API answers for a json_error.
+std::string_view error_code(json_error e);
 
 /// The canonical form of a JSON value: objects with keys sorted, no spaces.
 /// Two bodies that mean the same have the same canonical form, which is what

@@ -21,6 +21,8 @@
 #include "core/metrics.hpp"
 #include "net/api_context.hpp"
 
+#include "core/crypto.hpp"
+
 namespace pay::net::api {
 
 namespace m = core::metrics;
@@ -135,6 +137,17 @@ constexpr std::string_view scrape_sources[] = {"inbox_stats", "trial_balance", "
                                                "reconciliation"};
 
 void serve_metrics(api_state& st, const call_ptr& c) {
+  // With --metrics-token, only the scraper that holds it reads the metrics
+  // (they name routes, PSPs and volumes); compared in constant time.
+  if (const auto& token = st.options.metrics_token; !token.empty()) {
+    auto given = bearer_key(c->req);
+    if (given.empty() || !core::constant_time_equal(given, token)) {
+      auto res = error_response(401, "invalid_request_error", "unauthorized",
+                                "/metrics needs 'Authorization: Bearer <metrics token>'.");
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return c->answer(std::move(res));
+    }
+  }
   auto* state = &st;
   auto storage = st.storage();
   auto trial_storage = st.storage();

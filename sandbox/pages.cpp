@@ -52,19 +52,28 @@ std::string_view card_iframe_js() {
   var clientSecret = query.get('client_secret') || '';
   var publishableKey = query.get('publishable_key') || '';
   var returnUrl = query.get('return_url') || '';
+  var parentOrigin = originOrEmpty(query.get('parent_origin'));
   var intentId = clientSecret.split('_secret_')[0];
   var form = document.getElementById('card-form');
   var message = document.getElementById('message');
   var button = document.getElementById('pay');
+
+  // An http(s) origin exactly (scheme, host, port; nothing after), or ''.
+  function originOrEmpty(text) {
+    if (!text || !/^https?:\/\/[^\/?#]+$/.test(text)) return '';
+    try { return new URL(text).origin === text ? text : ''; } catch (e) { return ''; }
+  }
 
   function tell(kind, text) {
     message.className = kind;
     message.textContent = text;
   }
 
+  // Only to the embedding page's origin, which it names in parent_origin:
+  // never '*', so no other page that frames this form hears about payments.
   function notifyParent(payload) {
-    if (window.parent && window.parent !== window) {
-      window.parent.postMessage(Object.assign({ source: 'psp-sandbox' }, payload), '*');
+    if (parentOrigin && window.parent && window.parent !== window) {
+      window.parent.postMessage(Object.assign({ source: 'psp-sandbox' }, payload), parentOrigin);
     }
   }
 
@@ -110,8 +119,16 @@ std::string_view card_iframe_js() {
       var pi = r.json;
       if (pi.status === 'requires_action' && pi.next_action &&
           pi.next_action.type === 'redirect_to_url') {
+        // Only to our own challenge page, which learns the parent's origin.
+        var next = new URL(pi.next_action.redirect_to_url.url, window.location.href);
+        if (next.origin !== window.location.origin) {
+          button.disabled = false;
+          tell('error', 'Unexpected authentication page.');
+          return;
+        }
+        if (parentOrigin) next.searchParams.set('parent_origin', parentOrigin);
         notifyParent({ type: 'requires_action', payment_intent: pi.id, status: pi.status });
-        window.location.assign(pi.next_action.redirect_to_url.url);
+        window.location.assign(next.toString());
         return;
       }
       tell('ok', pi.status === 'succeeded' ? 'Payment succeeded.' : 'Payment authorised.');
@@ -154,11 +171,27 @@ std::string_view three_ds_html() {
 (function () {
   var query = new URLSearchParams(window.location.search);
   var clientSecret = query.get('client_secret') || '';
-  var returnUrl = query.get('return_url') || '';
+  var parentOrigin = originOrEmpty(query.get('parent_origin'));
   var parts = window.location.pathname.split('/');
   var intentId = decodeURIComponent(parts[parts.length - 1]);
   document.getElementById('intent').textContent = intentId;
   var message = document.getElementById('message');
+
+  function originOrEmpty(text) {
+    if (!text || !/^https?:\/\/[^\/?#]+$/.test(text)) return '';
+    try { return new URL(text).origin === text ? text : ''; } catch (e) { return ''; }
+  }
+
+  // The return URL is the one registered on the intent (checked by the
+  // sandbox at confirmation: an absolute http(s) URL), never one from this
+  // page's own address, which anybody can craft.
+  function registeredReturnUrl(pi) {
+    if (typeof pi.return_url !== 'string') return null;
+    try {
+      var url = new URL(pi.return_url);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url : null;
+    } catch (e) { return null; }
+  }
 
   function finish(outcome) {
     var body = new URLSearchParams();
@@ -173,13 +206,14 @@ std::string_view three_ds_html() {
       if (pi.error) { message.textContent = pi.error.message; return; }
       var ok = pi.status === 'succeeded' || pi.status === 'requires_capture';
       message.textContent = ok ? 'Authentication complete.' : 'Authentication failed.';
-      if (window.parent && window.parent !== window) {
+      if (parentOrigin && window.parent && window.parent !== window) {
         window.parent.postMessage({ source: 'psp-sandbox', type: ok ? 'payment_confirmed'
                                     : 'payment_failed', payment_intent: pi.id,
-                                    status: pi.status }, '*');
+                                    status: pi.status }, parentOrigin);
       }
-      if (returnUrl) {
-        var target = new URL(returnUrl);
+      var target = registeredReturnUrl(pi);
+      if (target) {
+        // As Stripe does, to the merchant's registered return_url only.
         target.searchParams.set('payment_intent', pi.id);
         target.searchParams.set('payment_intent_client_secret', clientSecret);
         target.searchParams.set('redirect_status', ok ? 'succeeded' : 'failed');

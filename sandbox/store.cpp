@@ -729,6 +729,25 @@ std::optional<std::string> store::resolve_payment_method(const params& p, api_er
 
 // ---- payment intents --------------------------------------------------------
 
+/// A return_url must be an absolute http(s) URL, as Stripe requires: the
+/// 3-D Secure page sends the shopper (and the client secret) there, so a
+/// javascript: or data: URL, or a relative one, is refused at the door.
+static std::optional<api_error> bad_return_url(const params& p) {
+  auto url = p.get("return_url");
+  if (!url) return std::nullopt;
+  constexpr std::size_t url_length_max = 2048;
+  std::string_view u = *url;
+  auto scheme_end = u.find("://");
+  std::string scheme(u.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  bool ok = u.size() <= url_length_max && (scheme == "http" || scheme == "https") &&
+            scheme_end + 3 < u.size() && u[scheme_end + 3] != '/';
+  for (unsigned char ch : u) ok = ok && ch > 0x20 && ch != 0x7f;
+  if (ok) return std::nullopt;
+  return invalid("Invalid URL: return_url must be an absolute http or https URL.", "return_url",
+                 "url_invalid");
+}
+
 api_result store::create_payment_intent(const params& p, const request_context& ctx) {
   if (auto bad =
           p.first_unknown({"amount", "currency", "capture_method", "payment_method_types",
@@ -740,6 +759,7 @@ api_result store::create_payment_intent(const params& p, const request_context& 
                                "payment_method", "return_url", "confirmation_method"},
                               {"metadata", "payment_method_types", "payment_method_data"}))
     return bad->render();
+  if (auto bad = bad_return_url(p)) return bad->render();
   if (!p.get("amount")) return missing_param("amount").render();
   std::optional<api_error> err;
   auto amount = int_param(p, "amount", err);
@@ -847,6 +867,7 @@ api_result store::confirm_payment_intent(const std::string& id, const params& p,
   if (auto bad = check_shapes(p, {"payment_method", "client_secret", "return_url"},
                               {"payment_method_data"}))
     return bad->render();
+  if (auto bad = bad_return_url(p)) return bad->render();
   auto it = intents_.find(id);
   if (it == intents_.end()) return no_such("payment_intent", id, "intent").render();
   auto& pi = it->second;
@@ -915,9 +936,7 @@ api_result store::charge_card(payment_intent& pi, const request_context& ctx) {
       return {200, pi_json(pi)};
     case card_outcome::require_3ds:
       pi.status = pi_status::requires_action;
-      pi.authentication_url =
-          ctx.base_url + "/3ds/" + pi.id + "?client_secret=" + pi.client_secret +
-          (pi.return_url ? "&return_url=" + net::percent_encode(*pi.return_url) : std::string{});
+      pi.authentication_url = ctx.base_url + "/3ds/" + pi.id + "?client_secret=" + pi.client_secret;
       emit("payment_intent.requires_action", pi_json(pi), ctx);
       return {200, pi_json(pi)};
     case card_outcome::decline_generic:
@@ -1049,7 +1068,13 @@ api_result store::complete_authentication(const std::string& id, bool approve,
         "or a new PaymentMethod to attempt to fulfill this PaymentIntent again.";
     fail_payment(pi, "", e, ctx);
   }
-  return {200, pi_json(pi)};
+  // The challenge page returns the shopper to the return_url registered on
+  // the intent (checked at create or confirm), never to one from its own
+  // address: this private endpoint's answer adds it to the intent.
+  auto body = pi_json(pi);
+  if (pi.return_url && !body.empty() && body.back() == '}')
+    body.insert(body.size() - 1, ",\"return_url\":" + net::json_quote(*pi.return_url));
+  return {200, std::move(body)};
 }
 
 api_result store::capture_payment_intent(const std::string& id, const params& p,

@@ -127,7 +127,21 @@ pg_connection& pg_connection::operator=(pg_connection&& other) noexcept {
 }
 
 core::result<pg_connection> pg_connection::connect(const std::string& url) {
-  pg_conn* conn = PQconnectdb(url.c_str());
+  namespace limits = core::limits;
+  // The engine's defaults first, the URL last: a setting in the URL (e.g.
+  // ?connect_timeout=2 or ?options=-c%20statement_timeout%3D5000) wins.
+  const std::string connect_timeout = std::to_string(limits::db_connect_timeout_s);
+  const std::string idle = std::to_string(limits::db_keepalives_idle_s);
+  const std::string interval = std::to_string(limits::db_keepalives_interval_s);
+  const std::string count = std::to_string(limits::db_keepalives_count);
+  const std::string options =
+      "-c statement_timeout=" + std::to_string(limits::db_statement_timeout_ms);
+  const char* keys[] = {"connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "options",    "dbname",          nullptr};
+  const char* values[] = {
+      connect_timeout.c_str(), "1",         idle.c_str(), interval.c_str(), count.c_str(),
+      options.c_str(),         url.c_str(), nullptr};
+  pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr)
     return core::make_error(core::errc::storage_unavailable, "libpq could not allocate");
   if (PQstatus(conn) != CONNECTION_OK) {

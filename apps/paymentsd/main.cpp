@@ -139,6 +139,41 @@ std::vector<core::option_spec> option_specs() {
       {"outbound-poll-ms", "PAYMENTS_OUTBOUND_POLL_MS",
        std::to_string(core::limits::outbound_poll_ms),
        "How often the delivery supervisor looks for due deliveries."},
+      {"intent-actors-per-merchant", "PAYMENTS_INTENT_ACTORS_PER_MERCHANT",
+       std::to_string(core::limits::intent_actors_per_merchant_max),
+       "Live payment intent actors one merchant's requests may hold (beyond: 503, retry)."},
+      {"api-rate-burst", "PAYMENTS_API_RATE_BURST", std::to_string(core::limits::api_rate_burst),
+       "API requests one merchant may make in a burst (token bucket size)."},
+      {"api-rate-refill-ms", "PAYMENTS_API_RATE_REFILL_MS",
+       std::to_string(core::limits::api_rate_refill_ms),
+       "Milliseconds per API request token a merchant regains."},
+      {"public-rate-burst", "PAYMENTS_PUBLIC_RATE_BURST",
+       std::to_string(core::limits::public_rate_burst),
+       "Hosted checkout page requests one client address may make in a burst."},
+      {"public-rate-refill-ms", "PAYMENTS_PUBLIC_RATE_REFILL_MS",
+       std::to_string(core::limits::public_rate_refill_ms),
+       "Milliseconds per checkout page token a client address regains."},
+      {"session-rate-burst", "PAYMENTS_SESSION_RATE_BURST",
+       std::to_string(core::limits::session_rate_burst),
+       "Checkout sessions one client address may start in a burst."},
+      {"session-rate-refill-ms", "PAYMENTS_SESSION_RATE_REFILL_MS",
+       std::to_string(core::limits::session_rate_refill_ms),
+       "Milliseconds per checkout session token a client address regains."},
+      {"connections-per-address", "PAYMENTS_CONNECTIONS_PER_ADDRESS",
+       std::to_string(core::limits::http_connections_per_address_max),
+       "Connections one client address may hold open at once."},
+      {"header-deadline-ms", "PAYMENTS_HEADER_DEADLINE_MS",
+       std::to_string(core::limits::http_header_deadline_ms),
+       "Time a connection gets to send a complete request head."},
+      {"metrics-token", "PAYMENTS_METRICS_TOKEN", "",
+       "Bearer token GET /metrics requires; unset leaves /metrics open to whoever reaches the "
+       "listener.",
+       true},
+      {"tls-cert-file", "PAYMENTS_TLS_CERT_FILE", "",
+       "Certificate chain (PEM) of the engine's own TLS listener; with --tls-key-file the "
+       "listener speaks TLS 1.2+ only and sends HSTS."},
+      {"tls-key-file", "PAYMENTS_TLS_KEY_FILE", "",
+       "Private key (PEM) of the TLS listener (a path: the key stays in its file)."},
       {"actor-scheduler", "PAYMENTS_ACTOR_SCHEDULER", "sharing",
        "Actor scheduler: sharing (threads sleep on one queue until work comes) or stealing "
        "(CAF's work stealing; idle threads poll every 50 us, which costs CPU on small machines)."},
@@ -184,6 +219,15 @@ int run(const core::option_values& opts) {
   }
   if (const auto& js = opts.get("checkout-psp-js"); js != "sandbox" && js != "stripe") {
     core::log::error("bad --checkout-psp-js: use sandbox or stripe", {{"given", js}});
+    return 2;
+  }
+  if (const auto& token = opts.get("admin-token");
+      !token.empty() && token.size() < core::limits::admin_token_length_min) {
+    core::log::error("the admin token is too short: use at least " +
+                         std::to_string(core::limits::admin_token_length_min) +
+                         " random characters (e.g. openssl rand -hex 32), or leave it unset to "
+                         "disable the admin API",
+                     {{"length", std::to_string(token.size())}});
     return 2;
   }
   if (!migrate_at_startup(url, opts.get_int("startup-db-wait-ms"))) return 1;
@@ -253,6 +297,8 @@ int run(const core::option_values& opts) {
   };
   actors::router_config router_cfg;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
+  router_cfg.actors_per_merchant_max = static_cast<std::size_t>(
+      std::max<std::int64_t>(1, opts.get_int("intent-actors-per-merchant")));
   handles.router = actors::spawn_intent_router(sys, handles.storage, gateways, router_cfg);
   actors::webhook_worker_config worker_cfg;
   worker_cfg.retry.attempts_max = static_cast<std::uint32_t>(
@@ -335,6 +381,8 @@ int run(const core::option_values& opts) {
   server_opts.threads =
       static_cast<unsigned>(std::max<std::int64_t>(1, opts.get_int("http-threads")));
   server_opts.server_name = "paymentsd";
+  server_opts.tls_cert_file = opts.get("tls-cert-file");
+  server_opts.tls_key_file = opts.get("tls-key-file");
   server_opts.render_error = [](int status, std::string_view code, std::string_view message) {
     return net::error_response(status, status >= 500 ? "api_error" : "invalid_request_error", code,
                                message);
@@ -347,6 +395,17 @@ int run(const core::option_values& opts) {
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
   api_opts.public_url = opts.get("public-url");
+  auto rate = [&opts](const char* burst, const char* refill) {
+    return core::rate_limit{std::max<std::int64_t>(1, opts.get_int(burst)),
+                            std::max<std::int64_t>(1, opts.get_int(refill))};
+  };
+  api_opts.api_rate = rate("api-rate-burst", "api-rate-refill-ms");
+  api_opts.public_rate = rate("public-rate-burst", "public-rate-refill-ms");
+  api_opts.session_rate = rate("session-rate-burst", "session-rate-refill-ms");
+  api_opts.metrics_token = opts.get("metrics-token");
+  server_opts.connections_per_address_max =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, opts.get_int("connections-per-address")));
+  server_opts.header_deadline_ms = std::max<std::int64_t>(100, opts.get_int("header-deadline-ms"));
   auto bound_port = api_opts.bound_port;
   net::http_server server{server_opts, net::make_api_handler(handles, api_opts)};
   if (auto err = server.start(); !err.empty()) {

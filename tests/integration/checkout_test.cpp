@@ -471,7 +471,7 @@ TEST_CASE("Every money movement of a payment posts balanced ledger entries with 
 TEST_CASE(
     "The ledger endpoints show a merchant its own accounts and postings, and the trial balance to "
     "the admin") {
-  checkout_fixture f{{{"PAYMENTS_ADMIN_TOKEN", "adm_ledger_test_token"}}};
+  checkout_fixture f{{{"PAYMENTS_ADMIN_TOKEN", "adm_ledger_test_token_of_32_chars_or_more"}}};
   auto pi = f.create(2000, "automatic");
   auto id = str(pi, "id");
   f.confirm_as_browser(pi, "pm_card_visa");
@@ -512,7 +512,7 @@ TEST_CASE(
 
   CHECK(f.get("/v1/ledger/trial_balance").response.status == 401);  // a merchant key is not enough
   auto trial = test::http("GET", f.url("/v1/ledger/trial_balance"), {},
-                          {{"Authorization", "Bearer adm_ledger_test_token"}});
+                          {{"Authorization", "Bearer adm_ledger_test_token_of_32_chars_or_more"}});
   REQUIRE(trial.response.status == 200);
   auto t = parse(trial.response.body);
   CHECK(t["balanced"].GetBool());

@@ -96,22 +96,22 @@ TEST_CASE("A wrong API key or a malformed Authorization header gets 401") {
 TEST_CASE(
     "A merchant sees only its own intents, and another merchant's id is 404 like an unknown one") {
   engine_fixture f;
-  insert_intent(f.db, "pi_alice_1", f.alice.id, 1000, 10);
-  insert_intent(f.db, "pi_bob_1", f.bob.id, 2000, 5);
+  insert_intent(f.db, "pi_alice1000000000000000000", f.alice.id, 1000, 10);
+  insert_intent(f.db, "pi_bob100000000000000000000", f.bob.id, 2000, 5);
 
   auto alice_list = test::http("GET", f.url("/v1/payment_intents"), {}, bearer(f.alice.api_key));
   REQUIRE(alice_list.response.status == 200);
   auto doc = parse(alice_list.response.body);
   REQUIRE(doc["data"].Size() == 1);
-  CHECK(std::string(doc["data"][0]["id"].GetString()) == "pi_alice_1");
+  CHECK(std::string(doc["data"][0]["id"].GetString()) == "pi_alice1000000000000000000");
   CHECK(doc["data"][0]["amount"].GetInt64() == 1000);
 
-  auto own =
-      test::http("GET", f.url("/v1/payment_intents/pi_alice_1"), {}, bearer(f.alice.api_key));
+  auto own = test::http("GET", f.url("/v1/payment_intents/pi_alice1000000000000000000"), {},
+                        bearer(f.alice.api_key));
   CHECK(own.response.status == 200);
 
-  auto foreign =
-      test::http("GET", f.url("/v1/payment_intents/pi_bob_1"), {}, bearer(f.alice.api_key));
+  auto foreign = test::http("GET", f.url("/v1/payment_intents/pi_bob100000000000000000000"), {},
+                            bearer(f.alice.api_key));
   auto unknown =
       test::http("GET", f.url("/v1/payment_intents/pi_nobody"), {}, bearer(f.alice.api_key));
   CHECK(foreign.response.status == 404);
@@ -121,7 +121,8 @@ TEST_CASE(
   auto strip = [](std::string body, const std::string& id) {
     return body.replace(body.find(id), id.size(), "ID");
   };
-  CHECK(strip(foreign.response.body, "pi_bob_1") == strip(unknown.response.body, "pi_nobody"));
+  CHECK(strip(foreign.response.body, "pi_bob100000000000000000000") ==
+        strip(unknown.response.body, "pi_nobody"));
 
   auto foreign_cursor = test::http("GET", f.url("/v1/payment_intents?starting_after=pi_bob_1"), {},
                                    bearer(f.alice.api_key));

@@ -36,7 +36,7 @@ namespace insp = pay::actors::inspector;
 
 namespace {
 
-const std::string admin = "adm_" + core::random_token(24);
+const std::string admin = "adm_" + core::random_token(32);
 const std::string webhook_secret = "whsec_" + core::random_token(32);
 
 std::int64_t now_s() {

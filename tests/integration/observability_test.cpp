@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string webhook_secret = "whsec_" + core::random_token(32);
-const std::string admin_token = "adm_" + core::random_token(24);
+const std::string admin_token = "adm_" + core::random_token(32);
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -45,7 +45,7 @@ inline std::string today() {
 /// A sandbox sending webhooks to an engine, two merchants, an admin token.
 struct settlement_fixture {
   const std::string secret = "whsec_" + core::random_token(32);
-  const std::string admin = "adm_" + core::random_token(24);
+  const std::string admin = "adm_" + core::random_token(32);
   test::scratch_database db;
   test::test_merchant shop_a = test::make_merchant(db, "shop-a");
   test::test_merchant shop_b = test::make_merchant(db, "shop-b");

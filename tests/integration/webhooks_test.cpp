@@ -71,7 +71,7 @@ std::string intent_event(const std::string& event_id, const std::string& type,
 
 const std::string secret = "whsec_" + core::random_token(32);
 const std::string next_secret = "whsec_" + core::random_token(32);
-const std::string admin = "adm_" + core::random_token(24);
+const std::string admin = "adm_" + core::random_token(32);
 
 /// An engine with webhook secrets and an admin token, and (optionally) a
 /// sandbox delivering its events to it.

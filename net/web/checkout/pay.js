@@ -93,6 +93,8 @@
     var url = new URL(session.psp.iframe_url);
     url.searchParams.set('client_secret', session.client_secret);
     url.searchParams.set('publishable_key', session.psp.publishable_key);
+    // The card form posts its messages to this origin only.
+    url.searchParams.set('parent_origin', window.location.origin);
     var frame = document.createElement('iframe');
     frame.id = 'psp-frame';
     frame.title = 'Secure card form';
