@@ -9,6 +9,8 @@
   const src = new URL(order.iframe_url);
   src.searchParams.set('client_secret', order.client_secret);
   src.searchParams.set('publishable_key', order.publishable_key);
+  // The card form posts its messages to this origin only.
+  src.searchParams.set('parent_origin', window.location.origin);
   const frame = document.createElement('iframe');
   frame.id = 'card-frame';
   frame.title = 'Card';
