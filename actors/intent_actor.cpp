@@ -420,6 +420,15 @@ void create_with_psp(intent_pointer self, create_command cmd,
 // when a webhook recorded it first, and a refusal is only ever a decision
 // taken before the PSP was called.
 
+/// A command's answer once its change is committed (after the test crash
+/// point between the commit and the stored answer).
+auto answer_committed(caf::typed_response_promise<core::payment_intent> rp) {
+  return [rp](const core::payment_intent& pi) mutable {
+    crash_at("after_commit");
+    rp.deliver(pi);
+  };
+}
+
 /// Records a capture the PSP confirmed; one another writer (a webhook)
 /// already recorded writes nothing and answers the intent as it is.
 void record_capture(intent_pointer self, capture_command cmd, std::int64_t asked,
@@ -444,13 +453,7 @@ void record_capture(intent_pointer self, capture_command cmd, std::int64_t asked
         idem_ref(cmd.idempotency_id),
         core::recovery_point::psp_called};
   };
-  persist_change(
-      self, std::move(build),
-      [rp](const core::payment_intent& pi) mutable {
-        crash_at("after_commit");
-        rp.deliver(pi);
-      },
-      failer(rp));
+  persist_change(self, std::move(build), answer_committed(rp), failer(rp));
 }
 
 /// Calls the PSP to capture (first attempt or resumed) and records it.
@@ -522,13 +525,7 @@ void record_cancel(intent_pointer self, cancel_command cmd,
                                  idem_ref(cmd.idempotency_id),
                                  core::recovery_point::psp_called};
   };
-  persist_change(
-      self, std::move(build),
-      [rp](const core::payment_intent& pi) mutable {
-        crash_at("after_commit");
-        rp.deliver(pi);
-      },
-      failer(rp));
+  persist_change(self, std::move(build), answer_committed(rp), failer(rp));
 }
 
 void cancel_at_psp(intent_pointer self, cancel_command cmd,

@@ -106,24 +106,7 @@ int connect_from(const char* from, std::uint16_t port) {
 
 /// Sends `bytes` on `fd` and reads until the peer closes or `timeout`.
 std::string send_on(int fd, const std::string& bytes, std::chrono::milliseconds timeout = 5s) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<std::size_t>(n);
-  }
-  timeval tv{};
-  tv.tv_sec = static_cast<long>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<long>((timeout.count() % 1000) * 1000);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  return test::send_and_read(fd, bytes, timeout);
 }
 
 int status_of(const std::string& raw) {

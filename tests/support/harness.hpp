@@ -123,6 +123,10 @@ net::client_result http(const std::string& method, const std::string& url,
                         const std::string& body = {}, std::vector<net::header> headers = {},
                         const std::string& content_type = {});
 
+/// Sends `bytes` on the connected socket `fd` and reads until the peer
+/// closes or `timeout` passes; leaves `fd` open.
+std::string send_and_read(int fd, const std::string& bytes, std::chrono::milliseconds timeout);
+
 /// Writes `bytes` on a fresh TCP connection and reads until the peer closes
 /// or `timeout` passes (for malformed requests and pipelining).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
