@@ -149,31 +149,29 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
           connector->retrieve_intent(id, timeout, std::move(done));
         });
       },
-      [self, timeout](psp_capture_atom, const psp_capture_request& req)
+      [self, timeout](psp_capture_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        core::log::request_scope scope{req.request_id};
+        core::log::request_scope scope{req.modification.request_id};
         return guarded<psp_intent_outcome>(self, "capture_intent", [=](auto done) {
-          connector->capture_intent(req.psp_intent_id, req.amount, req.idempotency_key, timeout,
+          connector->capture_intent(req.modification, req.idempotency_key, timeout,
                                     std::move(done));
         });
       },
-      [self, timeout](
-          psp_cancel_atom, const std::string& id, const std::string& key,
-          const std::string& request_id) -> caf::typed_response_promise<psp_intent_outcome> {
+      [self, timeout](psp_cancel_atom, const psp_modification_request& req)
+          -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        core::log::request_scope scope{request_id};
+        core::log::request_scope scope{req.modification.request_id};
         return guarded<psp_intent_outcome>(self, "cancel_intent", [=](auto done) {
-          connector->cancel_intent(id, key, timeout, std::move(done));
+          connector->cancel_intent(req.modification, req.idempotency_key, timeout, std::move(done));
         });
       },
-      [self, timeout](psp_refund_atom, const psp_refund_request& req)
+      [self, timeout](psp_refund_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_refund_outcome> {
         auto connector = self->state.connector;
-        core::log::request_scope scope{req.request_id};
+        core::log::request_scope scope{req.modification.request_id};
         return guarded<psp_refund_outcome>(self, "create_refund", [=](auto done) {
-          connector->create_refund(req.psp_intent_id, req.amount, req.reason, req.idempotency_key,
-                                   timeout, std::move(done));
+          connector->create_refund(req.modification, req.idempotency_key, timeout, std::move(done));
         });
       },
       [self, timeout](psp_bts_atom, const core::psp_list_query& query)

@@ -117,6 +117,10 @@ core::error from_psp_failure(const core::psp_failure& f) {
         return core::make_error(core::errc::psp_error, "The PSP refused the engine's credentials.");
       return core::make_error(core::errc::invalid_request,
                               "The PSP refused the request: " + f.message, f.param);
+    case core::psp_failure_kind::unsupported:
+      return core::make_error(
+          core::errc::invalid_request,
+          "The PSP holding this PaymentIntent does not support this: " + f.message);
     case core::psp_failure_kind::retryable:
       return core::make_error(core::errc::psp_unavailable,
                               "The PSP is unavailable (" + (f.code.empty() ? "error" : f.code) +
@@ -168,6 +172,11 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
     return false;
   auto path = core::find_path(next.status, *target);
   if (!path) return false;
+  // Undoing an accepted capture or cancellation takes the PSP's word that
+  // it refused it; an authorized status alone is older news.
+  const bool undoes = std::any_of(path->begin(), path->end(),
+                                  [](const auto& rule) { return core::is_refusal(rule.on); });
+  if (undoes != psp.modification_failed) return false;
   const auto before = next;
   const bool described = !trail.empty();  // e.g. the create row of a new intent
   for (const auto& rule : *path)
@@ -176,9 +185,10 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
   next.status = *target;
   next.psp_reference = psp.id;
   if (psp.client_secret) next.client_secret = psp.client_secret;
-  next.amount_capturable = psp.amount_capturable;
-  next.amount_received = psp.amount_received;
-  next.last_payment_error_json = psp.last_payment_error_json;
+  if (psp.amount_capturable) next.amount_capturable = *psp.amount_capturable;
+  if (psp.amount_received) next.amount_received = *psp.amount_received;
+  if (psp.last_payment_error_json || !psp.modification_failed)
+    next.last_payment_error_json = psp.last_payment_error_json;
   // A change without a transition (a decline that leaves the intent in
   // created, amounts the PSP corrected) is still a new version: it gets its
   // audit row like every other change, unless the write already has one.
@@ -193,6 +203,20 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
               declined ? "{\"last_payment_error\":" + *next.last_payment_error_json + "}" : "{}"));
   }
   return true;
+}
+
+/// The PSP's news as it applies to `current`: a PSP that captures an
+/// automatic-capture payment as it authorises it reports only the
+/// authorisation, which for such an intent means captured.
+core::psp_intent news_for(const core::payment_intent& current, const apply_command& cmd) {
+  auto view = cmd.view;
+  if (cmd.authorisation_captures && current.capture == core::capture_method::automatic &&
+      view.status == core::intent_status::authorized) {
+    view.status = core::intent_status::captured;
+    view.amount_received = view.amount_capturable.value_or(view.amount);
+    view.amount_capturable = 0;
+  }
+  return view;
 }
 
 /// Adds the ledger postings that the change from `before` to `w.intent`
@@ -278,6 +302,12 @@ void crash_at(std::string_view name) {
   if (failpoint(name)) std::_Exit(137);
 }
 
+/// A capture or cancellation the PSP accepted and has not confirmed yet.
+bool awaits_psp(const core::payment_intent& pi) {
+  return pi.status == core::intent_status::capture_pending ||
+         pi.status == core::intent_status::cancel_pending;
+}
+
 /// Still waiting for the shopper or the PSP: the PSP may know more.
 bool pending(const core::payment_intent& pi) {
   return pi.status == core::intent_status::created ||
@@ -300,6 +330,11 @@ void refresh_from_psp(intent_pointer self, Then then) {
       .await(
           [self, then](psp_intent_outcome& outcome) mutable {
             auto* psp = std::get_if<core::psp_intent>(&outcome);
+            // A PSP that tells outcomes by its events only: what they
+            // recorded is as current as the engine can know.
+            if (auto* f = std::get_if<core::psp_failure>(&outcome);
+                f != nullptr && f->kind == core::psp_failure_kind::unsupported)
+              return then(true);
             if (psp == nullptr) {
               core::log::debug("psp refresh failed",
                                {{"intent_id", self->state.id},
@@ -376,6 +411,7 @@ void create_with_psp(intent_pointer self, create_command cmd,
   req.metadata_json = pi.metadata_json;
   req.engine_intent_id = pi.id;
   req.request_id = cmd.request_id;
+  req.return_url = cmd.return_url;
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_create_atom::value, req, cmd.psp_key)
       .await(
@@ -429,31 +465,54 @@ auto answer_committed(caf::typed_response_promise<core::payment_intent> rp) {
   };
 }
 
-/// Records a capture the PSP confirmed; one another writer (a webhook)
-/// already recorded writes nothing and answers the intent as it is.
+/// Records what the PSP did with a capture: done (captured), or accepted
+/// to be confirmed later (capture_pending: an asynchronous PSP; its event
+/// finishes it). A change another writer (a webhook) already recorded
+/// writes nothing and answers the intent as it is.
 void record_capture(intent_pointer self, capture_command cmd, std::int64_t asked,
-                    std::int64_t received, caf::typed_response_promise<core::payment_intent> rp) {
+                    core::psp_intent psp, caf::typed_response_promise<core::payment_intent> rp) {
+  const bool later = psp.status == core::intent_status::capture_pending;
+  const auto event = later ? core::intent_event::capture_requested : core::intent_event::capture;
   change_builder build =
-      [cmd, asked,
-       received](const core::payment_intent& current) -> std::optional<storage::intent_write> {
-    if (!core::transition(current.status, core::intent_event::capture)) return std::nullopt;
+      [cmd, asked, psp, event,
+       later](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    auto rule = core::find_transition(current.status, event);
+    if (!rule) return std::nullopt;
     auto next = current;
-    next.status = core::intent_status::captured;
-    next.amount_capturable = 0;
-    next.amount_received = received > 0 ? received : asked;
+    next.status = rule->to;
+    const auto amount = psp.amount_received.value_or(0) > 0 ? *psp.amount_received : asked;
+    if (!later) {
+      next.amount_capturable = 0;
+      next.amount_received = amount;
+    }
+    const bool partial = asked > 0 && asked < current.amount_capturable;
+    std::string cause = later     ? "merchant captured; the PSP confirms the capture later"
+                        : partial ? "merchant captured part; the rest of the hold is released"
+                                  : "merchant captured the authorisation";
     return storage::intent_write{
         next,
         current.version,
-        {audit("api", "capture", current.status, next.status,
-               asked > 0 && asked < current.amount_capturable
-                   ? "merchant captured part; the rest of the hold is released"
-                   : "merchant captured the authorisation",
-               "{\"amount\":" + std::to_string(next.amount_received) + "}")},
+        {audit("api", std::string(core::to_string(event)), current.status, next.status,
+               std::move(cause), "{\"amount\":" + std::to_string(amount) + "}")},
         {},
         idem_ref(cmd.idempotency_id),
         core::recovery_point::psp_called};
   };
   persist_change(self, std::move(build), answer_committed(rp), failer(rp));
+}
+
+/// What a modification of this intent at its PSP is about.
+core::psp_modification modification_of(const core::payment_intent& pi, std::string reference,
+                                       std::optional<std::int64_t> amount, std::int64_t available,
+                                       const std::string& request_id) {
+  core::psp_modification m;
+  m.psp_intent_id = pi.psp_reference.value_or("");
+  m.engine_reference = std::move(reference);
+  m.amount = amount;
+  m.amount_available = available;
+  m.currency = pi.currency;
+  m.request_id = request_id;
+  return m;
 }
 
 /// Calls the PSP to capture (first attempt or resumed) and records it.
@@ -464,7 +523,9 @@ void capture_at_psp(intent_pointer self, capture_command cmd, std::int64_t asked
     rp.deliver(to_caf_error(invalid_state(current, "captured")));
     return;
   }
-  psp_capture_request req{*current.psp_reference, cmd.amount, cmd.psp_key, cmd.request_id};
+  psp_modification_request req{
+      modification_of(current, current.id, cmd.amount, current.amount_capturable, cmd.request_id),
+      cmd.psp_key};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_capture_atom::value, req)
       .await(
@@ -474,10 +535,16 @@ void capture_at_psp(intent_pointer self, capture_command cmd, std::int64_t asked
               return;
             }
             crash_at("after_psp_capture");
-            auto received = std::get<core::psp_intent>(outcome).amount_received;
-            record_capture(self, std::move(cmd), asked, received, rp);
+            record_capture(self, std::move(cmd), asked,
+                           std::move(std::get<core::psp_intent>(outcome)), rp);
           },
           [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+/// A merchant's capture or cancel is for an authorised intent whose last
+/// request the PSP has answered: not one the PSP is still confirming.
+bool accepts_command(const core::payment_intent& pi, core::intent_event command) {
+  return !awaits_psp(pi) && core::transition(pi.status, command).has_value();
 }
 
 void run_capture(intent_pointer self, capture_command cmd,
@@ -485,7 +552,7 @@ void run_capture(intent_pointer self, capture_command cmd,
   if (cmd.resume) return capture_at_psp(self, cmd, cmd.amount.value_or(0), rp);
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
-    if (!core::transition(current.status, core::intent_event::capture)) {
+    if (!accepts_command(current, core::intent_event::capture)) {
       rp.deliver(to_caf_error(refusal(current, fresh, "captured")));
       return;
     }
@@ -506,21 +573,27 @@ void run_capture(intent_pointer self, capture_command cmd,
   });
 }
 
-/// Records a cancel (at the PSP, or of an intent the PSP never saw).
-void record_cancel(intent_pointer self, cancel_command cmd,
+/// Records a cancel (at the PSP, or of an intent the PSP never saw), or
+/// one the PSP accepted to confirm later (`later`: cancel_pending).
+void record_cancel(intent_pointer self, cancel_command cmd, bool later,
                    caf::typed_response_promise<core::payment_intent> rp) {
+  const auto event = later ? core::intent_event::cancel_requested : core::intent_event::cancel;
   change_builder build =
-      [cmd](const core::payment_intent& current) -> std::optional<storage::intent_write> {
-    if (!core::transition(current.status, core::intent_event::cancel)) return std::nullopt;
+      [cmd, event,
+       later](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    auto rule = core::find_transition(current.status, event);
+    if (!rule) return std::nullopt;
     auto next = current;
-    next.status = core::intent_status::canceled;
-    next.amount_capturable = 0;
+    next.status = rule->to;
+    if (!later) next.amount_capturable = 0;
+    std::string cause = later ? "merchant canceled; the PSP confirms the cancellation later"
+                        : current.status == core::intent_status::authorized
+                            ? "merchant voided the authorisation"
+                            : "merchant canceled the payment intent";
     return storage::intent_write{next,
                                  current.version,
-                                 {audit("api", "cancel", current.status, next.status,
-                                        current.status == core::intent_status::authorized
-                                            ? "merchant voided the authorisation"
-                                            : "merchant canceled the payment intent")},
+                                 {audit("api", std::string(core::to_string(event)), current.status,
+                                        next.status, std::move(cause))},
                                  {},
                                  idem_ref(cmd.idempotency_id),
                                  core::recovery_point::psp_called};
@@ -531,9 +604,12 @@ void record_cancel(intent_pointer self, cancel_command cmd,
 void cancel_at_psp(intent_pointer self, cancel_command cmd,
                    caf::typed_response_promise<core::payment_intent> rp) {
   const auto& current = *self->state.pi;
-  if (!current.psp_reference) return record_cancel(self, std::move(cmd), rp);
+  if (!current.psp_reference) return record_cancel(self, std::move(cmd), false, rp);
+  psp_modification_request req{
+      modification_of(current, current.id, std::nullopt, current.amount_capturable, cmd.request_id),
+      cmd.psp_key};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
-                psp_cancel_atom::value, *current.psp_reference, cmd.psp_key, cmd.request_id)
+                psp_cancel_atom::value, req)
       .await(
           [self, cmd, rp](psp_intent_outcome& outcome) mutable {
             if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
@@ -541,7 +617,9 @@ void cancel_at_psp(intent_pointer self, cancel_command cmd,
               return;
             }
             crash_at("after_psp_cancel");
-            record_cancel(self, std::move(cmd), rp);
+            bool later =
+                std::get<core::psp_intent>(outcome).status == core::intent_status::cancel_pending;
+            record_cancel(self, std::move(cmd), later, rp);
           },
           [rp](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -551,7 +629,7 @@ void run_cancel(intent_pointer self, cancel_command cmd,
   if (cmd.resume) return cancel_at_psp(self, std::move(cmd), rp);
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
-    if (!core::transition(current.status, core::intent_event::cancel)) {
+    if (!accepts_command(current, core::intent_event::cancel)) {
       rp.deliver(to_caf_error(refusal(current, fresh, "canceled")));
       return;
     }
@@ -638,7 +716,10 @@ void refund_at_psp(intent_pointer self, refund_command cmd, std::int64_t amount,
     rp.deliver(to_caf_error(invalid_state(current, "refunded")));
     return;
   }
-  psp_refund_request req{*current.psp_reference, amount, cmd.reason, cmd.psp_key, cmd.request_id};
+  auto m = modification_of(current, cmd.refund_id, amount,
+                           current.amount_received - current.amount_refunded, cmd.request_id);
+  m.reason = cmd.reason;
+  psp_modification_request req{std::move(m), cmd.psp_key};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_refund_atom::value, req)
       .await(
@@ -827,7 +908,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
              outcome](const core::payment_intent& current) -> std::optional<storage::intent_write> {
           auto next = current;
           std::vector<core::audit_event> trail;
-          bool forward = merge_psp_intent(next, cmd.view, trail, cause);
+          bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause);
           for (auto& a : trail) a.actor = "webhook";
           if (forward && !same_view(next, current)) {
             *outcome = "applied";

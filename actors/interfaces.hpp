@@ -66,7 +66,7 @@ using storage_actor = caf::typed_actor<
     // Makes one dead letter (or all unresolved, given none) due again.
     caf::replies_to<dead_replay_atom, optional_id>::with<id_list>,
     // The engine's intent id for a PSP intent: (psp, PSP id).
-    caf::replies_to<psp_ref_atom, std::string, std::string>::with<optional_id>,
+    caf::replies_to<psp_ref_atom, std::string, std::string, std::string>::with<optional_id>,
     // Intents pending without change for (idle ms), at most (limit).
     caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>,
     // A merchant's ledger accounts with balances.
@@ -113,12 +113,11 @@ using gateway_actor = caf::typed_actor<
     // Reads the PSP's intent: (PSP id, request id).
     caf::replies_to<psp_get_atom, std::string, std::string>::with<psp_intent_outcome>,
     // Captures at the PSP.
-    caf::replies_to<psp_capture_atom, psp_capture_request>::with<psp_intent_outcome>,
-    // Cancels at the PSP: (PSP id, idempotency key, request id).
-    caf::replies_to<psp_cancel_atom, std::string, std::string,
-                    std::string>::with<psp_intent_outcome>,
+    caf::replies_to<psp_capture_atom, psp_modification_request>::with<psp_intent_outcome>,
+    // Cancels at the PSP.
+    caf::replies_to<psp_cancel_atom, psp_modification_request>::with<psp_intent_outcome>,
     // Refunds at the PSP.
-    caf::replies_to<psp_refund_atom, psp_refund_request>::with<psp_refund_outcome>,
+    caf::replies_to<psp_refund_atom, psp_modification_request>::with<psp_refund_outcome>,
     // One page of the PSP's balance transactions (settlement, reconciliation).
     caf::replies_to<psp_bts_atom, core::psp_list_query>::with<psp_balance_page_outcome>,
     // One page of the PSP's payouts (reconciliation).

@@ -134,6 +134,8 @@ struct create_command {
   /// The request's deadline: no hop of the command waits past it (zero:
   /// none given, each hop's own timeout applies).
   std::chrono::steady_clock::time_point deadline = {};
+  /// Where the PSP sends the shopper back after a redirect; empty: none.
+  std::string return_url = {};
 };
 
 /// Captures an authorised intent, fully or partly.
@@ -205,6 +207,9 @@ struct apply_command {
   std::string event_id;
   std::string event_type;  ///< the PSP's name of the event type, for the audit text
   core::psp_intent view;   ///< the PSP's intent as the event carries it
+  /// The PSP captures an automatic-capture payment as it authorises it and
+  /// reports the authorisation only (core::psp_provider).
+  bool authorisation_captures = false;
 };
 
 /// A page of one merchant's ledger: (merchant, account id or 0, limit, after).
@@ -263,21 +268,11 @@ using psp_balance_page_outcome = core::psp_outcome<core::psp_page<core::psp_bala
 using psp_payout_page_outcome = core::psp_outcome<core::psp_page<core::psp_payout>>;
 using psp_payout_outcome = core::psp_outcome<core::psp_payout>;
 
-/// A capture at the PSP: (psp intent id, amount or all, idempotency key).
-struct psp_capture_request {
-  std::string psp_intent_id;
-  std::optional<std::int64_t> amount;
+/// A capture, cancellation or refund at the PSP, with the PSP idempotency
+/// key that makes a repeat of it act once.
+struct psp_modification_request {
+  core::psp_modification modification;
   std::string idempotency_key;
-  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
-};
-
-/// A refund at the PSP.
-struct psp_refund_request {
-  std::string psp_intent_id;
-  std::optional<std::int64_t> amount;
-  std::optional<std::string> reason;
-  std::string idempotency_key;
-  std::string request_id = {};  ///< sent to the PSP as X-Request-Id
 };
 
 /// Work to run on an actor's own thread (a PSP callback handing back).
@@ -325,8 +320,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_balance_page_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_page_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_list_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_capture_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_modification_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_write)

@@ -262,10 +262,10 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(self->state.write(
             [&](storage::pg_connection& c) { return storage::replay_dead_letters(c, id); }));
       },
-      [self](psp_ref_atom, const std::string& psp,
-             const std::string& ref) -> caf::result<optional_id> {
+      [self](psp_ref_atom, const std::string& psp, const std::string& ref,
+             const std::string& engine_ref) -> caf::result<optional_id> {
         return reply(self->state.read([&](storage::pg_connection& c) {
-          return storage::intent_id_for_psp_reference(c, psp, ref);
+          return storage::intent_id_for_psp_reference(c, psp, ref, engine_ref);
         }));
       },
       [self](stuck_atom, std::int64_t idle_ms, std::uint64_t limit) -> caf::result<id_list> {

@@ -101,13 +101,16 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
       .then(done, lost);
 }
 
-/// Finds the engine's intent for `psp_intent_id` and sends it the command
-/// `make(intent id)` builds. No intent yet: retried under the deadline alone.
-/// An event another worker applied first is done.
+/// Finds the engine's intent for `psp_intent_id` (or, failing that, the
+/// one the PSP named by the engine's own id, `engine_reference`) and sends
+/// it the command `make(intent id)` builds. No intent yet: retried under the
+/// deadline alone. An event another worker applied first is done.
 template <class Atom, class MakeCommand>
 void route_to_intent(worker_pointer self, const storage::inbox_row& row,
-                     const std::string& psp_intent_id, MakeCommand make) {
-  self->request(self->state.storage, request_timeout, psp_ref_atom::value, row.psp, psp_intent_id)
+                     const std::string& psp_intent_id, const std::string& engine_reference,
+                     MakeCommand make) {
+  self->request(self->state.storage, request_timeout, psp_ref_atom::value, row.psp, psp_intent_id,
+                engine_reference)
       .then(
           [self, row, psp_intent_id, make](optional_id id) {
             if (!id)
@@ -157,7 +160,7 @@ void process(worker_pointer self, storage::inbox_row row) {
       if (!event.refund) return failed(self, row, "the refund event carries no refund");
       auto view = *event.refund;
       return route_to_intent<apply_refund_atom>(
-          self, row, view.payment_intent,
+          self, row, view.payment_intent, std::string{},
           [row, view, type = event.psp_type](const std::string& id) {
             return apply_refund_command{id, row.id, row.event_id, type, view};
           });
@@ -166,8 +169,10 @@ void process(worker_pointer self, storage::inbox_row row) {
       if (!event.intent) return failed(self, row, "the intent event carries no intent");
       auto view = *event.intent;
       return route_to_intent<apply_atom>(
-          self, row, event.object_id, [row, view, type = event.psp_type](const std::string& id) {
-            return apply_command{id, row.id, row.event_id, type, view};
+          self, row, event.object_id, view.engine_reference.value_or(""),
+          [row, view, type = event.psp_type,
+           captures = provider->authorisation_captures](const std::string& id) {
+            return apply_command{id, row.id, row.event_id, type, view, captures};
           });
     }
     case core::psp_event_kind::payout_paid: {
@@ -187,6 +192,7 @@ void process(worker_pointer self, storage::inbox_row row) {
       return;
     }
     case core::psp_event_kind::payout_failed:
+    case core::psp_event_kind::report_available:
     case core::psp_event_kind::other:
       return record(self, row);
   }

@@ -65,16 +65,15 @@ class unused_connector final : public core::psp_connector {
   void retrieve_intent(const std::string&, std::int64_t, intent_done done) override {
     fail(std::move(done));
   }
-  void capture_intent(const std::string&, std::optional<std::int64_t>, const std::string&,
-                      std::int64_t, intent_done done) override {
+  void capture_intent(const core::psp_modification&, const std::string&, std::int64_t,
+                      intent_done done) override {
     fail(std::move(done));
   }
-  void cancel_intent(const std::string&, const std::string&, std::int64_t,
+  void cancel_intent(const core::psp_modification&, const std::string&, std::int64_t,
                      intent_done done) override {
     fail(std::move(done));
   }
-  void create_refund(const std::string&, std::optional<std::int64_t>,
-                     const std::optional<std::string>&, const std::string&, std::int64_t,
+  void create_refund(const core::psp_modification&, const std::string&, std::int64_t,
                      refund_done done) override {
     ++calls;
     done(core::psp_failure{core::psp_failure_kind::retryable, 0, "", "benchmark", "", "", "", 0});

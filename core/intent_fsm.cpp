@@ -40,6 +40,19 @@ constexpr std::array rules{
     transition_rule{authorized, ev::cancel, canceled,
                     "the merchant voided the authorisation; the hold is released"},
     transition_rule{authorized, ev::expire, expired, "the authorisation hold lapsed uncaptured"},
+    transition_rule{authorized, ev::capture_requested, capture_pending,
+                    "the PSP accepted the merchant's capture and confirms it later"},
+    transition_rule{authorized, ev::cancel_requested, cancel_pending,
+                    "the PSP accepted the merchant's cancellation and confirms it later"},
+    // capture_pending
+    transition_rule{capture_pending, ev::capture, captured, "the PSP confirmed the capture"},
+    transition_rule{capture_pending, ev::capture_failed, authorized,
+                    "the PSP refused the capture; the authorisation stands"},
+    // cancel_pending
+    transition_rule{cancel_pending, ev::cancel, canceled,
+                    "the PSP confirmed the cancellation; the hold is released"},
+    transition_rule{cancel_pending, ev::cancel_failed, authorized,
+                    "the PSP refused the cancellation; the authorisation stands"},
     // captured
     transition_rule{captured, ev::refund_partial, partially_refunded,
                     "a refund of part of the captured amount"},
@@ -129,6 +142,8 @@ bool is_terminal(intent_status status) {
     case requires_action:
     case processing:
     case authorized:
+    case capture_pending:
+    case cancel_pending:
     case captured:
     case partially_refunded:
       return false;
@@ -150,6 +165,10 @@ std::string_view to_string(intent_status status) {
       return "processing";
     case authorized:
       return "authorized";
+    case capture_pending:
+      return "capture_pending";
+    case cancel_pending:
+      return "cancel_pending";
     case captured:
       return "captured";
     case partially_refunded:
@@ -185,6 +204,14 @@ std::string_view to_string(intent_event event) {
       return "capture";
     case ev::cancel:
       return "cancel";
+    case ev::capture_requested:
+      return "capture_requested";
+    case ev::capture_failed:
+      return "capture_failed";
+    case ev::cancel_requested:
+      return "cancel_requested";
+    case ev::cancel_failed:
+      return "cancel_failed";
     case ev::expire:
       return "expire";
     case ev::refund_partial:
@@ -193,6 +220,10 @@ std::string_view to_string(intent_event event) {
       return "refund_full";
   }
   invalid_enum("intent_event", static_cast<int>(event));
+}
+
+bool is_refusal(intent_event event) {
+  return event == ev::capture_failed || event == ev::cancel_failed;
 }
 
 std::optional<intent_event> parse_intent_event(std::string_view name) {

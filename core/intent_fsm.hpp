@@ -26,6 +26,11 @@ enum class intent_status : std::uint8_t {
   processing,
   /// Funds are held on the card; capture, cancel or expiry comes next.
   authorized,
+  /// The PSP accepted a capture and confirms it later (an asynchronous PSP):
+  /// nothing is booked until it does.
+  capture_pending,
+  /// The PSP accepted a cancellation and confirms it later.
+  cancel_pending,
   /// Funds are captured; refunds may follow.
   captured,
   /// Part of the captured amount is refunded.
@@ -52,6 +57,14 @@ enum class intent_event : std::uint8_t {
   capture,
   /// The merchant cancels (voids) the intent.
   cancel,
+  /// The PSP accepted a capture it confirms later (an asynchronous PSP).
+  capture_requested,
+  /// The PSP refused a capture it had accepted: the hold stands.
+  capture_failed,
+  /// The PSP accepted a cancellation it confirms later.
+  cancel_requested,
+  /// The PSP refused a cancellation it had accepted: the hold stands.
+  cancel_failed,
   /// The authorisation hold lapsed.
   expire,
   /// A refund leaves part of the captured amount unrefunded.
@@ -62,19 +75,35 @@ enum class intent_event : std::uint8_t {
 
 /// Every status, in declaration order.
 inline constexpr std::array all_intent_statuses{
-    intent_status::created,    intent_status::requires_action, intent_status::processing,
-    intent_status::authorized, intent_status::captured,        intent_status::partially_refunded,
-    intent_status::refunded,   intent_status::canceled,        intent_status::expired,
+    intent_status::created,         intent_status::requires_action,
+    intent_status::processing,      intent_status::authorized,
+    intent_status::capture_pending, intent_status::cancel_pending,
+    intent_status::captured,        intent_status::partially_refunded,
+    intent_status::refunded,        intent_status::canceled,
+    intent_status::expired,
 };
 
 /// Every event, in declaration order.
 inline constexpr std::array all_intent_events{
-    intent_event::action_required, intent_event::processing_started,
-    intent_event::authorized,      intent_event::payment_failed,
-    intent_event::capture,         intent_event::cancel,
-    intent_event::expire,          intent_event::refund_partial,
+    intent_event::action_required,
+    intent_event::processing_started,
+    intent_event::authorized,
+    intent_event::payment_failed,
+    intent_event::capture,
+    intent_event::cancel,
+    intent_event::capture_requested,
+    intent_event::capture_failed,
+    intent_event::cancel_requested,
+    intent_event::cancel_failed,
+    intent_event::expire,
+    intent_event::refund_partial,
     intent_event::refund_full,
 };
+
+/// True for the events that undo an accepted request (capture_failed,
+/// cancel_failed): only a PSP's explicit refusal applies them, never a walk
+/// towards an older status.
+bool is_refusal(intent_event event);
 
 /// One allowed transition: in status `from`, event `on` moves to `to`.
 struct transition_rule {

@@ -53,6 +53,14 @@ inline constexpr std::size_t metadata_value_length_max = 500;
 /// Length of a description; keeps rows and audit events small.
 inline constexpr std::size_t description_length_max = 1000;
 
+/// Length of a PSP account's name (an intent's `psp`): the 0010 migration's
+/// check allows 32 characters.
+inline constexpr std::size_t psp_name_length_max = 32;
+
+/// Length of a return_url (where a PSP sends the shopper back); Adyen's
+/// returnUrl allows 8,000, browsers and proxies are safe at 2,000.
+inline constexpr std::size_t url_length_max = 2'000;
+
 /// Length of an Idempotency-Key header, as Stripe allows.
 inline constexpr std::size_t idempotency_key_length_max = 255;
 

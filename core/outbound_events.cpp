@@ -23,6 +23,10 @@ std::optional<outbound_event_type> event_of(const audit_event& a) {
   if (a.from && *a.from == *a.to) return std::nullopt;
   switch (*a.to) {
     case intent_status::authorized:
+      // Back from a refused capture or cancellation: not a new authorisation.
+      if (a.from &&
+          (*a.from == intent_status::capture_pending || *a.from == intent_status::cancel_pending))
+        return std::nullopt;
       return outbound_event_type::intent_authorized;
     case intent_status::captured:
       return outbound_event_type::intent_captured;
@@ -34,6 +38,8 @@ std::optional<outbound_event_type> event_of(const audit_event& a) {
       return outbound_event_type::intent_expired;
     case intent_status::created:
     case intent_status::processing:
+    case intent_status::capture_pending:
+    case intent_status::cancel_pending:
     case intent_status::partially_refunded:
     case intent_status::refunded:
       // created is the start; processing is transient; refunds are told by

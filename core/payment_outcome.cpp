@@ -8,6 +8,10 @@ std::string_view payment_outcome_of(const audit_event& a) {
   if (a.from && *a.from == *a.to && a.action != to_string(intent_event::refund_partial)) return {};
   switch (*a.to) {
     case intent_status::authorized:
+      // Back from a refused capture or cancellation: not a new authorisation.
+      if (a.from &&
+          (*a.from == intent_status::capture_pending || *a.from == intent_status::cancel_pending))
+        return {};
       return "authorized";
     case intent_status::captured:
       return "captured";
@@ -21,6 +25,8 @@ std::string_view payment_outcome_of(const audit_event& a) {
     case intent_status::created:
     case intent_status::requires_action:
     case intent_status::processing:
+    case intent_status::capture_pending:
+    case intent_status::cancel_pending:
       return {};
   }
   return {};

@@ -10,6 +10,8 @@ std::string_view to_string(psp_failure_kind k) {
       return "rejected";
     case psp_failure_kind::retryable:
       return "retryable";
+    case psp_failure_kind::unsupported:
+      return "unsupported";
   }
   return "retryable";
 }
@@ -24,6 +26,8 @@ std::string_view to_string(psp_event_kind k) {
       return "payout_paid";
     case psp_event_kind::payout_failed:
       return "payout_failed";
+    case psp_event_kind::report_available:
+      return "report_available";
     case psp_event_kind::other:
       return "other";
   }
@@ -64,7 +68,7 @@ namespace {
 
 psp_failure not_supported(std::string_view what) {
   psp_failure f;
-  f.kind = psp_failure_kind::rejected;
+  f.kind = psp_failure_kind::unsupported;
   f.type = "invalid_request_error";
   f.message = "This PSP connector cannot " + std::string(what) + ".";
   return f;

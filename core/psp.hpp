@@ -22,9 +22,12 @@ enum class psp_failure_kind : std::uint8_t {
   declined,   ///< the card or the shopper's bank said no: a final answer about the payment
   rejected,   ///< any other 4xx: a final answer, the request was wrong
   retryable,  ///< 429, 5xx, timeout, connection or TLS failure: try again later
+  /// The PSP offers no such call (e.g. no read of a payment by id: it tells
+  /// outcomes by its events only); the engine decides on what it recorded.
+  unsupported,
 };
 
-/// "declined", "rejected", "retryable".
+/// "declined", "rejected", "retryable", "unsupported".
 std::string_view to_string(psp_failure_kind k);
 
 /// A failed PSP call.
@@ -53,14 +56,28 @@ struct psp_intent {
   /// The PSP's own word for the status, for logs and audit text only: no
   /// decision may read it.
   std::string psp_status;
+  /// The amount the news is about: the intent's amount, or for an
+  /// asynchronous PSP's event the amount of that one step.
   std::int64_t amount = 0;
   std::string currency;
-  std::int64_t amount_capturable = 0;
-  std::int64_t amount_received = 0;
+  /// What the PSP holds for capture and what it has captured, when its news
+  /// says; nullopt when it does not (an asynchronous PSP's event is about
+  /// one step), and the engine keeps what it knows.
+  std::optional<std::int64_t> amount_capturable;
+  std::optional<std::int64_t> amount_received;
   std::optional<capture_method> capture;  ///< when the PSP says
   std::optional<std::string> client_secret;
   std::optional<std::string> latest_charge;
   std::optional<std::string> last_payment_error_json;  ///< the PSP's object, as JSON
+  /// The engine's intent id as the PSP echoes it back (a merchant
+  /// reference): finds the intent for news that does not carry the PSP id
+  /// the engine stored, e.g. a PSP whose payment id exists only once the
+  /// shopper paid.
+  std::optional<std::string> engine_reference;
+  /// The PSP refused a capture or cancellation it had accepted for later
+  /// (`capture_pending`, `cancel_pending`): the intent goes back to
+  /// authorized. Only this says so; `authorized` alone is older news.
+  bool modification_failed = false;
 };
 
 /// A PSP's refund.
@@ -71,6 +88,8 @@ struct psp_refund {
   std::int64_t amount = 0;
   std::string currency;
   std::string payment_intent;  ///< the PSP's intent id
+  /// The engine's refund id as the PSP echoes it back, when it does.
+  std::optional<std::string> engine_reference;
 };
 
 /// What a PSP event is about, in the engine's terms. The connector's parser
@@ -80,11 +99,15 @@ enum class psp_event_kind : std::uint8_t {
   refund_changed,  ///< carries the refund as it now stands (`refund`)
   payout_paid,     ///< a payout reached the bank: settlement books it (`object_id`)
   payout_failed,   ///< a payout failed: recorded
+  /// A settlement report is ready at the PSP (`object_id` names it, e.g. its
+  /// download URL): settlement reads and books it.
+  report_available,
   // Disputes will get their kinds here (opened, won, lost) when the engine handles them.
   other,  ///< nothing the engine acts on: recorded
 };
 
-/// "intent_changed", "refund_changed", "payout_paid", "payout_failed", "other".
+/// "intent_changed", "refund_changed", "payout_paid", "payout_failed",
+/// "report_available", "other".
 std::string_view to_string(psp_event_kind k);
 
 /// A PSP event (webhook), as far as the engine needs it.
@@ -115,7 +138,26 @@ struct psp_create_intent {
   std::optional<std::string> description;
   std::string metadata_json = "{}";  ///< a flat JSON object of strings
   std::string engine_intent_id;      ///< sent as metadata so the PSP side can be traced back
-  std::string request_id = {};       ///< the engine's request id, sent as X-Request-Id
+  /// Where the PSP sends the shopper back after a redirect (3-D Secure):
+  /// the hosted checkout page; empty when the intent has none (API only).
+  std::string return_url = {};
+  std::string request_id = {};  ///< the engine's request id, sent as X-Request-Id
+};
+
+/// A capture, cancellation or refund of a payment at the PSP.
+struct psp_modification {
+  std::string psp_intent_id;  ///< the PSP's id of the payment
+  /// The engine's id of what is modified (the intent; for a refund, the
+  /// refund), sent as the PSP's reference so its news can be traced back.
+  std::string engine_reference;
+  /// How much to capture or refund; nullopt: all of `amount_available`.
+  std::optional<std::int64_t> amount;
+  /// What the engine knows is capturable (capture), held (cancel) or
+  /// refundable (refund): for a PSP that wants the amount on every call.
+  std::int64_t amount_available = 0;
+  std::string currency;
+  std::optional<std::string> reason;  ///< refunds: the merchant's reason
+  std::string request_id = {};        ///< the engine's request id, sent as X-Request-Id
 };
 
 /// What a balance transaction moved, in the engine's terms.
@@ -199,17 +241,17 @@ class psp_connector {
   virtual void retrieve_intent(const std::string& psp_intent_id, std::int64_t timeout_ms,
                                intent_done done) = 0;
   /// Captures `amount_to_capture` (all that is capturable when nullopt).
-  virtual void capture_intent(const std::string& psp_intent_id,
-                              std::optional<std::int64_t> amount_to_capture,
-                              const std::string& idempotency_key, std::int64_t timeout_ms,
-                              intent_done done) = 0;
-  virtual void cancel_intent(const std::string& psp_intent_id, const std::string& idempotency_key,
+  /// Captures `m.amount` (all of `m.amount_available` when nullopt). An
+  /// asynchronous PSP answers the intent `capture_pending`.
+  virtual void capture_intent(const psp_modification& m, const std::string& idempotency_key,
+                              std::int64_t timeout_ms, intent_done done) = 0;
+  /// Cancels (voids) the intent. An asynchronous PSP answers `cancel_pending`.
+  virtual void cancel_intent(const psp_modification& m, const std::string& idempotency_key,
                              std::int64_t timeout_ms, intent_done done) = 0;
-  /// Refunds `amount` (all that remains when nullopt) of the intent's charge.
-  virtual void create_refund(const std::string& psp_intent_id, std::optional<std::int64_t> amount,
-                             const std::optional<std::string>& reason,
-                             const std::string& idempotency_key, std::int64_t timeout_ms,
-                             refund_done done) = 0;
+  /// Refunds `m.amount` (all of `m.amount_available` when nullopt) of the
+  /// intent's payment. An asynchronous PSP answers the refund pending.
+  virtual void create_refund(const psp_modification& m, const std::string& idempotency_key,
+                             std::int64_t timeout_ms, refund_done done) = 0;
   virtual void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
                                refund_done done) = 0;
 

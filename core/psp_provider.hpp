@@ -70,6 +70,9 @@ struct checkout_frontend {
   std::string iframe_url;  ///< a card form the page frames; empty: none
   std::string origin;      ///< the card form's origin, whose messages the page trusts
   std::string publishable_key;
+  /// The PSP's name of the front end's environment (e.g. Adyen Web's
+  /// "test" or "live"); empty when the PSP has none.
+  std::string environment;
   /// Origins the page's Content-Security-Policy must allow, by directive.
   std::vector<std::string> script_src;
   std::vector<std::string> connect_src;
@@ -85,6 +88,10 @@ struct psp_provider {
   std::shared_ptr<psp_connector> connector;
   std::shared_ptr<const psp_webhooks> webhooks;
   checkout_frontend checkout;
+  /// The PSP captures an automatic-capture payment as it authorises it and
+  /// reports the authorisation only: for such an intent the engine reads an
+  /// authorisation as "authorised, then captured".
+  bool authorisation_captures = false;
 };
 
 /// The configured PSP accounts by name. Built once at start-up, read-only

@@ -221,6 +221,14 @@ struct operation_request {
 void run_operation(api_state& st, operation_request op, executor exec,
                    std::function<void(http_response)> answer);
 
+/// Where shoppers reach the engine's pages: --public-url, or the loopback
+/// address of the bound port.
+std::string public_base(const api_state& st);
+
+/// Names the PSP a create goes to: the request's, else the merchant's
+/// default, else the engine's; a name no configured PSP answers to is a 400.
+core::status resolve_psp(const api_state& st, const storage::merchant& m, create_intent_params& p);
+
 /// Creates (or resumes creating) a payment intent for `merchant_id`: the one
 /// create path, shared by POST /v1/payment_intents and the hosted checkout.
 /// Answers through `done` with the intent's JSON or the error.

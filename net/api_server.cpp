@@ -322,10 +322,24 @@ void start_create(api_state& st, const std::string& merchant_id, const create_in
   pi.capture = p.capture;
   pi.description = p.description;
   pi.metadata_json = p.metadata_json;
-  pi.psp = st.options.psp_name;
-  ask_until<core::payment_intent>(
-      deadline, st.sys(), st.actors.router, ok, err, actors::create_atom::value,
-      actors::create_command{pi, ctx.id, ctx.psp_key, request_id, deadline});
+  pi.psp = p.psp.value_or(st.options.psp_name);
+  actors::create_command cmd{pi, ctx.id, ctx.psp_key, request_id, deadline};
+  cmd.return_url = p.return_url.value_or(public_base(st) + "/");
+  ask_until<core::payment_intent>(deadline, st.sys(), st.actors.router, ok, err,
+                                  actors::create_atom::value, std::move(cmd));
+}
+
+core::status resolve_psp(const api_state& st, const storage::merchant& m, create_intent_params& p) {
+  if (!p.psp) {
+    p.psp = m.default_psp.value_or(st.options.psp_name);
+    if (st.options.psps->find(*p.psp) == nullptr) p.psp = st.options.psp_name;
+  }
+  const auto* provider = st.options.psps->find(*p.psp);
+  if (provider == nullptr)
+    return core::make_error(core::errc::invalid_request,
+                            "No PSP named '" + *p.psp + "' is configured on this engine.", "psp");
+  p.psp = provider->name;  // an alias names its account
+  return core::status::ok();
 }
 
 bool has_admin_token(const api_state& st, const http_request& req) {
@@ -389,6 +403,7 @@ void create_payment_intent(api_state& st, const call_ptr& c) {
   if (!read_json_body(c)) return;
   auto params = parse_create_intent(c->body);
   if (!params) return c->fail(params.err());
+  if (auto ok = resolve_psp(st, c->merchant, *params); !ok) return c->fail(ok.err());
   auto* state = &st;
   run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
     // Without an Idempotency-Key the intent id is random, chosen here so the

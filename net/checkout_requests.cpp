@@ -85,8 +85,8 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
 }  // namespace
 
 core::result<create_intent_params> parse_create_intent(const rapidjson::Value& body) {
-  if (auto ok =
-          only_fields(body, {"amount", "currency", "capture_method", "description", "metadata"});
+  if (auto ok = only_fields(body, {"amount", "currency", "capture_method", "description",
+                                   "metadata", "psp", "return_url"});
       !ok)
     return ok.err();
   create_intent_params p;
@@ -114,6 +114,15 @@ core::result<create_intent_params> parse_create_intent(const rapidjson::Value& b
   auto metadata = metadata_field(body);
   if (!metadata) return metadata.err();
   p.metadata_json = *metadata;
+  auto psp = short_string(body, "psp", core::limits::psp_name_length_max);
+  if (!psp) return psp.err();
+  p.psp = *psp;
+  auto return_url = short_string(body, "return_url", core::limits::url_length_max);
+  if (!return_url) return return_url.err();
+  if (*return_url &&
+      !(return_url->value().starts_with("https://") || return_url->value().starts_with("http://")))
+    return bad("return_url must be an http(s) URL.", "return_url");
+  p.return_url = *return_url;
   return p;
 }
 

@@ -21,6 +21,11 @@ struct create_intent_params {
   core::capture_method capture = core::capture_method::automatic;
   std::optional<std::string> description;
   std::string metadata_json = "{}";  ///< canonical JSON object of strings
+  /// The PSP the intent goes to; nullopt: the merchant's default. Checked
+  /// against the configured PSPs by the route.
+  std::optional<std::string> psp;
+  /// Where the PSP sends the shopper back after a redirect (3-D Secure).
+  std::optional<std::string> return_url;
 };
 
 struct refund_params {

@@ -31,23 +31,19 @@
 
 namespace pay::net::api {
 
+std::string public_base(const api_state& st) {
+  auto url = st.options.public_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (!url.empty()) return url;
+  return "http://127.0.0.1:" + std::to_string(st.options.bound_port->load());
+}
+
 namespace {
 
 /// The visit cookie's name; its value is a random token, stored only hashed.
 constexpr std::string_view visit_cookie = "pay_visit";
 
 // ---- configuration as the page sees it -------------------------------------------
-
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-/// Where shoppers reach the engine's pages.
-std::string public_base(const api_state& st) {
-  if (!st.options.public_url.empty()) return trim_slash(st.options.public_url);
-  return "http://127.0.0.1:" + std::to_string(st.options.bound_port->load());
-}
 
 /// scheme://host[:port] of a URL; empty when it has no scheme.
 std::string origin_of(std::string_view url) {
@@ -168,6 +164,7 @@ void write_link(json_writer& w, const storage::payment_link& l, const std::strin
   w.field("currency", l.currency);
   w.field("capture_method", core::to_string(l.capture));
   w.field_optional("description", l.description);
+  w.field_optional("psp", l.psp);
   w.field("url", base + "/pay/" + l.id);
   w.field("created", l.created);
   w.end_object();
@@ -195,7 +192,8 @@ std::string base62_from_hex(std::string_view hex) {
 core::result<create_intent_params> parse_payment_link(const rapidjson::Value& body) {
   for (const auto& m : body.GetObject()) {
     std::string_view name(m.name.GetString(), m.name.GetStringLength());
-    if (name != "amount" && name != "currency" && name != "description" && name != "capture_method")
+    if (name != "amount" && name != "currency" && name != "description" &&
+        name != "capture_method" && name != "psp")
       return core::make_error(core::errc::invalid_request,
                               "Received unknown parameter: " + std::string(name),
                               std::string(name));
@@ -209,6 +207,7 @@ void create_payment_link(api_state& st, const call_ptr& c) {
   if (!read_json_body(c)) return;
   auto params = parse_payment_link(c->body);
   if (!params) return c->fail(params.err());
+  if (auto ok = resolve_psp(st, c->merchant, *params); !ok) return c->fail(ok.err());
   auto* state = &st;
   run_idempotent(st, c, [state, c, p = *params](const idem_ctx& ctx, finish_fn done) {
     storage::payment_link link;
@@ -222,6 +221,7 @@ void create_payment_link(api_state& st, const call_ptr& c) {
     link.currency = p.currency;
     link.description = p.description;
     link.capture = p.capture;
+    link.psp = p.psp;
     ask<storage::payment_link>(
         state->sys(), state->storage(),
         [state, done](storage::payment_link l) {
@@ -348,6 +348,8 @@ void with_link(api_state& st, const call_ptr& c, std::function<void(storage::pay
 bool is_paid(core::intent_status s) {
   switch (s) {
     case core::intent_status::authorized:
+    case core::intent_status::capture_pending:
+    case core::intent_status::cancel_pending:
     case core::intent_status::captured:
     case core::intent_status::partially_refunded:
     case core::intent_status::refunded:
@@ -423,6 +425,7 @@ void answer_session(api_state& st, const call_ptr& c, const visit_ctx& v,
           if (!f->origin.empty()) w.field("origin", f->origin);
           if (!f->iframe_url.empty()) w.field("iframe_url", f->iframe_url);
           w.field("publishable_key", f->publishable_key);
+          if (!f->environment.empty()) w.field("environment", f->environment);
         }
         w.end_object();
         w.end_object();
@@ -443,6 +446,8 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
   p.currency = l.currency;
   p.capture = l.capture;
   p.description = l.description;
+  p.psp = l.psp.value_or(st.options.psp_name);
+  p.return_url = public_base(st) + "/pay/" + l.id;
   json_writer meta;
   meta.begin_object();
   meta.field("payment_link", l.id);

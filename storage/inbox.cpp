@@ -200,11 +200,13 @@ core::result<std::vector<std::string>> replay_dead_letters(pg_connection& conn,
   return ids;
 }
 
-core::result<std::optional<std::string>> intent_id_for_psp_reference(pg_connection& conn,
-                                                                     const std::string& psp,
-                                                                     const std::string& reference) {
-  auto r = conn.exec("SELECT id FROM payment_intents WHERE psp = $1 AND psp_reference = $2",
-                     {psp, reference});
+core::result<std::optional<std::string>> intent_id_for_psp_reference(
+    pg_connection& conn, const std::string& psp, const std::string& reference,
+    const std::string& engine_reference) {
+  auto r = conn.exec(
+      "SELECT id FROM payment_intents WHERE psp = $1 AND (psp_reference = $2 OR id = $3) "
+      "ORDER BY psp_reference = $2 DESC NULLS LAST LIMIT 1",
+      {psp, reference, engine_reference});
   if (!r.ok()) return to_core_error(*r.error);
   if (r.rows.empty()) return std::optional<std::string>{};
   return std::optional<std::string>{std::string(r.rows.text(0, 0))};

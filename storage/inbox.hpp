@@ -96,10 +96,12 @@ core::result<std::vector<dead_letter_view>> list_dead_letters(pg_connection& con
 core::result<std::vector<std::string>> replay_dead_letters(pg_connection& conn,
                                                            const std::optional<std::string>& id);
 
-/// The engine's intent for a PSP intent id, if the engine has one.
-core::result<std::optional<std::string>> intent_id_for_psp_reference(pg_connection& conn,
-                                                                     const std::string& psp,
-                                                                     const std::string& reference);
+/// The engine's intent for a PSP intent id, if the engine has one; else the
+/// intent `engine_reference` names (the PSP echoed the engine's id back), if
+/// it is one of this PSP's. An empty `engine_reference` names none.
+core::result<std::optional<std::string>> intent_id_for_psp_reference(
+    pg_connection& conn, const std::string& psp, const std::string& reference,
+    const std::string& engine_reference);
 
 /// Intents waiting on the shopper or the PSP with no change for `idle_ms`.
 core::result<std::vector<std::string>> stuck_intents(pg_connection& conn, std::int64_t idle_ms,

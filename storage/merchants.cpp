@@ -35,13 +35,13 @@ core::status add_api_key(pg_connection& conn, const std::string& merchant_id,
 core::result<std::optional<merchant>> find_merchant_by_key_hash(pg_connection& conn,
                                                                 const std::string& key_hash) {
   auto r = conn.exec(
-      "SELECT m.id, m.name FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
-      "WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+      "SELECT m.id, m.name, m.default_psp FROM api_keys k JOIN merchants m ON m.id = "
+      "k.merchant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
       {key_hash});
   if (!r.ok()) return to_core_error(*r.error);
   if (r.rows.empty()) return std::optional<merchant>{};
-  return std::optional<merchant>{
-      merchant{std::string(r.rows.text(0, 0)), std::string(r.rows.text(0, 1))}};
+  return std::optional<merchant>{merchant{
+      std::string(r.rows.text(0, 0)), std::string(r.rows.text(0, 1)), r.rows.optional_text(0, 2)}};
 }
 
 }  // namespace pay::storage

@@ -12,6 +12,9 @@ namespace pay::storage {
 struct merchant {
   std::string id;
   std::string name;
+  /// The PSP this merchant's intents go to unless a request names one;
+  /// nullopt: the engine's default.
+  std::optional<std::string> default_psp = {};
 };
 
 /// Returns the id of the merchant named `name`, creating it if absent.

@@ -19,6 +19,9 @@ struct payment_link {
   std::string currency;     ///< lowercase ISO 4217
   std::optional<std::string> description;
   core::capture_method capture = core::capture_method::automatic;
+  /// The PSP its intents go to; nullopt (links made before PSPs could be
+  /// chosen): the engine's default.
+  std::optional<std::string> psp;
   bool active = true;
   std::int64_t created = 0;  ///< unix seconds
 };

@@ -256,13 +256,18 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
   rapidjson::Document doc;
   if (!parse_object(body, "payment_intent", doc, error)) return std::nullopt;
   core::psp_intent out;
+  // A Stripe intent always states both amounts (absent reads as 0).
+  std::int64_t capturable = 0;
+  std::int64_t received = 0;
   if (!required_string(doc, "id", out.id, error) ||
       !required_string(doc, "status", out.psp_status, error) ||
       !int_member(doc, "amount", out.amount, true, error) ||
       !required_string(doc, "currency", out.currency, error) ||
-      !int_member(doc, "amount_capturable", out.amount_capturable, false, error) ||
-      !int_member(doc, "amount_received", out.amount_received, false, error))
+      !int_member(doc, "amount_capturable", capturable, false, error) ||
+      !int_member(doc, "amount_received", received, false, error))
     return std::nullopt;
+  out.amount_capturable = capturable;
+  out.amount_received = received;
   auto status = stripe_intent_status(out.psp_status);
   if (!status) {
     error = "unknown status '" + out.psp_status + "'";
@@ -586,45 +591,42 @@ void stripe_connector::retrieve_intent(const std::string& psp_intent_id, std::in
                                 &parse_stripe_intent, psp_intent_id, std::move(c));
 }
 
-void stripe_connector::capture_intent(const std::string& psp_intent_id,
-                                      std::optional<std::int64_t> amount_to_capture,
+void stripe_connector::capture_intent(const core::psp_modification& m,
                                       const std::string& idempotency_key, std::int64_t timeout_ms,
                                       intent_done done) {
   auto c = std::make_shared<completion<core::psp_intent>>(std::move(done));
-  if (auto bad = check_id(psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
+  if (auto bad = check_id(m.psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
   if (auto bad = check_idempotency_key(idempotency_key)) return impl_->fail_locally(c, *bad);
   form_fields form;
-  if (amount_to_capture) form.emplace_back("amount_to_capture", std::to_string(*amount_to_capture));
-  impl_->call<core::psp_intent>("POST",
-                                "/v1/payment_intents/" + percent_encode(psp_intent_id) + "/capture",
-                                std::move(form), &idempotency_key, timeout_ms, "PaymentIntent",
-                                &parse_stripe_intent, psp_intent_id, std::move(c));
+  if (m.amount) form.emplace_back("amount_to_capture", std::to_string(*m.amount));
+  impl_->call<core::psp_intent>(
+      "POST", "/v1/payment_intents/" + percent_encode(m.psp_intent_id) + "/capture",
+      std::move(form), &idempotency_key, timeout_ms, "PaymentIntent", &parse_stripe_intent,
+      m.psp_intent_id, std::move(c));
 }
 
-void stripe_connector::cancel_intent(const std::string& psp_intent_id,
+void stripe_connector::cancel_intent(const core::psp_modification& m,
                                      const std::string& idempotency_key, std::int64_t timeout_ms,
                                      intent_done done) {
   auto c = std::make_shared<completion<core::psp_intent>>(std::move(done));
-  if (auto bad = check_id(psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
+  if (auto bad = check_id(m.psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
   if (auto bad = check_idempotency_key(idempotency_key)) return impl_->fail_locally(c, *bad);
-  impl_->call<core::psp_intent>("POST",
-                                "/v1/payment_intents/" + percent_encode(psp_intent_id) + "/cancel",
-                                form_fields{}, &idempotency_key, timeout_ms, "PaymentIntent",
-                                &parse_stripe_intent, psp_intent_id, std::move(c));
+  impl_->call<core::psp_intent>(
+      "POST", "/v1/payment_intents/" + percent_encode(m.psp_intent_id) + "/cancel", form_fields{},
+      &idempotency_key, timeout_ms, "PaymentIntent", &parse_stripe_intent, m.psp_intent_id,
+      std::move(c));
 }
 
-void stripe_connector::create_refund(const std::string& psp_intent_id,
-                                     std::optional<std::int64_t> amount,
-                                     const std::optional<std::string>& reason,
+void stripe_connector::create_refund(const core::psp_modification& m,
                                      const std::string& idempotency_key, std::int64_t timeout_ms,
                                      refund_done done) {
   auto c = std::make_shared<completion<core::psp_refund>>(std::move(done));
-  if (auto bad = check_id(psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
+  if (auto bad = check_id(m.psp_intent_id, "PaymentIntent")) return impl_->fail_locally(c, *bad);
   if (auto bad = check_idempotency_key(idempotency_key)) return impl_->fail_locally(c, *bad);
   form_fields form;
-  form.emplace_back("payment_intent", psp_intent_id);
-  if (amount) form.emplace_back("amount", std::to_string(*amount));
-  if (reason) form.emplace_back("reason", *reason);
+  form.emplace_back("payment_intent", m.psp_intent_id);
+  if (m.amount) form.emplace_back("amount", std::to_string(*m.amount));
+  if (m.reason) form.emplace_back("reason", *m.reason);
   impl_->call<core::psp_refund>("POST", "/v1/refunds", std::move(form), &idempotency_key,
                                 timeout_ms, "Refund", &parse_stripe_refund, {}, std::move(c));
 }

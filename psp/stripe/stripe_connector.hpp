@@ -75,16 +75,13 @@ class stripe_connector final : public core::psp_connector {
   void retrieve_intent(const std::string& psp_intent_id, std::int64_t timeout_ms,
                        intent_done done) override;
   /// POST /v1/payment_intents/{id}/capture.
-  void capture_intent(const std::string& psp_intent_id,
-                      std::optional<std::int64_t> amount_to_capture,
-                      const std::string& idempotency_key, std::int64_t timeout_ms,
-                      intent_done done) override;
+  void capture_intent(const core::psp_modification& m, const std::string& idempotency_key,
+                      std::int64_t timeout_ms, intent_done done) override;
   /// POST /v1/payment_intents/{id}/cancel.
-  void cancel_intent(const std::string& psp_intent_id, const std::string& idempotency_key,
+  void cancel_intent(const core::psp_modification& m, const std::string& idempotency_key,
                      std::int64_t timeout_ms, intent_done done) override;
   /// POST /v1/refunds.
-  void create_refund(const std::string& psp_intent_id, std::optional<std::int64_t> amount,
-                     const std::optional<std::string>& reason, const std::string& idempotency_key,
+  void create_refund(const core::psp_modification& m, const std::string& idempotency_key,
                      std::int64_t timeout_ms, refund_done done) override;
   /// GET /v1/refunds/{id}.
   void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,

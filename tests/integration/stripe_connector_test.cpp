@@ -111,15 +111,21 @@ core::psp_outcome<core::psp_intent> capture(psp::stripe_connector& c, const std:
                                             std::optional<std::int64_t> amount,
                                             const std::string& key) {
   return await<core::psp_intent>([&](auto done) {
-           c.capture_intent(id, amount, key, call_timeout_ms, std::move(done));
+           core::psp_modification m;
+           m.psp_intent_id = id;
+           m.amount = amount;
+           c.capture_intent(m, key, call_timeout_ms, std::move(done));
          })
       .outcome;
 }
 
 core::psp_outcome<core::psp_intent> cancel(psp::stripe_connector& c, const std::string& id,
                                            const std::string& key) {
-  return await<core::psp_intent>(
-             [&](auto done) { c.cancel_intent(id, key, call_timeout_ms, std::move(done)); })
+  return await<core::psp_intent>([&](auto done) {
+           core::psp_modification m;
+           m.psp_intent_id = id;
+           c.cancel_intent(m, key, call_timeout_ms, std::move(done));
+         })
       .outcome;
 }
 
@@ -128,7 +134,11 @@ core::psp_outcome<core::psp_refund> refund(psp::stripe_connector& c, const std::
                                            const std::optional<std::string>& reason,
                                            const std::string& key) {
   return await<core::psp_refund>([&](auto done) {
-           c.create_refund(id, amount, reason, key, call_timeout_ms, std::move(done));
+           core::psp_modification m;
+           m.psp_intent_id = id;
+           m.amount = amount;
+           m.reason = reason;
+           c.create_refund(m, key, call_timeout_ms, std::move(done));
          })
       .outcome;
 }
