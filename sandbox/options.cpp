@@ -106,8 +106,7 @@ const std::vector<flag>& flags() {
       {"adyen-hmac-key", "Adyen mode: HMAC key (64 hex) notification items are signed with",
        "(random, printed)",
        [](sandbox_options& o, const std::string& v) -> std::string {
-         if (v.size() != 64 ||
-             v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+         if (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
            return "must be 64 hexadecimal characters";
          o.adyen_hmac_key = v;
          return {};

@@ -15,8 +15,7 @@ webhook_format adyen_webhook_format() {
   f.content_type = "application/json";
   // The signatures are inside the body, one per item; no header carries one.
   f.headers = [](const webhook_endpoint&, const std::string&) {
-    return std::vector<net::header>{{"User-Agent", "Adyen HttpClient 1.0"},
-                                    {"Accept", "*/*"}};
+    return std::vector<net::header>{{"User-Agent", "Adyen HttpClient 1.0"}, {"Accept", "*/*"}};
   };
   return f;
 }

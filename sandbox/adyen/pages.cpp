@@ -3,7 +3,8 @@
 namespace pay::sandbox::adyen {
 
 std::string_view sdk_js() {
-  static constexpr std::string_view script = R"js(/* psp-sandbox: a stand-in for Adyen Web v5 (sessions flow, card component). */
+  static constexpr std::string_view script =
+      R"js(/* psp-sandbox: a stand-in for Adyen Web v5 (sessions flow, card component). */
 (function () {
   'use strict';
   var current = document.currentScript;

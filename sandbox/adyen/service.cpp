@@ -166,34 +166,50 @@ constexpr field_spec specs[] = {
 
 const char* kind_name(field_kind k) {
   switch (k) {
-    case field_kind::string_kind: return "a string";
-    case field_kind::integer_kind: return "an integer";
-    case field_kind::boolean_kind: return "a boolean";
-    case field_kind::object_kind: return "an object";
-    case field_kind::array_kind: return "an array";
-    case field_kind::number_kind: return "a number";
-    case field_kind::any_kind: return "a value";
+    case field_kind::string_kind:
+      return "a string";
+    case field_kind::integer_kind:
+      return "an integer";
+    case field_kind::boolean_kind:
+      return "a boolean";
+    case field_kind::object_kind:
+      return "an object";
+    case field_kind::array_kind:
+      return "an array";
+    case field_kind::number_kind:
+      return "a number";
+    case field_kind::any_kind:
+      return "a value";
   }
   return "a value";
 }
 
 bool has_kind(const rapidjson::Value& v, field_kind k) {
   switch (k) {
-    case field_kind::string_kind: return v.IsString();
-    case field_kind::integer_kind: return v.IsInt64();
-    case field_kind::boolean_kind: return v.IsBool();
-    case field_kind::object_kind: return v.IsObject();
-    case field_kind::array_kind: return v.IsArray();
-    case field_kind::number_kind: return v.IsNumber();
-    case field_kind::any_kind: return true;
+    case field_kind::string_kind:
+      return v.IsString();
+    case field_kind::integer_kind:
+      return v.IsInt64();
+    case field_kind::boolean_kind:
+      return v.IsBool();
+    case field_kind::object_kind:
+      return v.IsObject();
+    case field_kind::array_kind:
+      return v.IsArray();
+    case field_kind::number_kind:
+      return v.IsNumber();
+    case field_kind::any_kind:
+      return true;
   }
   return false;
 }
 
 /// The error code Adyen answers for a missing required field.
 result missing_field(const std::string& path) {
-  if (path == "amount") return service_error(422, "100", "Required field 'amount' is not provided.");
-  if (path == "reference") return service_error(422, "130", "Required field 'reference' is not provided.");
+  if (path == "amount")
+    return service_error(422, "100", "Required field 'amount' is not provided.");
+  if (path == "reference")
+    return service_error(422, "130", "Required field 'reference' is not provided.");
   if (path == "returnUrl") return service_error(422, "14_030", "Return URL is missing.");
   if (path == "merchantAccount")
     return service_error(422, "901", "Required field 'merchantAccount' is not provided.");
@@ -219,13 +235,13 @@ std::optional<result> validate(const std::string& schema, const rapidjson::Value
     for (const auto& s : specs)
       if (schema == s.schema && name == s.field) spec = &s;
     if (spec == nullptr)
-      return service_error(400, "702",
-                           "Structure of " + schema +
-                               " contains the following unknown fields: [" + at(name) + "]");
+      return service_error(
+          400, "702",
+          "Structure of " + schema + " contains the following unknown fields: [" + at(name) + "]");
     if (!has_kind(m.value, spec->kind))
-      return service_error(400, "702",
-                           "Unexpected input: field '" + at(name) + "' must be " +
-                               kind_name(spec->kind) + ".");
+      return service_error(
+          400, "702",
+          "Unexpected input: field '" + at(name) + "' must be " + kind_name(spec->kind) + ".");
     if (name == "amount" && m.value.IsObject()) {
       if (auto e = check_amount(m.value, at(name))) return e;
     } else if (name == "additionalData" && m.value.IsObject()) {
@@ -238,7 +254,8 @@ std::optional<result> validate(const std::string& schema, const rapidjson::Value
       if (auto e = validate("PaymentCompletionDetails", m.value, at(name))) return e;
     } else if (name == "paymentMethod" && schema == "PaymentRequest") {
       if (!m.value.IsObject())
-        return service_error(400, "702", "Unexpected input: field 'paymentMethod' must be an object.");
+        return service_error(400, "702",
+                             "Unexpected input: field 'paymentMethod' must be an object.");
       auto type = m.value.FindMember("type");
       if (type == m.value.MemberEnd() || !type->value.IsString())
         return service_error(422, "702", "Required field 'paymentMethod.type' is not provided.");
@@ -420,10 +437,9 @@ service::service(const sandbox_options& options, timer_queue& timers, fault_hook
       faults_(std::move(faults)),
       notifier_(timers,
                 webhook_policy{options.webhook_timeout_ms,
-                               core::backoff_policy{options.webhook_backoff_base_ms,
-                                                    options.webhook_backoff_max_ms,
-                                                    options.webhook_attempts_max,
-                                                    core::limits::retry_deadline_ms},
+                               core::backoff_policy{
+                                   options.webhook_backoff_base_ms, options.webhook_backoff_max_ms,
+                                   options.webhook_attempts_max, core::limits::retry_deadline_ms},
                                1'000},
                 options.seed.value_or(0),
                 notifier_settings{options.adyen_hmac_key, options.adyen_batch_max,
@@ -540,9 +556,9 @@ void service::handle(const net::http_request& req, const send_fn& send) {
       unsigned buffer = 0;
       int bits = 0;
       for (char c : auth->substr(6)) {
-        auto pos = std::string_view(
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-                       .find(c);
+        auto pos =
+            std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                .find(c);
         if (pos == std::string_view::npos) break;
         buffer = (buffer << 6) | static_cast<unsigned>(pos);
         bits += 6;
@@ -621,10 +637,10 @@ void service::api(const net::http_request& req, const send_fn& send) {
 
   auto fault = faults_.api ? faults_.api() : api_fault{};
   if (fault.error)
-    return finish(service_error(fault.status_503 ? 503 : 500, "000",
-                                "Internal error (injected by the psp-sandbox error fault).",
-                                "internal"),
-                  {}, 0);
+    return finish(
+        service_error(fault.status_503 ? 503 : 500, "000",
+                      "Internal error (injected by the psp-sandbox error fault).", "internal"),
+        {}, 0);
 
   rapidjson::Document doc;
   const rapidjson::Value* body = nullptr;
@@ -648,8 +664,7 @@ void service::api(const net::http_request& req, const send_fn& send) {
   std::string fingerprint;
   if (auto given = req.header_value("Idempotency-Key"); given && req.method == "POST") {
     if (given->empty() || given->size() > idempotency_key_length_max)
-      return finish(service_error(400, "702",
-                                  "Idempotency-Key must be 1 to 64 characters long."),
+      return finish(service_error(400, "702", "Idempotency-Key must be 1 to 64 characters long."),
                     {}, 0);
     idem_key = std::string(*given);
     fingerprint = core::sha256_hex(req.method + " " + req.path + "\n" + net::canonical_json(doc));
@@ -673,8 +688,8 @@ void service::api(const net::http_request& req, const send_fn& send) {
   }
 
   auto work = [this, finish, parts, method = req.method, req_copy = req, idem_key,
-               doc = std::make_shared<rapidjson::Document>(std::move(doc)), has_body = body != nullptr,
-               hold_ms = fault.hold_ms]() {
+               doc = std::make_shared<rapidjson::Document>(std::move(doc)),
+               has_body = body != nullptr, hold_ms = fault.hold_ms]() {
     result r;
     {
       std::lock_guard guard{mutex_};
@@ -770,8 +785,7 @@ service::result service::create_session(const rapidjson::Value& body) {
 
 service::result service::session_result(const std::string& id, const net::http_request& req) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end())
-    return service_error(422, "14_0", "Session " + id + " not found.");
+  if (it == sessions_.end()) return service_error(422, "14_0", "Session " + id + " not found.");
   auto& s = *it->second;
   auto given = req.query_param("sessionResult");
   if (!given || given->empty())
@@ -866,7 +880,7 @@ service::result service::authorise(payment& p, const rapidjson::Value& method,
   const test_card* card = nullptr;
   for (const auto& c : test_cards)
     if (c.number == number) card = &c;
-  p.brand = card != nullptr ? std::string(card->brand)
+  p.brand = card != nullptr           ? std::string(card->brand)
             : number.starts_with("4") ? "visa"
             : number.starts_with("3") ? "amex"
                                       : "mc";
@@ -925,8 +939,8 @@ service::result service::finish_authorisation(payment& p, int code) {
       // Immediate automatic capture: no CAPTURE notification is sent.
       p.capture_requested = true;
       p.capture_reserved = p.captured = p.value;
-      ledger_.push_back(ledger_line{"Settled", p.psp, new_psp_reference(), p.reference, "",
-                                    p.value, p.currency, p.brand, now_s(), false, false});
+      ledger_.push_back(ledger_line{"Settled", p.psp, new_psp_reference(), p.reference, "", p.value,
+                                    p.currency, p.brand, now_s(), false, false});
     }
     notify_authorisation(p);
     if (!p.manual_capture && p.fail_capture) {
@@ -938,8 +952,9 @@ service::result service::finish_authorisation(payment& p, int code) {
         for (auto& l : ledger_)
           if (l.payment_psp == psp && l.type == "Settled" && !l.settled) l.failed = true;
         notification_item item;
-        item.fields = {new_psp_reference(), psp, q.merchant_account, q.reference, q.value,
-                       q.currency, "CAPTURE_FAILED", "true"};
+        item.fields = {new_psp_reference(), psp,     q.merchant_account,
+                       q.reference,         q.value, q.currency,
+                       "CAPTURE_FAILED",    "true"};
         item.event_unix_s = now_s();
         item.payment_method = q.brand;
         item.reason = "Capture failed (test holder name \"capture failed\")";
@@ -992,8 +1007,8 @@ std::string service::payment_response(const payment& p, const session*) {
 void service::notify_authorisation(const payment& p) {
   notification_item item;
   bool ok = p.result_code == "Authorised";
-  item.fields = {p.psp,  "", p.merchant_account, p.reference, p.value, p.currency,
-                 "AUTHORISATION", ok ? "true" : "false"};
+  item.fields = {p.psp,   "",         p.merchant_account, p.reference,
+                 p.value, p.currency, "AUTHORISATION",    ok ? "true" : "false"};
   item.event_unix_s = now_s();
   item.payment_method = p.brand;
   item.reason = ok ? p.auth_code + ":" + p.last4 + ":" + p.expiry : p.refusal_reason;
@@ -1005,12 +1020,12 @@ void service::notify_authorisation(const payment& p) {
 service::result service::payment_details(const rapidjson::Value& details, session* s) {
   auto three_ds = get_string(details, "threeDSResult");
   if (three_ds.empty())
-    return service_error(422, "702",
-                         "details.threeDSResult is required: the psp-sandbox completes 3-D Secure 2 "
-                         "challenges only.");
+    return service_error(
+        422, "702",
+        "details.threeDSResult is required: the psp-sandbox completes 3-D Secure 2 "
+        "challenges only.");
   auto it = three_ds_results_.find(three_ds);
-  if (it == three_ds_results_.end())
-    return service_error(422, "14_0", "Invalid threeDSResult.");
+  if (it == three_ds_results_.end()) return service_error(422, "14_0", "Invalid threeDSResult.");
   auto [psp, authenticated] = it->second;
   auto pit = payments_.find(psp);
   if (pit == payments_.end()) return service_error(422, "14_0", "Invalid threeDSResult.");
@@ -1112,7 +1127,7 @@ void service::complete_modification(const std::string& mod_psp) {
   auto reference = m.reference.empty() ? p.reference : m.reference;
   auto notify = [&](const std::string& code, bool ok, const std::string& reason,
                     std::int64_t value) {
-    item.fields = {m.psp,      m.payment_psp, p.merchant_account, reference, value,
+    item.fields = {m.psp,      m.payment_psp, p.merchant_account,   reference, value,
                    m.currency, code,          ok ? "true" : "false"};
     item.reason = reason;
     notifier_.notify(item);
@@ -1132,9 +1147,14 @@ void service::complete_modification(const std::string& mod_psp) {
       for (auto& l : ledger_)
         if (l.modification_psp == psp && l.type == type && !l.settled) l.failed = true;
       notification_item failed;
-      failed.fields = {psp, mm.payment_psp, pp.merchant_account,
+      failed.fields = {psp,
+                       mm.payment_psp,
+                       pp.merchant_account,
                        mm.reference.empty() ? pp.reference : mm.reference,
-                       mm.value, mm.currency, code, "true"};
+                       mm.value,
+                       mm.currency,
+                       code,
+                       "true"};
       failed.event_unix_s = now_s();
       failed.payment_method = pp.brand;
       failed.reason = code == "CAPTURE_FAILED" ? "Capture failed (test holder name)"
@@ -1143,12 +1163,11 @@ void service::complete_modification(const std::string& mod_psp) {
     });
   };
   auto book = [&](const std::string& type, std::int64_t value) {
-    ledger_.push_back(ledger_line{type, p.psp, m.psp, p.reference, m.reference, value,
-                                  m.currency, p.brand, now_s(), false, false});
+    ledger_.push_back(ledger_line{type, p.psp, m.psp, p.reference, m.reference, value, m.currency,
+                                  p.brand, now_s(), false, false});
   };
   if (m.kind == "capture") {
-    bool ok = p.authorised && !p.canceled && p.capture_reserved == m.value &&
-              p.captured == 0;
+    bool ok = p.authorised && !p.canceled && p.capture_reserved == m.value && p.captured == 0;
     if (ok) {
       p.captured = m.value;
       book("Settled", m.value);
@@ -1165,7 +1184,7 @@ void service::complete_modification(const std::string& mod_psp) {
     bool ok = p.authorised && !p.capture_requested && !p.canceled;
     if (ok) p.canceled = true;
     notify("CANCELLATION", ok,
-           ok ? ""
+           ok              ? ""
            : !p.authorised ? "Payment was not authorised"
            : p.canceled    ? "Payment was already cancelled"
                            : "Transaction already captured",
@@ -1368,12 +1387,11 @@ std::string service::settle(const std::string& base_url) {
     net_by_currency[l.currency] += credit ? net : -net;
     out += csv(options_.adyen_company_account) + "," + csv(options_.adyen_merchant_account) + "," +
            l.payment_psp + "," + csv(l.merchant_reference) + "," + l.brand + "," +
-           report_time(l.created) + ",UTC," + l.type + "," + l.modification_psp + "," +
-           l.currency + "," + (credit ? "" : money(l.value)) + "," +
-           (credit ? money(l.value) : "") + ",1," + l.currency + "," +
-           (credit ? "" : money(net)) + "," + (credit ? money(net) : "") + "," +
-           (credit ? money(fee) : "") + ",,,," + l.brand + "," +
-           csv(l.modification_reference) + "," + std::to_string(batch) + "\n";
+           report_time(l.created) + ",UTC," + l.type + "," + l.modification_psp + "," + l.currency +
+           "," + (credit ? "" : money(l.value)) + "," + (credit ? money(l.value) : "") + ",1," +
+           l.currency + "," + (credit ? "" : money(net)) + "," + (credit ? money(net) : "") + "," +
+           (credit ? money(fee) : "") + ",,,," + l.brand + "," + csv(l.modification_reference) +
+           "," + std::to_string(batch) + "\n";
     ++lines;
   }
   std::erase_if(ledger_, [](const ledger_line& l) { return l.settled; });
@@ -1388,7 +1406,7 @@ std::string service::settle(const std::string& base_url) {
   reports_[file] = out;
   auto url = base_url + "/adyen/reports/" + file;
   notification_item item;
-  item.fields = {file, "", options_.adyen_merchant_account, "", 0, "EUR", "REPORT_AVAILABLE",
+  item.fields = {file,  "", options_.adyen_merchant_account, "", 0, "EUR", "REPORT_AVAILABLE",
                  "true"};
   item.event_unix_s = now;
   item.reason = url;

@@ -18,7 +18,6 @@
 #include "sandbox/options.hpp"
 #include "sandbox/timer_queue.hpp"
 
-
 /// The sandbox's Adyen mode, as if written by Adyen's test team: Checkout
 /// API v71 under /adyen/checkout/v71 (sessions, payments, details,
 /// asynchronous modifications, payment methods), the card component's client
@@ -108,7 +107,7 @@ class service {
   std::map<std::string, std::unique_ptr<session>> sessions_;
   std::map<std::string, std::unique_ptr<payment>> payments_;
   std::map<std::string, std::unique_ptr<modification>> modifications_;
-  std::map<std::string, std::string> challenge_tokens_;   ///< token -> payment
+  std::map<std::string, std::string> challenge_tokens_;                   ///< token -> payment
   std::map<std::string, std::pair<std::string, bool>> three_ds_results_;  ///< -> payment, ok
   std::vector<ledger_line> ledger_;
   std::map<std::string, std::string> reports_;  ///< file name -> CSV

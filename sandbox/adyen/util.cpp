@@ -19,9 +19,9 @@ std::string new_psp_reference() {
 }
 
 std::optional<int> currency_exponent(std::string_view currency) {
-  static constexpr std::array<std::string_view, 15> zero = {
-      "CVE", "DJF", "GNF", "IDR", "JPY", "KMF", "KRW", "PYG",
-      "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"};
+  static constexpr std::array<std::string_view, 15> zero = {"CVE", "DJF", "GNF", "IDR", "JPY",
+                                                            "KMF", "KRW", "PYG", "RWF", "UGX",
+                                                            "VND", "VUV", "XAF", "XOF", "XPF"};
   static constexpr std::array<std::string_view, 7> three = {"BHD", "IQD", "JOD", "KWD",
                                                             "LYD", "OMR", "TND"};
   // Every other currency has 2 at Adyen; the ones the sandbox accepts:
