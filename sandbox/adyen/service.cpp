@@ -426,6 +426,8 @@ constexpr std::size_t recorded_max = 2'000;
 constexpr std::size_t reference_length_max = 80;
 /// A session lives one hour, as at Adyen.
 constexpr std::int64_t session_lifetime_s = 3'600;
+/// The longest session a merchant may ask for with expiresAt.
+constexpr std::int64_t session_lifetime_max_s = 86'400;
 
 }  // namespace
 
@@ -759,8 +761,14 @@ service::result service::create_session(const rapidjson::Value& body) {
       d != body.MemberEnd() && d->value.IsInt64() && d->value.GetInt64() > 0)
     s->manual_capture = true;  // delayed capture: captured by a call within the delay
   s->expires_at = now_s() + session_lifetime_s;
-  if (auto e = body.FindMember("expiresAt"); e != body.MemberEnd())
-    return service_error(422, "702", "expiresAt is set by the psp-sandbox (one hour).");
+  if (auto e = body.FindMember("expiresAt"); e != body.MemberEnd()) {
+    // The merchant may shorten or lengthen the session, up to 24 hours.
+    auto at = parse_iso_time(e->value.GetString());
+    if (!at || *at <= now_s() || *at > now_s() + session_lifetime_max_s)
+      return service_error(422, "702",
+                           "expiresAt must be an ISO 8601 date-time within the next 24 hours.");
+    s->expires_at = *at;
+  }
 
   // The answer echoes the request, as Adyen's does, plus the session.
   rapidjson::Document out;

@@ -26,6 +26,9 @@ std::string report_time(std::int64_t unix_s);
 
 std::int64_t now_s();
 
+/// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" to unix seconds.
+std::optional<std::int64_t> parse_iso_time(std::string_view text);
+
 /// Standard base64 with padding.
 std::string base64(std::string_view bytes);
 

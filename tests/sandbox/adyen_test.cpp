@@ -266,6 +266,21 @@ TEST_CASE("adyen: sessions, authentication and merchant account errors") {
   CHECK(str(wrong, "errorCode") == "901");
   CHECK(str(wrong, "message") == "Invalid Merchant Account");
 
+  // expiresAt: the merchant's choice within 24 hours.
+  auto with_expiry = [&](const std::string& at) {
+    auto body = session_body(100, "exp", false);
+    body.insert(body.size() - 1, ",\"expiresAt\":\"" + at + "\"");
+    return call(sb, "POST", api + "/sessions", body);
+  };
+  CHECK(with_expiry("2020-01-01T00:00:00Z").response.status == 422);
+  CHECK(with_expiry("tomorrow").response.status == 422);
+  auto soon = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                   std::chrono::hours(2));
+  char soon_text[32];
+  std::strftime(soon_text, sizeof soon_text, "%Y-%m-%dT%H:%M:%S+00:00", std::gmtime(&soon));
+  auto custom = expect_json(with_expiry(soon_text), 201);
+  CHECK(str(custom, "expiresAt") == soon_text);
+
   // The session's result needs the sessionResult the component got.
   auto id = str(created, "id");
   expect_json(call(sb, "GET", api + "/sessions/" + id, ""), 422);
@@ -669,6 +684,11 @@ TEST_CASE("adyen: settlement details report and REPORT_AVAILABLE") {
   auto url = str(report, "reason");
   auto path = url.substr(url.find("/adyen/"));
   CHECK(call(sb, "GET", path, "", {}, "").response.status == 401);
+  // Adyen's report user signs in with Basic auth; its password is the API key here.
+  auto basic =
+      run_command("printf '%s' 'report@Company.Sandbox:" + std::string(api_key) + "' | base64 -w0");
+  CHECK(call(sb, "GET", path, "", {{"Authorization", "Basic " + basic}}, "").response.status ==
+        200);
   auto csv = call(sb, "GET", path, "");
   REQUIRE(csv.response.status == 200);
   CHECK(csv.response.content_type.starts_with("text/csv"));
@@ -737,4 +757,24 @@ TEST_CASE(
   expect_json(sb.post("/_sandbox/faults", "{\"reset\": true}"));
   expect_json(
       call(sb, "POST", api + "/paymentMethods", "{\"merchantAccount\":\"TestMerchantECOM\"}"));
+}
+
+TEST_CASE(
+    "adyen: the webhook faults apply to notification batches (duplicates, dropped first "
+    "attempts)") {
+  adyen_receiver rx;
+  sandbox_process sb(adyen_args(rx.url(), {"--fault-webhook-duplicate-percent", "100",
+                                           "--fault-webhook-drop-first-percent", "100"}));
+  auto psp = str(pay_card(sb, "dup-1", 300), "pspReference");
+  REQUIRE(eventually([&] {
+    std::size_t n = 0;
+    for (const auto& t : rx.items())
+      if (field(parse(t), "pspReference") == psp) ++n;
+    return n == 2;
+  }));
+  auto deliveries = expect_json(call(sb, "GET", "/adyen/_sandbox/deliveries", ""), 200);
+  std::size_t dropped = 0;
+  for (auto& a : deliveries["data"].GetArray())
+    if (str(a, "outcome") == "dropped") ++dropped;
+  CHECK(dropped >= 1);
 }
