@@ -139,6 +139,15 @@ result ok_json(int status, std::string body) {
   return result{status, std::move(body), "application/json", {}};
 }
 
+/// Refused when the sandbox holds --objects-max sessions, payments,
+/// modifications, 3-D Secure tokens and reports in all: memory stays bounded.
+result full(std::size_t max) {
+  return service_error(422, "000",
+                       "The psp-sandbox holds its maximum of " + std::to_string(max) +
+                           " Adyen objects; restart it or raise --objects-max.",
+                       "configuration");
+}
+
 // ---------------------------------------------------------------- validation
 
 enum class field_kind {
@@ -426,6 +435,8 @@ constexpr std::size_t recorded_max = 2'000;
 constexpr std::size_t reference_length_max = 80;
 /// A session lives one hour, as at Adyen.
 constexpr std::int64_t session_lifetime_s = 3'600;
+/// Settlement reports kept for download.
+constexpr std::size_t reports_kept_max = 1'000;
 /// The longest session a merchant may ask for with expiresAt.
 constexpr std::int64_t session_lifetime_max_s = 86'400;
 
@@ -477,6 +488,12 @@ void service::schedule_settlement() {
     settle(base);
     schedule_settlement();
   });
+}
+
+bool service::room() const {
+  auto n = sessions_.size() + payments_.size() + modifications_.size() + challenge_tokens_.size() +
+           three_ds_results_.size() + reports_.size() + ledger_.size();
+  return n < options_.objects_max;
 }
 
 std::string service::counts_json() {
@@ -743,6 +760,7 @@ service::result service::dispatch(const std::string& method, const std::vector<s
 
 service::result service::create_session(const rapidjson::Value& body) {
   if (auto e = validate("CreateCheckoutSessionRequest", body)) return *e;
+  if (!room()) return full(options_.objects_max);
   if (get_string(body, "merchantAccount") != options_.adyen_merchant_account)
     return invalid_merchant();
   auto reference = get_string(body, "reference");
@@ -841,6 +859,7 @@ service::result service::payment_methods(const rapidjson::Value& body) {
 
 service::result service::payments(const rapidjson::Value& body) {
   if (auto e = validate("PaymentRequest", body)) return *e;
+  if (!room()) return full(options_.objects_max);
   if (get_string(body, "merchantAccount") != options_.adyen_merchant_account)
     return invalid_merchant();
   auto reference = get_string(body, "reference");
@@ -1059,6 +1078,7 @@ service::result service::modify(const std::string& kind, const std::string& psp,
       {"refund", "PaymentRefundRequest"},
       {"reversal", "PaymentReversalRequest"}};
   if (auto e = validate(schema_of.at(kind), body)) return *e;
+  if (!room()) return full(options_.objects_max);
   if (get_string(body, "merchantAccount") != options_.adyen_merchant_account)
     return invalid_merchant();
   auto it = payments_.find(psp);
@@ -1308,6 +1328,7 @@ service::result service::client_payment(session& s, const rapidjson::Value& body
         name != "origin" && name != "riskData" && name != "clientStateDataIndicator")
       return service_error(400, "702", "Unknown field in the payment: " + name);
   }
+  if (!room()) return full(options_.objects_max);
   if (s.status == "completed" || s.status == "paymentPending")
     return service_error(422, "14_0", "The session already has a payment (" + s.status + ").");
   auto pm = body.FindMember("paymentMethod");
@@ -1412,6 +1433,10 @@ std::string service::settle(const std::string& base_url) {
     ++lines;
   }
   reports_[file] = out;
+  // Reports are kept for download; the oldest go first past the bound.
+  if (batch > static_cast<std::int64_t>(reports_kept_max))
+    reports_.erase("settlement_detail_report_batch_" +
+                   std::to_string(batch - static_cast<std::int64_t>(reports_kept_max)) + ".csv");
   auto url = base_url + "/adyen/reports/" + file;
   notification_item item;
   item.fields = {file,  "", options_.adyen_merchant_account, "", 0, "EUR", "REPORT_AVAILABLE",

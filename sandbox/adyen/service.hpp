@@ -98,6 +98,8 @@ class service {
   void complete_modification(const std::string& mod_psp);
   void after_session_attempt(session& s, const payment& p);
   void schedule_settlement();
+  /// Whether one more object fits under --objects-max; caller holds mutex_.
+  bool room() const;
 
   sandbox_options options_;
   timer_queue& timers_;

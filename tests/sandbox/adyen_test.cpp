@@ -778,3 +778,14 @@ TEST_CASE(
     if (str(a, "outcome") == "dropped") ++dropped;
   CHECK(dropped >= 1);
 }
+
+TEST_CASE("adyen: memory is bounded by --objects-max") {
+  sandbox_process sb(adyen_args({}, {"--objects-max", "100"}));
+  for (int i = 0; i < 100; ++i)
+    expect_json(
+        call(sb, "POST", api + "/sessions", session_body(100, "full-" + std::to_string(i), false)),
+        201);
+  auto refused =
+      expect_json(call(sb, "POST", api + "/sessions", session_body(100, "one-more", false)), 422);
+  CHECK(str(refused, "message").find("--objects-max") != std::string::npos);
+}
