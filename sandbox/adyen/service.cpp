@@ -1040,7 +1040,6 @@ void service::notify_authorisation(const payment& p) {
   item.payment_method = p.brand;
   item.reason = ok ? p.auth_code + ":" + p.last4 + ":" + p.expiry : p.refusal_reason;
   if (ok) item.operations = {"CANCEL", "CAPTURE", "REFUND"};
-  if (!p.manual_capture && ok) item.additional_data.emplace_back("autoCapture", "true");
   notifier_.notify(std::move(item));
 }
 
