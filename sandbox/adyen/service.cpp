@@ -30,6 +30,7 @@ struct service::session {
   std::int64_t value = 0;
   std::string currency;
   bool manual_capture = false;
+  std::int64_t capture_delay_hours = 0;  ///< > 0: captured automatically this much later
   std::int64_t expires_at = 0;
   std::string status = "active";  ///< active, completed, paymentPending, refused, canceled
   std::vector<std::string> payments;
@@ -45,6 +46,7 @@ struct service::payment {
   std::int64_t value = 0;
   std::string currency;
   bool manual_capture = false;
+  std::int64_t capture_delay_hours = 0;
   std::string brand;
   std::string last4;
   std::string expiry;  ///< "03/2030"
@@ -317,6 +319,21 @@ void write_amount(net::json_writer& w, std::int64_t value, const std::string& cu
   w.field("currency", currency);
   w.field("value", value);
   w.end_object();
+}
+
+/// Adyen's longest capture delay (28 days).
+constexpr std::int64_t capture_delay_hours_max = 672;
+
+/// captureDelayHours, when given (0 to 672 at Adyen).
+std::optional<std::int64_t> delay_hours(const rapidjson::Value& body) {
+  auto d = body.FindMember("captureDelayHours");
+  if (d == body.MemberEnd() || !d->value.IsInt64()) return std::nullopt;
+  auto hours = d->value.GetInt64();
+  return hours >= 0 && hours <= capture_delay_hours_max ? hours : -1;
+}
+
+std::optional<result> bad_delay(std::int64_t) {
+  return service_error(422, "702", "captureDelayHours must be between 0 and 672.");
 }
 
 // ---------------------------------------------------------------- test cards
@@ -775,9 +792,10 @@ service::result service::create_session(const rapidjson::Value& body) {
   s->value = body["amount"]["value"].GetInt64();
   s->currency = body["amount"]["currency"].GetString();
   s->manual_capture = additional(body, "manualCapture") == "true";
-  if (auto d = body.FindMember("captureDelayHours");
-      d != body.MemberEnd() && d->value.IsInt64() && d->value.GetInt64() > 0)
-    s->manual_capture = true;  // delayed capture: captured by a call within the delay
+  if (auto d = delay_hours(body)) {
+    if (*d < 0) return *bad_delay(*d);
+    s->capture_delay_hours = *d;
+  }
   s->expires_at = now_s() + session_lifetime_s;
   if (auto e = body.FindMember("expiresAt"); e != body.MemberEnd()) {
     // The merchant may shorten or lengthen the session, up to 24 hours.
@@ -872,9 +890,10 @@ service::result service::payments(const rapidjson::Value& body) {
   p->value = body["amount"]["value"].GetInt64();
   p->currency = body["amount"]["currency"].GetString();
   p->manual_capture = additional(body, "manualCapture") == "true";
-  if (auto d = body.FindMember("captureDelayHours");
-      d != body.MemberEnd() && d->value.IsInt64() && d->value.GetInt64() > 0)
-    p->manual_capture = true;
+  if (auto d = delay_hours(body)) {
+    if (*d < 0) return *bad_delay(*d);
+    p->capture_delay_hours = *d;
+  }
   p->created = now_s();
   auto& ref = *p;
   auto r = authorise(ref, body["paymentMethod"], &body);
@@ -962,7 +981,29 @@ service::result service::finish_authorisation(payment& p, int code) {
   if (p.result_code == "Authorised") {
     p.authorised = true;
     p.auth_code = std::to_string(100000 + (std::hash<std::string>{}(p.psp) % 900000));
-    if (!p.manual_capture) {
+    if (!p.manual_capture && p.capture_delay_hours > 0) {
+      // Delayed automatic capture: capturable by a call until then; then
+      // captured in full, with a CAPTURE notification.
+      auto psp = p.psp;
+      timers_.post_after(p.capture_delay_hours * 3'600'000, [this, psp] {
+        std::lock_guard guard{mutex_};
+        auto it = payments_.find(psp);
+        if (it == payments_.end()) return;
+        auto& q = *it->second;
+        if (q.capture_requested || q.canceled || q.cancel_requested) return;
+        auto m = std::make_unique<modification>();
+        m->psp = new_psp_reference();
+        m->payment_psp = psp;
+        m->kind = "capture";
+        m->value = q.value;
+        m->currency = q.currency;
+        q.capture_requested = true;
+        q.capture_reserved = q.value;
+        auto mod_psp = m->psp;
+        modifications_.emplace(mod_psp, std::move(m));
+        complete_modification(mod_psp);
+      });
+    } else if (!p.manual_capture) {
       // Immediate automatic capture: no CAPTURE notification is sent.
       p.capture_requested = true;
       p.capture_reserved = p.captured = p.value;
@@ -1002,10 +1043,10 @@ service::result service::finish_authorisation(payment& p, int code) {
   } else {
     notify_authorisation(p);
   }
-  return ok_json(200, payment_response(p, nullptr));
+  return ok_json(200, payment_response(p));
 }
 
-std::string service::payment_response(const payment& p, const session*) {
+std::string service::payment_response(const payment& p) {
   net::json_writer w;
   w.begin_object();
   w.key("additionalData");
@@ -1343,6 +1384,7 @@ service::result service::client_payment(session& s, const rapidjson::Value& body
   p->value = s.value;
   p->currency = s.currency;
   p->manual_capture = s.manual_capture;
+  p->capture_delay_hours = s.capture_delay_hours;
   p->created = now_s();
   auto& ref = *p;
   auto r = authorise(ref, pm->value, nullptr);

@@ -93,7 +93,7 @@ class service {
   result authorise(payment& p, const rapidjson::Value& method, const rapidjson::Value* extra);
   result finish_authorisation(payment& p, int code);
   result client_payment(session& s, const rapidjson::Value& body);
-  std::string payment_response(const payment& p, const session* s);
+  std::string payment_response(const payment& p);
   void notify_authorisation(const payment& p);
   void complete_modification(const std::string& mod_psp);
   void after_session_attempt(session& s, const payment& p);

@@ -407,7 +407,7 @@ TEST_CASE("adyen: Idempotency-Key replays, refuses a changed body and a concurre
   CHECK(slow.get().response.status == 201);
 }
 
-TEST_CASE("adyen: capture, refund and cancel answer received; the outcome is a notification") {
+TEST_CASE("adyen: capture, refund and cancel answer received, the outcome is a notification") {
   adyen_receiver rx;
   sandbox_process sb(adyen_args(rx.url()));
   auto p = pay_card(sb, "order-7", 2500);
@@ -495,7 +495,7 @@ TEST_CASE("adyen: capture, refund and cancel answer received; the outcome is a n
   for (const auto& ct : rx.content_types()) CHECK(ct.starts_with("application/json"));
 }
 
-TEST_CASE("adyen: automatic capture sends no CAPTURE; failed capture and refund holder names") {
+TEST_CASE("adyen: automatic capture sends no CAPTURE, failed capture and refund holder names") {
   adyen_receiver rx;
   sandbox_process sb(adyen_args(rx.url()));
   auto automatic = pay_card(sb, "auto-1", 1200, "4111111145551142", "", true);
@@ -746,7 +746,7 @@ TEST_CASE("adyen: --record-requests writes every API request without the API key
 }
 
 TEST_CASE(
-    "adyen: the Stripe mode and the Adyen mode share faults; injected errors are 5xx "
+    "adyen: the Stripe mode and the Adyen mode share faults, injected errors are 5xx "
     "ServiceErrors") {
   sandbox_process sb(adyen_args());
   expect_json(sb.post("/_sandbox/faults", "{\"error_percent\": 100}"));
@@ -788,4 +788,22 @@ TEST_CASE("adyen: memory is bounded by --objects-max") {
   auto refused =
       expect_json(call(sb, "POST", api + "/sessions", session_body(100, "one-more", false)), 422);
   CHECK(str(refused, "message").find("--objects-max") != std::string::npos);
+}
+
+TEST_CASE("adyen: captureDelayHours leaves the payment capturable by a call until the delay") {
+  adyen_receiver rx;
+  sandbox_process sb(adyen_args(rx.url()));
+  auto body = [](const std::string& hours) {
+    return "{\"amount\":{\"currency\":\"EUR\",\"value\":800},\"reference\":\"delay\","
+           "\"returnUrl\":\"https://shop.example/back\",\"merchantAccount\":\"TestMerchantECOM\","
+           "\"captureDelayHours\":" +
+           hours + ",\"paymentMethod\":" + card_body("4111111145551142") + "}";
+  };
+  CHECK(call(sb, "POST", api + "/payments", body("673")).response.status == 422);
+  auto p = expect_json(call(sb, "POST", api + "/payments", body("24")), 200);
+  auto psp = str(p, "pspReference");
+  CHECK(str(rx.wait_item("AUTHORISATION", psp), "success") == "true");
+  expect_json(
+      call(sb, "POST", api + "/payments/" + psp + "/captures", modification_body(800, "now")), 201);
+  CHECK(str(rx.wait_item("CAPTURE", psp), "success") == "true");
 }
