@@ -227,6 +227,10 @@ result missing_field(const std::string& path) {
   return service_error(422, "702", "Required field '" + path + "' is not provided.");
 }
 
+/// The largest amount the sandbox takes, in minor units: fees are computed
+/// as amount * basis points in 64 bits, which this keeps far from overflow.
+constexpr std::int64_t amount_minor_max = 1'000'000'000'000;
+
 std::optional<result> check_amount(const rapidjson::Value& v, const std::string& path);
 
 /// Checks `v` against `schema`: an object, no unknown field, every field of
@@ -292,6 +296,10 @@ std::optional<result> check_amount(const rapidjson::Value& v, const std::string&
     return service_error(422, "138", "Unsupported currency specified: " + currency);
   if (v["value"].GetInt64() < 0)
     return service_error(422, "137", "Invalid amount specified: " + path + ".value is negative.");
+  if (v["value"].GetInt64() > amount_minor_max)
+    return service_error(422, "137",
+                         "Invalid amount specified: " + path + ".value is above " +
+                             std::to_string(amount_minor_max) + ".");
   return std::nullopt;
 }
 

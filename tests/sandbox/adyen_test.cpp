@@ -329,6 +329,10 @@ TEST_CASE("adyen: request bodies are validated as Adyen does") {
        "{\"merchantAccount\":\"TestMerchantECOM\",\"amount\":{\"currency\":\"EUR\",\"value\":1,"
        "\"extra\":1}}",
        400);
+  post("/payments/ABCDEFGHIJKLMNOP/captures",
+       "{\"merchantAccount\":\"TestMerchantECOM\",\"amount\":{\"currency\":\"EUR\",\"value\":"
+       "1000000000001}}",
+       422);
   auto unknown_payment =
       post("/payments/ABCDEFGHIJKLMNOP/captures", modification_body(1, "c"), 422);
   CHECK(str(unknown_payment, "errorCode") == "167");
@@ -661,6 +665,14 @@ TEST_CASE("adyen: settlement details report and REPORT_AVAILABLE") {
   adyen_receiver rx;
   sandbox_process sb(adyen_args(rx.url(), {"--fee-percent-bp", "100", "--fee-fixed-minor", "10"}));
   auto a = str(pay_card(sb, "s-1", 10000, "4111111145551142", "", true), "pspReference");
+  // Adyen's exponents: JPY has none, KWD three.
+  for (const auto* currency : {"JPY", "KWD"}) {
+    std::string body = "{\"amount\":{\"currency\":\"" + std::string(currency) +
+                       "\",\"value\":1500},\"reference\":\"x-" + currency +
+                       "\",\"returnUrl\":\"https://shop.example/back\",\"merchantAccount\":\"" +
+                       merchant + "\",\"paymentMethod\":" + card_body("4111111145551142") + "}";
+    expect_json(call(sb, "POST", api + "/payments", body), 200);
+  }
   auto b = str(pay_card(sb, "s-2", 5000), "pspReference");
   expect_json(
       call(sb, "POST", api + "/payments/" + b + "/captures", modification_body(5000, "cap-s2")),
@@ -695,7 +707,7 @@ TEST_CASE("adyen: settlement details report and REPORT_AVAILABLE") {
   std::vector<std::string> lines;
   std::stringstream ss(csv.response.body);
   for (std::string line; std::getline(ss, line);) lines.push_back(line);
-  REQUIRE(lines.size() == 5);
+  REQUIRE(lines.size() == 9);  // header, 4 Settled, 1 Refunded, 3 MerchantPayout
   CHECK(lines[0] ==
         "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,"
         "Creation Date,TimeZone,Type,Modification Reference,Gross Currency,Gross Debit (GC),"
@@ -712,6 +724,11 @@ TEST_CASE("adyen: settlement details report and REPORT_AVAILABLE") {
   CHECK(body.find(",EUR,30.00,,1,EUR,30.00,,") != std::string::npos);
   // Payout: 98.90 + 49.40 - 30.00 = 118.30.
   CHECK(body.find(",MerchantPayout,,,,,,EUR,118.30,") != std::string::npos);
+  // 1500 JPY at 1 % + 10: fee 25, net 1475; 1.500 KWD: fee 0.025, net 1.475.
+  CHECK(body.find(",JPY,,1500,1,JPY,,1475,25,") != std::string::npos);
+  CHECK(body.find(",KWD,,1.500,1,KWD,,1.475,0.025,") != std::string::npos);
+  CHECK(body.find(",MerchantPayout,,,,,,JPY,1475,") != std::string::npos);
+  CHECK(body.find(",MerchantPayout,,,,,,KWD,1.475,") != std::string::npos);
   // The next batch holds nothing already settled.
   auto next = expect_json(call(sb, "POST", "/adyen/_sandbox/settle", ""));
   CHECK(num(next, "lines") == 0);
