@@ -24,6 +24,8 @@ let sandbox;
 let sandboxBase;
 let shop;  // { server, base }
 let browser;
+const shopRequests = [];  // every request the shop's server received: method, URL, headers, body
+const browserRequests = [];  // every request Chromium made: URL and body
 
 before(async () => {
   sandbox = await startSandbox(['--adyen-api-key', API_KEY, '--adyen-client-key', CLIENT_KEY,
@@ -31,6 +33,10 @@ before(async () => {
   sandboxBase = `http://127.0.0.1:${sandbox.port}`;
   // The shop: another origin (localhost, its own port) serving one page.
   const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => shopRequests.push({ method: req.method, url: req.url,
+                                            headers: JSON.stringify(req.headers), body }));
     const url = new URL(req.url, 'http://localhost');
     if (url.pathname !== '/checkout') { res.writeHead(404); return res.end(); }
     const session = { id: url.searchParams.get('id'), sessionData: url.searchParams.get('data') };
@@ -89,6 +95,7 @@ async function sessionStatus(id, sessionResult) {
 async function openCheckout(reference) {
   const session = await createSession(reference);
   const page = await browser.newPage();
+  page.on('request', (r) => browserRequests.push({ url: r.url(), body: r.postData() || '' }));
   const problems = [];
   page.on('pageerror', (err) => problems.push(String(err)));
   await page.goto(`${shop.base}/checkout?id=${encodeURIComponent(session.id)}` +
@@ -163,6 +170,20 @@ test('a 3-D Secure 2 card: a wrong password fails, "password" authorises', async
   assert.equal(ok.resultCode, 'Authorised');
   assert.equal((await sessionStatus(session.id, ok.sessionResult)).status, 'completed');
   await page.close();
+});
+
+test('no card number ever reached the shop\'s server', () => {
+  assert.ok(shopRequests.length >= 3);
+  const seen = JSON.stringify(shopRequests);
+  // The same search finds the number in what the iframe sent to the sandbox.
+  const toSandbox = JSON.stringify(browserRequests.filter((r) => r.url.startsWith(sandboxBase)));
+  assert.ok(toSandbox.includes('4111111145551142'), 'the search works');
+  for (const number of ['4111111145551142', '5555341244441115', '5454545454545454']) {
+    for (const form of [number, number.replace(/(\d{4})(?=\d)/g, '$1 '),
+                        number.replace(/(\d{4})(?=\d)/g, '$1%20')]) {
+      assert.ok(!seen.includes(form), `${form} reached the shop`);
+    }
+  }
 });
 
 test('messages from another frame or origin do not complete a payment', async () => {
