@@ -596,21 +596,7 @@ void service::handle(const net::http_request& req, const send_fn& send) {
   std::string key(req.header_value("X-API-Key").value_or(""));
   if (key.empty()) {
     if (auto auth = req.header_value("Authorization"); auth && auth->starts_with("Basic ")) {
-      std::string decoded;
-      unsigned buffer = 0;
-      int bits = 0;
-      for (char c : auth->substr(6)) {
-        auto pos =
-            std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-                .find(c);
-        if (pos == std::string_view::npos) break;
-        buffer = (buffer << 6) | static_cast<unsigned>(pos);
-        bits += 6;
-        if (bits >= 8) {
-          bits -= 8;
-          decoded.push_back(static_cast<char>((buffer >> bits) & 0xff));
-        }
-      }
+      auto decoded = base64_decode(auth->substr(6)).value_or("");
       if (auto colon = decoded.find(':'); colon != std::string::npos)
         key = decoded.substr(colon + 1);
     }
@@ -1512,8 +1498,9 @@ service::result service::control(const net::http_request& req,
   const auto& what = parts[2];
   if (parts.size() != 3) return not_found(req.method, req.path);
   if (what == "settle" && req.method == "POST") {
-    std::string base;
-    {
+    auto host = req.header_value("Host");
+    std::string base = host && !host->empty() ? "http://" + std::string(*host) : std::string{};
+    if (base.empty()) {
       std::lock_guard guard{mutex_};
       base = last_base_url_;
     }

@@ -32,6 +32,9 @@ std::optional<std::int64_t> parse_iso_time(std::string_view text);
 /// Standard base64 with padding.
 std::string base64(std::string_view bytes);
 
+/// Standard base64 (padding optional) to bytes; nullopt on a bad character.
+std::optional<std::string> base64_decode(std::string_view text);
+
 /// Hex to bytes; nullopt when not hex of even length.
 std::optional<std::string> hex_decode(std::string_view hex);
 
