@@ -99,6 +99,34 @@ const std::vector<flag>& flags() {
        integer(&sandbox_options::settlement_interval_s, 0, 86'400 * 30)},
       {"objects-max", "stored objects (intents, charges, events, ...) before refusing", "100000",
        integer(&sandbox_options::objects_max, 100, 10'000'000)},
+      {"adyen-api-key", "Adyen mode: the X-API-Key API clients authenticate with",
+       "(random, printed)", text(&sandbox_options::adyen_api_key)},
+      {"adyen-client-key", "Adyen mode: the test_ client key of the browser component",
+       "(random, printed)", text(&sandbox_options::adyen_client_key)},
+      {"adyen-hmac-key", "Adyen mode: HMAC key (64 hex) notification items are signed with",
+       "(random, printed)",
+       [](sandbox_options& o, const std::string& v) -> std::string {
+         if (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+           return "must be 64 hexadecimal characters";
+         o.adyen_hmac_key = v;
+         return {};
+       }},
+      {"adyen-merchant-account", "Adyen mode: the merchant account requests must name",
+       "SandboxMerchantECOM", text(&sandbox_options::adyen_merchant_account)},
+      {"adyen-company-account", "Adyen mode: the company account of settlement reports",
+       "SandboxCompany", text(&sandbox_options::adyen_company_account)},
+      {"adyen-webhook-url", "Adyen mode: notification batches are POSTed to this URL",
+       "(none: no deliveries)", text(&sandbox_options::adyen_webhook_url)},
+      {"adyen-batch-max", "Adyen mode: notification items per POST at most", "10",
+       integer(&sandbox_options::adyen_batch_max, 1, 1'000)},
+      {"adyen-batch-window-ms", "Adyen mode: how long pending items gather into one POST", "50",
+       integer(&sandbox_options::adyen_batch_window_ms, 0, 60'000)},
+      {"adyen-modification-delay-ms",
+       "Adyen mode: delay between a modification's 201 and its notification", "200",
+       integer(&sandbox_options::adyen_modification_delay_ms, 0, 600'000)},
+      {"record-requests",
+       "append every Adyen API request (method, path, headers but the key, body) as JSON lines",
+       "(none)", text(&sandbox_options::record_requests)},
       {"fault-latency-ms", "latency added to every API request", "0", fault("latency_ms")},
       {"fault-error-percent", "share of API requests answered 500/503", "0",
        fault("error_percent")},
@@ -176,7 +204,8 @@ parse_outcome parse_options(const std::vector<std::string>& args) {
 
 std::string help_text() {
   std::string out =
-      "psp-sandbox: a stateful, Stripe-compatible PSP for development and tests.\n\n"
+      "psp-sandbox: a stateful, Stripe-compatible PSP for development and tests,\n"
+      "which also speaks Adyen's Checkout API under /adyen/.\n\n"
       "Usage: psp-sandbox [--flag value | --flag=value]...\n"
       "Every flag may also be set by its environment variable; flags win.\n\n";
   for (const auto& f : flags()) {

@@ -32,6 +32,18 @@ struct sandbox_options {
   std::int64_t settlement_interval_s = 0;  ///< 0: settlement only on demand
   std::size_t objects_max = 100'000;       ///< stored objects before creation is refused
   fault_settings faults;
+
+  // ---- the Adyen mode (sandbox/adyen/), under the path prefix /adyen/ ----
+  std::string adyen_api_key;     ///< empty: a random key is generated, printed
+  std::string adyen_client_key;  ///< empty: a random test_ key is generated, printed
+  std::string adyen_hmac_key;    ///< 64 hex; empty: random, printed
+  std::string adyen_merchant_account = "SandboxMerchantECOM";
+  std::string adyen_company_account = "SandboxCompany";
+  std::string adyen_webhook_url;                   ///< empty: notifications are only listed
+  std::size_t adyen_batch_max = 10;                ///< notification items per POST
+  std::int64_t adyen_batch_window_ms = 50;         ///< how long items gather
+  std::int64_t adyen_modification_delay_ms = 200;  ///< 201 received, then the notification
+  std::string record_requests;  ///< JSON lines file of every Adyen API request; empty: off
 };
 
 /// The outcome of reading the command line.

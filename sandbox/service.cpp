@@ -131,6 +131,31 @@ std::optional<net::form_fields> control_fields(const std::string& body, std::str
   return out;
 }
 
+/// Stripe's `Stripe-Signature` header: "t=<t>" then one ",v1=<hex>" per
+/// secret, each the HMAC-SHA256 of "<t>.<body>". The sandbox signs as the PSP
+/// does, with its own code: the engine's verifier (psp/stripe/) is the other
+/// side of the wire and is tested against this.
+webhook_format stripe_webhook_format() {
+  webhook_format f;
+  f.content_type = "application/json; charset=utf-8";
+  f.headers = [](const webhook_endpoint& ep, const std::string& payload) {
+    std::vector<std::string> secrets{ep.secret};
+    if (!ep.secret_next.empty()) secrets.push_back(ep.secret_next);
+    auto t = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    std::string header = "t=" + t;
+    for (const auto& secret : secrets)
+      header += ",v1=" + core::hmac_sha256_hex(secret, t + "." + payload);
+    return std::vector<net::header>{
+        {"Stripe-Signature", header},
+        {"User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+        {"Cache-Control", "no-cache"},
+        {"Accept", "*/*; q=0.5, application/xml"}};
+  };
+  return f;
+}
+
 }  // namespace
 
 service::service(sandbox_options options)
@@ -144,7 +169,7 @@ service::service(sandbox_options options)
                              options_.webhook_backoff_base_ms, options_.webhook_backoff_max_ms,
                              options_.webhook_attempts_max, core::limits::retry_deadline_ms},
                          1'000},
-          options_.seed.value_or(0)),
+          options_.seed.value_or(0), stripe_webhook_format()),
       store_(
           fee_schedule{options_.fee_percent_bp, options_.fee_fixed_minor}, options_.objects_max,
           [this](const std::string& id, const std::string& type, const std::string& json) {
@@ -165,6 +190,28 @@ service::service(sandbox_options options)
                                        options_.webhook_secret_next});
   store_.set_webhooks_enabled(!options_.webhook_url.empty());
   schedule_settlement();
+  // The Adyen mode shares the fault knobs and their one seeded generator.
+  adyen::fault_hooks hooks;
+  hooks.api = [this] {
+    std::lock_guard guard{mutex_};
+    adyen::api_fault f;
+    f.error = roll(faults_.error_percent);
+    f.status_503 = rng_() % 2 == 1;
+    bool hang = roll(faults_.hang_percent);
+    f.latency_ms = faults_.latency_ms;
+    f.hold_ms = hang ? faults_.hang_ms : 0;
+    return f;
+  };
+  hooks.delivery = [this] {
+    std::lock_guard guard{mutex_};
+    delivery_faults f;
+    f.duplicate = roll(faults_.webhook_duplicate_percent);
+    f.out_of_order = roll(faults_.webhook_out_of_order_percent);
+    f.drop_first = roll(faults_.webhook_drop_first_percent);
+    f.delay_ms = faults_.webhook_delay_ms;
+    return f;
+  };
+  adyen_ = std::make_unique<adyen::service>(options_, timers_, std::move(hooks));
 }
 
 service::~service() {
@@ -179,6 +226,7 @@ void service::stop() {
   }
   timers_.stop();  // sends held answers
   webhooks_.stop();
+  adyen_->stop();
 }
 
 bool service::roll(std::int64_t percent) {
@@ -246,6 +294,7 @@ void service::handle(net::http_request req, net::responder respond) {
   };
 
   const auto& path = req.path;
+  if (path.starts_with("/adyen/")) return adyen_->handle(req, send);
   if (req.method == "GET" && path == "/healthz") {
     return finish(json_response(200, "{\"status\":\"ok\"}"));
   }
@@ -641,6 +690,8 @@ net::http_response service::control(const net::http_request& req, const request_
     w.field("fee_fixed_minor", options_.fee_fixed_minor);
     w.field("settlement_interval_s", options_.settlement_interval_s);
     w.field("idempotency_keys", static_cast<std::uint64_t>(idempotency_.size()));
+    w.key("adyen");
+    w.raw(adyen_->counts_json());
     w.end_object();
     return json_response(200, w.take());
   }

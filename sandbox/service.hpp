@@ -8,6 +8,7 @@
 #include <string>
 
 #include "net/http_types.hpp"
+#include "sandbox/adyen/service.hpp"
 #include "sandbox/faults.hpp"
 #include "sandbox/options.hpp"
 #include "sandbox/store.hpp"
@@ -67,6 +68,8 @@ class service {
   std::map<std::string, idempotency_entry> idempotency_;
   std::deque<std::string> idempotency_order_;
   bool stopped_ = false;
+  /// The Adyen mode, under /adyen/ (last: it uses timers_ and the faults).
+  std::unique_ptr<adyen::service> adyen_;
 };
 
 }  // namespace pay::sandbox

@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "core/crypto.hpp"
 #include "net/json.hpp"
 #include "sandbox/log.hpp"
 
@@ -10,28 +9,10 @@ namespace pay::sandbox {
 
 namespace {
 
-std::int64_t unix_now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-/// Stripe's `Stripe-Signature` header: "t=<t>" then one ",v1=<hex>" per
-/// secret, each the HMAC-SHA256 of "<t>.<body>". The sandbox signs as the PSP
-/// does, with its own code: the engine's verifier (psp/stripe/) is the other
-/// side of the wire and is tested against this.
-std::string signature_header(const std::vector<std::string>& secrets, std::int64_t t,
-                             const std::string& payload) {
-  std::string header = "t=" + std::to_string(t);
-  for (const auto& secret : secrets)
-    header += ",v1=" + core::hmac_sha256_hex(secret, std::to_string(t) + "." + payload);
-  return header;
 }
 
 /// Attempts kept for GET /_sandbox/webhook_deliveries.
@@ -50,9 +31,11 @@ struct webhook_sender::job {
   std::vector<std::shared_ptr<job>> followers;
 };
 
-webhook_sender::webhook_sender(timer_queue& timers, webhook_policy policy, std::uint64_t seed)
+webhook_sender::webhook_sender(timer_queue& timers, webhook_policy policy, std::uint64_t seed,
+                               webhook_format format)
     : timers_(timers),
       policy_(policy),
+      format_(std::move(format)),
       rng_(seed ^ 0x9e3779b97f4a7c15ULL),
       client_(std::make_unique<net::http_client>()) {}
 
@@ -138,18 +121,13 @@ void webhook_sender::attempt(const std::shared_ptr<job>& j) {
   }
   if (ep.url.empty()) return finish_attempt(j, false, 0, "no_endpoint");
   if (j->drop_first && j->attempts == 1) return finish_attempt(j, false, 0, "dropped");
-  std::vector<std::string> secrets{ep.secret};
-  if (!ep.secret_next.empty()) secrets.push_back(ep.secret_next);
   net::client_request req;
   req.method = "POST";
   req.url = ep.url;
-  req.content_type = "application/json; charset=utf-8";
+  req.content_type = format_.content_type;
   req.body = j->payload;
   req.timeout_ms = policy_.timeout_ms;
-  req.headers.emplace_back("Stripe-Signature", signature_header(secrets, unix_now_s(), j->payload));
-  req.headers.emplace_back("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
-  req.headers.emplace_back("Cache-Control", "no-cache");
-  req.headers.emplace_back("Accept", "*/*; q=0.5, application/xml");
+  if (format_.headers) req.headers = format_.headers(ep, j->payload);
   client_->async_send(std::move(req), [this, j](net::client_result r) {
     if (stopped_) return;
     if (!r.answered)

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -13,11 +14,13 @@
 #include "net/http_client.hpp"
 #include "sandbox/timer_queue.hpp"
 
-/// Sends events to the configured endpoint as Stripe does: a JSON POST
-/// signed with `Stripe-Signature: t=...,v1=...`, at least once, retried with
-/// exponential backoff and full jitter while the endpoint fails, times out
-/// or answers anything but 2xx. Never blocks a caller: sends run on the HTTP
-/// client's thread, waits on the timer queue.
+/// Sends notifications to the configured endpoint: a POST of a prepared
+/// payload, at least once, retried with exponential backoff and full jitter
+/// while the endpoint fails, times out or answers anything but 2xx. The wire
+/// format (content type, signature headers, user agent) is the caller's
+/// `webhook_format`: the Stripe mode signs with `Stripe-Signature`, the Adyen
+/// mode signs inside the payload. Never blocks a caller: sends run on the
+/// HTTP client's thread, waits on the timer queue.
 namespace pay::sandbox {
 
 /// Where events go and what signs them.
@@ -25,6 +28,14 @@ struct webhook_endpoint {
   std::string url;          ///< empty: nothing is sent
   std::string secret;       ///< whsec_...
   std::string secret_next;  ///< during rotation: a second v1 signature
+};
+
+/// The PSP-specific part of a delivery: its content type and the headers of
+/// one attempt (computed per attempt, so a timestamped signature is fresh).
+struct webhook_format {
+  std::string content_type = "application/json; charset=utf-8";
+  std::function<std::vector<net::header>(const webhook_endpoint&, const std::string& payload)>
+      headers;
 };
 
 /// What the fault knobs decided for one event.
@@ -45,7 +56,8 @@ struct webhook_policy {
 
 class webhook_sender {
  public:
-  webhook_sender(timer_queue& timers, webhook_policy policy, std::uint64_t seed);
+  webhook_sender(timer_queue& timers, webhook_policy policy, std::uint64_t seed,
+                 webhook_format format);
   ~webhook_sender();
   webhook_sender(const webhook_sender&) = delete;
   webhook_sender& operator=(const webhook_sender&) = delete;
@@ -72,6 +84,7 @@ class webhook_sender {
 
   timer_queue& timers_;
   webhook_policy policy_;
+  webhook_format format_;
   mutable std::mutex mutex_;
   webhook_endpoint endpoint_;
   std::mt19937_64 rng_;

@@ -1,6 +1,8 @@
-// psp-sandbox: the composition root of the Stripe-compatible sandbox PSP.
+// psp-sandbox: the composition root of the sandbox PSP (Stripe's wire format,
+// and Adyen's under /adyen/).
 // Reads the options, fills in missing keys, starts the HTTP server and waits
 // for SIGINT/SIGTERM to stop gracefully.
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include <pthread.h>
 
+#include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "net/http_server.hpp"
 #include "sandbox/log.hpp"
@@ -61,6 +64,19 @@ int main(int argc, char** argv) {
     options.webhook_secret = "whsec_" + pay::core::random_token(32);
     std::cout << "SANDBOX_WEBHOOK_SECRET=" << options.webhook_secret << "\n";
   }
+  if (options.adyen_api_key.empty()) {
+    options.adyen_api_key = "AQE" + pay::core::random_token(40);
+    std::cout << "SANDBOX_ADYEN_API_KEY=" << options.adyen_api_key << "\n";
+  }
+  if (options.adyen_client_key.empty()) {
+    options.adyen_client_key = "test_" + pay::core::random_token(32);
+    std::cout << "SANDBOX_ADYEN_CLIENT_KEY=" << options.adyen_client_key << "\n";
+  }
+  if (options.adyen_hmac_key.empty()) {
+    options.adyen_hmac_key = pay::core::sha256_hex(pay::core::random_token(43));
+    for (char& c : options.adyen_hmac_key) c = static_cast<char>(std::toupper(c));
+    std::cout << "SANDBOX_ADYEN_HMAC_KEY=" << options.adyen_hmac_key << "\n";
+  }
   std::cout.flush();
   if (!options.seed) options.seed = std::random_device{}();
 
@@ -106,6 +122,8 @@ int main(int argc, char** argv) {
             {"port", static_cast<int>(server.port())},
             {"seed", std::to_string(*options.seed)},
             {"webhook_url", options.webhook_url},
+            {"adyen_webhook_url", options.adyen_webhook_url},
+            {"adyen_merchant_account", options.adyen_merchant_account},
             {"fee_percent_bp", static_cast<long long>(options.fee_percent_bp)},
             {"fee_fixed_minor", static_cast<long long>(options.fee_fixed_minor)}});
 

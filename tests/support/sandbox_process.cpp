@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "core/ids.hpp"
 
 namespace pay::test {
@@ -33,6 +34,15 @@ sandbox_process::sandbox_process(std::map<std::string, std::string> env,
       env.try_emplace("SANDBOX_SECRET_KEY", "sk_test_" + core::random_token(24)).first->second;
   publishable_key_ =
       env.try_emplace("SANDBOX_PUBLISHABLE_KEY", "pk_test_" + core::random_token(24)).first->second;
+  adyen_api_key_ =
+      env.try_emplace("SANDBOX_ADYEN_API_KEY", "AQE" + core::random_token(40)).first->second;
+  adyen_client_key_ =
+      env.try_emplace("SANDBOX_ADYEN_CLIENT_KEY", "test_" + core::random_token(32)).first->second;
+  adyen_hmac_key_ =
+      env.try_emplace("SANDBOX_ADYEN_HMAC_KEY", core::sha256_hex(core::random_token(43)))
+          .first->second;
+  adyen_merchant_account_ =
+      env.try_emplace("SANDBOX_ADYEN_MERCHANT_ACCOUNT", "SandboxMerchantECOM").first->second;
   std::vector<std::string> argv{"--port", "0", "--port-file", port_file};
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<child_process>(psp_sandbox_path(), argv, env);

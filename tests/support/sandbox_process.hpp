@@ -21,7 +21,9 @@ std::string psp_sandbox_path();
 
 /// The real psp-sandbox binary on a free port of 127.0.0.1, with freshly
 /// generated secret and publishable keys (SANDBOX_SECRET_KEY and
-/// SANDBOX_PUBLISHABLE_KEY in `env` override them), answering /healthz when
+/// SANDBOX_PUBLISHABLE_KEY in `env` override them) and Adyen-mode keys
+/// (SANDBOX_ADYEN_API_KEY, SANDBOX_ADYEN_CLIENT_KEY, SANDBOX_ADYEN_HMAC_KEY
+/// and SANDBOX_ADYEN_MERCHANT_ACCOUNT likewise), answering /healthz when
 /// the constructor returns. Stopped with SIGTERM (then SIGKILL) on
 /// destruction.
 class sandbox_process {
@@ -38,6 +40,12 @@ class sandbox_process {
   const std::string& base_url() const { return base_url_; }
   const std::string& secret_key() const { return secret_key_; }
   const std::string& publishable_key() const { return publishable_key_; }
+  /// "http://127.0.0.1:<port>/adyen/checkout/v71": the Adyen checkout base.
+  std::string adyen_base_url() const { return base_url_ + "/adyen/checkout/v71"; }
+  const std::string& adyen_api_key() const { return adyen_api_key_; }
+  const std::string& adyen_client_key() const { return adyen_client_key_; }
+  const std::string& adyen_hmac_key() const { return adyen_hmac_key_; }  ///< 64 hex
+  const std::string& adyen_merchant_account() const { return adyen_merchant_account_; }
   std::uint16_t port() const { return port_; }
   child_process& process() { return *process_; }
 
@@ -45,6 +53,10 @@ class sandbox_process {
   std::string dir_;
   std::string secret_key_;
   std::string publishable_key_;
+  std::string adyen_api_key_;
+  std::string adyen_client_key_;
+  std::string adyen_hmac_key_;
+  std::string adyen_merchant_account_;
   std::uint16_t port_ = 0;
   std::string base_url_;
   std::unique_ptr<child_process> process_;
