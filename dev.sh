@@ -186,7 +186,8 @@ load_or_make_secrets() {
     while IFS='=' read -r name value; do
       case "$name" in
         PAYMENTS_API_KEY | PAYMENTS_ADMIN_TOKEN | PAYMENTS_WEBHOOK_SECRET | SANDBOX_SECRET_KEY | \
-          SANDBOX_PUBLISHABLE_KEY)
+          SANDBOX_PUBLISHABLE_KEY | SANDBOX_ADYEN_API_KEY | SANDBOX_ADYEN_CLIENT_KEY | \
+          PAYMENTS_ADYEN_HMAC_KEY)
           [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value" ;;
       esac
     done <"$DATA/dev.env"
@@ -197,6 +198,10 @@ load_or_make_secrets() {
   PAYMENTS_WEBHOOK_SECRET="${PAYMENTS_WEBHOOK_SECRET:-whsec_$(token)}"
   SANDBOX_SECRET_KEY="${SANDBOX_SECRET_KEY:-sk_test_sbx_$(token)}"
   SANDBOX_PUBLISHABLE_KEY="${SANDBOX_PUBLISHABLE_KEY:-pk_test_sbx_$(token)}"
+  SANDBOX_ADYEN_API_KEY="${SANDBOX_ADYEN_API_KEY:-AQE_sbx_$(token)}"
+  SANDBOX_ADYEN_CLIENT_KEY="${SANDBOX_ADYEN_CLIENT_KEY:-test_$(openssl rand -hex 16 | tr a-f A-F)}"
+  PAYMENTS_ADYEN_HMAC_KEY="${PAYMENTS_ADYEN_HMAC_KEY:-$(openssl rand -hex 32 | tr a-f A-F)}"
+  PAYMENTS_ADYEN_MERCHANT_ACCOUNT="${PAYMENTS_ADYEN_MERCHANT_ACCOUNT:-DevShopECOM}"
 }
 
 write_dev_env() {
@@ -210,6 +215,11 @@ PAYMENTS_DATABASE_URL=$PAYMENTS_DATABASE_URL
 SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT_DEFAULT
 SANDBOX_SECRET_KEY=$SANDBOX_SECRET_KEY
 SANDBOX_PUBLISHABLE_KEY=$SANDBOX_PUBLISHABLE_KEY
+SANDBOX_ADYEN_URL=http://127.0.0.1:$SANDBOX_PORT_DEFAULT/adyen/checkout/v71
+SANDBOX_ADYEN_API_KEY=$SANDBOX_ADYEN_API_KEY
+SANDBOX_ADYEN_CLIENT_KEY=$SANDBOX_ADYEN_CLIENT_KEY
+PAYMENTS_ADYEN_HMAC_KEY=$PAYMENTS_ADYEN_HMAC_KEY
+PAYMENTS_ADYEN_MERCHANT_ACCOUNT=$PAYMENTS_ADYEN_MERCHANT_ACCOUNT
 EOF
 }
 
@@ -252,16 +262,27 @@ cmd_run() {
   if [ -x "$BUILD/apps/psp-sandbox" ]; then
     SANDBOX_SECRET_KEY="$SANDBOX_SECRET_KEY" SANDBOX_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE_KEY" \
       SANDBOX_WEBHOOK_SECRET="$PAYMENTS_WEBHOOK_SECRET" \
-      SANDBOX_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/sandbox" \
+      SANDBOX_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/stripe" \
+      SANDBOX_ADYEN_API_KEY="$SANDBOX_ADYEN_API_KEY" SANDBOX_ADYEN_CLIENT_KEY="$SANDBOX_ADYEN_CLIENT_KEY" \
+      SANDBOX_ADYEN_HMAC_KEY="$PAYMENTS_ADYEN_HMAC_KEY" \
+      SANDBOX_ADYEN_MERCHANT_ACCOUNT="$PAYMENTS_ADYEN_MERCHANT_ACCOUNT" \
+      SANDBOX_ADYEN_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/adyen" \
       "$BUILD/apps/psp-sandbox" --port "$SANDBOX_PORT_DEFAULT" \
       2>>"$DATA/logs/psp-sandbox.log" >>"$DATA/logs/psp-sandbox.out" &
     PIDS+=($!)
   fi
   PAYMENTS_DATABASE_URL="$PAYMENTS_DATABASE_URL" PAYMENTS_PORT="$ENGINE_PORT" \
     PAYMENTS_ADMIN_TOKEN="$PAYMENTS_ADMIN_TOKEN" PAYMENTS_WEBHOOK_SECRET="$PAYMENTS_WEBHOOK_SECRET" \
+    PAYMENTS_PSP=stripe PAYMENTS_PSP_ALIASES=sandbox \
     PAYMENTS_PSP_BASE_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT" \
     PAYMENTS_PSP_SECRET_KEY="$SANDBOX_SECRET_KEY" \
     PAYMENTS_PSP_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE_KEY" \
+    PAYMENTS_ADYEN_BASE_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT/adyen/checkout/v71" \
+    PAYMENTS_ADYEN_API_KEY="$SANDBOX_ADYEN_API_KEY" \
+    PAYMENTS_ADYEN_CLIENT_KEY="$SANDBOX_ADYEN_CLIENT_KEY" \
+    PAYMENTS_ADYEN_HMAC_KEY="$PAYMENTS_ADYEN_HMAC_KEY" \
+    PAYMENTS_ADYEN_MERCHANT_ACCOUNT="$PAYMENTS_ADYEN_MERCHANT_ACCOUNT" \
+    PAYMENTS_ADYEN_SDK_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT/adyen/sdk/adyen.js" \
     "$BUILD/apps/paymentsd" 2>>"$DATA/logs/paymentsd.log" &
   PIDS+=($!)
 
@@ -272,13 +293,16 @@ cmd_run() {
       { tail -20 "$DATA/logs/psp-sandbox.log" >&2; die "psp-sandbox did not start"; }
   fi
 
-  # A payment link a person can open and pay in a browser.
-  local payment_link
-  payment_link=$(curl -fsS -H "Authorization: Bearer $PAYMENTS_API_KEY" \
-    -H 'Content-Type: application/json' \
-    -d '{"amount":1999,"currency":"eur","description":"Demo order (dev.sh)"}' \
-    "http://127.0.0.1:$ENGINE_PORT/v1/payment_links" |
-    sed -n 's/.*"url":"\([^"]*\)".*/\1/p') || payment_link="(could not create one; see the logs)"
+  # One payment link per PSP, for a person to open and pay in a browser.
+  make_link() {  # psp
+    curl -fsS -H "Authorization: Bearer $PAYMENTS_API_KEY" -H 'Content-Type: application/json' \
+      -d '{"amount":1999,"currency":"eur","description":"Demo order (dev.sh)","psp":"'"$1"'"}' \
+      "http://127.0.0.1:$ENGINE_PORT/v1/payment_links" |
+      sed -n 's/.*"url":"\([^"]*\)".*/\1/p' || echo "(could not create one; see the logs)"
+  }
+  local payment_link adyen_link
+  payment_link=$(make_link stripe)
+  adyen_link=$(make_link adyen)
 
   cat <<EOF
 
@@ -292,9 +316,12 @@ cmd_run() {
 
   Try:  curl -s -H "Authorization: Bearer $PAYMENTS_API_KEY" http://127.0.0.1:$ENGINE_PORT/v1/payment_intents
 
-  Pay in a browser:  $payment_link
+  Pay in a browser, through Stripe's wire format:  $payment_link
     (card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002
     is declined, 4000 0025 0000 3155 asks for 3-D Secure)
+  ... through Adyen's:  $adyen_link
+    (card 4111 1111 4555 1142, expiry 03/2030, CVC 737; holder name DECLINED
+    is refused, 5454 5454 5454 5454 asks for 3-D Secure, password "password")
 
   Stop with Ctrl-C or SIGTERM.
 EOF

@@ -359,18 +359,27 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
 namespace {
 
 /// Continuations that turn an actor's answer into a final or retryable one.
-auto intent_done(finish_fn done) {
-  return [done](core::payment_intent pi) { done(json_response(intent_json(pi)), true); };
+/// A capture's or cancel's answer: 202 Accepted while the PSP has accepted
+/// it and confirms it later (capture_pending, cancel_pending), 200 once done.
+auto operation_done(finish_fn done) {
+  return [done](core::payment_intent pi) {
+    auto res = json_response(intent_json(pi));
+    if (pi.status == core::intent_status::capture_pending ||
+        pi.status == core::intent_status::cancel_pending)
+      res.status = 202;
+    done(std::move(res), true);
+  };
 }
 auto error_done(finish_fn done) {
   return [done](core::error e) { done(error_answer(e), is_final(e.code)); };
 }
 
-/// Answers the intent as it is now (a resumed request whose work is done).
+/// Answers the intent as it is now (a resumed capture or cancel whose work
+/// is done).
 void answer_current(api_state& st, const call_ptr& c, const std::string& intent_id,
                     finish_fn done) {
   ask_until<core::payment_intent>(
-      c->deadline, st.sys(), st.actors.router, intent_done(done), error_done(done),
+      c->deadline, st.sys(), st.actors.router, operation_done(done), error_done(done),
       actors::get_atom::value,
       actors::get_command{c->merchant.id, intent_id, c->request_id, c->deadline});
 }
@@ -431,7 +440,7 @@ void capture_payment_intent(api_state& st, const call_ptr& c) {
                                 ctx.id,         ctx.psp_key, c->request_id,
                                 resume,         c->deadline};
     ask_until<core::payment_intent>(c->deadline, state->sys(), state->actors.router,
-                                    intent_done(done), error_done(done),
+                                    operation_done(done), error_done(done),
                                     actors::capture_atom::value, std::move(cmd));
   });
 }
@@ -445,7 +454,8 @@ void cancel_payment_intent(api_state& st, const call_ptr& c) {
     if (ctx.point == core::recovery_point::psp_called) return answer_current(*state, c, id, done);
     bool resume = ctx.point == core::recovery_point::psp_requested;
     ask_until<core::payment_intent>(c->deadline, state->sys(), state->actors.router,
-                                    intent_done(done), error_done(done), actors::cancel_atom::value,
+                                    operation_done(done), error_done(done),
+                                    actors::cancel_atom::value,
                                     actors::cancel_command{c->merchant.id, id, ctx.id, ctx.psp_key,
                                                            c->request_id, resume, c->deadline});
   });

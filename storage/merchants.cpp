@@ -32,6 +32,22 @@ core::status add_api_key(pg_connection& conn, const std::string& merchant_id,
   return core::status::ok();
 }
 
+core::status set_default_psp(pg_connection& conn, const std::string& merchant_id,
+                             const std::optional<std::string>& psp, const std::string& actor) {
+  // One statement, so the change and its audit event commit together.
+  auto r = conn.exec(
+      "WITH old AS (SELECT default_psp FROM merchants WHERE id = $1 FOR UPDATE), "
+      "upd AS (UPDATE merchants SET default_psp = $2 WHERE id = $1 "
+      "        AND default_psp IS DISTINCT FROM $2 RETURNING id) "
+      "INSERT INTO audit_events (merchant_id, actor, action, cause, data) "
+      "SELECT $1, $3, 'merchant_default_psp', 'the merchant''s default PSP changed', "
+      "       jsonb_build_object('from', (SELECT default_psp FROM old), 'to', $2::text) "
+      "FROM upd",
+      {merchant_id, psp, actor});
+  if (!r.ok()) return to_core_error(*r.error);
+  return core::status::ok();
+}
+
 core::result<std::optional<merchant>> find_merchant_by_key_hash(pg_connection& conn,
                                                                 const std::string& key_hash) {
   auto r = conn.exec(

@@ -17,6 +17,13 @@ struct merchant {
   std::optional<std::string> default_psp = {};
 };
 
+/// Sets the PSP the merchant's intents go to unless a request names one
+/// (nullopt: the engine's default), with its audit event, in one
+/// transaction. Whether a PSP of that name is configured is the engine's
+/// check at request time (an unknown default falls back to the engine's).
+core::status set_default_psp(pg_connection& conn, const std::string& merchant_id,
+                             const std::optional<std::string>& psp, const std::string& actor);
+
 /// Returns the id of the merchant named `name`, creating it if absent.
 core::result<std::string> ensure_merchant(pg_connection& conn, const std::string& name);
 

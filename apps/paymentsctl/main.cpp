@@ -28,9 +28,13 @@ constexpr std::string_view usage = R"(Usage: paymentsctl COMMAND [options]
 
 Commands:
   migrate                       Apply pending database migrations.
-  merchant ensure --name NAME   Create the merchant if absent and attach the
+  merchant ensure --name NAME [--default-psp PSP]
+                                Create the merchant if absent and attach the
                                 API key from PAYMENTS_API_KEY (or
                                 --api-key-file PATH); prints the merchant id.
+                                --default-psp sets the PSP its intents go to
+                                unless a request names one ("-": the
+                                engine's default); audited.
   transitions                   Print the payment intent state machine as a
                                 Markdown table (the one docs/ embeds).
   reconcile --date YYYY-MM-DD [--psp sandbox] [--rerun]
@@ -55,6 +59,7 @@ std::vector<core::option_spec> option_specs() {
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "", "The engine's admin token.", true},
       {"date", "", "", "A UTC day, YYYY-MM-DD."},
       {"psp", "", "sandbox", "The PSP account's name."},
+      {"default-psp", "", "", "The merchant's default PSP (\"-\": the engine's)."},
       {"rerun", "", "false", "Run again even if the day was reconciled.", false, true},
   };
 }
@@ -93,6 +98,11 @@ int merchant_ensure(const core::option_values& opts) {
   auto id = storage::ensure_merchant(*conn, name);
   if (!id) return fail(id.err().message);
   if (auto added = storage::add_api_key(*conn, *id, key); !added) return fail(added.err().message);
+  if (const auto& psp = opts.get("default-psp"); !psp.empty()) {
+    auto value = psp == "-" ? std::optional<std::string>{} : std::optional<std::string>{psp};
+    if (auto set = storage::set_default_psp(*conn, *id, value, "paymentsctl"); !set)
+      return fail(set.err().message);
+  }
   std::cout << *id << "\n";
   return 0;
 }

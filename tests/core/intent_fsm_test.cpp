@@ -34,6 +34,12 @@ constexpr expected_rule expected_rules[] = {
     {s::authorized, e::capture, s::captured},
     {s::authorized, e::cancel, s::canceled},
     {s::authorized, e::expire, s::expired},
+    {s::authorized, e::capture_requested, s::capture_pending},
+    {s::authorized, e::cancel_requested, s::cancel_pending},
+    {s::capture_pending, e::capture, s::captured},
+    {s::capture_pending, e::capture_failed, s::authorized},
+    {s::cancel_pending, e::cancel, s::canceled},
+    {s::cancel_pending, e::cancel_failed, s::authorized},
     {s::captured, e::refund_partial, s::partially_refunded},
     {s::captured, e::refund_full, s::refunded},
     {s::partially_refunded, e::refund_partial, s::partially_refunded},
@@ -206,4 +212,20 @@ TEST_CASE("Every path find_path returns is a chain of allowed transitions") {
       }
       CHECK(at == to);
     }
+}
+
+TEST_CASE("only capture_failed and cancel_failed are refusals, and a walk back needs them") {
+  for (auto on : all_intent_events)
+    CHECK(is_refusal(on) == (on == e::capture_failed || on == e::cancel_failed));
+  // The shortest walk from a pending capture back to authorized is the
+  // refusal: the intent actor applies it only on the PSP's explicit word.
+  auto back = find_path(s::capture_pending, s::authorized);
+  REQUIRE(back);
+  REQUIRE(back->size() == 1);
+  CHECK(back->front().on == e::capture_failed);
+  // A synchronous PSP's capture stays one step.
+  auto direct = find_path(s::authorized, s::captured);
+  REQUIRE(direct);
+  REQUIRE(direct->size() == 1);
+  CHECK(direct->front().on == e::capture);
 }

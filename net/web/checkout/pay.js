@@ -3,8 +3,8 @@
 // the PSP's card form with that intent's client secret, and shows success
 // only once the engine itself reports the intent authorized or captured
 // (GET status). Card data is typed into the PSP's iframe and goes to the PSP
-// only. Two PSP front ends: the sandbox's card iframe, or Stripe.js Elements
-// when the engine is configured for Stripe (session.psp.kind).
+// only. The PSP that holds the intent names its front end (session.psp.kind):
+// the sandbox's card iframe, Stripe.js Elements, or Adyen Web.
 'use strict';
 (function () {
   var POLL_MS = 700;
@@ -158,6 +158,53 @@
     document.head.appendChild(script);
   }
 
+  // ---- Adyen Web (Drop-in/Components, sessions flow) ---------------------------------
+
+  function mountAdyen() {
+    var adyenSession;
+    try {
+      // The engine hands Adyen's session over as {"id", "sessionData"}.
+      adyenSession = JSON.parse(session.client_secret);
+    } catch (e) {
+      setState('error');
+      return tell('error', 'The payment form could not load.');
+    }
+    var script = document.createElement('script');
+    script.src = session.psp.script_url;
+    script.onerror = function () { setState('error'); tell('error', 'The payment form could not load.'); };
+    script.onload = function () {
+      window.AdyenCheckout({
+        environment: session.psp.environment || 'test',
+        clientKey: session.psp.publishable_key,
+        session: { id: adyenSession.id, sessionData: adyenSession.sessionData },
+        // Adyen Web runs the whole payment, 3-D Secure included; its result
+        // is the shopper's view only: the engine learns the outcome from
+        // Adyen's notification, and the page waits for the engine.
+        onPaymentCompleted: function (result) {
+          var code = result && result.resultCode;
+          if (code === 'Authorised' || code === 'Received' || code === 'Pending') {
+            setState('confirming');
+            tell('pending', 'Confirming your payment...');
+            return pollStatus();
+          }
+          // Refused or failed: the component stays for another card.
+          declined(code === 'Refused' ? 'The card was declined.' : 'The payment did not go through.');
+        },
+        onError: function () {
+          declined('The payment did not go through.');
+        }
+      }).then(function (checkout) {
+        el('adyen-card').hidden = false;
+        checkout.create('card').mount('#adyen-card');
+        el('payment').hidden = false;
+      }, function () {
+        setState('error');
+        tell('error', 'The payment form could not load.');
+      });
+    };
+    document.head.appendChild(script);
+  }
+
   // ---- start: create or resume this visit's intent -------------------------------------
 
   function start(attempt) {
@@ -189,7 +236,9 @@
           return tell('error', 'This payment can no longer be completed.');
         }
         setState('ready');
-        if (session.psp.kind === 'stripe') mountStripe(); else mountSandbox();
+        if (session.psp.kind === 'stripe') mountStripe();
+        else if (session.psp.kind === 'adyen') mountAdyen();
+        else mountSandbox();
       })
       .catch(function () {
         setState('error');
