@@ -319,7 +319,7 @@ TEST_CASE("adyen parse: REFUND, REFUND_FAILED, REPORT_AVAILABLE, others", "[adye
   CHECK(isk.intent->amount == 500);
 }
 
-TEST_CASE("adyen parse: a batch gives one event per item; a stored item parses alone",
+TEST_CASE("adyen parse: a batch gives one event per item, a stored item parses alone",
           "[adyen][parse]") {
   adyen_webhooks w({key}, false);
   auto d = vectors();
