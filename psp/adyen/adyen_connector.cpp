@@ -576,31 +576,33 @@ void adyen_connector::create_refund(const core::psp_modification& m,
       std::move(c));
 }
 
-void adyen_connector::read_settlement_report(const std::string& url_or_file,
-                                             std::int64_t timeout_ms, report_done done) {
+void adyen_connector::read_settlement_report(const std::string& url, std::int64_t timeout_ms,
+                                             report_done done) {
   auto c = std::make_shared<completion<adyen_settlement_report>>(std::move(done));
-  auto parse = [](std::string_view text,
-                  std::string& error) -> std::optional<adyen_settlement_report> {
-    return parse_adyen_settlement_report(text, error);
-  };
-  if (url_or_file.starts_with("http://") || url_or_file.starts_with("https://")) {
-    auto u = parse_url(url_or_file);
-    if (!u) return impl_->fail_locally(c, local_failure("The report URL does not parse.", "url"));
-    // The API key goes only to the API's own host or to Adyen's.
-    if (!allowed_report_host(*u, impl_->base_parts))
-      return impl_->fail_locally(
-          c, local_failure("A report is downloaded only from the API's host or an https Adyen "
-                           "host, not '" +
-                               u->host + "'.",
-                           "url"));
-    return impl_->call<adyen_settlement_report>("GET", url_or_file, u->target, {}, nullptr,
-                                                timeout_ms, "a settlement report", parse,
-                                                std::move(c));
-  }
-  std::ifstream in(url_or_file, std::ios::binary);
+  auto u = parse_url(url);
+  if (!u || url.find_first_of(" \t\r\n") != std::string::npos)
+    return impl_->fail_locally(c, local_failure("The report URL is not an http(s) URL.", "url"));
+  // The API key goes only to the API's own host or to Adyen's.
+  if (!allowed_report_host(*u, impl_->base_parts))
+    return impl_->fail_locally(
+        c, local_failure("A report is downloaded only from the API's host or an https Adyen "
+                         "host, not '" +
+                             u->host + "'.",
+                         "url"));
+  impl_->call<adyen_settlement_report>(
+      "GET", url, u->target, {}, nullptr, timeout_ms, "a settlement report",
+      [](std::string_view text, std::string& error) {
+        return parse_adyen_settlement_report(text, error);
+      },
+      std::move(c));
+}
+
+void adyen_connector::read_settlement_report_file(const std::string& path, report_done done) {
+  auto c = std::make_shared<completion<adyen_settlement_report>>(std::move(done));
+  std::ifstream in(path, std::ios::binary);
   if (!in)
     return impl_->fail_locally(
-        c, local_failure("Cannot read the report file '" + url_or_file + "'.", "file"));
+        c, local_failure("Cannot read the report file '" + path + "'.", "file"));
   std::ostringstream text;
   text << in.rdbuf();
   std::string error;

@@ -412,6 +412,18 @@ TEST_CASE("adyen connector: errors are mapped, bad input refused before any call
                                        done);
   });
   CHECK(failure(foreign).kind == core::psp_failure_kind::rejected);
+  auto local_path = await<psp::adyen_settlement_report>(
+      [&](auto done) { env.adyen().read_settlement_report("/etc/passwd", call_timeout_ms, done); });
+  CHECK(failure(local_path).param == "url");
+  // An operator's downloaded file.
+  auto sample = std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "adyen" /
+                "settlement_detail_report_batch_42.csv";
+  auto from_file = await<psp::adyen_settlement_report>(
+      [&](auto done) { env.adyen().read_settlement_report_file(sample.string(), done); });
+  CHECK(success(from_file).payouts.size() == 1);
+  auto missing = await<psp::adyen_settlement_report>(
+      [&](auto done) { env.adyen().read_settlement_report_file("/nonexistent/report.csv", done); });
+  CHECK(failure(missing).param == "file");
 }
 
 TEST_CASE("adyen provider: configuration errors are refused at start", "[adyen]") {
