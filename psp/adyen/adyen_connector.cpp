@@ -439,8 +439,14 @@ void adyen_connector::create_intent(const core::psp_create_intent& req,
     w.field("manualCapture", "true");
     w.end_object();
   }
-  if (req.description && !req.description->empty())
-    w.field("shopperStatement", req.description->substr(0, adyen_shopper_statement_max));
+  if (req.description && !req.description->empty()) {
+    // Cut to Adyen's length at a UTF-8 character boundary, never inside one.
+    auto n = std::min(req.description->size(), adyen_shopper_statement_max);
+    while (n < req.description->size() && n > 0 &&
+           (static_cast<unsigned char>((*req.description)[n]) & 0xC0) == 0x80)
+      --n;
+    w.field("shopperStatement", std::string_view(*req.description).substr(0, n));
+  }
   w.end_object();
 
   auto amount = req.amount;
