@@ -31,8 +31,9 @@
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/http_server.hpp"
-#include "psp/stripe/stripe_provider.hpp"
 #include "net/outbound_poster.hpp"
+#include "psp/adyen/adyen_provider.hpp"
+#include "psp/stripe/stripe_provider.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
 
@@ -68,6 +69,31 @@ std::vector<core::option_spec> option_specs() {
       {"psp-ca-file", "PAYMENTS_PSP_CA_FILE", "",
        "Extra CA certificate (PEM) to trust for the PSP's TLS; verification is always on."},
       {"psp-threads", "PAYMENTS_PSP_THREADS", "1", "I/O threads of the PSP HTTP client."},
+      {"adyen-name", "PAYMENTS_ADYEN_NAME", "adyen",
+       "Name of the Adyen account (an intent's psp; its webhooks arrive at /v1/webhooks/<name>). "
+       "The account is configured when PAYMENTS_ADYEN_API_KEY is set."},
+      {"adyen-base-url", "PAYMENTS_ADYEN_BASE_URL", "https://checkout-test.adyen.com/v71",
+       "Base URL of Adyen's Checkout API (test); ignored when --adyen-live-prefix is set."},
+      {"adyen-live-prefix", "PAYMENTS_ADYEN_LIVE_PREFIX", "",
+       "Live endpoint prefix of the company account: the API is then "
+       "https://<prefix>-checkout-live.adyenpayments.com/checkout/v71."},
+      {"adyen-api-key", "PAYMENTS_ADYEN_API_KEY", "", "The Adyen API credential's key (X-API-Key).",
+       true},
+      {"adyen-merchant-account", "PAYMENTS_ADYEN_MERCHANT_ACCOUNT", "",
+       "The Adyen merchant account payments are made on."},
+      {"adyen-client-key", "PAYMENTS_ADYEN_CLIENT_KEY", "",
+       "The client key Adyen Web uses in the shopper's browser (test_... or live_...)."},
+      {"adyen-hmac-key", "PAYMENTS_ADYEN_HMAC_KEY", "",
+       "HMAC key (64 hex characters) notifications are signed with.", true},
+      {"adyen-hmac-key-previous", "PAYMENTS_ADYEN_HMAC_KEY_PREVIOUS", "",
+       "The previous HMAC key, still accepted during a rotation.", true},
+      {"adyen-environment", "PAYMENTS_ADYEN_ENVIRONMENT", "test",
+       "Adyen Web's environment (test, live, live-us, ...)."},
+      {"adyen-sdk-url", "PAYMENTS_ADYEN_SDK_URL",
+       "https://checkoutshopper-test.adyen.com/checkoutshopper/sdk/5.68.0/adyen.js",
+       "The Adyen Web script the checkout page loads."},
+      {"adyen-ca-file", "PAYMENTS_ADYEN_CA_FILE", "",
+       "Extra CA certificate (PEM) to trust for Adyen's TLS; verification is always on."},
       {"breaker-failures", "PAYMENTS_BREAKER_FAILURES",
        std::to_string(core::limits::breaker_consecutive_failures_max),
        "Consecutive PSP failures that open the circuit breaker."},
@@ -270,6 +296,23 @@ int run(const core::option_values& opts) {
     }
     if (!psps->add(psp::make_stripe_provider(std::move(o)), aliases))
       throw std::invalid_argument("PSP names and aliases must be distinct and not empty");
+    if (!opts.get("adyen-api-key").empty()) {
+      psp::adyen_provider_options a;
+      a.name = opts.get("adyen-name");
+      a.api.base_url = opts.get("adyen-base-url");
+      a.api.live_prefix = opts.get("adyen-live-prefix");
+      a.api.api_key = opts.get("adyen-api-key");
+      a.api.merchant_account = opts.get("adyen-merchant-account");
+      a.api.ca_file = opts.get("adyen-ca-file");
+      a.api.threads = o.api.threads;
+      for (const auto* name : {"adyen-hmac-key", "adyen-hmac-key-previous"})
+        if (!opts.get(name).empty()) a.hmac_keys.push_back(opts.get(name));
+      a.client_key = opts.get("adyen-client-key");
+      a.environment = opts.get("adyen-environment");
+      a.sdk_url = opts.get("adyen-sdk-url");
+      if (!psps->add(psp::make_adyen_provider(std::move(a))))
+        throw std::invalid_argument("the Adyen account's name is taken or empty");
+    }
   } catch (const std::exception& e) {
     core::log::error("bad PSP configuration", {{"error", e.what()}});
     return 2;

@@ -1,0 +1,269 @@
+// The engine with Adyen as a second PSP, over real HTTP, against real
+// PostgreSQL and the psp-sandbox binary speaking both Stripe's and Adyen's
+// wire formats: intents name their PSP, an Adyen session is paid through the
+// sandbox's client endpoint, Adyen's signed notification batches reach
+// POST /v1/webhooks/adyen, asynchronous captures answer 202 capture_pending
+// and are booked only when Adyen confirms them, and a Stripe-format intent
+// lives beside an Adyen one.
+
+#include <catch2/catch.hpp>
+
+#ifdef PSP_SANDBOX_BIN
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "core/ids.hpp"
+#include "net/json.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/sandbox_process.hpp"
+
+using namespace pay;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string stripe_secret = "whsec_adyen_engine_test_secret";
+
+std::string str(const rapidjson::Value& v, const char* field) {
+  REQUIRE(v.HasMember(field));
+  REQUIRE(v[field].IsString());
+  return v[field].GetString();
+}
+
+struct adyen_fixture {
+  test::scratch_database db;
+  test::test_merchant merchant = test::make_merchant(db, "adyen");
+  std::uint16_t port = test::free_port();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  test::sandbox_process sandbox;
+  std::unique_ptr<test::engine_process> engine;
+
+  explicit adyen_fixture(std::string modification_delay_ms = "30")
+      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
+                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
+                 {"SANDBOX_ADYEN_WEBHOOK_URL", base + "/v1/webhooks/adyen"}},
+                {"--adyen-modification-delay-ms", modification_delay_ms}) {
+    std::map<std::string, std::string> env{
+        {"PAYMENTS_PORT", std::to_string(port)},
+        {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+        {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
+        {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
+        {"PAYMENTS_ADYEN_BASE_URL", sandbox.adyen_base_url()},
+        {"PAYMENTS_ADYEN_API_KEY", sandbox.adyen_api_key()},
+        {"PAYMENTS_ADYEN_MERCHANT_ACCOUNT", sandbox.adyen_merchant_account()},
+        {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
+        {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
+        {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
+    };
+    engine = std::make_unique<test::engine_process>(db.url(), env);
+  }
+
+  net::client_result post(const std::string& path, const std::string& json,
+                          const std::string& key = {}) {
+    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
+  }
+
+  rapidjson::Document get(const std::string& path) {
+    auto r = test::http("GET", engine->base_url() + path, {},
+                        {{"Authorization", "Bearer " + merchant.api_key}});
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  rapidjson::Document create(const std::string& json) {
+    auto r = post("/v1/payment_intents", json, "create-" + core::random_token(8));
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  /// Pays the intent's Adyen session as the card component would, with a
+  /// test card; answers Adyen's resultCode.
+  std::string pay(const rapidjson::Document& pi, const std::string& holder = "Jo Shopper") {
+    auto secret = test::parse_json(str(pi, "client_secret"));
+    auto body =
+        "{\"sessionData\":" + net::json_quote(str(secret, "sessionData")) +
+        R"(,"paymentMethod":{"type":"scheme","encryptedCardNumber":"test_4111111145551142",)"
+        R"("encryptedExpiryMonth":"test_03","encryptedExpiryYear":"test_2030",)"
+        R"("encryptedSecurityCode":"test_737","holderName":)" +
+        net::json_quote(holder) + "}}";
+    auto r = test::http("POST",
+                        sandbox.base_url() + "/adyen/checkoutshopper/v1/sessions/" +
+                            str(secret, "id") + "/payments?clientKey=" + sandbox.adyen_client_key(),
+                        body, {}, "application/json");
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return str(test::parse_json(r.response.body), "resultCode");
+  }
+
+  bool status_becomes(const std::string& id, const std::string& status) {
+    return db.eventually("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = $2", 1,
+                         20s, {id, status});
+  }
+
+  std::int64_t journals(const std::string& id, const std::string& kind) {
+    return db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND kind = $2",
+                    {id, kind});
+  }
+
+  /// Every ledger entry of every currency sums to zero (debits = credits).
+  bool books_balance() {
+    return db.count(
+               "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
+               "HAVING sum(debit) <> sum(credit)) unbalanced") == 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "An Adyen intent beside a Stripe-format one: paid through Adyen's session, captured with 202 "
+    "capture_pending, booked only on Adyen's CAPTURE notification, then refunded") {
+  adyen_fixture f{"600"};
+  auto other = f.create(R"({"amount":1500,"currency":"eur"})");
+  CHECK(str(other, "psp") == "sandbox");
+  auto pi = f.create(R"({"amount":2500,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  auto id = str(pi, "id");
+  CHECK(str(pi, "psp") == "adyen");
+  CHECK(str(pi, "status") == "created");
+
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "authorized"));
+  CHECK(f.journals(id, "authorization") == 1);
+  auto authorized = f.get("/v1/payment_intents/" + id);
+  CHECK(authorized["amount_capturable"].GetInt64() == 2500);
+  // Adyen's payment pspReference replaced the session id.
+  CHECK(str(authorized, "psp_reference").rfind("CS", 0) != 0);
+
+  auto capture = f.post("/v1/payment_intents/" + id + "/capture", R"({"amount_to_capture":2000})",
+                        "capture-1");
+  INFO(capture.response.body);
+  REQUIRE(capture.response.status == 202);
+  CHECK(str(test::parse_json(capture.response.body), "status") == "capture_pending");
+  CHECK(f.journals(id, "capture") == 0);
+  // Adyen has not confirmed yet: another capture or a cancel is refused.
+  auto again = f.post("/v1/payment_intents/" + id + "/capture", "{}", "capture-2");
+  CHECK(again.response.status == 400);
+  CHECK(again.response.body.find("invalid_state") != std::string::npos);
+  auto cancel = f.post("/v1/payment_intents/" + id + "/cancel", "{}", "cancel-1");
+  CHECK(cancel.response.status == 400);
+  // The retry of the capture answers what it answered.
+  auto retried = f.post("/v1/payment_intents/" + id + "/capture", R"({"amount_to_capture":2000})",
+                        "capture-1");
+  CHECK(retried.response.status == 202);
+
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto captured = f.get("/v1/payment_intents/" + id);
+  CHECK(captured["amount_received"].GetInt64() == 2000);
+  CHECK(captured["amount_capturable"].GetInt64() == 0);
+  CHECK(f.journals(id, "capture") == 1);
+
+  auto refund = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":700})", "re-1");
+  INFO(refund.response.body);
+  REQUIRE(refund.response.status == 200);
+  auto refund_id = str(test::parse_json(refund.response.body), "id");
+  CHECK(f.db.eventually("SELECT count(*) FROM refunds WHERE id = $1 AND status = 'succeeded'", 1,
+                        20s, {refund_id}));
+  CHECK(f.status_becomes(id, "partially_refunded"));
+  CHECK(f.journals(id, "refund") == 1);
+
+  // The audit log holds every step, in order, each a new version.
+  auto events = f.get("/v1/payment_intents/" + id + "/events");
+  std::string actions;
+  for (const auto& e : events["data"].GetArray()) actions += str(e, "action") + " ";
+  CHECK(actions.find("capture_requested") != std::string::npos);
+  CHECK(actions.find("capture ") != std::string::npos);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE("An automatic-capture Adyen intent is captured with its authorisation") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":1999,"currency":"jpy","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto captured = f.get("/v1/payment_intents/" + id);
+  CHECK(captured["amount_received"].GetInt64() == 1999);
+  // Walked authorized, then captured, in one write: booked as one capture.
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND to_status IN "
+                   "('authorized', 'captured')",
+                   {id}) == 2);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "A refused Adyen payment leaves the intent payable with last_payment_error, and the next card "
+    "pays it") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":1200,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  auto id = str(pi, "id");
+  CHECK(f.pay(pi, "DECLINED") == "Refused");
+  CHECK(f.db.eventually(
+      "SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'created' AND "
+      "last_payment_error IS NOT NULL",
+      1, 20s, {id}));
+  REQUIRE(f.pay(pi) == "Authorised");
+  CHECK(f.status_becomes(id, "authorized"));
+  // The decline and the authorisation each left an audit row.
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND action = "
+                   "'payment_failed'",
+                   {id}) == 1);
+}
+
+TEST_CASE("A create or link naming no configured PSP is refused before any PSP call") {
+  adyen_fixture f;
+  auto r = f.post("/v1/payment_intents", R"({"amount":100,"currency":"eur","psp":"paypal"})");
+  CHECK(r.response.status == 400);
+  CHECK(r.response.body.find("\"param\":\"psp\"") != std::string::npos);
+  auto link = f.post("/v1/payment_links", R"({"amount":100,"currency":"eur","psp":"nope"})");
+  CHECK(link.response.status == 400);
+  auto ok = f.post("/v1/payment_links", R"({"amount":100,"currency":"eur","psp":"adyen"})");
+  INFO(ok.response.body);
+  REQUIRE(ok.response.status == 200);
+  CHECK(str(test::parse_json(ok.response.body), "psp") == "adyen");
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents") == 0);
+}
+
+TEST_CASE("A tampered Adyen notification batch is refused and nothing of it is stored") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":1000,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(str(pi, "id"), "authorized"));
+  auto stored = f.db.count("SELECT count(*) FROM webhook_inbox WHERE psp = 'adyen'");
+  auto r = test::http("GET", f.sandbox.base_url() + "/adyen/_sandbox/notifications", {},
+                      {{"X-API-Key", f.sandbox.adyen_api_key()}});
+  REQUIRE(r.response.status == 200);
+  auto items = test::parse_json(r.response.body);
+  REQUIRE(items["items"].Size() >= 1);
+  // A second, good item and a copy of the first with a changed amount.
+  std::string good = net::canonical_json(items["items"][0]);
+  std::string bad = good;
+  auto at = bad.find("\"value\":1000");
+  REQUIRE(at != std::string::npos);
+  bad.replace(at, 12, "\"value\":9000");
+  auto body = "{\"live\":\"false\",\"notificationItems\":[{\"NotificationRequestItem\":" + good +
+              "},{\"NotificationRequestItem\":" + bad + "}]}";
+  auto refused =
+      test::http("POST", f.engine->base_url() + "/v1/webhooks/adyen", body, {}, "application/json");
+  CHECK(refused.response.status == 400);
+  CHECK(f.db.count("SELECT count(*) FROM webhook_inbox WHERE psp = 'adyen'") == stored);
+  // The untampered batch is accepted the way Adyen expects.
+  auto accepted = test::http("POST", f.engine->base_url() + "/v1/webhooks/adyen",
+                             "{\"live\":\"false\",\"notificationItems\":[{"
+                             "\"NotificationRequestItem\":" +
+                                 good + "}]}",
+                             {}, "application/json");
+  CHECK(accepted.response.status == 200);
+  CHECK(accepted.response.body == "[accepted]");
+}
+
+#endif
