@@ -195,6 +195,13 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
           connector->retrieve_payout(id, timeout, std::move(done));
         });
       },
+      [self, timeout](psp_report_atom, const std::string& report)
+          -> caf::typed_response_promise<psp_report_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_report_outcome>(self, "read_settlement_report", [=](auto done) {
+          connector->read_settlement_report(report, timeout, std::move(done));
+        });
+      },
       [self](psp_done_atom, completion& c) {
         self->state.probe.on_message(self);
         c.run();

@@ -124,6 +124,8 @@ using gateway_actor = caf::typed_actor<
     caf::replies_to<psp_payouts_atom, core::psp_list_query>::with<psp_payout_page_outcome>,
     // One payout by the PSP's id (settlement).
     caf::replies_to<psp_payout_atom, std::string>::with<psp_payout_outcome>,
+    // The settlement report a report_available event names (settlement).
+    caf::replies_to<psp_report_atom, std::string>::with<psp_report_outcome>,
     // A finished PSP call handing its result back to the actor's thread.
     caf::reacts_to<psp_done_atom, completion>>;
 
@@ -194,6 +196,8 @@ using settlement_actor = caf::typed_actor<
     // payout and its balance transactions) and marks the row processed in
     // the same transaction; answers "settled", "duplicate" or "ignored: ...".
     caf::replies_to<settle_atom, storage::inbox_row>::with<std::string>,
+    // Books every payout of the settlement report a report_available row names.
+    caf::replies_to<settle_report_atom, storage::inbox_row>::with<std::string>,
     // Runs the reconciliation of (psp, day), or answers the existing run.
     caf::replies_to<reconcile_atom, recon_request>::with<recon_run>>;
 

@@ -58,6 +58,7 @@ using psp_done_atom = caf::atom_constant<caf::atom("pspdone")>;
 using psp_bts_atom = caf::atom_constant<caf::atom("pspbts")>;
 using psp_payouts_atom = caf::atom_constant<caf::atom("psppayouts")>;
 using psp_payout_atom = caf::atom_constant<caf::atom("psppayout")>;
+using psp_report_atom = caf::atom_constant<caf::atom("pspreport")>;
 using inbox_add_atom = caf::atom_constant<caf::atom("inboxadd")>;
 using inbox_claim_atom = caf::atom_constant<caf::atom("inboxclaim")>;
 using inbox_done_atom = caf::atom_constant<caf::atom("inboxdone")>;
@@ -87,6 +88,7 @@ using visit_put_atom = caf::atom_constant<caf::atom("visitput")>;
 using link_active_atom = caf::atom_constant<caf::atom("linkactive")>;
 using census_atom = caf::atom_constant<caf::atom("census")>;
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using settle_report_atom = caf::atom_constant<caf::atom("settlerep")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
 using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
@@ -267,6 +269,7 @@ using psp_refund_outcome = core::psp_outcome<core::psp_refund>;
 using psp_balance_page_outcome = core::psp_outcome<core::psp_page<core::psp_balance_transaction>>;
 using psp_payout_page_outcome = core::psp_outcome<core::psp_page<core::psp_payout>>;
 using psp_payout_outcome = core::psp_outcome<core::psp_payout>;
+using psp_report_outcome = core::psp_outcome<core::psp_settlement_report>;
 
 /// A capture, cancellation or refund at the PSP, with the PSP idempotency
 /// key that makes a repeat of it act once.
@@ -319,6 +322,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_refund_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_balance_page_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_page_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_report_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_modification_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)

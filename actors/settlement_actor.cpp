@@ -161,6 +161,58 @@ struct settlement_state {
     return std::string("settled");
   }
 
+  /// Books every payout of the settlement report the row names (a PSP that
+  /// settles by report files): each payout with the balance transactions it
+  /// pays, the row marked processed with the last one. A payout booked
+  /// before is a duplicate, so a redelivered report books nothing twice.
+  core::result<std::string> settle_report(const storage::inbox_row& row) {
+    if (!row.object_id || row.object_id->empty())
+      return core::make_error(core::errc::invalid_request, "The report event names no report.");
+    auto got = ask_gateway<core::psp_settlement_report>(psp_report_atom::value, *row.object_id);
+    if (auto* f = std::get_if<core::psp_failure>(&got))
+      return psp_error(*f, "read the settlement report");
+    auto report = std::get<core::psp_settlement_report>(std::move(got));
+    auto c = connection();
+    if (!c) return c.err();
+    std::vector<core::psp_payout> paid;
+    for (auto& p : report.payouts)
+      if (p.status == core::payout_status::paid) paid.push_back(std::move(p));
+    if (paid.empty()) {
+      auto done = storage::inbox_mark_processed(**c, row.id, "ignored: the report pays nothing");
+      if (!done) return done.err();
+      return std::string("ignored: the report pays nothing");
+    }
+    std::size_t booked_count = 0;
+    for (std::size_t i = 0; i < paid.size(); ++i) {
+      storage::payout_booking b;
+      b.psp = config.psp;
+      b.payout = paid[i];
+      for (const auto& bt : report.transactions)
+        if (bt.payout == b.payout.id) b.balance_transactions.push_back(bt);
+      if (i + 1 == paid.size()) b.inbox_id = row.id;
+      auto booked = storage::book_payout(**c, b);
+      if (!booked) {
+        if (!(*c)->healthy()) conn.reset();
+        return booked.err();
+      }
+      using r = storage::booking_outcome::result;
+      if (booked->what == r::already_processed)
+        return core::make_error(core::errc::invalid_state, "The event was already applied.",
+                                "inbox");
+      if (booked->what == r::booked) {
+        ++booked_count;
+        core::log::info("payout settled from a report",
+                        {{"payout", b.payout.id},
+                         {"report", *row.object_id},
+                         {"settlement", booked->settlement_id},
+                         {"balance_transactions", std::to_string(booked->items)},
+                         {"unmatched", std::to_string(booked->unmatched)}});
+      }
+    }
+    return "settled " + std::to_string(booked_count) + " of " + std::to_string(paid.size()) +
+           " payouts";
+  }
+
   /// The PSP's balance transactions and payouts created in `wide`.
   core::status fetch_psp_window(const core::recon_window& wide,
                                 std::vector<core::psp_balance_transaction>& bts,
@@ -168,6 +220,16 @@ struct settlement_state {
     core::psp_list_query q;
     q.created_gte = wide.from_s;
     q.created_lt = wide.to_s;
+    // A PSP without list APIs (it settles by report files): its side is
+    // what its reports said, as booked.
+    q.limit = 1;
+    auto probe = ask_gateway<core::psp_page<core::psp_balance_transaction>>(psp_bts_atom::value, q);
+    if (auto* f = std::get_if<core::psp_failure>(&probe);
+        f != nullptr && f->kind == core::psp_failure_kind::unsupported) {
+      auto c = connection();
+      if (!c) return c.err();
+      return storage::settled_psp_window(**c, config.psp, wide.from_s, wide.to_s, bts, pos);
+    }
     auto listed = balance_transactions(q);
     if (!listed) return listed.err();
     bts = std::move(*listed);
@@ -263,6 +325,9 @@ settlement_actor::behavior_type settlement_behavior(
   return {
       [self](settle_atom, const storage::inbox_row& row) -> caf::result<std::string> {
         return reply(self->state.settle(row));
+      },
+      [self](settle_report_atom, const storage::inbox_row& row) -> caf::result<std::string> {
+        return reply(self->state.settle_report(row));
       },
       [self](reconcile_atom, const recon_request& req) -> caf::result<recon_run> {
         return reply(self->state.reconcile(req));

@@ -145,6 +145,24 @@ void record(worker_pointer self, const storage::inbox_row& row) {
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
 
+/// Hands a payout or settlement report row to its PSP's settlement actor,
+/// which books it and marks the row processed in one transaction; failures
+/// take the same retry and dead-letter path.
+template <class Atom>
+void settle(worker_pointer self, const storage::inbox_row& row) {
+  auto& st = self->state;
+  auto settlement = st.config.settlements.find(row.psp);
+  if (settlement == st.config.settlements.end()) return record(self, row);
+  self->request(settlement->second, milliseconds(core::limits::settlement_request_timeout_ms),
+                Atom::value, row)
+      .then([self](const std::string&) { settled(self); },
+            [self, row](caf::error& err) {
+              auto e = from_caf_error(err);
+              if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
+              failed(self, row, e.message);
+            });
+}
+
 /// Hands one claimed event to its intent actor (an intent or a refund that
 /// changed), a paid payout to its PSP's settlement actor, or records it
 /// (everything else). The row's PSP parses it: the worker knows kinds only.
@@ -175,24 +193,11 @@ void process(worker_pointer self, storage::inbox_row row) {
             return apply_command{id, row.id, row.event_id, type, view, captures};
           });
     }
-    case core::psp_event_kind::payout_paid: {
-      auto settlement = st.config.settlements.find(row.psp);
-      if (settlement == st.config.settlements.end()) return record(self, row);
-      // Settlement books the payout and marks the row processed in one
-      // transaction; failures take the same retry and dead-letter path.
-      self->request(settlement->second, milliseconds(core::limits::settlement_request_timeout_ms),
-                    settle_atom::value, row)
-          .then([self](const std::string&) { settled(self); },
-                [self, row](caf::error& err) {
-                  auto e = from_caf_error(err);
-                  if (e.code == core::errc::invalid_state && e.param == "inbox")
-                    return settled(self);
-                  failed(self, row, e.message);
-                });
-      return;
-    }
-    case core::psp_event_kind::payout_failed:
+    case core::psp_event_kind::payout_paid:
+      return settle<settle_atom>(self, row);
     case core::psp_event_kind::report_available:
+      return settle<settle_report_atom>(self, row);
+    case core::psp_event_kind::payout_failed:
     case core::psp_event_kind::other:
       return record(self, row);
   }

@@ -91,4 +91,8 @@ void psp_connector::retrieve_payout(const std::string&, std::int64_t, payout_don
   done(not_supported("retrieve payouts"));
 }
 
+void psp_connector::read_settlement_report(const std::string&, std::int64_t, report_done done) {
+  done(not_supported("read settlement reports"));
+}
+
 }  // namespace pay::core

@@ -210,6 +210,14 @@ struct psp_payout {
   std::int64_t arrival_date = 0;
 };
 
+/// A PSP's settlement report: the payouts it pays and every balance
+/// transaction they settle (a PSP that reports settlement as files, not as
+/// list APIs).
+struct psp_settlement_report {
+  std::vector<psp_balance_transaction> transactions;
+  std::vector<psp_payout> payouts;
+};
+
 /// One page of a PSP list.
 template <class T>
 struct psp_page {
@@ -270,6 +278,13 @@ class psp_connector {
   /// One payout by id.
   virtual void retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
                                payout_done done);
+
+  using report_done = std::function<void(psp_outcome<psp_settlement_report>)>;
+  /// The settlement report a `report_available` event names (`report`, the
+  /// event's object_id). A connector whose PSP settles by list APIs answers
+  /// `unsupported`.
+  virtual void read_settlement_report(const std::string& report, std::int64_t timeout_ms,
+                                      report_done done);
 };
 
 }  // namespace pay::core

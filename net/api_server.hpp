@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,8 +27,9 @@ struct api_actors {
   actors::intent_router_actor router;
   /// Processes the webhook inbox; woken on every new event.
   actors::webhook_worker_actor worker;
-  /// Books payouts and runs reconciliations; unset: /v1/admin/reconciliation answers 503.
-  actors::settlement_actor settlement;
+  /// Books payouts and runs reconciliations, one per PSP account by name;
+  /// none: /v1/admin/reconciliation answers 503.
+  std::map<std::string, actors::settlement_actor, std::less<>> settlements;
   /// Outbound webhooks: the store the merchant's endpoint and event routes
   /// use, and the delivery supervisor a replay wakes; unset: those routes
   /// answer 503.

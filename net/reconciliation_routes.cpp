@@ -89,11 +89,16 @@ void create_run(api_state& st, const call_ptr& c) {
                                       "trigger must be \"api\" or \"cli\".", "trigger"));
     req.trigger = trigger->value.GetString();
   }
-  if (!st.actors.settlement)
+  if (st.actors.settlements.empty())
     return c->fail(core::make_error(core::errc::storage_unavailable,
                                     "Reconciliation is not running in this engine."));
+  // An alias names its account; the run is stored under the account's name.
+  if (const auto* provider = st.options.psps->find(req.psp)) req.psp = provider->name;
+  auto settlement = st.actors.settlements.find(req.psp);
+  if (settlement == st.actors.settlements.end())
+    return c->fail(core::make_error(core::errc::not_found, "No such PSP: " + req.psp, "psp"));
   ask<actors::recon_run>(
-      st.sys(), st.actors.settlement,
+      st.sys(), settlement->second,
       [c](actors::recon_run run) { c->answer(json_response(run_json(run))); },
       [c](core::error e) { c->fail(e); }, actors::reconcile_atom::value, std::move(req));
 }

@@ -478,4 +478,55 @@ core::result<std::vector<recon_metrics_line>> reconciliation_metrics(pg_connecti
   return out;
 }
 
+core::status settled_psp_window(pg_connection& conn, const std::string& psp, std::int64_t from_s,
+                                std::int64_t to_s, std::vector<core::psp_balance_transaction>& bts,
+                                std::vector<core::psp_payout>& payouts) {
+  auto items = conn.exec(
+      "SELECT i.psp_balance_tx_id, i.type, i.amount, i.fee, i.net, i.currency, i.source, "
+      "i.psp_intent_id, p.psp_payout_id, " +
+          epoch_s("i.psp_created") +
+          " FROM settlement_items i JOIN settlement_payouts p ON p.id = i.payout_id "
+          "WHERE i.psp = $1 AND i.psp_created >= to_timestamp($2) AND i.psp_created < "
+          "to_timestamp($3) ORDER BY i.psp_created, i.id",
+      {psp, std::to_string(from_s), std::to_string(to_s)});
+  if (!items.ok()) return to_core_error(*items.error);
+  for (int r = 0; r < items.rows.size(); ++r) {
+    core::psp_balance_transaction bt;
+    bt.id = items.rows.text(r, 0);
+    auto type = items.rows.text(r, 1);
+    bt.type = type == "charge"   ? core::balance_tx_type::charge
+              : type == "refund" ? core::balance_tx_type::refund
+              : type == "payout" ? core::balance_tx_type::payout
+                                 : core::balance_tx_type::other;
+    bt.amount = items.rows.int64(r, 2);
+    bt.fee = items.rows.int64(r, 3);
+    bt.net = items.rows.int64(r, 4);
+    bt.currency = items.rows.text(r, 5);
+    bt.source = items.rows.text(r, 6);
+    bt.payment_intent = items.rows.optional_text(r, 7);
+    bt.payout = std::string(items.rows.text(r, 8));
+    bt.created = items.rows.int64(r, 9);
+    bts.push_back(std::move(bt));
+  }
+  auto pos = conn.exec("SELECT psp_payout_id, psp_amount, currency, psp_status, " +
+                           epoch_s("psp_created") +
+                           " FROM settlement_payouts WHERE psp = $1 AND psp_created >= "
+                           "to_timestamp($2) AND psp_created < to_timestamp($3) ORDER BY "
+                           "psp_created, id",
+                       {psp, std::to_string(from_s), std::to_string(to_s)});
+  if (!pos.ok()) return to_core_error(*pos.error);
+  for (int r = 0; r < pos.rows.size(); ++r) {
+    core::psp_payout p;
+    p.id = pos.rows.text(r, 0);
+    p.amount = pos.rows.int64(r, 1);
+    p.currency = pos.rows.text(r, 2);
+    // Only paid payouts are booked (settlement_actor); the stored word is
+    // the engine's own to_string of it.
+    p.status = core::payout_status::paid;
+    p.created = pos.rows.int64(r, 4);
+    payouts.push_back(std::move(p));
+  }
+  return core::status::ok();
+}
+
 }  // namespace pay::storage

@@ -81,6 +81,14 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
 core::result<std::vector<std::string>> known_payouts(pg_connection& conn, const std::string& psp,
                                                      const std::vector<std::string>& payout_ids);
 
+/// The PSP's balance transactions and payouts created in [from_s, to_s) as
+/// the engine booked them from its settlement reports: the PSP's side of a
+/// reconciliation for a PSP that reports settlement as files (no list
+/// APIs). Items are the report's lines, matched or not.
+core::status settled_psp_window(pg_connection& conn, const std::string& psp, std::int64_t from_s,
+                                std::int64_t to_s, std::vector<core::psp_balance_transaction>& bts,
+                                std::vector<core::psp_payout>& payouts);
+
 /// A stored reconciliation run.
 struct recon_run {
   std::string id;  ///< "rcn_..."

@@ -361,12 +361,12 @@ int run(const core::option_values& opts) {
     worker_cfg.settlements.emplace(
         name, actors::spawn_settlement_actor(sys, settlement_cfg, gateways.at(name)));
   }
-  handles.settlement = worker_cfg.settlements.at(opts.get("psp"));
+  for (const auto& [name, s] : worker_cfg.settlements) handles.settlements.emplace(name, s);
   auto stop_settlements = [&worker_cfg] {
     for (auto& [name, s] : worker_cfg.settlements)
       caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   };
-  actors::reconciliation_scheduler_actor scheduler;
+  std::vector<actors::reconciliation_scheduler_actor> schedulers;
   if (opts.get("reconciliation-time") != "off") {
     auto at = core::parse_time_of_day(opts.get("reconciliation-time"));
     if (!at) {
@@ -378,8 +378,10 @@ int run(const core::option_values& opts) {
       stop_gateways();
       return 2;
     }
-    scheduler = actors::spawn_reconciliation_scheduler(
-        sys, handles.settlement, actors::scheduler_config{*at, opts.get("psp")});
+    // One daily reconciliation per PSP account.
+    for (const auto& [name, s] : worker_cfg.settlements)
+      schedulers.push_back(
+          actors::spawn_reconciliation_scheduler(sys, s, actors::scheduler_config{*at, name}));
   }
   handles.worker = actors::spawn_supervised_webhook_worker(sys, handles.storage.front(),
                                                            handles.router, psps, worker_cfg);
@@ -455,7 +457,7 @@ int run(const core::option_values& opts) {
     core::log::error("cannot listen", {{"error", err}});
     stop_outbound();
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
-    if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+    for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     stop_settlements();
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
     stop_gateways();
@@ -484,7 +486,7 @@ int run(const core::option_values& opts) {
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
   stop_outbound();
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
-  if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+  for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   stop_settlements();
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
   stop_gateways();

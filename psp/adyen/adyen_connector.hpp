@@ -79,14 +79,14 @@ class adyen_connector final : public core::psp_connector {
   void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
                        refund_done done) override;
 
-  using report_done = std::function<void(core::psp_outcome<adyen_settlement_report>)>;
   /// Downloads a Settlement details report (X-API-Key) from an http(s) URL
   /// (a REPORT_AVAILABLE's `reason`) and parses it. The URL must be on the
   /// API's own host or an https host of Adyen's (*.adyen.com,
   /// *.adyenpayments.com): `reason` is not covered by the notification's
   /// HMAC, and the API key must never travel elsewhere. Anything else,
   /// including a local path, is `rejected` without a call.
-  void read_settlement_report(const std::string& url, std::int64_t timeout_ms, report_done done);
+  void read_settlement_report(const std::string& url, std::int64_t timeout_ms,
+                              report_done done) override;
   /// Reads and parses a report file an operator downloaded (never a path
   /// taken from a notification).
   void read_settlement_report_file(const std::string& path, report_done done);

@@ -16,10 +16,7 @@ namespace pay::psp {
 /// Reference as payment_intent and its batch's payout. One payout per
 /// MerchantPayout line: its id is the batch number (with "-CUR" appended
 /// when a batch pays out several currencies).
-struct adyen_settlement_report {
-  std::vector<core::psp_balance_transaction> transactions;
-  std::vector<core::psp_payout> payouts;
-};
+using adyen_settlement_report = core::psp_settlement_report;
 
 /// Parses the CSV strictly: RFC 4180 quoting, columns found by header name,
 /// every row as wide as the header, amounts in major units with Adyen's

@@ -18,6 +18,7 @@
 #include <rapidjson/document.h>
 
 #include "core/ids.hpp"
+#include "core/reconciliation.hpp"
 #include "net/json.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
@@ -28,6 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string stripe_secret = "whsec_adyen_engine_test_secret";
+const std::string admin_token = "adm_adyen_engine_test_token_0123456789abcdef";
 
 std::string str(const rapidjson::Value& v, const char* field) {
   REQUIRE(v.HasMember(field));
@@ -59,6 +61,7 @@ struct adyen_fixture {
         {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
         {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
         {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
+        {"PAYMENTS_ADMIN_TOKEN", admin_token},
     };
     engine = std::make_unique<test::engine_process>(db.url(), env);
   }
@@ -264,6 +267,49 @@ TEST_CASE("A tampered Adyen notification batch is refused and nothing of it is s
                              {}, "application/json");
   CHECK(accepted.response.status == 200);
   CHECK(accepted.response.body == "[accepted]");
+}
+
+TEST_CASE(
+    "An Adyen settlement report books its payout from the REPORT_AVAILABLE notification, and the "
+    "day reconciles with zero differences") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":4000,"currency":"eur","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto refund = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})", "re");
+  REQUIRE(refund.response.status == 200);
+  auto refund_id = str(test::parse_json(refund.response.body), "id");
+  REQUIRE(f.db.eventually("SELECT count(*) FROM refunds WHERE id = $1 AND status = 'succeeded'", 1,
+                          20s, {refund_id}));
+
+  auto settle = test::http("POST", f.sandbox.base_url() + "/adyen/_sandbox/settle", "{}",
+                           {{"X-API-Key", f.sandbox.adyen_api_key()}}, "application/json");
+  INFO(settle.response.body);
+  REQUIRE(settle.response.status == 200);
+  REQUIRE(f.db.eventually("SELECT count(*) FROM settlement_payouts WHERE psp = 'adyen'", 1, 20s));
+  CHECK(f.db.count("SELECT count(*) FROM settlement_items WHERE psp = 'adyen' AND matched AND "
+                   "intent_id = $1",
+                   {id}) == 2);
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'settlement'") == 1);
+  CHECK(f.books_balance());
+  // The report event is processed once.
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'adyen' AND event_type LIKE "
+                      "'REPORT_AVAILABLE%' AND processed_at IS NOT NULL",
+                      1, 20s));
+
+  auto today = core::utc_day_of(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  auto run = test::http("POST", f.engine->base_url() + "/v1/admin/reconciliation/runs",
+                        R"({"date":")" + today + R"(","psp":"adyen"})",
+                        {{"Authorization", "Bearer " + admin_token}}, "application/json");
+  INFO(run.response.body);
+  REQUIRE(run.response.status == 200);
+  auto doc = test::parse_json(run.response.body);
+  CHECK(doc["differences_count"].GetInt64() == 0);
+  CHECK(doc["psp_records"].GetInt64() >= 3);
 }
 
 #endif
