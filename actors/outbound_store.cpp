@@ -142,6 +142,17 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
         return reply(
             self->state.run([&](pg_connection& c) { return storage::delivery_backlog(c); }));
       },
+      [self](const health_query& q) -> caf::result<storage::outbound_health> {
+        return reply(self->state.run([&](pg_connection& c) {
+          return storage::outbound_health_view(c, q.endpoints_max, q.deliveries_max,
+                                               q.attempts_max);
+        }));
+      },
+      [self](const admin_replay& q) -> caf::result<storage::delivery_replayed> {
+        return reply(self->state.run([&](pg_connection& c) {
+          return storage::replay_delivery_as_admin(c, q.delivery_id, q.request_id);
+        }));
+      },
   };
 }
 
