@@ -478,17 +478,21 @@ core::result<bool> record_attempt(pg_connection& conn, const attempt_outcome& o)
         {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
          std::to_string(o.latency_ms)});
     if (!a.ok()) return a.error;
-    // Only a delivery still pending moves on: a replay or another claimer's
-    // success in between is not undone.
+    // Only a delivery still pending, and not replayed since its claim,
+    // moves on: a replay or another claimer's success in between is not
+    // undone (a replay during the attempt restarted the retry window).
     auto d = tx.exec(
         "UPDATE webhook_deliveries SET attempts = greatest(attempts, $2), last_status = $3, "
         "last_error = $4, last_latency_ms = $5, state = CASE WHEN $6 THEN 'delivered' WHEN $7 "
         "THEN 'dead' ELSE 'pending' END, delivered_at = CASE WHEN $6 THEN clock_timestamp() END, "
         "dead_at = CASE WHEN $7 AND NOT $6 THEN clock_timestamp() END, next_attempt_at = "
-        "clock_timestamp() + $8 * interval '1 millisecond' WHERE id = $1 AND state = 'pending'",
+        "clock_timestamp() + $8 * interval '1 millisecond' WHERE id = $1 AND state = 'pending' "
+        "AND ($9::bigint IS NULL OR (extract(epoch FROM retry_window_at) * 1000)::bigint = $9)",
         {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
          std::to_string(o.latency_ms), o.delivered ? "true" : "false", o.dead ? "true" : "false",
-         std::to_string(o.retry_in_ms)});
+         std::to_string(o.retry_in_ms),
+         o.claimed_window_start_ms ? pg_param{std::to_string(*o.claimed_window_start_ms)}
+                                   : pg_param{}});
     if (!d.ok()) return d.error;
     if (o.delivered) {
       auto e = tx.exec(

@@ -200,6 +200,10 @@ struct attempt_outcome {
   bool dead = false;                 ///< failed for good: dead-lettered
   std::int64_t retry_in_ms = 0;      ///< when neither delivered nor dead
   std::int64_t disable_after_s = 0;  ///< endpoint failing this long is disabled
+  /// The claim's retry_window_start_ms. When set, a delivery replayed while
+  /// this attempt was in flight (its window restarted) keeps its replay: the
+  /// attempt is recorded, the delivery stays pending and due.
+  std::optional<std::int64_t> claimed_window_start_ms;
 };
 
 /// Records an attempt, moves the delivery on, and keeps the endpoint's

@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "core/standard_webhooks.hpp"
 #include "storage/intents.hpp"
@@ -360,4 +362,41 @@ TEST_CASE(
   REQUIRE_FALSE(on_disabled);
   CHECK(on_disabled.err().code == core::errc::invalid_state);
   CHECK(db.count("SELECT count(*) FROM audit_events WHERE actor = 'admin'") == 1);
+}
+
+TEST_CASE("A replay during an attempt in flight is not undone when the attempt succeeds") {
+  test::scratch_database db;
+  auto a = test::make_merchant(db, "a");
+  auto conn = db.connect();
+  auto ep = storage::create_endpoint(conn, a.id, fields({"payment_intent.captured"}));
+  REQUIRE(ep);
+  create_and_capture(conn, a.id, "pi_race");
+  auto claimed = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  const auto& d = claimed->front();
+  // The receiver has the event; before the attempt is recorded the
+  // merchant replays it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto replayed = storage::replay_event(conn, a.id, d.event_id, std::nullopt);
+  REQUIRE(replayed);
+  CHECK(*replayed == 1);
+  storage::attempt_outcome ok;
+  ok.delivery_id = d.delivery_id;
+  ok.endpoint_id = ep->id;
+  ok.attempt = 1;
+  ok.status = 200;
+  ok.delivered = true;
+  ok.claimed_window_start_ms = d.retry_window_start_ms;
+  REQUIRE(storage::record_attempt(conn, ok));
+  CHECK(db.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") == 1);
+  CHECK(db.count("SELECT count(*) FROM webhook_delivery_attempts") == 1);
+  // The replay is due: the next claim sends it, and its success is recorded.
+  auto again = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  ok.attempt = 2;
+  ok.claimed_window_start_ms = again->front().retry_window_start_ms;
+  REQUIRE(storage::record_attempt(conn, ok));
+  CHECK(db.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'") == 1);
 }
