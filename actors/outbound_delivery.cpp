@@ -155,6 +155,7 @@ endpoint_actor::behavior_type endpoint_behavior(endpoint_pointer self, std::stri
         o.dead = step.dead;
         o.retry_in_ms = step.retry_in_ms;
         o.disable_after_s = st.policy.disable_after_s;
+        o.claimed_window_start_ms = d.retry_window_start_ms;
         if (!step.delivered) outbound_metrics().failures.with({st.endpoint_id}).inc();
         if (step.dead) {
           outbound_metrics().dead_lettered.with({st.endpoint_id}).inc();

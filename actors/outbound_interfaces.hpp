@@ -87,6 +87,18 @@ struct claim_query {
 };
 struct backlog_query {};
 
+// ---- requests of the operator's console ----------------------------------------------
+
+struct health_query {
+  std::size_t endpoints_max = 0;
+  std::size_t deliveries_max = 0;
+  std::size_t attempts_max = 0;
+};
+struct admin_replay {
+  std::int64_t delivery_id = 0;
+  std::string request_id;  ///< kept in the audit row
+};
+
 /// The answer of one attempt, back on the endpoint actor's thread.
 struct attempt_done {
   storage::claimed_delivery delivery;
@@ -129,7 +141,11 @@ using store_actor = caf::typed_actor<
     // Records an attempt; answers true when it disabled the endpoint.
     caf::replies_to<storage::attempt_outcome>::with<bool>,
     // Every live endpoint's backlog (metrics).
-    caf::replies_to<backlog_query>::with<std::vector<storage::endpoint_backlog>>>;
+    caf::replies_to<backlog_query>::with<std::vector<storage::endpoint_backlog>>,
+    // Every merchant's endpoints with counts, deliveries and attempts (console).
+    caf::replies_to<health_query>::with<storage::outbound_health>,
+    // An operator replays one failing or dead delivery, audited.
+    caf::replies_to<admin_replay>::with<storage::delivery_replayed>>;
 
 /// The DELIVERY SUPERVISOR: polls for endpoints with due deliveries, keeps
 /// one delivery actor per such endpoint (restarted when it fails), and
@@ -166,6 +182,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::due_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::claim_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::backlog_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::attempt_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::health_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::outbound::admin_replay)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::outbound_health)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::delivery_replayed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::webhook_endpoint)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::endpoint_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::event_page)

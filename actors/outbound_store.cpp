@@ -1,62 +1,32 @@
 #include "actors/outbound_store.hpp"
 
-#include <chrono>
 #include <optional>
-#include <random>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/errors.hpp"
-#include "core/backoff.hpp"
-#include "core/log.hpp"
+#include "storage/reconnecting_connection.hpp"
 
 namespace pay::actors::outbound {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
 struct store_state {
-  std::string url;
-  std::optional<storage::pg_connection> conn;
-  std::uint32_t failed_connects = 0;
-  clock_type::time_point next_connect{};
-  std::mt19937_64 rng{std::random_device{}()};
-  core::backoff_policy reconnect{core::limits::db_reconnect_backoff_base_ms,
-                                 core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
+  std::optional<storage::reconnecting_connection> db;
 
   static inline const char* name = "outbound_store";
-
-  core::result<storage::pg_connection*> connection() {
-    if (conn && conn->healthy()) return &*conn;
-    conn.reset();
-    auto unavailable = core::make_error(core::errc::storage_unavailable,
-                                        "The database is unavailable; retry the request.");
-    if (clock_type::now() < next_connect) return unavailable;
-    auto fresh = storage::pg_connection::connect(url);
-    if (!fresh) {
-      auto delay_ms = core::full_jitter_delay_ms(reconnect, failed_connects++, rng());
-      next_connect = clock_type::now() + std::chrono::milliseconds(delay_ms);
-      core::log::warn("outbound store: database connect failed",
-                      {{"error", fresh.err().message}, {"retry_in_ms", std::to_string(delay_ms)}});
-      return unavailable;
-    }
-    failed_connects = 0;
-    conn.emplace(std::move(*fresh));
-    return &*conn;
-  }
 
   /// Runs `work` once on the connection (writes are never repeated blindly:
   /// each is one transaction, and a lost answer is recovered by the lease
   /// or the caller's retry).
   template <class F>
   auto run(F&& work) -> decltype(work(std::declval<storage::pg_connection&>())) {
-    auto c = connection();
+    auto c = db->get();
     if (!c) return c.err();
     auto out = work(**c);
-    if (!(*c)->healthy()) conn.reset();
+    db->drop_if_broken();
     return out;
   }
 };
@@ -69,7 +39,7 @@ caf::result<T> reply(core::result<T>&& r) {
 
 store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_state> self,
                                           std::string url) {
-  self->state.url = std::move(url);
+  self->state.db.emplace(std::move(url), "outbound store");
   using storage::pg_connection;
   return {
       [self](const endpoint_create& q) -> caf::result<storage::webhook_endpoint> {
@@ -141,6 +111,17 @@ store_actor::behavior_type store_behavior(store_actor::stateful_pointer<store_st
       [self](const backlog_query&) -> caf::result<std::vector<storage::endpoint_backlog>> {
         return reply(
             self->state.run([&](pg_connection& c) { return storage::delivery_backlog(c); }));
+      },
+      [self](const health_query& q) -> caf::result<storage::outbound_health> {
+        return reply(self->state.run([&](pg_connection& c) {
+          return storage::outbound_health_view(c, q.endpoints_max, q.deliveries_max,
+                                               q.attempts_max);
+        }));
+      },
+      [self](const admin_replay& q) -> caf::result<storage::delivery_replayed> {
+        return reply(self->state.run([&](pg_connection& c) {
+          return storage::replay_delivery_as_admin(c, q.delivery_id, q.request_id);
+        }));
       },
   };
 }

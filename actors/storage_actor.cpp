@@ -1,8 +1,6 @@
 #include "actors/storage_actor.hpp"
 
-#include <chrono>
 #include <optional>
-#include <random>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -12,7 +10,6 @@
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
 #include "actors/write_batch.hpp"
-#include "core/backoff.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
 #include "storage/inbox.hpp"
@@ -20,23 +17,18 @@
 #include "storage/migrations.hpp"
 #include "storage/payment_links.hpp"
 #include "storage/pg.hpp"
+#include "storage/reconnecting_connection.hpp"
 #include "storage/settlement.hpp"
 
 namespace pay::actors {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-/// A storage actor's state: its connection and its reconnect schedule.
+/// A storage actor's state: its connection (which reconnects with backoff).
 struct storage_state {
-  std::string url;
-  std::optional<storage::pg_connection> conn;
-  std::uint32_t failed_connects = 0;
-  clock_type::time_point next_connect{};
-  std::mt19937_64 rng{std::random_device{}()};
-  core::backoff_policy reconnect{core::limits::db_reconnect_backoff_base_ms,
-                                 core::limits::db_reconnect_backoff_ceiling_ms, 0, 0};
+  std::optional<storage::reconnecting_connection> db;
+  /// What the probe last showed: connected or not (none before the first try).
+  std::optional<bool> shown_connected;
   inspector::registration probe;
   caf::scheduled_actor* self = nullptr;  ///< for the probe; the state lives inside it
 
@@ -47,36 +39,11 @@ struct storage_state {
 
   /// A usable connection, connecting now unless the backoff says wait.
   core::result<storage::pg_connection*> connection() {
-    if (conn && conn->healthy()) return &*conn;
-    conn.reset();
-    probe.set_state("disconnected");
-    if (clock_type::now() < next_connect)
-      return core::make_error(core::errc::storage_unavailable,
-                              "The database is unavailable; retry the request.");
-    auto fresh = storage::pg_connection::connect(url);
-    if (!fresh) {
-      auto delay_ms = core::full_jitter_delay_ms(reconnect, failed_connects, rng());
-      ++failed_connects;
-      next_connect = clock_type::now() + std::chrono::milliseconds(delay_ms);
-      core::log::warn("database connect failed",
-                      {{"error", fresh.err().message}, {"retry_in_ms", std::to_string(delay_ms)}});
-      return core::make_error(core::errc::storage_unavailable,
-                              "The database is unavailable; retry the request.");
-    }
-    // The connection carries the process's identity: the holder recorded on
-    // idempotency leases, alive exactly as long as a connection of ours is.
-    auto named =
-        fresh->exec("SELECT set_config('application_name', $1, false)", {core::instance_id()});
-    if (!named.ok()) {
-      core::log::warn("database session set-up failed", {{"error", named.error->message}});
-      return core::make_error(core::errc::storage_unavailable,
-                              "The database is unavailable; retry the request.");
-    }
-    if (failed_connects > 0) core::log::info("database connection restored");
-    failed_connects = 0;
-    conn.emplace(std::move(*fresh));
-    probe.set_state("connected");
-    return &*conn;
+    auto c = db->get();
+    bool up = static_cast<bool>(c);
+    if (shown_connected != up) probe.set_state(up ? "connected" : "disconnected");
+    shown_connected = up;
+    return c;
   }
 
   /// Runs a write once: a lost connection is not retried here, because the
@@ -88,7 +55,7 @@ struct storage_state {
     auto c = connection();
     if (!c) return c.err();
     auto out = work(**c);
-    if (!(*c)->healthy()) conn.reset();
+    db->drop_if_broken();
     return out;
   }
 
@@ -102,7 +69,7 @@ struct storage_state {
       if (!c) return c.err();
       auto out = work(**c);
       if (out || (*c)->healthy() || attempt > 0) return out;
-      conn.reset();
+      db->reset();
     }
   }
 };
@@ -120,7 +87,13 @@ caf::result<bool> done(core::status&& s) {
 
 storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<storage_state> self,
                                               std::string url) {
-  self->state.url = std::move(url);
+  // The connection carries the process's identity: the holder recorded on
+  // idempotency leases, alive exactly as long as a connection of ours is.
+  self->state.db.emplace(std::move(url), "storage", [](storage::pg_connection& c) -> core::status {
+    auto named = c.exec("SELECT set_config('application_name', $1, false)", {core::instance_id()});
+    if (!named.ok()) return core::make_error(core::errc::storage_unavailable, named.error->message);
+    return core::status::ok();
+  });
   self->state.self = self;
   self->state.probe.enroll(inspector::kind::storage, inspector::numbered("db"));
   self->state.probe.set_state("not_connected");
@@ -140,7 +113,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         }
         auto ping = (*c)->exec("SELECT 1");
         if (!ping.ok()) {
-          self->state.conn.reset();
+          self->state.db->reset();
           out.detail = "database unreachable";
           return out;
         }
@@ -220,7 +193,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
           return;
         }
         storage::run_batch(**c, items);
-        if (!(*c)->healthy()) self->state.conn.reset();
+        self->state.db->drop_if_broken();
       },
       [self](inbox_claim_atom, std::uint64_t batch,
              std::int64_t lease_ms) -> caf::result<inbox_rows> {

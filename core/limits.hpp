@@ -241,6 +241,16 @@ inline constexpr std::size_t inspector_list_max = 1'000;
 /// Actors one inspector listing returns when the request names no limit.
 inline constexpr std::size_t inspector_list_default = 200;
 
+/// Webhook endpoints the console's outbound page lists at most (every
+/// merchant's; each costs a share of three bounded queries per refresh).
+inline constexpr std::size_t inspector_outbound_endpoints_max = 100;
+
+/// Deliveries per endpoint the outbound page shows in each of its two lists
+/// (the newest, and the failing or dead-lettered ones), and attempts per
+/// delivery.
+inline constexpr std::size_t inspector_outbound_deliveries_max = 10;
+inline constexpr std::size_t inspector_outbound_attempts_max = 3;
+
 // ---- settlement and reconciliation (issue 6) ---------------------------------
 
 /// Page size of the PSP list calls of settlement and reconciliation (Stripe's
@@ -320,6 +330,11 @@ inline constexpr std::size_t outbound_attempts_max = 200;
 /// A delivery still failing this long after its event is dead-lettered
 /// (about three days, as Stripe retries); it can be replayed by hand.
 inline constexpr std::int64_t outbound_retry_window_s = 3 * 86'400;
+
+/// Latest unix time (seconds) a request may name, 9999-12-31T23:59:59Z: far
+/// past any real event, and well inside what PostgreSQL's timestamps hold
+/// (a larger `since` made to_timestamp fail as a 500).
+inline constexpr std::int64_t unix_time_s_max = 253'402'300'799;
 
 /// An endpoint with no successful delivery for this long while deliveries
 /// fail is disabled and reported (longer than the retry window, so its

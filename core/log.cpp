@@ -64,37 +64,6 @@ void set_threshold(level t) {
   threshold_ = t;
 }
 
-void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-}
-
 std::string format_log_line(std::string_view time_iso, level l, std::string_view program,
                             std::string_view message, std::initializer_list<field> fields) {
   std::string out;
@@ -172,10 +141,7 @@ void write_fields(level l, std::string_view message, std::span<const field> fiel
 namespace pay::core {
 
 std::string log_json_string(std::string_view s) {
-  std::string out = "\"";
-  log::append_json_escaped(out, s);
-  out += '"';
-  return out;
+  return json_string(s);
 }
 
 }  // namespace pay::core

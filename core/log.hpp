@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_text.hpp"
+
 /// Structured logs: one JSON object per line on stderr with time, level,
 /// message and correlation fields. The one piece of output core offers,
 /// because every layer logs; the line is formatted purely (format_log_line)
@@ -33,15 +35,16 @@ void set_threshold(level threshold);
 std::string format_log_line(std::string_view time_iso, level l, std::string_view program,
                             std::string_view message, std::initializer_list<field> fields);
 
-/// Escapes `s` as the inside of a JSON string.
-void append_json_escaped(std::string& out, std::string_view s);
+/// Escapes `s` as the inside of a JSON string (the one escaper of core/,
+/// shared with the outbound event payloads).
+using core::append_json_escaped;
 
 }  // namespace pay::core::log
 
 namespace pay::core {
 
 /// `s` as a JSON string literal, quotes included (for small JSON documents
-/// built by hand, such as audit data).
+/// built by hand, such as audit data); core::json_string under its older name.
 std::string log_json_string(std::string_view s);
 
 }  // namespace pay::core

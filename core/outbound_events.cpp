@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 
 namespace pay::core {
 
@@ -188,49 +189,6 @@ std::string refund_api_json(const refund& r) {
   field(out, "psp_reference", optional_string(r.psp_reference));
   field(out, "created", std::to_string(r.created));
   out += '}';
-  return out;
-}
-
-std::string json_string(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
   return out;
 }
 

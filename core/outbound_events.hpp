@@ -80,7 +80,4 @@ std::string intent_api_json(const payment_intent& pi);
 /// The refund as the API shows it (as net/checkout_requests.cpp refund_json).
 std::string refund_api_json(const refund& r);
 
-/// `s` as a JSON string literal, escaped as RapidJSON's writer does.
-std::string json_string(std::string_view s);
-
 }  // namespace pay::core

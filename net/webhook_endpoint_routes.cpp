@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 
 #include "core/limits.hpp"
+#include "core/log.hpp"
 #include "core/outbound_events.hpp"
 #include "net/api_context.hpp"
 #include "net/http_client.hpp"
@@ -255,6 +256,35 @@ void roll_secret(api_state& st, const call_ptr& c) {
 
 // ---- deliveries and replays -------------------------------------------------------------
 
+void write_delivery(json_writer& w, const storage::delivery_view& d) {
+  w.begin_object();
+  w.field("id", d.id);
+  w.field("object", "webhook_delivery");
+  w.field("event", d.event_id);
+  w.field("event_type", d.event_type);
+  w.field("endpoint", d.endpoint_id);
+  w.field("state", d.state);
+  w.field("attempts", d.attempts);
+  w.field_optional("last_status", d.last_status);
+  w.field_optional("last_latency_ms", d.last_latency_ms);
+  w.field_optional("last_error", d.last_error);
+  w.field_optional("next_attempt_ms", d.next_attempt_ms);
+  w.field("created_ms", d.created_ms);
+  w.key("attempt_history");
+  w.begin_array();
+  for (const auto& a : d.attempt_history) {
+    w.begin_object();
+    w.field("attempt", a.attempt);
+    w.field_optional("status", a.status);
+    w.field_optional("error", a.error);
+    w.field("latency_ms", a.latency_ms);
+    w.field("at_ms", a.at_ms);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 void list_deliveries(api_state& st, const call_ptr& c) {
   auto limit = parse_limit(c->req);
   if (!limit) return c->fail(limit.err());
@@ -274,34 +304,7 @@ void list_deliveries(api_state& st, const call_ptr& c) {
         w.field("has_more", page.has_more);
         w.key("data");
         w.begin_array();
-        for (const auto& d : page.data) {
-          w.begin_object();
-          w.field("id", d.id);
-          w.field("object", "webhook_delivery");
-          w.field("event", d.event_id);
-          w.field("event_type", d.event_type);
-          w.field("endpoint", d.endpoint_id);
-          w.field("state", d.state);
-          w.field("attempts", d.attempts);
-          w.field_optional("last_status", d.last_status);
-          w.field_optional("last_latency_ms", d.last_latency_ms);
-          w.field_optional("last_error", d.last_error);
-          w.field_optional("next_attempt_ms", d.next_attempt_ms);
-          w.field("created_ms", d.created_ms);
-          w.key("attempt_history");
-          w.begin_array();
-          for (const auto& a : d.attempt_history) {
-            w.begin_object();
-            w.field("attempt", a.attempt);
-            w.field_optional("status", a.status);
-            w.field_optional("error", a.error);
-            w.field("latency_ms", a.latency_ms);
-            w.field("at_ms", a.at_ms);
-            w.end_object();
-          }
-          w.end_array();
-          w.end_object();
-        }
+        for (const auto& d : page.data) write_delivery(w, d);
         w.end_array();
         w.end_object();
         c->answer(json_response(w.take()));
@@ -324,8 +327,11 @@ void replay_failed(api_state& st, const call_ptr& c) {
   if (auto ok = only_fields(c->body, {"since"}); !ok) return c->fail(ok.err());
   const auto* since = field(c->body, "since");
   if (since == nullptr) return c->fail(bad("Missing required param: since.", "since"));
-  if (!since->IsInt64() || since->GetInt64() < 0)
-    return c->fail(bad("since must be a unix time in seconds.", "since"));
+  if (!since->IsInt64() || since->GetInt64() < 0 ||
+      since->GetInt64() > core::limits::unix_time_s_max)
+    return c->fail(bad("since must be a unix time in seconds, at most " +
+                           std::to_string(core::limits::unix_time_s_max) + ".",
+                       "since"));
   auto* state = &st;
   ask_store<std::int64_t>(st, c, ob::failed_replay{c->merchant.id, c->params[0], since->GetInt64()},
                           [state, c](std::int64_t n) {
@@ -384,6 +390,96 @@ void replay_event(api_state& st, const call_ptr& c) {
                           });
 }
 
+// ---- the operator's view (inspector console) ----------------------------------------------
+
+/// An endpoint URL as the console shows it: without its query, which may
+/// carry a token the merchant's receiver checks.
+std::string shown_url(std::string_view url) {
+  auto query = url.find('?');
+  if (query == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, query)) + "?...";
+}
+
+/// GET /v1/admin/webhook_endpoints: every merchant's endpoints with their
+/// delivery counts, the age of the oldest undelivered event, the newest
+/// and the failing deliveries with their attempts. Never a secret.
+void admin_outbound_health(api_state& st, const call_ptr& c) {
+  namespace lim = core::limits;
+  ask_store<storage::outbound_health>(
+      st, c,
+      ob::health_query{lim::inspector_outbound_endpoints_max,
+                       lim::inspector_outbound_deliveries_max,
+                       lim::inspector_outbound_attempts_max},
+      [c](storage::outbound_health h) {
+        json_writer w;
+        w.begin_object();
+        w.field("object", "list");
+        w.field("url", "/v1/admin/webhook_endpoints");
+        w.field("total", h.total);
+        w.field("has_more", h.total > static_cast<std::int64_t>(h.endpoints.size()));
+        w.key("data");
+        w.begin_array();
+        for (const auto& e : h.endpoints) {
+          w.begin_object();
+          w.field("id", e.endpoint_id);
+          w.field("object", "webhook_endpoint_health");
+          w.field("merchant", e.merchant_id);
+          w.field("url", shown_url(e.url));
+          w.field("status", e.status);
+          w.field_optional("disabled_reason", e.disabled_reason);
+          w.field("pending", e.pending);
+          w.field("failing", e.failing);
+          w.field("dead", e.dead);
+          w.field("oldest_undelivered_age_ms", e.oldest_undelivered_age_ms);
+          w.field_optional("last_success_ms", e.last_success_ms);
+          w.field_optional("failing_since_ms", e.failing_since_ms);
+          w.key("recent");
+          w.begin_array();
+          for (const auto& d : e.recent) write_delivery(w, d);
+          w.end_array();
+          w.key("undelivered");
+          w.begin_array();
+          for (const auto& d : e.undelivered) write_delivery(w, d);
+          w.end_array();
+          w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+        c->answer(json_response(w.take()));
+      });
+}
+
+/// POST /v1/admin/webhook_deliveries/{id}/replay: one failing or
+/// dead-lettered delivery due now, audited (audit_events and the log).
+void admin_replay_delivery(api_state& st, const call_ptr& c) {
+  auto id = parse_id(c->params[0]);
+  if (!id)
+    return c->fail(core::make_error(core::errc::not_found,
+                                    "No such webhook delivery: '" + c->params[0] + "'"));
+  auto* state = &st;
+  ask_store<storage::delivery_replayed>(
+      st, c, ob::admin_replay{*id, c->request_id}, [state, c](storage::delivery_replayed r) {
+        core::log::info("operator replayed a webhook delivery",
+                        {{"delivery_id", std::to_string(r.delivery_id)},
+                         {"event_id", r.event_id},
+                         {"endpoint_id", r.endpoint_id},
+                         {"merchant_id", r.merchant_id},
+                         {"from_state", r.from_state},
+                         {"request_id", c->request_id}});
+        wake_delivery(*state);
+        json_writer w;
+        w.begin_object();
+        w.field("object", "webhook_delivery_replay");
+        w.field("delivery", r.delivery_id);
+        w.field("event", r.event_id);
+        w.field("endpoint", r.endpoint_id);
+        w.field("from_state", r.from_state);
+        w.field("state", "pending");
+        w.end_object();
+        c->answer(json_response(w.take(), 202));
+      });
+}
+
 }  // namespace
 
 void add_webhook_endpoint_routes(api_state& st) {
@@ -398,6 +494,8 @@ void add_webhook_endpoint_routes(api_state& st) {
   st.routes.add("GET", "/v1/events", &list_events);
   st.routes.add("GET", "/v1/events/{id}", &get_event);
   st.routes.add("POST", "/v1/events/{id}/replay", &replay_event);
+  st.admin_routes.add("GET", "/v1/admin/webhook_endpoints", &admin_outbound_health);
+  st.admin_routes.add("POST", "/v1/admin/webhook_deliveries/{id}/replay", &admin_replay_delivery);
 }
 
 }  // namespace pay::net::api

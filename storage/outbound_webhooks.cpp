@@ -1,6 +1,9 @@
 #include "storage/outbound_webhooks.hpp"
 
+#include <map>
+#include <set>
 #include <string_view>
+#include <utility>
 
 #include "core/ids.hpp"
 #include "core/limits.hpp"
@@ -50,6 +53,40 @@ std::string array_literal(const std::vector<std::string>& items) {
 
 pg_param optional_param(const std::optional<std::string>& v) {
   return v ? pg_param{*v} : pg_param{};
+}
+
+/// The columns read_delivery reads, over `d` (webhook_deliveries) joined
+/// with `e` (outbound_events).
+constexpr std::string_view delivery_columns =
+    "d.id, d.event_id, e.type, d.endpoint_id, d.state, d.attempts, d.last_status, "
+    "d.last_latency_ms, d.last_error, CASE WHEN d.state = 'pending' THEN (extract(epoch FROM "
+    "d.next_attempt_at) * 1000)::bigint END, (extract(epoch FROM d.created_at) * 1000)::bigint";
+
+delivery_view read_delivery(const pg_rows& rows, int row) {
+  delivery_view d;
+  d.id = rows.int64(row, 0);
+  d.event_id = rows.text(row, 1);
+  d.event_type = rows.text(row, 2);
+  d.endpoint_id = rows.text(row, 3);
+  d.state = rows.text(row, 4);
+  d.attempts = rows.int64(row, 5);
+  if (!rows.is_null(row, 6)) d.last_status = rows.int64(row, 6);
+  if (!rows.is_null(row, 7)) d.last_latency_ms = rows.int64(row, 7);
+  d.last_error = rows.optional_text(row, 8);
+  if (!rows.is_null(row, 9)) d.next_attempt_ms = rows.int64(row, 9);
+  d.created_ms = rows.int64(row, 10);
+  return d;
+}
+
+/// Reads attempt, status, error, latency_ms, at (ms) from column `col` on.
+delivery_attempt read_attempt(const pg_rows& rows, int row, int col) {
+  delivery_attempt at;
+  at.attempt = rows.int64(row, col);
+  if (!rows.is_null(row, col + 1)) at.status = rows.int64(row, col + 1);
+  at.error = rows.optional_text(row, col + 2);
+  at.latency_ms = rows.int64(row, col + 3);
+  at.at_ms = rows.int64(row, col + 4);
+  return at;
 }
 
 core::error endpoint_not_found(const std::string& id) {
@@ -301,43 +338,24 @@ core::result<delivery_page> list_deliveries(pg_connection& conn, const std::stri
                          {endpoint_id, merchant_id});
   if (!owner.ok()) return to_core_error(*owner.error);
   if (owner.rows.empty()) return endpoint_not_found(endpoint_id);
-  auto r = conn.exec(
-      "SELECT d.id, d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_latency_ms, "
-      "d.last_error, CASE WHEN d.state = 'pending' THEN (extract(epoch FROM d.next_attempt_at) * "
-      "1000)::bigint END, (extract(epoch FROM d.created_at) * 1000)::bigint "
-      "FROM webhook_deliveries d JOIN outbound_events e ON e.id = d.event_id "
-      "WHERE d.endpoint_id = $1 AND d.merchant_id = $2 AND d.id < $3 ORDER BY d.id DESC LIMIT $4",
-      {endpoint_id, merchant_id, std::to_string(starting_after.value_or(INT64_MAX)),
-       std::to_string(limit + 1)});
+  auto r = conn.exec("SELECT " + std::string(delivery_columns) +
+                         " FROM webhook_deliveries d JOIN outbound_events e ON e.id = d.event_id "
+                         "WHERE d.endpoint_id = $1 AND d.merchant_id = $2 AND d.id < $3 ORDER BY "
+                         "d.id DESC LIMIT $4",
+                     {endpoint_id, merchant_id, std::to_string(starting_after.value_or(INT64_MAX)),
+                      std::to_string(limit + 1)});
   if (!r.ok()) return to_core_error(*r.error);
   delivery_page page;
   page.has_more = static_cast<std::size_t>(r.rows.size()) > limit;
   for (int row = 0; row < r.rows.size() && static_cast<std::size_t>(row) < limit; ++row) {
-    delivery_view d;
-    d.id = r.rows.int64(row, 0);
-    d.event_id = r.rows.text(row, 1);
-    d.event_type = r.rows.text(row, 2);
-    d.endpoint_id = endpoint_id;
-    d.state = r.rows.text(row, 3);
-    d.attempts = r.rows.int64(row, 4);
-    if (!r.rows.is_null(row, 5)) d.last_status = r.rows.int64(row, 5);
-    if (!r.rows.is_null(row, 6)) d.last_latency_ms = r.rows.int64(row, 6);
-    d.last_error = r.rows.optional_text(row, 7);
-    if (!r.rows.is_null(row, 8)) d.next_attempt_ms = r.rows.int64(row, 8);
-    d.created_ms = r.rows.int64(row, 9);
+    auto d = read_delivery(r.rows, row);
     auto a = conn.exec(
         "SELECT attempt, status, error, latency_ms, (extract(epoch FROM at) * 1000)::bigint FROM "
         "webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY id DESC LIMIT $2",
         {std::to_string(d.id), std::to_string(core::limits::list_limit_max)});
     if (!a.ok()) return to_core_error(*a.error);
     for (int i = 0; i < a.rows.size(); ++i) {
-      delivery_attempt at;
-      at.attempt = a.rows.int64(i, 0);
-      if (!a.rows.is_null(i, 1)) at.status = a.rows.int64(i, 1);
-      at.error = a.rows.optional_text(i, 2);
-      at.latency_ms = a.rows.int64(i, 3);
-      at.at_ms = a.rows.int64(i, 4);
-      d.attempt_history.push_back(std::move(at));
+      d.attempt_history.push_back(read_attempt(a.rows, i, 0));
     }
     page.data.push_back(std::move(d));
   }
@@ -460,17 +478,21 @@ core::result<bool> record_attempt(pg_connection& conn, const attempt_outcome& o)
         {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
          std::to_string(o.latency_ms)});
     if (!a.ok()) return a.error;
-    // Only a delivery still pending moves on: a replay or another claimer's
-    // success in between is not undone.
+    // Only a delivery still pending, and not replayed since its claim,
+    // moves on: a replay or another claimer's success in between is not
+    // undone (a replay during the attempt restarted the retry window).
     auto d = tx.exec(
         "UPDATE webhook_deliveries SET attempts = greatest(attempts, $2), last_status = $3, "
         "last_error = $4, last_latency_ms = $5, state = CASE WHEN $6 THEN 'delivered' WHEN $7 "
         "THEN 'dead' ELSE 'pending' END, delivered_at = CASE WHEN $6 THEN clock_timestamp() END, "
         "dead_at = CASE WHEN $7 AND NOT $6 THEN clock_timestamp() END, next_attempt_at = "
-        "clock_timestamp() + $8 * interval '1 millisecond' WHERE id = $1 AND state = 'pending'",
+        "clock_timestamp() + $8 * interval '1 millisecond' WHERE id = $1 AND state = 'pending' "
+        "AND ($9::bigint IS NULL OR (extract(epoch FROM retry_window_at) * 1000)::bigint = $9)",
         {std::to_string(o.delivery_id), std::to_string(o.attempt), status, optional_param(o.error),
          std::to_string(o.latency_ms), o.delivered ? "true" : "false", o.dead ? "true" : "false",
-         std::to_string(o.retry_in_ms)});
+         std::to_string(o.retry_in_ms),
+         o.claimed_window_start_ms ? pg_param{std::to_string(*o.claimed_window_start_ms)}
+                                   : pg_param{}});
     if (!d.ok()) return d.error;
     if (o.delivered) {
       auto e = tx.exec(
@@ -518,6 +540,166 @@ core::result<std::vector<endpoint_backlog>> delivery_backlog(pg_connection& conn
     b.oldest_pending_age_s = r.rows.int64(row, 4);
     out.push_back(std::move(b));
   }
+  return out;
+}
+
+}  // namespace pay::storage
+
+// ---- the operator's view ------------------------------------------------------------------
+
+namespace pay::storage {
+
+namespace {
+
+/// Deliveries of the endpoints in `ids` (a text[] literal) that pass
+/// `filter`, `order` within each endpoint, at most `limit` per endpoint:
+/// one index walk per endpoint (LATERAL), however long its history.
+core::result<std::vector<delivery_view>> deliveries_of(pg_connection& conn, const std::string& ids,
+                                                       std::string_view filter,
+                                                       std::string_view order, std::size_t limit) {
+  auto r = conn.exec("SELECT " + std::string(delivery_columns) +
+                         " FROM unnest($1::text[]) AS ep(id) CROSS JOIN LATERAL (SELECT * FROM "
+                         "webhook_deliveries x WHERE x.endpoint_id = ep.id AND (" +
+                         std::string(filter) + ") ORDER BY x.id " + std::string(order) +
+                         " LIMIT $2) d JOIN outbound_events e ON e.id = d.event_id",
+                     {ids, std::to_string(limit)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<delivery_view> out;
+  for (int row = 0; row < r.rows.size(); ++row) out.push_back(read_delivery(r.rows, row));
+  return out;
+}
+
+}  // namespace
+
+core::result<outbound_health> outbound_health_view(pg_connection& conn, std::size_t endpoints_max,
+                                                   std::size_t deliveries_max,
+                                                   std::size_t attempts_max) {
+  outbound_health out;
+  auto total = conn.exec("SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL", {});
+  if (!total.ok()) return to_core_error(*total.error);
+  out.total = total.rows.int64(0, 0);
+  auto r = conn.exec(
+      "SELECT w.id, w.merchant_id, w.url, w.status, w.disabled_reason, (extract(epoch FROM "
+      "w.last_success_at) * 1000)::bigint, (extract(epoch FROM w.failing_since) * 1000)::bigint, "
+      "count(d.id) FILTER (WHERE d.state = 'pending'), count(d.id) FILTER (WHERE d.state = "
+      "'pending' AND d.attempts > 0), count(d.id) FILTER (WHERE d.state = 'dead'), "
+      "coalesce((extract(epoch FROM clock_timestamp() - min(d.created_at)) * 1000)::bigint, 0) "
+      "FROM webhook_endpoints w LEFT JOIN webhook_deliveries d ON d.endpoint_id = w.id AND "
+      "d.state IN ('pending', 'dead') WHERE w.deleted_at IS NULL GROUP BY w.id ORDER BY "
+      "w.merchant_id, w.created_at, w.id LIMIT $1",
+      {std::to_string(endpoints_max)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<std::string> ids;
+  for (int row = 0; row < r.rows.size(); ++row) {
+    endpoint_health h;
+    h.endpoint_id = r.rows.text(row, 0);
+    h.merchant_id = r.rows.text(row, 1);
+    h.url = r.rows.text(row, 2);
+    h.status = r.rows.text(row, 3);
+    h.disabled_reason = r.rows.optional_text(row, 4);
+    if (!r.rows.is_null(row, 5)) h.last_success_ms = r.rows.int64(row, 5);
+    if (!r.rows.is_null(row, 6)) h.failing_since_ms = r.rows.int64(row, 6);
+    h.pending = r.rows.int64(row, 7);
+    h.failing = r.rows.int64(row, 8);
+    h.dead = r.rows.int64(row, 9);
+    h.oldest_undelivered_age_ms = r.rows.int64(row, 10);
+    ids.push_back(h.endpoint_id);
+    out.endpoints.push_back(std::move(h));
+  }
+  if (ids.empty()) return out;
+  auto id_array = array_literal(ids);
+  auto recent = deliveries_of(conn, id_array, "true", "DESC", deliveries_max);
+  if (!recent) return recent.err();
+  auto undelivered =
+      deliveries_of(conn, id_array, "x.state = 'dead' OR (x.state = 'pending' AND x.attempts > 0)",
+                    "ASC", deliveries_max);
+  if (!undelivered) return undelivered.err();
+  // The attempts of every delivery shown, newest first, in one query.
+  // A delivery can stand in both lists: ask for its attempts once.
+  std::set<std::int64_t> shown;
+  for (const auto* list : {&*recent, &*undelivered})
+    for (const auto& d : *list) shown.insert(d.id);
+  std::vector<std::string> delivery_ids;
+  for (auto id : shown) delivery_ids.push_back(std::to_string(id));
+  std::map<std::int64_t, std::vector<delivery_attempt>> attempts;
+  if (!delivery_ids.empty()) {
+    auto a = conn.exec(
+        "SELECT x.id, a.attempt, a.status, a.error, a.latency_ms, (extract(epoch FROM a.at) * "
+        "1000)::bigint FROM unnest($1::bigint[]) AS x(id) CROSS JOIN LATERAL (SELECT * FROM "
+        "webhook_delivery_attempts y WHERE y.delivery_id = x.id ORDER BY y.id DESC LIMIT $2) a "
+        "ORDER BY x.id, a.id DESC",
+        {array_literal(delivery_ids), std::to_string(attempts_max)});
+    if (!a.ok()) return to_core_error(*a.error);
+    for (int i = 0; i < a.rows.size(); ++i) {
+      attempts[a.rows.int64(i, 0)].push_back(read_attempt(a.rows, i, 1));
+    }
+  }
+  std::map<std::string, endpoint_health*> by_id;
+  for (auto& h : out.endpoints) by_id[h.endpoint_id] = &h;
+  for (auto [list, into] : {std::pair{&*recent, &endpoint_health::recent},
+                            std::pair{&*undelivered, &endpoint_health::undelivered}}) {
+    for (auto& d : *list) {
+      if (auto it = attempts.find(d.id); it != attempts.end()) d.attempt_history = it->second;
+      (by_id.at(d.endpoint_id)->*into).push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+core::result<delivery_replayed> replay_delivery_as_admin(pg_connection& conn,
+                                                         std::int64_t delivery_id,
+                                                         const std::string& request_id) {
+  delivery_replayed out;
+  std::optional<core::error> refused;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    auto r = tx.exec(
+        "SELECT d.state, d.attempts, d.event_id, d.endpoint_id, d.merchant_id, w.status FROM "
+        "webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.id = $1 "
+        "AND w.deleted_at IS NULL FOR UPDATE OF d",
+        {std::to_string(delivery_id)});
+    if (!r.ok()) return r.error;
+    auto refuse = [&](core::error e) {
+      refused = std::move(e);
+      return db_error{db_error_kind::refused, "P0001", "refused", {}};
+    };
+    auto name = "delivery " + std::to_string(delivery_id);
+    if (r.rows.empty())
+      return refuse(core::make_error(core::errc::not_found, "No such webhook delivery: " + name));
+    out.delivery_id = delivery_id;
+    out.from_state = r.rows.text(0, 0);
+    out.event_id = r.rows.text(0, 2);
+    out.endpoint_id = r.rows.text(0, 3);
+    out.merchant_id = r.rows.text(0, 4);
+    if (out.from_state == "delivered")
+      return refuse(core::make_error(core::errc::invalid_state,
+                                     "The " + name +
+                                         " was delivered; only a failing or "
+                                         "dead-lettered delivery is replayed here."));
+    if (out.from_state == "pending" && r.rows.int64(0, 1) == 0)
+      return refuse(core::make_error(core::errc::invalid_state,
+                                     "The " + name + " has not been attempted yet."));
+    if (std::string_view(r.rows.text(0, 5)) != "enabled")
+      return refuse(core::make_error(core::errc::invalid_state,
+                                     "The endpoint " + out.endpoint_id +
+                                         " is disabled: it gets nothing until it is enabled."));
+    auto u = tx.exec(
+        "UPDATE webhook_deliveries SET state = 'pending', dead_at = NULL, next_attempt_at = "
+        "clock_timestamp(), retry_window_at = clock_timestamp() WHERE id = $1",
+        {std::to_string(delivery_id)});
+    if (!u.ok()) return u.error;
+    auto a = tx.exec(
+        "INSERT INTO audit_events (merchant_id, actor, action, from_status, to_status, cause, "
+        "data) VALUES ($1, 'admin', 'webhook_delivery_replay', $2, 'pending', $3, "
+        "jsonb_build_object('delivery_id', $4::bigint, 'event_id', $5::text, 'endpoint_id', "
+        "$6::text, 'request_id', $7::text))",
+        {out.merchant_id, out.from_state,
+         "operator replayed " + name + " of " + out.event_id + " to " + out.endpoint_id,
+         std::to_string(delivery_id), out.event_id, out.endpoint_id, request_id});
+    if (!a.ok()) return a.error;
+    return std::nullopt;
+  });
+  if (refused) return *refused;
+  if (failed) return to_core_error(*failed);
   return out;
 }
 

@@ -200,6 +200,10 @@ struct attempt_outcome {
   bool dead = false;                 ///< failed for good: dead-lettered
   std::int64_t retry_in_ms = 0;      ///< when neither delivered nor dead
   std::int64_t disable_after_s = 0;  ///< endpoint failing this long is disabled
+  /// The claim's retry_window_start_ms. When set, a delivery replayed while
+  /// this attempt was in flight (its window restarted) keeps its replay: the
+  /// attempt is recorded, the delivery stays pending and due.
+  std::optional<std::int64_t> claimed_window_start_ms;
 };
 
 /// Records an attempt, moves the delivery on, and keeps the endpoint's
@@ -217,5 +221,59 @@ struct endpoint_backlog {
 
 /// Every live endpoint's backlog.
 core::result<std::vector<endpoint_backlog>> delivery_backlog(pg_connection& conn);
+
+// ---- the operator's view (the inspector console) ---------------------------------------
+
+/// One endpoint's delivery state as the operator sees it: every merchant's,
+/// never its secrets.
+struct endpoint_health {
+  std::string endpoint_id;
+  std::string merchant_id;
+  std::string url;
+  std::string status;  ///< enabled, disabled
+  std::optional<std::string> disabled_reason;
+  std::int64_t pending = 0;  ///< waiting for their first or next attempt
+  std::int64_t failing = 0;  ///< pending after at least one failed attempt
+  std::int64_t dead = 0;     ///< dead-lettered
+  /// Age of the oldest pending or dead-lettered delivery; 0 when none.
+  std::int64_t oldest_undelivered_age_ms = 0;
+  std::optional<std::int64_t> last_success_ms;
+  std::optional<std::int64_t> failing_since_ms;
+  /// The newest deliveries, newest first.
+  std::vector<delivery_view> recent;
+  /// Failing and dead-lettered deliveries, oldest first.
+  std::vector<delivery_view> undelivered;
+};
+
+struct outbound_health {
+  std::vector<endpoint_health> endpoints;
+  std::int64_t total = 0;  ///< live endpoints, listed or not
+};
+
+/// Every merchant's live endpoints (at most `endpoints_max`, by merchant)
+/// with their counts and at most `deliveries_max` deliveries in each list,
+/// each with its last `attempts_max` attempts.
+core::result<outbound_health> outbound_health_view(pg_connection& conn, std::size_t endpoints_max,
+                                                   std::size_t deliveries_max,
+                                                   std::size_t attempts_max);
+
+/// What an operator's replay of one delivery changed.
+struct delivery_replayed {
+  std::int64_t delivery_id = 0;
+  std::string event_id;
+  std::string endpoint_id;
+  std::string merchant_id;
+  std::string from_state;  ///< pending (failing) or dead
+};
+
+/// An operator sends one failing or dead-lettered delivery again: due now,
+/// with a fresh retry window, and an audit row (actor "admin", action
+/// "webhook_delivery_replay", the request id in its data) in the same
+/// transaction. A delivered or never-attempted delivery, or one of a
+/// disabled endpoint, is invalid_state; an unknown one (or one of a deleted
+/// endpoint) is not_found.
+core::result<delivery_replayed> replay_delivery_as_admin(pg_connection& conn,
+                                                         std::int64_t delivery_id,
+                                                         const std::string& request_id);
 
 }  // namespace pay::storage

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json_text.hpp"
+#include "core/log.hpp"
 #include "core/outbound_events.hpp"
 
 using namespace pay::core;
@@ -144,9 +146,12 @@ TEST_CASE("Event type names parse back and the star subscribes to every type") {
   CHECK_FALSE(subscribes(some, outbound_event_type::refund_succeeded));
 }
 
-TEST_CASE("JSON strings are escaped as RapidJSON's writer escapes them") {
+TEST_CASE("JSON strings are escaped as RapidJSON's writer escapes them, in events and logs alike") {
   CHECK(json_string("a\"b\\c") == R"("a\"b\\c")");
   CHECK(json_string("\n\t\r\b\f") == R"("\n\t\r\b\f")");
   CHECK(json_string(std::string("\x01\x1f", 2)) == R"("\u0001\u001F")");
   CHECK(json_string("/é") == "\"/é\"");
+  // Log lines use the same escaper.
+  auto line = log::format_log_line("t", log::level::info, "p", std::string("a\x01\b\"", 4), {});
+  CHECK(line.find(R"("msg":"a\u0001\b\"")") != std::string::npos);
 }

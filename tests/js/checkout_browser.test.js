@@ -19,7 +19,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -29,6 +29,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { Webhook } = require('standardwebhooks');
 const { waitFor } = require('./sandbox_helpers');
+const { startProgram, makeDatabase, required } = require('./engine_harness');
 
 const CARDS = {
   visa: '4242424242424242',
@@ -40,12 +41,6 @@ const SANDBOX_SECRET = 'sk_test_sbx_' + crypto.randomBytes(12).toString('hex');
 const SANDBOX_PUBLISHABLE = 'pk_test_sbx_' + crypto.randomBytes(12).toString('hex');
 const WEBHOOK_SECRET = 'whsec_' + crypto.randomBytes(12).toString('hex');
 const WAIT_MS = 20000;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set (run through ctest or ./dev.sh test)`);
-  return value;
-}
 
 const screenshotDir = process.env.CHECKOUT_SCREENSHOT_DIR ||
                       fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-shots-'));
@@ -59,49 +54,6 @@ let browser = null;
 const browserRequests = [];  // every request Chromium made: { url, method, headers, body }
 
 // ---- processes ---------------------------------------------------------------------
-
-/** Starts a program with --port 0 --port-file; collects everything it prints. */
-async function startProgram(name, bin, args, env) {
-  const portFile = path.join(workDir, name + '.port');
-  const child = spawn(bin, ['--port', '0', '--port-file', portFile, ...args],
-                      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { child, output: '' };
-  child.stdout.on('data', (d) => { proc.output += d.toString('latin1'); });
-  child.stderr.on('data', (d) => { proc.output += d.toString('latin1'); });
-  try {
-    await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`${name} exited: ${proc.output}`);
-      return fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').endsWith('\n');
-    }, WAIT_MS);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${name} did not start: ${err.message}\n${proc.output}`);
-  }
-  proc.port = Number(fs.readFileSync(portFile, 'utf8').trim());
-  proc.stop = async () => {
-    if (child.exitCode !== null) return child.exitCode;
-    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    return exited;
-  };
-  return proc;
-}
-
-/** A scratch database on the test cluster, migrated, with one merchant. */
-function makeDatabase() {
-  const admin = required('PAYMENTS_TEST_DATABASE_URL');
-  const name = 't_checkout_' + crypto.randomBytes(6).toString('hex');
-  execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
-  const url = admin.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
-  const env = { ...process.env, PAYMENTS_DATABASE_URL: url, PAYMENTS_API_KEY: SECRET_KEY };
-  execFileSync(required('PAYMENTSCTL_BIN'), ['migrate'], { env });
-  execFileSync(required('PAYMENTSCTL_BIN'), ['merchant', 'ensure', '--name', 'checkout-shop'],
-               { env });
-  return {
-    url,
-    drop() { execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]); },
-  };
-}
 
 /** The recording proxy in front of the engine. */
 function startProxy() {
@@ -262,15 +214,15 @@ async function openLink(page, link) {
 // ---- set-up ---------------------------------------------------------------------------
 
 before(async () => {
-  db = makeDatabase();
+  db = makeDatabase('checkout', ['checkout-shop'], { 'checkout-shop': SECRET_KEY });
   proxy = await startProxy();
-  sandbox = await startProgram('psp-sandbox', required('PSP_SANDBOX_BIN'), [
+  sandbox = await startProgram(workDir, 'psp-sandbox', required('PSP_SANDBOX_BIN'), [
     '--secret-key', SANDBOX_SECRET, '--publishable-key', SANDBOX_PUBLISHABLE,
     '--webhook-url', `${proxy.url}/v1/webhooks/sandbox`, '--webhook-secret', WEBHOOK_SECRET,
     '--webhook-backoff-base-ms', '100', '--webhook-backoff-max-ms', '500',
   ], {});
   const sandboxUrl = `http://127.0.0.1:${sandbox.port}`;
-  engine = await startProgram('paymentsd', required('PAYMENTSD_BIN'), [
+  engine = await startProgram(workDir, 'paymentsd', required('PAYMENTSD_BIN'), [
     '--psp-base-url', sandboxUrl, '--psp-publishable-key', SANDBOX_PUBLISHABLE,
     '--public-url', proxy.url, '--log-level', 'debug',
   ], {

@@ -48,8 +48,11 @@ async function startProgram(workDir, name, bin, args, env, port = 0) {
   return proc;
 }
 
-/** A scratch database, migrated, with merchants named `names`; answers their keys. */
-function makeDatabase(prefix, names) {
+/**
+ * A scratch database, migrated, with merchants named `names`; answers their
+ * keys (random, or those given in `keys` by merchant name).
+ */
+function makeDatabase(prefix, names, given = {}) {
   const admin = required('PAYMENTS_TEST_DATABASE_URL');
   const name = `t_${prefix}_` + crypto.randomBytes(6).toString('hex');
   execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
@@ -58,7 +61,8 @@ function makeDatabase(prefix, names) {
                { env: { ...process.env, PAYMENTS_DATABASE_URL: url } });
   const keys = {};
   for (const merchant of names) {
-    keys[merchant] = `sk_test_${merchant}_` + crypto.randomBytes(12).toString('hex');
+    keys[merchant] = given[merchant] ||
+                     `sk_test_${merchant}_` + crypto.randomBytes(12).toString('hex');
     execFileSync(required('PAYMENTSCTL_BIN'), ['merchant', 'ensure', '--name', merchant],
                  { env: { ...process.env, PAYMENTS_DATABASE_URL: url,
                           PAYMENTS_API_KEY: keys[merchant] } });
@@ -75,10 +79,12 @@ function makeDatabase(prefix, names) {
 
 /**
  * The sandbox PSP and the engine on one scratch database. `merchants` names
- * the merchants to create; `engineArgs` are extra paymentsd flags.
+ * the merchants to create; `engineArgs` are extra paymentsd flags, `engineEnv`
+ * extra environment (e.g. PAYMENTS_ADMIN_TOKEN).
  * Answers { db, sandbox, engine, url, sandboxUrl, sandboxSecret, api(), restartEngine(), stop() }.
  */
-async function startStack({ prefix = 'js', merchants = ['shop'], engineArgs = [] } = {}) {
+async function startStack({ prefix = 'js', merchants = ['shop'], engineArgs = [],
+                           engineEnv = {} } = {}) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-stack-`));
   const sandboxSecret = 'sk_test_sbx_' + crypto.randomBytes(12).toString('hex');
   const webhookSecret = 'whsec_' + crypto.randomBytes(12).toString('hex');
@@ -101,6 +107,7 @@ async function startStack({ prefix = 'js', merchants = ['shop'], engineArgs = []
       PAYMENTS_DATABASE_URL: db.url,
       PAYMENTS_PSP_SECRET_KEY: sandboxSecret,
       PAYMENTS_WEBHOOK_SECRET: webhookSecret,
+      ...engineEnv,
     }, enginePort);
     stack.url = `http://127.0.0.1:${stack.engine.port}`;
     const until = Date.now() + WAIT_MS;
@@ -157,6 +164,17 @@ async function startStack({ prefix = 'js', merchants = ['shop'], engineArgs = []
   return stack;
 }
 
+/** Polls `predicate` (async allowed) until it answers truthy; fails the test after `ms`. */
+async function until(what, predicate, ms = WAIT_MS) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await predicate();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released). */
 function freePort() {
   const net = require('node:net');
@@ -170,4 +188,4 @@ function freePort() {
   });
 }
 
-module.exports = { startStack, startProgram, makeDatabase, freePort, required, WAIT_MS };
+module.exports = { startStack, startProgram, makeDatabase, freePort, required, until, WAIT_MS };

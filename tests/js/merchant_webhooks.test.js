@@ -16,7 +16,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 
 const { Webhook } = require('standardwebhooks');
-const { startStack, WAIT_MS } = require('./engine_harness');
+const { startStack, until } = require('./engine_harness');
 
 let stack = null;
 const receivers = [];
@@ -58,16 +58,6 @@ function verified(r, secret) {
     'webhook-timestamp': d.headers['webhook-timestamp'],
     'webhook-signature': d.headers['webhook-signature'],
   }));
-}
-
-async function until(what, predicate, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await predicate();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
 }
 
 async function register(merchant, receiver, events = ['*']) {

@@ -163,21 +163,117 @@ const WRONG_VALUES = [
   '\u0000', '\u00e9\u{1F600}', [], [1], {}, { a: 'b' }, { nested: { deeper: [{}] } },
 ];
 
-/** Bodies derived from a request schema: one valid, then each field broken in turn. */
+/** The type a schema wants (the first of a type list), through $ref and oneOf. */
+function typeOf(api, schema) {
+  schema = api.deref(schema);
+  if (schema.oneOf) return typeOf(api, schema.oneOf[0]);
+  return Array.isArray(schema.type) ? schema.type[0] : schema.type;
+}
+
+/**
+ * Values at and just past the limits `schema` declares: minimum and maximum
+ * (and one beyond each), lengths at and one past minLength and maxLength,
+ * a value outside an enum or a pattern, arrays at and past minItems and
+ * maxItems or with items of the wrong type, objects past maxProperties or
+ * with keys and values past their limits. Some are valid, some not: the
+ * engine must answer each without a 500.
+ */
+function boundaryValues(api, schema, rand) {
+  schema = api.deref(schema);
+  const out = [];
+  for (const alt of schema.oneOf || []) out.push(...boundaryValues(api, alt, rand));
+  if (schema.enum) out.push(String(schema.enum[0]) + '_x', String(schema.enum[0]).toUpperCase());
+  switch (typeOf(api, schema)) {
+    case 'integer':
+      for (const v of [schema.minimum, schema.maximum]) {
+        if (v === undefined) continue;
+        out.push(v - 1, v, v + 1, v + 0.5);
+      }
+      out.push(-(2 ** 63), 2 ** 63, Number.MAX_SAFE_INTEGER + 2, 1e300, -0);
+      break;
+    case 'string':
+      for (const n of [schema.minLength, schema.maxLength]) {
+        if (n === undefined) continue;
+        for (const len of [n - 1, n, n + 1]) if (len >= 0) out.push('a'.repeat(len));
+      }
+      if (schema.maxLength !== undefined) out.push('\u00e9'.repeat(schema.maxLength));
+      if (schema.pattern) out.push('-', ' x ', 'A'.repeat(3) + '!', '\u0001');
+      break;
+    case 'array': {
+      const item = schema.items ? validValue(api, schema.items, rand) : 'x';
+      for (const n of [schema.minItems, schema.maxItems]) {
+        if (n === undefined) continue;
+        for (const len of [n - 1, n, n + 1]) if (len >= 0) out.push(Array(len).fill(item));
+      }
+      out.push([null], [1], [{}], [[]], [item, item], ['']);
+      if (schema.items) for (const v of boundaryValues(api, schema.items, rand)) out.push([v]);
+      break;
+    }
+    case 'object': {
+      const names = api.deref(schema.propertyNames || {});
+      const values = schema.additionalProperties && schema.additionalProperties !== true
+        ? api.deref(schema.additionalProperties) : null;
+      if (values) {
+        const max = schema.maxProperties ?? 50;
+        for (const n of [max, max + 1]) {
+          const o = {};
+          for (let i = 0; i < n; i++) o['k' + i] = 'v';
+          out.push(o);
+        }
+        for (const len of [names.maxLength, (names.maxLength || 40) + 1]) {
+          if (len !== undefined) out.push({ ['k'.repeat(len)]: 'v' });
+        }
+        out.push({ '': 'v' }, { 'a[b]': 'v' }, { k: null }, { k: 1 }, { k: {} }, { k: [] });
+        for (const v of boundaryValues(api, values, rand)) out.push({ k: v });
+      }
+      // An object with declared fields: each field at its own limits.
+      const base = schema.properties ? validValue(api, schema, rand) : null;
+      for (const [field, sub] of Object.entries(schema.properties || {})) {
+        for (const v of boundaryValues(api, sub, rand)) out.push({ ...base, [field]: v });
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+/**
+ * Bodies derived from a request schema: one valid; each field given every
+ * wrong type, its boundary values, then left out; an unknown field; the
+ * empty object; and only the required fields.
+ */
 function bodies(api, schema, rand) {
   const out = [];
   if (!schema) return out;
   const valid = validValue(api, schema, rand);
   out.push(valid);
-  for (const field of Object.keys(schema.properties || {})) {
+  for (const [field, sub] of Object.entries(schema.properties || {})) {
     for (const wrong of WRONG_VALUES) out.push({ ...valid, [field]: wrong });
+    for (const edge of boundaryValues(api, sub, rand)) out.push({ ...valid, [field]: edge });
     const without = { ...valid };
     delete without[field];
     out.push(without);
   }
   out.push({ ...valid, unknown_field: 1 });
+  out.push({ ...valid, 'nested[field]': 'x' });
   out.push({});
+  const requiredOnly = {};
+  for (const k of schema.required || []) requiredOnly[k] = valid[k];
+  out.push(requiredOnly);
   return out;
+}
+
+/** Query values for one parameter: the fixed odd ones and its schema's limits. */
+function queryValues(api, param, rand) {
+  const values = [...QUERY_VALUES];
+  if (param.schema) {
+    for (const v of boundaryValues(api, param.schema, rand)) {
+      if (typeof v === 'string' || typeof v === 'number') values.push(String(v));
+    }
+  }
+  return [...new Set(values)];
 }
 
 const RAW_BODIES = ['', ' ', 'null', '[]', '"s"', '1', '{', '{"a":', '{"a":1,}', '\u0000',
@@ -191,4 +287,5 @@ const PATH_VALUES = ['x', 'pi_000000000000000000000000', 're_0000000000000000000
 const QUERY_VALUES = ['', '0', '-1', '1', '100', '101', 'abc', '1.5', '99999999999999999999',
                       'pi_x', '%00'];
 
-module.exports = { OpenApi, prng, validValue, bodies, RAW_BODIES, PATH_VALUES, QUERY_VALUES };
+module.exports = { OpenApi, prng, validValue, boundaryValues, bodies, queryValues, RAW_BODIES,
+                   PATH_VALUES, QUERY_VALUES };

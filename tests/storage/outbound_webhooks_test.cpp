@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "core/standard_webhooks.hpp"
 #include "storage/intents.hpp"
@@ -267,4 +269,134 @@ TEST_CASE("The outbox and the attempt log refuse UPDATE and DELETE and TRUNCATE"
   CHECK_FALSE(conn.exec("UPDATE webhook_delivery_attempts SET status = 1").ok());
   CHECK_FALSE(conn.exec("DELETE FROM webhook_delivery_attempts").ok());
   CHECK(db.count("SELECT count(*) FROM outbound_events") == 2);
+}
+
+TEST_CASE(
+    "The operator's view counts each endpoint's deliveries and an audited replay revives "
+    "only a failing or dead one") {
+  test::scratch_database db;
+  auto a = test::make_merchant(db, "a");
+  auto b = test::make_merchant(db, "b");
+  auto conn = db.connect();
+  auto ep = storage::create_endpoint(conn, a.id, fields({"*"}));
+  REQUIRE(ep);
+  auto other = storage::create_endpoint(conn, b.id, fields({"*"}));
+  REQUIRE(other);
+  create_and_capture(conn, a.id, "pi_view");  // authorized and captured: two deliveries
+  auto claimed = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 2);
+  storage::attempt_outcome dead;
+  dead.delivery_id = claimed->front().delivery_id;
+  dead.endpoint_id = ep->id;
+  dead.attempt = 1;
+  dead.error = "connect: Connection refused";
+  dead.latency_ms = 3;
+  dead.dead = true;
+  dead.disable_after_s = 86'400;
+  REQUIRE(storage::record_attempt(conn, dead));
+  auto delivered = dead;
+  delivered.delivery_id = claimed->back().delivery_id;
+  delivered.error.reset();
+  delivered.status = 200;
+  delivered.dead = false;
+  delivered.delivered = true;
+  REQUIRE(storage::record_attempt(conn, delivered));
+
+  auto view = storage::outbound_health_view(conn, 10, 10, 3);
+  REQUIRE(view);
+  CHECK(view->total == 2);
+  REQUIRE(view->endpoints.size() == 2);
+  const auto& mine =
+      view->endpoints[0].merchant_id == a.id ? view->endpoints[0] : view->endpoints[1];
+  CHECK(mine.endpoint_id == ep->id);
+  CHECK(mine.pending == 0);
+  CHECK(mine.dead == 1);
+  CHECK(mine.oldest_undelivered_age_ms >= 0);
+  CHECK(mine.recent.size() == 2);
+  REQUIRE(mine.undelivered.size() == 1);
+  CHECK(mine.undelivered[0].id == dead.delivery_id);
+  REQUIRE(mine.undelivered[0].attempt_history.size() == 1);
+  CHECK(mine.undelivered[0].attempt_history[0].error == "connect: Connection refused");
+
+  // Delivered: refused, nothing audited.
+  auto refused = storage::replay_delivery_as_admin(conn, delivered.delivery_id, "req_1");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == core::errc::invalid_state);
+  CHECK_FALSE(storage::replay_delivery_as_admin(conn, 999'999, "req_2"));
+  CHECK(db.count("SELECT count(*) FROM audit_events WHERE actor = 'admin'") == 0);
+
+  // Dead: pending again, due now, and one audit row in the same transaction.
+  auto replayed = storage::replay_delivery_as_admin(conn, dead.delivery_id, "req_3");
+  REQUIRE(replayed);
+  CHECK(replayed->from_state == "dead");
+  CHECK(replayed->merchant_id == a.id);
+  auto audit = db.query(
+      "SELECT merchant_id, actor, action, from_status, to_status, data->>'request_id', "
+      "(data->>'delivery_id')::bigint FROM audit_events WHERE actor = 'admin'");
+  REQUIRE(audit.size() == 1);
+  CHECK(std::string(audit.text(0, 0)) == a.id);
+  CHECK(std::string(audit.text(0, 1)) == "admin");
+  CHECK(std::string(audit.text(0, 2)) == "webhook_delivery_replay");
+  CHECK(std::string(audit.text(0, 3)) == "dead");
+  CHECK(std::string(audit.text(0, 4)) == "pending");
+  CHECK(std::string(audit.text(0, 5)) == "req_3");
+  CHECK(audit.int64(0, 6) == dead.delivery_id);
+  auto again = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  CHECK(again->front().delivery_id == dead.delivery_id);
+
+  // Pending but never attempted, and a disabled endpoint's: refused.
+  create_and_capture(conn, a.id, "pi_view2");
+  auto fresh = db.query(
+      "SELECT id FROM webhook_deliveries WHERE attempts = 0 AND state = 'pending' LIMIT 1");
+  REQUIRE(fresh.size() == 1);
+  auto untried = storage::replay_delivery_as_admin(conn, fresh.int64(0, 0), "req_4");
+  REQUIRE_FALSE(untried);
+  CHECK(untried.err().code == core::errc::invalid_state);
+  storage::endpoint_fields off;
+  off.enabled = false;
+  REQUIRE(storage::update_endpoint(conn, a.id, ep->id, off));
+  auto on_disabled = storage::replay_delivery_as_admin(conn, dead.delivery_id, "req_5");
+  REQUIRE_FALSE(on_disabled);
+  CHECK(on_disabled.err().code == core::errc::invalid_state);
+  CHECK(db.count("SELECT count(*) FROM audit_events WHERE actor = 'admin'") == 1);
+}
+
+TEST_CASE("A replay during an attempt in flight is not undone when the attempt succeeds") {
+  test::scratch_database db;
+  auto a = test::make_merchant(db, "a");
+  auto conn = db.connect();
+  auto ep = storage::create_endpoint(conn, a.id, fields({"payment_intent.captured"}));
+  REQUIRE(ep);
+  create_and_capture(conn, a.id, "pi_race");
+  auto claimed = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  const auto& d = claimed->front();
+  // The receiver has the event; before the attempt is recorded the
+  // merchant replays it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto replayed = storage::replay_event(conn, a.id, d.event_id, std::nullopt);
+  REQUIRE(replayed);
+  CHECK(*replayed == 1);
+  storage::attempt_outcome ok;
+  ok.delivery_id = d.delivery_id;
+  ok.endpoint_id = ep->id;
+  ok.attempt = 1;
+  ok.status = 200;
+  ok.delivered = true;
+  ok.claimed_window_start_ms = d.retry_window_start_ms;
+  REQUIRE(storage::record_attempt(conn, ok));
+  CHECK(db.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") == 1);
+  CHECK(db.count("SELECT count(*) FROM webhook_delivery_attempts") == 1);
+  // The replay is due: the next claim sends it, and its success is recorded.
+  auto again = storage::claim_deliveries(conn, ep->id, 5, 60'000);
+  REQUIRE(again);
+  REQUIRE(again->size() == 1);
+  ok.attempt = 2;
+  ok.claimed_window_start_ms = again->front().retry_window_start_ms;
+  REQUIRE(storage::record_attempt(conn, ok));
+  CHECK(db.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'") == 1);
 }

@@ -245,6 +245,95 @@
     ];
   }
 
+  async function replayDelivery(id) {
+    try {
+      await api('POST', `/v1/admin/webhook_deliveries/${encodeURIComponent(id)}/replay`);
+      notice = { text: `delivery ${id} replayed`, until: Date.now() + 5000 };
+    } catch (e) {
+      notice = { text: 'replay failed: ' + e.message, until: Date.now() + 5000, bad: true };
+    }
+    refresh();
+  }
+
+  function deliveryTone(d) {
+    if (d.state === 'delivered') return 'ok';
+    if (d.state === 'dead') return 'bad';
+    return d.attempts > 0 ? 'warn' : '';
+  }
+
+  function deliveryRows(list) {
+    return list.map((d) => el('tr', { 'data-delivery': d.id, 'data-state': d.state },
+      el('td', { class: 'num' }, d.id),
+      el('td', { class: 'mono' }, d.event),
+      el('td', {}, d.event_type),
+      el('td', {}, badge(d.state === 'pending' && d.attempts > 0 ? 'failing' : d.state,
+                         deliveryTone(d))),
+      el('td', { class: 'num' }, d.attempts),
+      el('td', { class: 'num' }, d.last_status ?? '-'),
+      el('td', { class: 'num' }, d.last_latency_ms == null ? '-' : d.last_latency_ms + ' ms'),
+      el('td', { class: 'error-text' }, d.last_error || ''),
+      el('td', {}, d.next_attempt_ms ? when(d.next_attempt_ms) : '-'),
+      el('td', {}, d.state === 'dead' || (d.state === 'pending' && d.attempts > 0)
+        ? el('button', { class: 'replay-delivery', 'data-id': d.id,
+                         onclick: () => replayDelivery(d.id) }, 'Replay')
+        : '')));
+  }
+
+  const DELIVERY_HEADERS = [{ label: 'delivery', num: true }, 'event', 'type', 'state',
+    { label: 'attempts', num: true }, { label: 'last status', num: true },
+    { label: 'last latency', num: true }, 'last error', 'next attempt (UTC)', ''];
+
+  async function viewOutbound() {
+    const list = await api('GET', '/v1/admin/webhook_endpoints');
+    const sections = list.data.map((e) => {
+      const attempts = [];
+      const seen = new Set();
+      for (const d of [...e.recent, ...e.undelivered]) {
+        if (seen.has(d.id)) continue;
+        seen.add(d.id);
+        for (const a of d.attempt_history) attempts.push({ delivery: d, a });
+      }
+      attempts.sort((x, y) => y.a.at_ms - x.a.at_ms);
+      const attemptRows = attempts.slice(0, 10).map(({ delivery, a }) => el('tr', {},
+        el('td', {}, when(a.at_ms)),
+        el('td', { class: 'num' }, delivery.id),
+        el('td', { class: 'mono' }, delivery.event),
+        el('td', { class: 'num' }, a.attempt),
+        el('td', { class: 'num' }, a.status ?? 'no answer'),
+        el('td', { class: 'num' }, a.latency_ms + ' ms'),
+        el('td', { class: 'error-text' }, a.error || '')));
+      return el('section', { class: 'endpoint', 'data-endpoint': e.id },
+        el('h3', {}, el('span', { class: 'mono' }, e.id), ' ',
+          badge(e.status + (e.disabled_reason ? ` (${e.disabled_reason})` : ''),
+                e.status === 'enabled' ? 'ok' : 'bad'),
+          ' ', el('span', { class: 'muted' }, 'merchant ', e.merchant, ' \u00b7 ', e.url)),
+        el('div', { class: 'cards' },
+          card('pending', e.pending, 'pending-' + e.id),
+          card('failing', e.failing, 'failing-' + e.id),
+          card('dead-lettered', e.dead, 'dead-' + e.id),
+          card('oldest undelivered', e.oldest_undelivered_age_ms ? age(e.oldest_undelivered_age_ms)
+                                                               : '-'),
+          card('last success', e.last_success_ms ? when(e.last_success_ms) : '-'),
+          card('failing since', e.failing_since_ms ? when(e.failing_since_ms) : '-')),
+        el('h4', {}, 'Failing and dead-lettered'),
+        table('undelivered-' + e.id, DELIVERY_HEADERS, deliveryRows(e.undelivered)),
+        el('h4', {}, 'Recent deliveries'),
+        table('recent-' + e.id, DELIVERY_HEADERS, deliveryRows(e.recent)),
+        el('h4', {}, 'Recent attempts'),
+        table('attempts-' + e.id, ['time (UTC)', { label: 'delivery', num: true }, 'event',
+          { label: 'attempt', num: true }, { label: 'status', num: true },
+          { label: 'latency', num: true }, 'error'], attemptRows));
+    });
+    return [
+      el('h2', {}, 'Outbound webhooks ',
+        el('span', { class: 'muted' }, `${list.total} endpoint(s)`)),
+      list.data.length ? null : el('p', { class: 'muted', id: 'no-endpoints' },
+        'No merchant has a webhook endpoint.'),
+      ...sections,
+      list.has_more ? el('p', { class: 'muted' }, 'More endpoints exist than listed here.') : null,
+    ];
+  }
+
   async function viewLedger() {
     const tb = await api('GET', '/v1/ledger/trial_balance');
     const rows = tb.currencies.map((c) => el('tr', { 'data-currency': c.currency },
@@ -270,7 +359,7 @@
   function route() {
     const hash = decodeURIComponent(location.hash.slice(1));
     if (hash.startsWith('intent/')) return { name: 'intent', arg: hash.slice(7) };
-    if (['gateways', 'webhooks', 'ledger'].includes(hash)) return { name: hash };
+    if (['gateways', 'webhooks', 'outbound', 'ledger'].includes(hash)) return { name: hash };
     return { name: 'actors' };
   }
 
@@ -285,6 +374,7 @@
       if (r.name === 'intent') nodes = await viewIntent(r.arg);
       else if (r.name === 'gateways') nodes = await viewGateways();
       else if (r.name === 'webhooks') nodes = await viewWebhooks();
+      else if (r.name === 'outbound') nodes = await viewOutbound();
       else if (r.name === 'ledger') nodes = await viewLedger();
       else nodes = await viewActors();
       if (mine !== generation) return;
