@@ -45,10 +45,22 @@ struct storage_state {
 
   static inline const char* name = "storage";
 
+  /// Forgets the connection. One whose server stopped answering (frozen,
+  /// cut off) is replaced only after a backoff, so the requests queued
+  /// meanwhile fail at once with 503 instead of each waiting on a connect.
+  void drop() {
+    if (conn && conn->timed_out()) {
+      auto delay_ms = core::full_jitter_delay_ms(reconnect, failed_connects, rng());
+      ++failed_connects;
+      next_connect = clock_type::now() + std::chrono::milliseconds(delay_ms);
+    }
+    conn.reset();
+  }
+
   /// A usable connection, connecting now unless the backoff says wait.
   core::result<storage::pg_connection*> connection() {
     if (conn && conn->healthy()) return &*conn;
-    conn.reset();
+    drop();
     probe.set_state("disconnected");
     if (clock_type::now() < next_connect)
       return core::make_error(core::errc::storage_unavailable,
@@ -88,7 +100,7 @@ struct storage_state {
     auto c = connection();
     if (!c) return c.err();
     auto out = work(**c);
-    if (!(*c)->healthy()) conn.reset();
+    if (!(*c)->healthy()) drop();
     return out;
   }
 
@@ -101,8 +113,9 @@ struct storage_state {
       auto c = connection();
       if (!c) return c.err();
       auto out = work(**c);
-      if (out || (*c)->healthy() || attempt > 0) return out;
-      conn.reset();
+      // A server that did not answer at all is not asked again at once.
+      if (out || (*c)->healthy() || (*c)->timed_out() || attempt > 0) return out;
+      drop();
     }
   }
 };
@@ -140,7 +153,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         }
         auto ping = (*c)->exec("SELECT 1");
         if (!ping.ok()) {
-          self->state.conn.reset();
+          self->state.drop();
           out.detail = "database unreachable";
           return out;
         }
@@ -220,7 +233,7 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
           return;
         }
         storage::run_batch(**c, items);
-        if (!(*c)->healthy()) self->state.conn.reset();
+        if (!(*c)->healthy()) self->state.drop();
       },
       [self](inbox_claim_atom, std::uint64_t batch,
              std::int64_t lease_ms) -> caf::result<inbox_rows> {
