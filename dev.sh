@@ -437,7 +437,7 @@ case "${1:-}" in
   storm) cmd_storm "$@" ;;
   build) ensure_packages; ensure_npm_packages; build ;;
   *)
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
