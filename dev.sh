@@ -12,9 +12,14 @@
 #                    docs/reliability.md) in its own PostgreSQL cluster.
 #   ./dev.sh test --sanitize
 #                    every test, built with ASan and UBSan in build-sanitize/.
-#   ./dev.sh fuzz [--seconds N] [TARGET]
+#   ./dev.sh test --sanitize=thread
+#                    the integration tests (the engine's actors at work),
+#                    built with ThreadSanitizer in build-tsan/.
+#   ./dev.sh fuzz [--seconds N] [--runs N] [TARGET]
 #                    build the libFuzzer targets (clang, ASan, UBSan) in
-#                    build-fuzz/ and run each (or TARGET) for N seconds (60).
+#                    build-fuzz/ and run each (or TARGET) for N seconds (60),
+#                    or for N executions with --runs (no time limit then,
+#                    unless --seconds is given too).
 #
 # With PAYMENTS_DATABASE_URL set, that database is used and no cluster is
 # started. Ports: PAYMENTS_PORT (8080), SANDBOX_PORT (8090), PAYMENTS_PG_PORT
@@ -351,42 +356,73 @@ build_fuzz() {  # seconds-per-target-in-ctest
 cmd_test() {
   ensure_packages
   ensure_npm_packages
-  if [ "${2:-}" = "--sanitize" ]; then
-    # Everything with AddressSanitizer and UndefinedBehaviorSanitizer, in a
-    # build folder of its own so the normal one stays as it is.
-    BUILD="${PAYMENTS_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
-    say "building with ASan+UBSan in $BUILD"
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMENTS_SANITIZE=ON >/dev/null
-    cmake --build "$BUILD" -j "$JOBS"
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
-    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-  else
+  local sanitize="${2:-}" only="" reports=""
+  case "$sanitize" in
+    "") ;;
+    --sanitize | --sanitize=address)
+      # Everything with AddressSanitizer and UndefinedBehaviorSanitizer, in a
+      # build folder of its own so the normal one stays as it is.
+      BUILD="${PAYMENTS_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
+      say "building with ASan+UBSan in $BUILD"
+      cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMENTS_SANITIZE=ON >/dev/null
+      cmake --build "$BUILD" -j "$JOBS"
+      # Every process (the tests and the engines and sandboxes they start)
+      # writes its reports to files here, so a report in a child is not lost
+      # in its log: any file left is a failure.
+      reports="$BUILD/sanitizer-reports"
+      export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:log_path=$reports/asan}"
+      export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan}"
+      ;;
+    --sanitize=thread)
+      # ThreadSanitizer: the engine's actors, storage threads and HTTP server
+      # under the integration tests' load.
+      BUILD="${PAYMENTS_TSAN_BUILD_DIR:-$ROOT/build-tsan}"
+      say "building with ThreadSanitizer in $BUILD"
+      cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMENTS_TSAN=ON >/dev/null
+      cmake --build "$BUILD" -j "$JOBS"
+      reports="$BUILD/sanitizer-reports"
+      export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1:log_path=$reports/tsan}"
+      only='^integration: '
+      ;;
+    *) die "unknown option $sanitize (--sanitize, --sanitize=address or --sanitize=thread)" ;;
+  esac
+  if [ -z "$sanitize" ]; then
     build
     # A short fuzz run of every target (seed corpus plus a few seconds).
     build_fuzz 5
   fi
+  if [ -n "$reports" ]; then rm -rf "$reports"; mkdir -p "$reports"; fi
   trap stop_all EXIT
   start_postgres
   say "running the tests"
   local status=0
   PAYMENTS_TEST_DATABASE_URL="$PAYMENTS_TEST_DATABASE_URL" \
-    ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" || status=$?
-  if [ "${2:-}" != "--sanitize" ]; then
+    ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" ${only:+-R "$only"} || status=$?
+  if [ -z "$sanitize" ]; then
     ctest --test-dir "$FUZZ_BUILD" -R '^fuzz: ' --output-on-failure || status=$?
+  elif [ -n "$(ls -A "$reports")" ]; then
+    say "sanitizer reports in $reports:"
+    head -n 60 "$reports"/* >&2
+    status=1
   fi
   return "$status"
 }
 
 cmd_fuzz() {
-  local seconds=60 only=""
+  local seconds="" runs="" only=""
   shift
   while [ $# -gt 0 ]; do
     case "$1" in
       --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
+      --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
       -*) die "unknown option $1" ;;
       *) only="$1"; shift ;;
     esac
   done
+  # Without --runs, a time limit (60 s unless given); with it, the runs only.
+  local limits=()
+  if [ -n "$runs" ]; then limits+=(-runs="$runs"); elif [ -z "$seconds" ]; then seconds=60; fi
+  if [ -n "$seconds" ]; then limits+=(-max_total_time="$seconds"); fi
   ensure_packages
   build_fuzz 5
   local dir="$FUZZ_BUILD/tests/fuzz" status=0 t
@@ -394,8 +430,8 @@ cmd_fuzz() {
            fuzz_stripe_webhook fuzz_money; do
     [ -z "$only" ] || [ "$only" = "$t" ] || continue
     mkdir -p "$dir/work/$t"
-    say "fuzzing $t for $seconds s"
-    "$dir/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    say "fuzzing $t (${limits[*]})"
+    "$dir/$t" "${limits[@]}" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "$dir/work/$t" "$ROOT/tests/fuzz/corpus/$t" || status=$?
   done
   return "$status"
@@ -428,7 +464,7 @@ case "${1:-}" in
   storm) cmd_storm "$@" ;;
   build) ensure_packages; ensure_npm_packages; build ;;
   *)
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -45,6 +45,7 @@ struct intent_state {
   std::optional<core::payment_intent> pi;  ///< nullopt: not in the database (yet)
   std::optional<core::error> load_error;
   std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
+  std::int64_t miss_idle_ms = core::limits::intent_actor_miss_idle_ms;
   clock_type::time_point last_active = clock_type::now();
   /// The id of the request whose command is in hand (one at a time), passed
   /// to the PSP with every call the command makes; empty for background work.
@@ -759,14 +760,20 @@ void run_refund(intent_pointer self, refund_command cmd,
       [self, cmd, amount, rp]() mutable { refund_at_psp(self, cmd, amount, rp); }, failer(rp));
 }
 
+/// How long the actor may stay idle: short while it holds no intent.
+milliseconds idle_limit(const intent_state& st) {
+  return milliseconds(st.pi ? st.idle_ms : std::min(st.idle_ms, st.miss_idle_ms));
+}
+
 intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                                             storage_actor storage, gateway_set gateways,
-                                            std::int64_t idle_ms) {
+                                            std::int64_t idle_ms, std::int64_t miss_idle_ms) {
   auto& st = self->state;
   st.id = std::move(id);
   st.storage = std::move(storage);
   st.gateways = std::move(gateways);
   st.idle_ms = idle_ms;
+  st.miss_idle_ms = miss_idle_ms;
   st.probe.enroll(inspector::kind::payment_intent, st.id);
   st.probe.set_state("hydrating");
   // Hydrate before anything else: await holds every other message back.
@@ -782,7 +789,9 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
             self->state.probe.set_state(e.code == core::errc::not_found ? "new" : "load_failed");
             if (e.code != core::errc::not_found) self->state.load_error = e;
           });
-  self->delayed_send(self, milliseconds(idle_ms), idle_atom::value);
+  // The first idle check comes after the shorter limit (no intent is held
+  // yet); from then on one check is pending at a time.
+  self->delayed_send(self, idle_limit(st), idle_atom::value);
 
   // Common entry of every message: activity, and a failed hydration (the
   // actor stops, so the next message hydrates a fresh one).
@@ -1075,7 +1084,7 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
       [self](idle_atom) {
         self->state.probe.on_message(self);
         auto idle_for = clock_type::now() - self->state.last_active;
-        auto limit = milliseconds(self->state.idle_ms);
+        auto limit = idle_limit(self->state);
         if (idle_for >= limit) return self->quit();
         self->delayed_send(self, std::chrono::duration_cast<milliseconds>(limit - idle_for),
                            idle_atom::value);
@@ -1086,9 +1095,10 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 }  // namespace
 
 intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
-                                gateway_set gateways, std::int64_t idle_ms) {
-  return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateways),
-                   idle_ms);
+                                gateway_set gateways, std::int64_t idle_ms,
+                                std::int64_t miss_idle_ms) {
+  return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateways), idle_ms,
+                   miss_idle_ms);
 }
 
 }  // namespace pay::actors

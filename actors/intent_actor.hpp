@@ -10,10 +10,13 @@
 namespace pay::actors {
 
 /// Spawns the actor of intent `id`; it hydrates itself from storage before
-/// its first command and stops after `idle_ms` without one. Its PSP calls go
-/// to the gateway in `gateways` of the PSP the intent records.
-intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
-                                gateway_set gateways,
-                                std::int64_t idle_ms = core::limits::intent_actor_idle_ms);
+/// its first command and stops after `idle_ms` without one, or after
+/// `miss_idle_ms` when it holds no intent (the id is not in the database, or
+/// its create failed). Its PSP calls go to the gateway in `gateways` of the
+/// PSP the intent records.
+intent_actor spawn_intent_actor(
+    caf::actor_system& sys, std::string id, storage_actor storage, gateway_set gateways,
+    std::int64_t idle_ms = core::limits::intent_actor_idle_ms,
+    std::int64_t miss_idle_ms = core::limits::intent_actor_miss_idle_ms);
 
 }  // namespace pay::actors

@@ -59,7 +59,8 @@ std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const s
       return spawn_refusal::merchant;
   }
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
-  auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms);
+  auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms,
+                                  st.config.miss_idle_ms);
   self->monitor(actor);
   st.ids.emplace(actor.address(), id);
   st.live.emplace(id, actor);

@@ -12,6 +12,8 @@ namespace pay::actors {
 /// How the router spawns and bounds intent actors.
 struct router_config {
   std::int64_t idle_ms = core::limits::intent_actor_idle_ms;
+  /// Idle time of an intent actor that holds no intent (a miss).
+  std::int64_t miss_idle_ms = core::limits::intent_actor_miss_idle_ms;
   std::size_t actors_max = core::limits::intent_actors_max;
   /// Live actors one merchant's requests may hold, so one merchant cannot
   /// take the whole of actors_max from the others.

@@ -68,7 +68,8 @@ struct storage_state {
       auto c = connection();
       if (!c) return c.err();
       auto out = work(**c);
-      if (out || (*c)->healthy() || attempt > 0) return out;
+      // A server that did not answer at all is not asked again at once.
+      if (out || (*c)->healthy() || (*c)->timed_out() || attempt > 0) return out;
       db->reset();
     }
   }

@@ -161,6 +161,12 @@ inline constexpr std::int64_t supervisor_restart_ceiling_ms = 5'000;
 /// database on the next message.
 inline constexpr std::int64_t intent_actor_idle_ms = 60'000;
 
+/// Idle time after which an intent actor that holds no intent stops: one
+/// spawned for an id the database does not have (a merchant's miss, an
+/// event about an intent not committed yet) or whose create failed. Short,
+/// so misses with well-formed ids cannot keep actors alive (issue 16).
+inline constexpr std::int64_t intent_actor_miss_idle_ms = 1'000;
+
 /// Intent actors alive at once; beyond this the router refuses to spawn so
 /// memory stays bounded.
 inline constexpr std::size_t intent_actors_max = 200'000;
@@ -406,6 +412,18 @@ inline constexpr std::int64_t db_keepalives_count = 3;
 /// actor_request_timeout_ms, so a frozen database fails a request with a
 /// clear error before the actor request gives up.
 inline constexpr std::int64_t db_statement_timeout_ms = 10'000;
+
+/// How much longer than a connection's statement_timeout the engine waits
+/// for the server's answer. The statement timeout is the server's own, so a
+/// frozen or cut-off server (SIGSTOP, a dead link that still ACKs) never
+/// sends it; past this grace the engine closes the connection and the
+/// request fails with 503 at once instead of waiting for the actor timeout.
+inline constexpr std::int64_t db_answer_grace_ms = 2'000;
+
+/// How long /readyz waits for each storage connection's answer: a storage
+/// actor stuck on a frozen database counts as down rather than holding the
+/// probe (load balancers give up on a probe after a few seconds).
+inline constexpr std::int64_t readiness_probe_timeout_ms = 2'000;
 
 /// Shortest admin token accepted: 32 characters of a random token carry
 /// about 190 bits (base62); shorter ones are refused at start-up.

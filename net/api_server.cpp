@@ -795,9 +795,13 @@ void readiness_probe(api_state& st, const call_ptr& c) {
     w.end_object();
     c->answer(json_response(w.take(), ready ? 200 : 503));
   };
+  // A connection that does not answer within the probe's timeout (its
+  // actor is stuck on a frozen database) counts as down.
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(core::limits::readiness_probe_timeout_ms);
   for (const auto& storage : st.actors.storage) {
-    ask<actors::readiness>(
-        st.sys(), storage,
+    ask_until<actors::readiness>(
+        deadline, st.sys(), storage,
         [t, finish](actors::readiness r) {
           std::lock_guard lock(t->mutex);
           if (r.database_ok) ++t->up;

@@ -1,8 +1,12 @@
 #include "storage/pg.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <regex>
 
 #include "core/limits.hpp"
@@ -112,7 +116,10 @@ pg_connection::~pg_connection() {
 }
 
 pg_connection::pg_connection(pg_connection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)), prepared_(std::move(other.prepared_)) {
+    : conn_(std::exchange(other.conn_, nullptr)),
+      answer_wait_ms_(other.answer_wait_ms_),
+      timed_out_(other.timed_out_),
+      prepared_(std::move(other.prepared_)) {
   other.prepared_.clear();
 }
 
@@ -120,6 +127,8 @@ pg_connection& pg_connection::operator=(pg_connection&& other) noexcept {
   if (this != &other) {
     if (conn_) PQfinish(conn_);
     conn_ = std::exchange(other.conn_, nullptr);
+    answer_wait_ms_ = other.answer_wait_ms_;
+    timed_out_ = other.timed_out_;
     prepared_ = std::move(other.prepared_);
     other.prepared_.clear();
   }
@@ -161,7 +170,73 @@ core::result<pg_connection> pg_connection::connect(const std::string& url) {
         core::log::debug("postgres notice", {{"notice", text}});
       },
       nullptr);
-  return pg_connection(conn);
+  pg_connection out(conn);
+  // The session's statement_timeout (ours, or the URL's), in ms: the answer
+  // to any statement is due by then plus a grace, or the server is frozen.
+  // This first question waits no longer than a connection attempt may.
+  out.answer_wait_ms_ = limits::db_connect_timeout_s * 1000;
+  auto setting = out.exec("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'");
+  if (!setting.ok() || setting.rows.size() != 1)
+    return core::make_error(core::errc::storage_unavailable,
+                            setting.ok() ? "no statement_timeout setting" : setting.error->message);
+  auto statement_timeout_ms = setting.rows.int64(0, 0);
+  out.answer_wait_ms_ =
+      statement_timeout_ms > 0 ? statement_timeout_ms + limits::db_answer_grace_ms : 0;
+  return out;
+}
+
+pg_outcome pg_connection::await_answer(bool sent) {
+  if (conn_ == nullptr) {
+    pg_outcome out;
+    out.error = db_error{db_error_kind::connection, "", "not connected", ""};
+    return out;
+  }
+  if (!sent) return outcome_of(conn_, nullptr);
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(answer_wait_ms_);
+  // As PQexec: every result of the statements sent, the last one kept.
+  PGresult* last = nullptr;
+  for (;;) {
+    while (PQisBusy(conn_) == 1) {
+      int wait_ms = -1;
+      if (answer_wait_ms_ > 0) {
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+        wait_ms = static_cast<int>(std::max<std::int64_t>(0, left));
+      }
+      if (PQsocket(conn_) < 0) break;  // dropped: PQgetResult reports the error
+      pollfd p{PQsocket(conn_), POLLIN, 0};
+      int ready = ::poll(&p, 1, wait_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        // No answer in time: the server is not enforcing its own timeout,
+        // so it is not running. Close the connection (no cancel request: it
+        // would wait on the same frozen server) and fail as a lost one.
+        if (last) PQclear(last);
+        PQfinish(conn_);
+        conn_ = nullptr;
+        prepared_.clear();
+        timed_out_ = true;
+        core::log::warn("database did not answer in time; connection closed",
+                        {{"waited_ms", std::to_string(answer_wait_ms_)}});
+        pg_outcome out;
+        out.error = db_error{
+            db_error_kind::connection, "",
+            "the database did not answer within " + std::to_string(answer_wait_ms_) + " ms", ""};
+        return out;
+      }
+      if (PQconsumeInput(conn_) == 0) break;  // the connection failed: PQgetResult says how
+    }
+    PGresult* res = PQgetResult(conn_);
+    if (res == nullptr) break;
+    if (last) PQclear(last);
+    last = res;
+    auto status = PQresultStatus(res);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH ||
+        PQstatus(conn_) == CONNECTION_BAD)
+      break;
+  }
+  return outcome_of(conn_, last);
 }
 
 bool pg_connection::healthy() const {
@@ -180,7 +255,7 @@ bool pg_connection::in_failed_transaction() const {
 
 pg_outcome pg_connection::exec(std::string_view sql) {
   std::string text(sql);
-  return outcome_of(conn_, PQexec(conn_, text.c_str()));
+  return await_answer(conn_ != nullptr && PQsendQuery(conn_, text.c_str()) == 1);
 }
 
 pg_outcome pg_connection::exec(std::string_view sql, const std::vector<pg_param>& params) {
@@ -194,15 +269,18 @@ pg_outcome pg_connection::exec(std::string_view sql, const std::vector<pg_param>
     // Prepared statements outlive transactions (a ROLLBACK keeps them), so
     // one failed statement never leaves a name behind that is not there.
     auto name = "pay_" + std::to_string(prepared_.size());
-    auto made = outcome_of(conn_, PQprepare(conn_, name.c_str(), text.c_str(), n, nullptr));
+    auto made = await_answer(conn_ != nullptr &&
+                             PQsendPrepare(conn_, name.c_str(), text.c_str(), n, nullptr) == 1);
     if (!made.ok()) return made;
     found = prepared_.emplace(text, std::move(name)).first;
   }
   if (found == prepared_.end())
-    return outcome_of(
-        conn_, PQexecParams(conn_, text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0));
-  return outcome_of(
-      conn_, PQexecPrepared(conn_, found->second.c_str(), n, values.data(), nullptr, nullptr, 0));
+    return await_answer(conn_ != nullptr &&
+                        PQsendQueryParams(conn_, text.c_str(), n, nullptr, values.data(), nullptr,
+                                          nullptr, 0) == 1);
+  return await_answer(conn_ != nullptr &&
+                      PQsendQueryPrepared(conn_, found->second.c_str(), n, values.data(), nullptr,
+                                          nullptr, 0) == 1);
 }
 
 std::string redact_url(std::string_view url) {

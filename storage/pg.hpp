@@ -101,6 +101,11 @@ class pg_connection {
   /// True while the socket is usable.
   bool healthy() const;
 
+  /// True when the server did not answer a statement in time (its own
+  /// statement_timeout plus core::limits::db_answer_grace_ms: the server is
+  /// frozen or cut off, not merely slow); the connection is closed then.
+  bool timed_out() const { return timed_out_; }
+
   /// Runs one or more statements without parameters (migrations, BEGIN).
   pg_outcome exec(std::string_view sql);
 
@@ -137,7 +142,13 @@ class pg_connection {
 
  private:
   explicit pg_connection(pg_conn* conn) : conn_(conn) {}
+  /// Waits for the answer to the statement just sent (`sent`: whether it
+  /// was), as PQexec does, but no longer than answer_wait_ms_.
+  pg_outcome await_answer(bool sent);
   pg_conn* conn_ = nullptr;
+  /// How long to wait for an answer; 0: without limit.
+  std::int64_t answer_wait_ms_ = 0;
+  bool timed_out_ = false;
   /// Statement text -> its prepared statement's name on this connection.
   std::unordered_map<std::string, std::string> prepared_;
 };

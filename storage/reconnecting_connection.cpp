@@ -23,9 +23,17 @@ reconnecting_connection::reconnecting_connection(std::string url, std::string wh
       policy_{core::limits::db_reconnect_backoff_base_ms,
               core::limits::db_reconnect_backoff_ceiling_ms, 0, 0} {}
 
+void reconnecting_connection::reset() {
+  if (conn_ && conn_->timed_out()) {
+    auto delay_ms = core::full_jitter_delay_ms(policy_, failed_connects_++, rng_());
+    next_connect_ = clock_type::now() + std::chrono::milliseconds(delay_ms);
+  }
+  conn_.reset();
+}
+
 core::result<pg_connection*> reconnecting_connection::get() {
   if (conn_ && conn_->healthy()) return &*conn_;
-  conn_.reset();
+  reset();
   if (clock_type::now() < next_connect_) return unavailable();
   auto fresh = pg_connection::connect(url_);
   core::status ready = core::status::ok();

@@ -34,12 +34,15 @@ class reconnecting_connection {
   /// dead database.
   core::result<pg_connection*> get();
 
-  /// Forgets the connection (it broke); the next get() reconnects.
-  void reset() { conn_.reset(); }
+  /// Forgets the connection (it broke); the next get() reconnects. One
+  /// whose server stopped answering (frozen, cut off: timed_out) is replaced
+  /// only after a backoff, so the work queued meanwhile fails at once
+  /// instead of each waiting on a connect.
+  void reset();
 
   /// Drops the connection when a piece of work left it broken.
   void drop_if_broken() {
-    if (conn_ && !conn_->healthy()) conn_.reset();
+    if (conn_ && !conn_->healthy()) reset();
   }
 
   bool connected() const { return conn_ && conn_->healthy(); }

@@ -102,6 +102,9 @@ std::vector<core::option_spec> option_specs() {
       {"intent-idle-ms", "PAYMENTS_INTENT_IDLE_MS",
        std::to_string(core::limits::intent_actor_idle_ms),
        "Idle time after which a payment intent actor stops (it rehydrates on demand)."},
+      {"intent-miss-idle-ms", "PAYMENTS_INTENT_MISS_IDLE_MS",
+       std::to_string(core::limits::intent_actor_miss_idle_ms),
+       "Idle time after which an intent actor holding no intent (an unknown id) stops."},
       {"idempotency-lease-ms", "PAYMENTS_IDEMPOTENCY_LEASE_MS",
        std::to_string(core::limits::http_request_deadline_ms),
        "How long a request holds its Idempotency-Key; after a crash the key resumes then."},
@@ -340,6 +343,7 @@ int run(const core::option_values& opts) {
   };
   actors::router_config router_cfg;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
+  router_cfg.miss_idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-miss-idle-ms"));
   router_cfg.actors_per_merchant_max = static_cast<std::size_t>(
       std::max<std::int64_t>(1, opts.get_int("intent-actors-per-merchant")));
   handles.router = actors::spawn_intent_router(sys, handles.storage, gateways, router_cfg);

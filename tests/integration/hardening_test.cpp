@@ -9,11 +9,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <rapidjson/document.h>
+#include <atomic>
 #include <cstdlib>
 #include <regex>
 #include <string>
@@ -23,9 +25,11 @@
 #include "core/ids.hpp"
 #include "core/limits.hpp"
 #include "net/checkout_requests.hpp"
+#include "net/form.hpp"
 #include "net/http_client.hpp"
 #include "net/json.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/sandbox_process.hpp"
 
 using namespace pay;
 using namespace std::chrono_literals;
@@ -268,7 +272,9 @@ TEST_CASE("hardening: ids of the wrong shape are 404 and cost no intent actor") 
 }
 
 TEST_CASE("hardening: one merchant's live intent actors are bounded, the others are served") {
-  engine_fixture f{{{"PAYMENTS_INTENT_ACTORS_PER_MERCHANT", "3"}}};
+  // Misses keep their actors for a minute here, so three fill the bound.
+  engine_fixture f{
+      {{"PAYMENTS_INTENT_ACTORS_PER_MERCHANT", "3"}, {"PAYMENTS_INTENT_MISS_IDLE_MS", "60000"}}};
   for (int i = 0; i < 3; ++i) {
     auto r = f.get("/v1/payment_intents/" + core::make_id(core::id_prefix::payment_intent));
     CHECK(r.response.status == 404);
@@ -281,6 +287,29 @@ TEST_CASE("hardening: one merchant's live intent actors are bounded, the others 
   auto bob =
       f.get("/v1/payment_intents/" + core::make_id(core::id_prefix::payment_intent), f.bob.api_key);
   CHECK(bob.response.status == 404);
+}
+
+TEST_CASE("hardening: a well-formed id the database lacks keeps its actor about a second only") {
+  // The default bound of actors without an intent (1 s), a bound of 3 per
+  // merchant, and a minute for actors that hold an intent.
+  engine_fixture f{{{"PAYMENTS_INTENT_ACTORS_PER_MERCHANT", "3"}}};
+  auto before = f.live_intent_actors();
+  for (int i = 0; i < 3; ++i) {
+    auto r = f.get("/v1/payment_intents/" + core::make_id(core::id_prefix::payment_intent));
+    CHECK(r.response.status == 404);
+  }
+  // The misses' actors are gone within a few seconds, not after a minute...
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = f.live_intent_actors() == before;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(gone);
+  // ... so they no longer count against the merchant's bound.
+  for (int i = 0; i < 3; ++i) {
+    auto r = f.get("/v1/payment_intents/" + core::make_id(core::id_prefix::payment_intent));
+    CHECK(r.response.status == 404);
+  }
 }
 
 // ---- rate limits ----------------------------------------------------------------
@@ -441,6 +470,166 @@ TEST_CASE("hardening: /readyz is ready only when every storage connection is up"
   CHECK(ready_again);
 }
 
+namespace {
+
+/// A real TCP proxy between the engine and the test cluster that can be
+/// frozen: it then stops accepting and forwarding while keeping every socket
+/// open, which is what a SIGSTOPped or cut-off PostgreSQL looks like from the
+/// engine (the kernel still takes the bytes; no answer ever comes). The
+/// shared cluster itself is never stopped.
+class freezable_proxy {
+ public:
+  explicit freezable_proxy(std::uint16_t upstream) : upstream_(upstream) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listen_fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listen_fd_, 64) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~freezable_proxy() {
+    stop_ = true;
+    thread_.join();
+    for (auto [a, b] : pairs_) {
+      ::close(a);
+      ::close(b);
+    }
+    ::close(listen_fd_);
+  }
+  freezable_proxy(const freezable_proxy&) = delete;
+  freezable_proxy& operator=(const freezable_proxy&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  void freeze() { frozen_ = true; }
+  void thaw() { frozen_ = false; }
+
+ private:
+  void run() {
+    while (!stop_) {
+      if (frozen_) {
+        std::this_thread::sleep_for(10ms);
+        continue;
+      }
+      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+      for (auto [a, b] : pairs_) {
+        fds.push_back({a, POLLIN, 0});
+        fds.push_back({b, POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 20) <= 0 || frozen_) continue;
+      if (fds[0].revents & POLLIN) accept_one();
+      std::vector<std::pair<int, int>> kept;
+      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+        auto [a, b] = pairs_[i];
+        bool open = forward(fds[1 + 2 * i].revents, a, b) && forward(fds[2 + 2 * i].revents, b, a);
+        if (open) {
+          kept.emplace_back(a, b);
+        } else {
+          ::close(a);
+          ::close(b);
+        }
+      }
+      pairs_ = std::move(kept);
+    }
+  }
+
+  void accept_one() {
+    int client = ::accept(listen_fd_, nullptr, nullptr);
+    if (client < 0) return;
+    int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(upstream_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (server < 0 || ::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(client);
+      if (server >= 0) ::close(server);
+      return;
+    }
+    pairs_.emplace_back(client, server);
+  }
+
+  /// Copies what `from` has to `to`; false when either side is closed.
+  static bool forward(short revents, int from, int to) {
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0) return true;
+    char buf[16384];
+    auto n = ::recv(from, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    for (ssize_t sent = 0; sent < n;) {
+      auto m = ::send(to, buf + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
+      if (m <= 0) return false;
+      sent += m;
+    }
+    return true;
+  }
+
+  std::uint16_t upstream_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> frozen_{false};
+  std::vector<std::pair<int, int>> pairs_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("hardening: a frozen database gives a prompt 503 and /readyz says so") {
+  test::scratch_database db;
+  auto alice = test::make_merchant(db, "alice");
+  // The scratch database's URL, through the proxy, with a 1 s statement
+  // timeout (so the engine waits 1 s + db_answer_grace_ms for an answer)
+  // and a 2 s connect timeout.
+  std::smatch m;
+  auto url = db.url();
+  REQUIRE(std::regex_search(url, m, std::regex(R"(^(postgres(?:ql)?://[^/]*):(\d+)(/[^?]*))")));
+  freezable_proxy proxy(static_cast<std::uint16_t>(std::stoi(m[2])));
+  auto via_proxy = m[1].str() + ":" + std::to_string(proxy.port()) + m[3].str() +
+                   "?connect_timeout=2&options=-c%20statement_timeout%3D1000";
+  test::engine_process engine(via_proxy);
+  auto get = [&](const std::string& path) {
+    return test::http("GET", engine.base_url() + path, {},
+                      {{"Authorization", "Bearer " + alice.api_key}});
+  };
+  REQUIRE(get("/v1/payment_intents").response.status == 200);
+  REQUIRE(get("/readyz").response.status == 200);
+
+  proxy.freeze();
+  using clock = std::chrono::steady_clock;
+  // Each request is answered 503 within seconds (without the engine's own
+  // deadline on answers, the first would wait for the 18 s actor timeout).
+  for (int i = 0; i < 4; ++i) {
+    auto started = clock::now();
+    auto r = get("/v1/payment_intents");
+    auto took = clock::now() - started;
+    INFO("request " << i << " took "
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                    << " ms");
+    REQUIRE(r.answered);
+    CHECK(r.response.status == 503);
+    CHECK(took < 8s);
+  }
+  auto started = clock::now();
+  auto ready = get("/readyz");
+  CHECK(ready.response.status == 503);
+  CHECK(clock::now() - started < 5s);
+  CHECK(test::parse_json(ready.response.body)["status"].GetString() == std::string("not_ready"));
+
+  // Thawed, the engine reconnects by itself and serves again.
+  proxy.thaw();
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    back =
+        get("/readyz").response.status == 200 && get("/v1/payment_intents").response.status == 200;
+    if (!back) std::this_thread::sleep_for(200ms);
+  }
+  CHECK(back);
+}
+
 TEST_CASE("hardening: paymentsd refuses an admin token shorter than 32 characters") {
   test::scratch_database db;
   test::child_process p(test::paymentsd_path(), {},
@@ -464,6 +653,71 @@ TEST_CASE("hardening: /metrics can require a bearer token") {
   CHECK(right.response.status == 200);
   CHECK(right.response.body.find("payments_http_requests_total") != std::string::npos);
 }
+
+#ifdef PSP_SANDBOX_BIN
+TEST_CASE("hardening: admin views of an intent never show the shopper's client secret") {
+  const std::string admin = "adm_" + core::random_token(40);
+  test::scratch_database db;
+  auto alice = test::make_merchant(db, "alice");
+  test::sandbox_process sandbox;
+  test::engine_process engine(db.url(), {{"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
+                                         {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
+                                         {"PAYMENTS_ADMIN_TOKEN", admin}});
+  auto url = [&](const std::string& path) { return engine.base_url() + path; };
+  auto as_merchant = std::vector<net::header>{{"Authorization", "Bearer " + alice.api_key}};
+  auto as_admin = std::vector<net::header>{{"Authorization", "Bearer " + admin}};
+
+  // The merchant's own API gives the secret (its page hands it to the
+  // shopper's browser).
+  auto created = test::http("POST", url("/v1/payment_intents"),
+                            R"({"amount":2500,"currency":"eur","capture_method":"manual"})",
+                            as_merchant, "application/json");
+  INFO(created.response.body);
+  REQUIRE(created.response.status == 200);
+  auto pi = test::parse_json(created.response.body);
+  std::string id = pi["id"].GetString();
+  REQUIRE(pi["client_secret"].IsString());
+  std::string secret = pi["client_secret"].GetString();
+  REQUIRE(secret.size() > 10);
+
+  // The shopper pays with it at the PSP; the merchant captures: the intent
+  // now has a timeline of API and PSP changes and postings.
+  auto confirmed = test::http(
+      "POST",
+      sandbox.base_url() + "/v1/payment_intents/" + pi["psp_reference"].GetString() + "/confirm",
+      net::encode_form({{"payment_method", "pm_card_visa"}, {"client_secret", secret}}),
+      {{"Authorization", "Bearer " + sandbox.publishable_key()}},
+      "application/x-www-form-urlencoded");
+  REQUIRE(confirmed.response.status == 200);
+  auto captured = test::http("POST", url("/v1/payment_intents/" + id + "/capture"), "{}",
+                             as_merchant, "application/json");
+  INFO(captured.response.body);
+  REQUIRE(captured.response.status == 200);
+
+  // No admin view of it (the inspector console shows these), nor the
+  // merchant's audit trail, holds the secret.
+  for (const std::string& path :
+       {"/v1/admin/intents/" + id, std::string("/v1/admin/actors?kind=payment_intent"),
+        std::string("/v1/admin/actors"), std::string("/v1/admin/dead_letters"),
+        std::string("/v1/admin/webhooks")}) {
+    auto r = test::http("GET", url(path), {}, as_admin);
+    INFO(path << ": " << r.response.body.substr(0, 2000));
+    CHECK(r.response.status == 200);
+    CHECK(r.response.body.find(secret) == std::string::npos);
+  }
+  auto view = test::parse_json(
+      test::http("GET", url("/v1/admin/intents/" + id), {}, as_admin).response.body);
+  REQUIRE(view["intent"].IsObject());
+  CHECK(std::string(view["intent"]["id"].GetString()) == id);
+  CHECK(std::string(view["state"].GetString()) == "captured");
+  // The intent object keeps its shape; the secret is null there.
+  REQUIRE(view["intent"].HasMember("client_secret"));
+  CHECK(view["intent"]["client_secret"].IsNull());
+  auto events = test::http("GET", url("/v1/payment_intents/" + id + "/events"), {}, as_merchant);
+  CHECK(events.response.status == 200);
+  CHECK(events.response.body.find(secret) == std::string::npos);
+}
+#endif
 
 // ---- TLS listener ------------------------------------------------------------------
 
