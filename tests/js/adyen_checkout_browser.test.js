@@ -9,8 +9,10 @@
 // is paid in the same engine beside them. Ledger postings and the trial
 // balance are checked through the API.
 //
-// No card number reaches the engine: every request Chromium sent to the
-// engine's origin and everything the engine logged (at debug level) is
+// No card number reaches the engine: as in checkout_browser.test.js, every
+// request the engine receives (the browser's, this test's API calls, both
+// formats of the sandbox's webhooks) goes through the recording proxy of
+// engine_harness.js; requests, answers and the engine's debug log are
 // searched for the numbers; the same search over Chromium's requests to the
 // sandbox must find them, so the search is shown to work.
 //
@@ -26,7 +28,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { chromium } = require('playwright-core');
-const { startProgram, makeDatabase, freePort, required, WAIT_MS } = require('./engine_harness');
+const { startProgram, makeDatabase, freePort, startProxy, required, WAIT_MS } =
+  require('./engine_harness');
 
 const CARDS = {
   adyenOk: '4111111145551142',
@@ -52,7 +55,8 @@ let db = null;
 let sandbox = null;
 let sandboxUrl = null;
 let engine = null;
-let engineUrl = null;
+let engineUrl = null;  // the proxy's URL: the only address of the engine anyone uses
+let proxy = null;
 let browser = null;
 const browserRequests = [];  // every request Chromium made: { url, method, headers, body }
 
@@ -171,7 +175,9 @@ async function payAdyen(frame, { number, holder = 'Jo Shopper', expiry = '03/30'
 before(async () => {
   db = makeDatabase('adyenco', ['shop']);
   const enginePort = await freePort();
-  engineUrl = `http://127.0.0.1:${enginePort}`;
+  proxy = await startProxy();
+  proxy.upstreamPort = enginePort;
+  engineUrl = proxy.url;
   // The sandbox's webhooks (both formats) go to the engine, whose port is
   // chosen now; the sandbox retries until it is up.
   sandbox = await startProgram(workDir, 'psp-sandbox', required('PSP_SANDBOX_BIN'), [
@@ -225,6 +231,7 @@ after(async () => {
   if (engine && process.env.CHECKOUT_KEEP_LOGS) {
     fs.writeFileSync(path.join(screenshotDir, 'adyen-paymentsd.log'), engine.output);
   }
+  if (proxy) await proxy.close();
   if (db) db.drop();
   fs.rmSync(workDir, { recursive: true, force: true });
   for (const [name, code] of codes) assert.equal(code, 0, `${name} exits cleanly`);
@@ -380,17 +387,22 @@ function findCards(text) {
                                                  cardPattern(d).test(decoded)).map(([n]) => n);
 }
 
-test('no card number reached the engine: the browser\'s requests to it and its logs are clean',
+test('no card number reached the engine: requests, answers, webhooks and logs are clean',
      () => {
   const toSandbox = browserRequests.filter((r) => r.url.startsWith(sandboxUrl + '/') &&
                                                   r.method === 'POST');
   const seen = new Set(toSandbox.flatMap((r) => findCards(r.body)));
   assert.deepEqual([...seen].sort(), Object.keys(CARDS).sort(), 'the search finds typed cards');
-  const toEngine = browserRequests.filter((r) => r.url.startsWith(engineUrl + '/'));
-  assert.ok(toEngine.some((r) => r.url.endsWith('/session') && r.method === 'POST'));
-  for (const r of toEngine) {
-    for (const text of [r.url, JSON.stringify(r.headers), r.body]) {
-      assert.deepEqual(findCards(text), [], `card number in ${r.method} ${r.url}`);
+  const records = proxy.records;
+  assert.ok(records.some((r) => r.url.endsWith('/session') && r.method === 'POST'));
+  assert.ok(records.some((r) => r.url.endsWith('/status')));
+  assert.ok(records.some((r) => r.url === '/v1/webhooks/adyen'), 'Adyen notifications recorded');
+  assert.ok(records.some((r) => r.url === '/v1/webhooks/sandbox'), 'Stripe webhooks recorded');
+  for (const r of records) {
+    const parts = { url: r.url, headers: r.headers.join('\n'), body: r.body,
+                    answer_headers: r.responseHeaders.join('\n'), answer: r.response };
+    for (const [part, text] of Object.entries(parts)) {
+      assert.deepEqual(findCards(text), [], `card number in the ${part} of ${r.method} ${r.url}`);
     }
   }
   for (const r of browserRequests) {
