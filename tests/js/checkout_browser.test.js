@@ -29,7 +29,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { Webhook } = require('standardwebhooks');
 const { waitFor } = require('./sandbox_helpers');
-const { startProgram, makeDatabase, required } = require('./engine_harness');
+const { startProgram, makeDatabase, required, startProxy } = require('./engine_harness');
 
 const CARDS = {
   visa: '4242424242424242',
@@ -52,54 +52,6 @@ let engine = null;
 let proxy = null;
 let browser = null;
 const browserRequests = [];  // every request Chromium made: { url, method, headers, body }
-
-// ---- processes ---------------------------------------------------------------------
-
-/** The recording proxy in front of the engine. */
-function startProxy() {
-  const records = [];
-  const state = { records, upstreamPort: 0 };
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const record = { method: req.method, url: req.url, headers: req.rawHeaders.slice(),
-                       body: body.toString('latin1'), status: 0, responseHeaders: [],
-                       response: '' };
-      records.push(record);
-      const upstream = http.request(
-        { host: '127.0.0.1', port: state.upstreamPort, method: req.method, path: req.url,
-          headers: req.headers },
-        (up) => {
-          const out = [];
-          up.on('data', (c) => out.push(c));
-          up.on('end', () => {
-            const answer = Buffer.concat(out);
-            record.status = up.statusCode;
-            record.responseHeaders = up.rawHeaders.slice();
-            record.response = answer.toString('latin1');
-            res.writeHead(up.statusCode, up.headers);
-            res.end(answer);
-          });
-        });
-      upstream.on('error', (err) => {
-        record.status = 502;
-        res.writeHead(502, { 'Content-Type': 'text/plain' });
-        res.end('proxy: ' + err.message);
-      });
-      upstream.end(body);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      state.port = server.address().port;
-      state.url = `http://127.0.0.1:${state.port}`;
-      state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
-      resolve(state);
-    });
-  });
-}
 
 // ---- the merchant's API (through the proxy, so it is recorded too) --------------------
 

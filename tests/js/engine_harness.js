@@ -7,6 +7,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -175,6 +176,57 @@ async function until(what, predicate, ms = WAIT_MS) {
   }
 }
 
+/**
+ * A recording HTTP proxy in front of the engine (set `upstreamPort` once the
+ * engine's port is known): it keeps each request's method, URL, raw headers
+ * and body and each answer, as bytes on the wire, in `records`. The browser
+ * tests use it to prove no card number reaches the engine.
+ */
+function startProxy() {
+  const records = [];
+  const state = { records, upstreamPort: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const record = { method: req.method, url: req.url, headers: req.rawHeaders.slice(),
+                       body: body.toString('latin1'), status: 0, responseHeaders: [],
+                       response: '' };
+      records.push(record);
+      const upstream = http.request(
+        { host: '127.0.0.1', port: state.upstreamPort, method: req.method, path: req.url,
+          headers: req.headers },
+        (up) => {
+          const out = [];
+          up.on('data', (c) => out.push(c));
+          up.on('end', () => {
+            const answer = Buffer.concat(out);
+            record.status = up.statusCode;
+            record.responseHeaders = up.rawHeaders.slice();
+            record.response = answer.toString('latin1');
+            res.writeHead(up.statusCode, up.headers);
+            res.end(answer);
+          });
+        });
+      upstream.on('error', (err) => {
+        record.status = 502;
+        res.writeHead(502, { 'Content-Type': 'text/plain' });
+        res.end('proxy: ' + err.message);
+      });
+      upstream.end(body);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      state.port = server.address().port;
+      state.url = `http://127.0.0.1:${state.port}`;
+      state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+      resolve(state);
+    });
+  });
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released). */
 function freePort() {
   const net = require('node:net');
@@ -188,4 +240,6 @@ function freePort() {
   });
 }
 
-module.exports = { startStack, startProgram, makeDatabase, freePort, required, until, WAIT_MS };
+module.exports = {
+  startStack, startProgram, makeDatabase, freePort, startProxy, required, until, WAIT_MS,
+};

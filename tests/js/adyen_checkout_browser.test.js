@@ -1,0 +1,414 @@
+// The hosted checkout page with Adyen as the PSP, in a real browser (Debian's
+// Chromium through playwright-core) against the real engine, the real
+// psp-sandbox speaking both Stripe's and Adyen's wire formats, and real
+// PostgreSQL. The engine has both PSPs configured: Adyen payment links are
+// paid in the sandbox's Adyen Web imitation (its card component in an
+// iframe): a success card then capture (202 capture_pending, booked on
+// Adyen's CAPTURE notification) and a partial refund; a refused card then a
+// success card; a 3-D Secure 2 card with its challenge. A Stripe-format link
+// is paid in the same engine beside them. Ledger postings and the trial
+// balance are checked through the API.
+//
+// No card number reaches the engine: as in checkout_browser.test.js, every
+// request the engine receives (the browser's, this test's API calls, both
+// formats of the sandbox's webhooks) goes through the recording proxy of
+// engine_harness.js; requests, answers and the engine's debug log are
+// searched for the numbers; the same search over Chromium's requests to the
+// sandbox must find them, so the search is shown to work.
+//
+// Environment (set by tests/CMakeLists.txt): PAYMENTSD_BIN, PSP_SANDBOX_BIN,
+// PAYMENTSCTL_BIN, PAYMENTS_TEST_DATABASE_URL, CHECKOUT_SCREENSHOT_DIR.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const { chromium } = require('playwright-core');
+const { startProgram, makeDatabase, freePort, startProxy, required, WAIT_MS } =
+  require('./engine_harness');
+
+const CARDS = {
+  adyenOk: '4111111145551142',
+  adyen3ds: '5454545454545454',
+  stripeOk: '4242424242424242',
+};
+const SANDBOX_SECRET = 'sk_test_sbx_' + crypto.randomBytes(12).toString('hex');
+const SANDBOX_PUBLISHABLE = 'pk_test_sbx_' + crypto.randomBytes(12).toString('hex');
+const WEBHOOK_SECRET = 'whsec_' + crypto.randomBytes(12).toString('hex');
+const ADMIN_TOKEN = 'adm_' + crypto.randomBytes(16).toString('hex');
+const ADYEN = {
+  apiKey: 'AQE' + crypto.randomBytes(16).toString('hex'),
+  clientKey: 'test_' + crypto.randomBytes(12).toString('hex').toUpperCase(),
+  hmacKey: crypto.randomBytes(32).toString('hex').toUpperCase(),
+  merchantAccount: 'BrowserShopECOM',
+};
+
+const screenshotDir = process.env.CHECKOUT_SCREENSHOT_DIR ||
+                      fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-shots-'));
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'adyen-checkout-browser-'));
+
+let db = null;
+let sandbox = null;
+let sandboxUrl = null;
+let engine = null;
+let engineUrl = null;  // the proxy's URL: the only address of the engine anyone uses
+let proxy = null;
+let browser = null;
+const browserRequests = [];  // every request Chromium made: { url, method, headers, body }
+
+// ---- the merchant's API ---------------------------------------------------------------
+
+async function api(method, urlPath, body, headers = {}) {
+  const res = await fetch(engineUrl + urlPath, {
+    method,
+    headers: { Authorization: `Bearer ${db.keys.shop}`,
+               ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+async function createLink(params) {
+  const r = await api('POST', '/v1/payment_links', params,
+                      { 'Idempotency-Key': 'link-' + crypto.randomUUID() });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.url, `${engineUrl}/pay/${r.json.id}`);
+  return r.json;
+}
+
+/** The one intent a link's visit made. */
+async function onlyIntentOf(linkId) {
+  const r = await api('GET', '/v1/payment_intents?limit=100');
+  assert.equal(r.status, 200);
+  const intents = r.json.data.filter((pi) => pi.metadata && pi.metadata.payment_link === linkId);
+  assert.equal(intents.length, 1, JSON.stringify(intents));
+  return intents[0];
+}
+
+async function intentReaches(id, status) {
+  const until = Date.now() + WAIT_MS;
+  let pi;
+  do {
+    pi = (await api('GET', `/v1/payment_intents/${id}`)).json;
+    if (pi.status === status) return pi;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < until);
+  assert.fail(`intent ${id} is ${pi.status}, expected ${status}`);
+}
+
+async function ledgerOf(id) {
+  const r = await api('GET', `/v1/ledger/transactions?payment_intent=${id}`);
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  for (const tx of r.json.data) {
+    const debits = tx.entries.reduce((s, e) => s + e.debit, 0);
+    const credits = tx.entries.reduce((s, e) => s + e.credit, 0);
+    assert.equal(debits, credits, `transaction ${tx.id} balances`);
+  }
+  return r.json.data;
+}
+
+function entry(tx, prefix, side) {
+  const e = tx.entries.find((x) => x.account_key.startsWith(prefix) && x[side] > 0);
+  assert.ok(e, `${tx.kind}: no ${side} on ${prefix}: ${JSON.stringify(tx.entries)}`);
+  return e[side];
+}
+
+async function assertTrialBalance() {
+  const res = await fetch(`${engineUrl}/v1/ledger/trial_balance`,
+                          { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const tb = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(tb));
+  assert.equal(tb.balanced, true, JSON.stringify(tb));
+  for (const c of tb.currencies) assert.equal(c.debits, c.credits, JSON.stringify(c));
+}
+
+// ---- the browser ----------------------------------------------------------------------
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 720, height: 900 } });
+  context.on('request', (req) => {
+    browserRequests.push({ url: req.url(), method: req.method(), headers: req.headers(),
+                           body: req.postData() || '' });
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(String(err)));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  return { context, page, problems };
+}
+
+let shotNumber = 0;
+async function shot(page, name) {
+  shotNumber += 1;
+  await page.screenshot({ path: path.join(screenshotDir, `adyen-${String(shotNumber)
+    .padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function waitState(page, state) {
+  await page.waitForSelector(`body[data-state="${state}"]`, { timeout: WAIT_MS });
+}
+
+/** Opens an Adyen link and waits for the component's card iframe. */
+async function openAdyenLink(page, link) {
+  const answer = await page.goto(link.url);
+  await waitState(page, 'ready');
+  const frame = page.frameLocator('#adyen-card iframe');
+  await frame.locator('#number').waitFor({ timeout: WAIT_MS });
+  return { answer, frame };
+}
+
+/** Types a card into Adyen's component, as a shopper would, and presses Pay. */
+async function payAdyen(frame, { number, holder = 'Jo Shopper', expiry = '03/30', cvc = '737' }) {
+  await frame.locator('#number').fill(number.replace(/(\d{4})(?=\d)/g, '$1 '));
+  await frame.locator('#expiry').fill(expiry);
+  await frame.locator('#cvc').fill(cvc);
+  await frame.locator('#holder').fill(holder);
+  await frame.locator('#pay').click();
+}
+
+// ---- set-up ---------------------------------------------------------------------------
+
+before(async () => {
+  db = makeDatabase('adyenco', ['shop']);
+  const enginePort = await freePort();
+  proxy = await startProxy();
+  proxy.upstreamPort = enginePort;
+  engineUrl = proxy.url;
+  // The sandbox's webhooks (both formats) go to the engine, whose port is
+  // chosen now; the sandbox retries until it is up.
+  sandbox = await startProgram(workDir, 'psp-sandbox', required('PSP_SANDBOX_BIN'), [
+    '--secret-key', SANDBOX_SECRET, '--publishable-key', SANDBOX_PUBLISHABLE,
+    '--webhook-url', `${engineUrl}/v1/webhooks/sandbox`, '--webhook-secret', WEBHOOK_SECRET,
+    '--webhook-backoff-base-ms', '100', '--webhook-backoff-max-ms', '500',
+    '--adyen-modification-delay-ms', '300',
+  ], {
+    SANDBOX_ADYEN_API_KEY: ADYEN.apiKey,
+    SANDBOX_ADYEN_CLIENT_KEY: ADYEN.clientKey,
+    SANDBOX_ADYEN_HMAC_KEY: ADYEN.hmacKey,
+    SANDBOX_ADYEN_MERCHANT_ACCOUNT: ADYEN.merchantAccount,
+    SANDBOX_ADYEN_WEBHOOK_URL: `${engineUrl}/v1/webhooks/adyen`,
+  });
+  sandboxUrl = `http://127.0.0.1:${sandbox.port}`;
+  engine = await startProgram(workDir, 'paymentsd', required('PAYMENTSD_BIN'), [
+    '--psp-base-url', sandboxUrl, '--psp-publishable-key', SANDBOX_PUBLISHABLE,
+    '--public-url', engineUrl, '--log-level', 'debug',
+  ], {
+    PAYMENTS_DATABASE_URL: db.url,
+    PAYMENTS_PSP_SECRET_KEY: SANDBOX_SECRET,
+    PAYMENTS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    PAYMENTS_ADMIN_TOKEN: ADMIN_TOKEN,
+    PAYMENTS_ADYEN_BASE_URL: `${sandboxUrl}/adyen/checkout/v71`,
+    PAYMENTS_ADYEN_API_KEY: ADYEN.apiKey,
+    PAYMENTS_ADYEN_CLIENT_KEY: ADYEN.clientKey,
+    PAYMENTS_ADYEN_HMAC_KEY: ADYEN.hmacKey,
+    PAYMENTS_ADYEN_MERCHANT_ACCOUNT: ADYEN.merchantAccount,
+    PAYMENTS_ADYEN_SDK_URL: `${sandboxUrl}/adyen/sdk/adyen.js`,
+  }, enginePort);
+  const until = Date.now() + WAIT_MS;
+  for (;;) {
+    const res = await fetch(`${engineUrl}/readyz`).catch(() => null);
+    if (res && res.status === 200) break;
+    if (Date.now() > until) throw new Error('engine not ready:\n' + engine.output);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  const codes = [];
+  if (engine) codes.push(['paymentsd', await engine.stop()]);
+  if (sandbox) codes.push(['psp-sandbox', await sandbox.stop()]);
+  if (engine && process.env.CHECKOUT_KEEP_LOGS) {
+    fs.writeFileSync(path.join(screenshotDir, 'adyen-paymentsd.log'), engine.output);
+  }
+  if (proxy) await proxy.close();
+  if (db) db.drop();
+  fs.rmSync(workDir, { recursive: true, force: true });
+  for (const [name, code] of codes) assert.equal(code, 0, `${name} exits cleanly`);
+});
+
+// ---- the flows ------------------------------------------------------------------------
+
+test('an Adyen link paid in the component, captured (202 then captured), partly refunded',
+     async () => {
+  const link = await createLink({ amount: 2500, currency: 'eur', description: 'Linen shirt',
+                                  capture_method: 'manual', psp: 'adyen' });
+  const { context, page, problems } = await newPage();
+  const { answer, frame } = await openAdyenLink(page, link);
+  const csp = answer.headers()['content-security-policy'];
+  // Adyen Web's origin (the sandbox here) may run script, frame and connect.
+  for (const directive of ['script-src', 'frame-src', 'connect-src']) {
+    const value = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith(directive + ' ')) ||
+                   '').split(' ');
+    assert.ok(value.includes(sandboxUrl), `${directive} names the Adyen SDK origin: ${csp}`);
+  }
+  const src = await page.locator('#adyen-card iframe').getAttribute('src');
+  assert.ok(src.startsWith(`${sandboxUrl}/adyen/sdk/`), src);
+  assert.equal(await page.textContent('#amount'), '25.00 EUR');
+  const intent = await onlyIntentOf(link.id);
+  assert.equal(intent.psp, 'adyen');
+  await shot(page, 'component');
+
+  await payAdyen(frame, { number: CARDS.adyenOk });
+  await waitState(page, 'paid');
+  assert.match(await page.textContent('#success'), /25\.00 EUR/);
+  await shot(page, 'paid');
+  assert.deepEqual(problems, []);
+  await context.close();
+
+  let pi = await intentReaches(intent.id, 'authorized');
+  assert.equal(pi.amount_capturable, 2500);
+  let txs = await ledgerOf(pi.id);
+  assert.deepEqual(txs.map((t) => t.kind), ['authorization']);
+
+  const capture = await api('POST', `/v1/payment_intents/${pi.id}/capture`, {},
+                            { 'Idempotency-Key': 'cap-' + pi.id });
+  assert.equal(capture.status, 202, JSON.stringify(capture.json));
+  assert.equal(capture.json.status, 'capture_pending');
+  pi = await intentReaches(pi.id, 'captured');
+  assert.equal(pi.amount_received, 2500);
+
+  const refund = await api('POST', '/v1/refunds', { payment_intent: pi.id, amount: 900 },
+                           { 'Idempotency-Key': 're-' + pi.id });
+  assert.equal(refund.status, 200, JSON.stringify(refund.json));
+  pi = await intentReaches(pi.id, 'partially_refunded');
+
+  const until = Date.now() + WAIT_MS;
+  do {
+    txs = await ledgerOf(pi.id);
+    if (txs.some((t) => t.kind === 'refund')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < until);
+  const kinds = txs.map((t) => t.kind);
+  assert.deepEqual(kinds.filter((k) => k !== 'authorization_release'),
+                   ['authorization', 'capture', 'refund'], JSON.stringify(kinds));
+  const cap = txs.find((t) => t.kind === 'capture');
+  assert.equal(entry(cap, 'psp_receivable:adyen', 'debit'), 2500);
+  assert.equal(entry(cap, 'merchant_revenue', 'credit'), 2500);
+  const ref = txs.find((t) => t.kind === 'refund');
+  assert.equal(ref.entries.reduce((s, e) => s + e.debit, 0), 900);
+  assert.equal(entry(ref, 'refunds', 'debit'), 900);
+  assert.equal(entry(ref, 'psp_receivable:adyen', 'credit'), 900);
+  await assertTrialBalance();
+});
+
+test('a refused Adyen card says declined and the page stays payable; a good card then pays',
+     async () => {
+  const link = await createLink({ amount: 1200, currency: 'eur', description: 'Gift card',
+                                  capture_method: 'automatic', psp: 'adyen' });
+  const { context, page } = await newPage();
+  const { frame } = await openAdyenLink(page, link);
+  await payAdyen(frame, { number: CARDS.adyenOk, holder: 'DECLINED' });
+  await waitState(page, 'declined');
+  assert.match(await page.textContent('#message'), /declined.*try another card/);
+  assert.equal(await page.isVisible('#success'), false);
+  assert.equal(await frame.locator('#pay').isEnabled(), true);
+  await shot(page, 'refused');
+
+  await payAdyen(frame, { number: CARDS.adyenOk });
+  await waitState(page, 'paid');
+  const intent = await onlyIntentOf(link.id);
+  const pi = await intentReaches(intent.id, 'captured');
+  assert.equal(pi.amount_received, 1200);
+  const txs = await ledgerOf(pi.id);
+  assert.equal(txs.filter((t) => t.kind === 'capture').length, 1, JSON.stringify(txs));
+  await context.close();
+  await assertTrialBalance();
+});
+
+test('the 3-D Secure 2 card pays once the shopper passes the challenge', async () => {
+  const link = await createLink({ amount: 4000, currency: 'gbp', description: 'Concert ticket',
+                                  capture_method: 'automatic', psp: 'adyen' });
+  const { context, page } = await newPage();
+  const { frame } = await openAdyenLink(page, link);
+  await payAdyen(frame, { number: CARDS.adyen3ds });
+  await frame.locator('#password').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await shot(page, '3ds-challenge');
+  assert.equal(await page.isVisible('#success'), false, 'no success before the challenge');
+  await frame.locator('#password').fill('password');
+  await frame.locator('#submit-challenge').click();
+  await waitState(page, 'paid');
+  await shot(page, '3ds-paid');
+  const intent = await onlyIntentOf(link.id);
+  const pi = await intentReaches(intent.id, 'captured');
+  assert.equal(pi.amount_received, 4000);
+  const cap = (await ledgerOf(pi.id)).find((t) => t.kind === 'capture');
+  assert.ok(cap);
+  assert.equal(entry(cap, 'psp_receivable', 'debit'), 4000);
+  await context.close();
+});
+
+test('a Stripe-format link in the same engine still pays, beside the Adyen intents',
+     async () => {
+  const link = await createLink({ amount: 1500, currency: 'eur', description: 'Mug',
+                                  capture_method: 'automatic' });
+  const { context, page } = await newPage();
+  await page.goto(link.url);
+  await waitState(page, 'ready');
+  const frame = page.frameLocator('#psp-frame');
+  await frame.locator('#number').fill(CARDS.stripeOk.replace(/(\d{4})(?=\d)/g, '$1 '));
+  await frame.locator('#exp').fill('12/34');
+  await frame.locator('#cvc').fill('123');
+  await frame.locator('#pay').click();
+  await waitState(page, 'paid');
+  await context.close();
+  const intent = await onlyIntentOf(link.id);
+  assert.notEqual(intent.psp, 'adyen');
+  const pi = await intentReaches(intent.id, 'captured');
+  assert.equal(entry((await ledgerOf(pi.id)).find((t) => t.kind === 'capture'),
+                     'merchant_revenue', 'credit'), 1500);
+  const all = (await api('GET', '/v1/payment_intents?limit=100')).json.data;
+  assert.ok(all.some((p) => p.psp === 'adyen' && p.status === 'partially_refunded'));
+  assert.ok(all.some((p) => p.psp === intent.psp && p.status === 'captured'));
+  await assertTrialBalance();
+});
+
+// ---- the proof ------------------------------------------------------------------------
+
+function cardPattern(digits) {
+  const sep = '(?:[\\s\\-.+_/]|%20|%2B|%2D|\\\\u0020|&nbsp;)*';
+  return new RegExp(digits.split('').join(sep));
+}
+
+function findCards(text) {
+  let decoded = text;
+  try { decoded = decodeURIComponent(text.replace(/\+/g, ' ')); } catch (_) { /* raw only */ }
+  return Object.entries(CARDS).filter(([, d]) => cardPattern(d).test(text) ||
+                                                 cardPattern(d).test(decoded)).map(([n]) => n);
+}
+
+test('no card number reached the engine: requests, answers, webhooks and logs are clean',
+     () => {
+  const toSandbox = browserRequests.filter((r) => r.url.startsWith(sandboxUrl + '/') &&
+                                                  r.method === 'POST');
+  const seen = new Set(toSandbox.flatMap((r) => findCards(r.body)));
+  assert.deepEqual([...seen].sort(), Object.keys(CARDS).sort(), 'the search finds typed cards');
+  const records = proxy.records;
+  assert.ok(records.some((r) => r.url.endsWith('/session') && r.method === 'POST'));
+  assert.ok(records.some((r) => r.url.endsWith('/status')));
+  assert.ok(records.some((r) => r.url === '/v1/webhooks/adyen'), 'Adyen notifications recorded');
+  assert.ok(records.some((r) => r.url === '/v1/webhooks/sandbox'), 'Stripe webhooks recorded');
+  for (const r of records) {
+    const parts = { url: r.url, headers: r.headers.join('\n'), body: r.body,
+                    answer_headers: r.responseHeaders.join('\n'), answer: r.response };
+    for (const [part, text] of Object.entries(parts)) {
+      assert.deepEqual(findCards(text), [], `card number in the ${part} of ${r.method} ${r.url}`);
+    }
+  }
+  for (const r of browserRequests) {
+    const origin = new URL(r.url).origin;
+    assert.ok(origin === engineUrl || origin === sandboxUrl, `unexpected origin ${origin}`);
+  }
+  assert.ok(engine.output.length > 0, 'the engine logged');
+  assert.deepEqual(findCards(engine.output), [], 'card number in the engine logs');
+});
