@@ -239,7 +239,8 @@ after(async () => {
 
 // ---- the flows ------------------------------------------------------------------------
 
-test('an Adyen link paid in the component, captured (202 then captured), partly refunded',
+test('an Adyen link paid in the component, captured (202 then captured), partly refunded, ' +
+     'settled and reconciled',
      async () => {
   const link = await createLink({ amount: 2500, currency: 'eur', description: 'Linen shirt',
                                   capture_method: 'manual', psp: 'adyen' });
@@ -300,6 +301,41 @@ test('an Adyen link paid in the component, captured (202 then captured), partly 
   assert.equal(entry(ref, 'refunds', 'debit'), 900);
   assert.equal(entry(ref, 'psp_receivable:adyen', 'credit'), 900);
   await assertTrialBalance();
+
+  // Settled and reconciled: once Adyen confirmed the refund, the sandbox
+  // writes Adyen's settlement details report; its REPORT_AVAILABLE
+  // notification makes the engine read the report and book the payout.
+  const refundDone = Date.now() + WAIT_MS;
+  let rf;
+  do {
+    rf = (await api('GET', `/v1/refunds/${refund.json.id}`)).json;
+    if (rf.status === 'succeeded') break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < refundDone);
+  assert.equal(rf.status, 'succeeded', JSON.stringify(rf));
+  const settle = await fetch(`${sandboxUrl}/adyen/_sandbox/settle`, {
+    method: 'POST', headers: { 'X-API-Key': ADYEN.apiKey, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(settle.status, 200, await settle.text());
+  const settledBy = Date.now() + WAIT_MS;
+  let settlements;
+  do {
+    settlements = (await api('GET', `/v1/ledger/settlements?payment_intent=${pi.id}`)).json;
+    if (settlements.data && settlements.data.length > 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < settledBy);
+  assert.ok(settlements.data && settlements.data.length > 0, JSON.stringify(settlements));
+  await assertTrialBalance();
+  const run = await fetch(`${engineUrl}/v1/admin/reconciliation/runs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ date: new Date().toISOString().slice(0, 10), psp: 'adyen' }),
+  });
+  const recon = await run.json();
+  assert.equal(run.status, 200, JSON.stringify(recon));
+  assert.equal(recon.differences_count, 0, JSON.stringify(recon));
+  assert.ok(recon.psp_records >= 3, JSON.stringify(recon));
 });
 
 test('a refused Adyen card says declined and the page stays payable; a good card then pays',
