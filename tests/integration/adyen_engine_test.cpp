@@ -20,6 +20,7 @@
 #include "core/ids.hpp"
 #include "core/reconciliation.hpp"
 #include "net/json.hpp"
+#include "psp/adyen/adyen_webhooks.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -105,6 +106,40 @@ struct adyen_fixture {
     INFO(r.response.body);
     REQUIRE(r.response.status == 200);
     return str(test::parse_json(r.response.body), "resultCode");
+  }
+
+  /// POSTs one notification item to the engine as Adyen would: in a batch,
+  /// signed with the account's HMAC key. Answers the HTTP status.
+  int notify(const std::string& event_code, const std::string& success,
+             const std::string& psp_reference, const std::string& original_reference,
+             const std::string& merchant_reference, std::int64_t value) {
+    psp::adyen_signed_fields fields{psp_reference,
+                                    original_reference,
+                                    sandbox.adyen_merchant_account(),
+                                    merchant_reference,
+                                    value,
+                                    "EUR",
+                                    event_code,
+                                    success};
+    auto signature =
+        psp::adyen_hmac_signature(sandbox.adyen_hmac_key(), psp::adyen_signing_string(fields));
+    auto item =
+        "{\"eventCode\":" + net::json_quote(event_code) +
+        ",\"success\":" + net::json_quote(success) +
+        ",\"pspReference\":" + net::json_quote(psp_reference) +
+        ",\"originalReference\":" + net::json_quote(original_reference) +
+        ",\"merchantAccountCode\":" + net::json_quote(sandbox.adyen_merchant_account()) +
+        ",\"merchantReference\":" + net::json_quote(merchant_reference) +
+        ",\"amount\":{\"value\":" + std::to_string(value) +
+        ",\"currency\":\"EUR\"},\"eventDate\":\"2026-12-06T12:00:00+00:00\",\"reason\":" +
+        net::json_quote(success == "true" ? "" : "Insufficient balance on merchant account") +
+        ",\"additionalData\":{\"hmacSignature\":" + net::json_quote(signature) + "}}";
+    auto r = test::http(
+        "POST", engine->base_url() + "/v1/webhooks/adyen",
+        "{\"live\":\"false\",\"notificationItems\":[{\"NotificationRequestItem\":" + item + "}]}",
+        {}, "application/json");
+    INFO(r.response.body);
+    return r.response.status;
   }
 
   bool status_becomes(const std::string& id, const std::string& status) {
@@ -310,6 +345,80 @@ TEST_CASE(
   auto doc = test::parse_json(run.response.body);
   CHECK(doc["differences_count"].GetInt64() == 0);
   CHECK(doc["psp_records"].GetInt64() >= 3);
+}
+
+TEST_CASE(
+    "A cancel Adyen confirms later answers 202 cancel_pending, and the CANCELLATION releases the "
+    "hold") {
+  adyen_fixture f{"600"};
+  auto pi = f.create(R"({"amount":3000,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto cancel = f.post("/v1/payment_intents/" + id + "/cancel", "{}", "cancel-1");
+  INFO(cancel.response.body);
+  REQUIRE(cancel.response.status == 202);
+  CHECK(str(test::parse_json(cancel.response.body), "status") == "cancel_pending");
+  CHECK(f.journals(id, "hold_release") == 0);
+  REQUIRE(f.status_becomes(id, "canceled"));
+  CHECK(f.journals(id, "hold_release") == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "A pending capture goes back to authorized only on Adyen's refusal, and a late "
+    "AUTHORISATION is older news") {
+  // Adyen's own CAPTURE comes long after this test is done.
+  adyen_fixture f{"60000"};
+  auto pi = f.create(R"({"amount":2200,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto payment = str(f.get("/v1/payment_intents/" + id), "psp_reference");
+  auto capture = f.post("/v1/payment_intents/" + id + "/capture", "{}", "capture-1");
+  REQUIRE(capture.response.status == 202);
+
+  // An authorisation news arriving now (another attempt's, delivered late)
+  // would walk capture_pending back to authorized: it is older news, ignored.
+  REQUIRE(f.notify("AUTHORISATION", "true", "LATEAUTH00000001", "", id, 2200) == 200);
+  CHECK(f.db.eventually(
+      "SELECT count(*) FROM webhook_inbox WHERE psp = 'adyen' AND event_id = $1 AND "
+      "outcome = 'ignored_stale'",
+      1, 20s, {std::string("AUTHORISATION:LATEAUTH00000001:true")}));
+  CHECK(str(f.get("/v1/payment_intents/" + id), "status") == "capture_pending");
+
+  REQUIRE(f.notify("CAPTURE", "false", "CAPTUREREF000001", payment, id, 2200) == 200);
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto back = f.get("/v1/payment_intents/" + id);
+  CHECK(back["amount_capturable"].GetInt64() == 2200);
+  CHECK(back["amount_received"].GetInt64() == 0);
+  CHECK(back["last_payment_error"].IsObject());
+  CHECK(f.journals(id, "capture") == 0);
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND action = "
+                   "'capture_failed'",
+                   {id}) == 1);
+  // The merchant may capture again: the engine admits it and asks Adyen
+  // (whose sandbox, which never refused, answers that it is captured already).
+  auto again = f.post("/v1/payment_intents/" + id + "/capture", "{}", "capture-2");
+  CHECK(again.response.body.find("invalid_state") == std::string::npos);
+  CHECK(again.response.body.find("The PSP refused the request") != std::string::npos);
+}
+
+TEST_CASE("A merchant's default PSP, set with paymentsctl, takes creates that name none") {
+  adyen_fixture f;
+  test::child_process ctl(
+      PAYMENTSCTL_BIN, {"merchant", "ensure", "--name", "adyen", "--default-psp", "adyen"},
+      {{"PAYMENTS_DATABASE_URL", f.db.url()}, {"PAYMENTS_API_KEY", f.merchant.api_key}});
+  REQUIRE(ctl.wait(30s) == 0);
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE merchant_id = $1 AND action = "
+                   "'merchant_default_psp'",
+                   {f.merchant.id}) == 1);
+  // The engine reads the default with the merchant's key on each request.
+  auto pi = f.create(R"({"amount":900,"currency":"eur"})");
+  CHECK(str(pi, "psp") == "adyen");
+  // A request that names a PSP wins.
+  auto other = f.create(R"({"amount":900,"currency":"eur","psp":"sandbox"})");
+  CHECK(str(other, "psp") == "sandbox");
 }
 
 #endif
