@@ -151,6 +151,39 @@ core::audit_event audit(std::string actor, std::string action,
   return a;
 }
 
+/// True for the refund statuses whose money the books hold as refunded.
+bool moved_money(std::string_view refund_status) {
+  return refund_status == "pending" || refund_status == "succeeded";
+}
+
+/// The change a booked refund's failure at the PSP makes of `w` (the intent
+/// as it stands): the refund's new status, the intent's refunded amount and
+/// status back, the refund's booking reversed in the same transaction, one
+/// audit row. nullopt when the intent cannot take it (nothing is written).
+std::optional<storage::intent_write> reverse_refund(storage::intent_write w, core::refund rf,
+                                                    core::refund_status now,
+                                                    const std::string& cause) {
+  const auto current = w.intent;
+  if (rf.amount <= 0 || rf.amount > current.amount_refunded) return std::nullopt;
+  auto next = current;
+  next.amount_refunded = current.amount_refunded - rf.amount;
+  auto event = next.amount_refunded == 0 ? core::intent_event::refund_failed
+                                         : core::intent_event::refund_failed_partial;
+  auto rule = core::find_transition(current.status, event);
+  if (!rule) return std::nullopt;
+  next.status = rule->to;
+  rf.status = core::to_string(now);
+  w.intent = next;
+  w.touch_intent = true;
+  w.refund = rf;
+  w.reverses_refund = true;
+  w.audit.push_back(
+      audit("webhook", std::string(core::to_string(event)), current.status, next.status,
+            cause + ": refund " + rf.id + " is " + rf.status + "; " + std::string(rule->cause),
+            "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(rf.amount) + "}"));
+  return w;
+}
+
 bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
   return a.status == b.status && a.amount_capturable == b.amount_capturable &&
          a.amount_received == b.amount_received && a.psp_reference == b.psp_reference &&
@@ -173,6 +206,11 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
     return false;
   auto path = core::find_path(next.status, *target);
   if (!path) return false;
+  // A refunded intent goes back to captured only on its refund's failure,
+  // never because the payment's news says captured.
+  if (std::any_of(path->begin(), path->end(),
+                  [](const auto& rule) { return core::is_refund_reversal(rule.on); }))
+    return false;
   // Undoing an accepted capture or cancellation takes the PSP's word that
   // it refused it; an authorized status alone is older news.
   const bool undoes = std::any_of(path->begin(), path->end(),
@@ -223,8 +261,11 @@ core::psp_intent news_for(const core::payment_intent& current, const apply_comma
 /// Adds the ledger postings that the change from `before` to `w.intent`
 /// implies; a change the posting rules refuse (money received or refunded
 /// going down) is refused as a whole.
-core::status attach_postings(storage::intent_write& w, const core::payment_intent& before) {
+core::status attach_postings(storage::intent_write& w, core::payment_intent before) {
   if (!w.touch_intent) return core::status::ok();
+  // A failed refund's money comes back by reversing its booking (storage
+  // does, in the same transaction); the rest of the change posts as usual.
+  if (w.reverses_refund && w.refund) before.amount_refunded -= w.refund->amount;
   auto journals = core::postings_for_transition(before, w.intent);
   if (!journals) return journals.err();
   for (auto& j : *journals) {
@@ -668,6 +709,23 @@ void record_refund(intent_pointer self, refund_command cmd, std::int64_t amount,
             change_builder build =
                 [cmd, rf, written](
                     const core::payment_intent& current) -> std::optional<storage::intent_write> {
+              if (!moved_money(rf.status)) {
+                // The PSP refused the refund outright: recorded, no money moves.
+                *written = true;
+                storage::intent_write w{
+                    current,
+                    current.version,
+                    {audit("api", "refund_refused", current.status, current.status,
+                           "the PSP answered refund " + rf.psp_reference.value_or("") + " " +
+                               rf.status + "; nothing was refunded",
+                           "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(rf.amount) +
+                               "}")},
+                    rf,
+                    idem_ref(cmd.idempotency_id),
+                    core::recovery_point::psp_called};
+                w.touch_intent = false;
+                return w;
+              }
               auto next = current;
               next.amount_refunded = current.amount_refunded + rf.amount;
               if (next.amount_refunded > next.amount_received) return std::nullopt;
@@ -1007,9 +1065,19 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
                     if (known) {
                       if (!view.status || core::to_string(*view.status) == known->status)
                         return ignored("refund " + known->id + " already recorded");
-                      // A status change of a booked refund is recorded; a
-                      // refund that fails after it was booked is not yet
-                      // reversed in the books (see docs/webhooks.md).
+                      if (moved_money(known->status) &&
+                          !moved_money(core::to_string(*view.status))) {
+                        auto r = reverse_refund(w, *known, *view.status, cause);
+                        if (r) {
+                          *outcome = "applied";
+                          r->inbox_outcome = *outcome;
+                        }
+                        return r;
+                      }
+                      if (!moved_money(known->status))
+                        return ignored("refund " + known->id + " is already " + known->status);
+                      // A status change of a booked refund (pending to
+                      // succeeded) is recorded on its row.
                       auto rf = *known;
                       rf.status = core::to_string(*view.status);
                       w.refund = rf;

@@ -1,6 +1,7 @@
 #include "actors/settlement_actor.hpp"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -268,6 +269,8 @@ struct settlement_state {
     if (!known_list) return known_list.err();
     std::set<std::string> known(known_list->begin(), known_list->end());
     std::vector<core::recon_record> theirs;
+    std::map<std::string, core::recon_record> refunds;
+    std::vector<std::string> refund_order;
     for (const auto& bt : bts) {
       if (bt.type == core::balance_tx_type::charge) {
         // Settlement status: the payout, when it is one we booked; "" (not
@@ -277,15 +280,29 @@ struct settlement_state {
         theirs.push_back({core::record_object::charge, bt.payment_intent.value_or(bt.source), bt.id,
                           bt.amount, bt.currency, status, bt.created});
       } else if (bt.type == core::balance_tx_type::refund) {
-        // A refund's money left the balance: it succeeded, as ours must have.
-        theirs.push_back({core::record_object::refund, bt.source, bt.id, -bt.amount, bt.currency,
-                          std::string(core::to_string(core::refund_status::succeeded)),
-                          bt.created});
+        // A refund's movements meet on the refund: its money leaving and,
+        // when it failed, coming back. Compared once, net, below.
+        auto [at, fresh] = refunds.try_emplace(bt.source, core::recon_record{});
+        if (fresh) {
+          refund_order.push_back(bt.source);
+          at->second = {core::record_object::refund,
+                        bt.source,
+                        bt.id,
+                        0,
+                        bt.currency,
+                        std::string(core::to_string(core::refund_status::succeeded)),
+                        bt.created};
+        }
+        at->second.amount_minor -= bt.amount;
       }
       if (bt.fee != 0 && bt.payout && known.count(*bt.payout))
         theirs.push_back(
             {core::record_object::fee, bt.id, bt.id, bt.fee, bt.currency, {}, bt.created});
     }
+    // A refund whose money came back (it failed) moved nothing: ours lists
+    // only refunds that hold money, so neither side has it.
+    for (const auto& key : refund_order)
+      if (refunds.at(key).amount_minor != 0) theirs.push_back(refunds.at(key));
     for (const auto& po : pos)
       theirs.push_back({core::record_object::payout, po.id, po.id, po.amount, po.currency,
                         std::string(core::to_string(po.status)), po.created});

@@ -62,6 +62,15 @@ constexpr std::array rules{
                     "a further refund that leaves part of the captured amount"},
     transition_rule{partially_refunded, ev::refund_full, refunded,
                     "a refund that brings the refunded total to the captured amount"},
+    transition_rule{partially_refunded, ev::refund_failed, captured,
+                    "the only booked refund failed at the PSP; its booking is reversed"},
+    transition_rule{partially_refunded, ev::refund_failed_partial, partially_refunded,
+                    "a booked refund failed at the PSP; its booking is reversed, others stand"},
+    // refunded: final unless a refund fails at the PSP after it was booked
+    transition_rule{refunded, ev::refund_failed, captured,
+                    "the only booked refund failed at the PSP; its booking is reversed"},
+    transition_rule{refunded, ev::refund_failed_partial, partially_refunded,
+                    "a booked refund failed at the PSP; its booking is reversed, others stand"},
 };
 
 /// True when the table is deterministic (one rule per (from, on)), never
@@ -69,7 +78,7 @@ constexpr std::array rules{
 constexpr bool rules_well_formed() {
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const auto& r = rules[i];
-    if (r.from == refunded || r.from == canceled || r.from == expired) return false;
+    if (r.from == canceled || r.from == expired) return false;
     if (r.cause.empty() || r.cause.find('|') != std::string_view::npos ||
         r.cause.find('\n') != std::string_view::npos) {
       return false;
@@ -146,8 +155,9 @@ bool is_terminal(intent_status status) {
     case cancel_pending:
     case captured:
     case partially_refunded:
-      return false;
+    // A refund can still fail at the PSP after it was booked.
     case refunded:
+      return false;
     case canceled:
     case expired:
       return true;
@@ -218,12 +228,20 @@ std::string_view to_string(intent_event event) {
       return "refund_partial";
     case ev::refund_full:
       return "refund_full";
+    case ev::refund_failed:
+      return "refund_failed";
+    case ev::refund_failed_partial:
+      return "refund_failed_partial";
   }
   invalid_enum("intent_event", static_cast<int>(event));
 }
 
 bool is_refusal(intent_event event) {
   return event == ev::capture_failed || event == ev::cancel_failed;
+}
+
+bool is_refund_reversal(intent_event event) {
+  return event == ev::refund_failed || event == ev::refund_failed_partial;
 }
 
 std::optional<intent_event> parse_intent_event(std::string_view name) {

@@ -35,7 +35,8 @@ enum class intent_status : std::uint8_t {
   captured,
   /// Part of the captured amount is refunded.
   partially_refunded,
-  /// The whole captured amount is refunded. Terminal.
+  /// The whole captured amount is refunded. Final for the merchant; only a
+  /// refund that fails at the PSP after it was booked leaves it.
   refunded,
   /// Canceled before capture; any hold is released. Terminal.
   canceled,
@@ -71,6 +72,11 @@ enum class intent_event : std::uint8_t {
   refund_partial,
   /// A refund brings the refunded total to the captured amount.
   refund_full,
+  /// A booked refund failed at the PSP and no other refund remains: the
+  /// money is the merchant's again.
+  refund_failed,
+  /// A booked refund failed at the PSP while other refunds remain.
+  refund_failed_partial,
 };
 
 /// Every status, in declaration order.
@@ -98,12 +104,19 @@ inline constexpr std::array all_intent_events{
     intent_event::expire,
     intent_event::refund_partial,
     intent_event::refund_full,
+    intent_event::refund_failed,
+    intent_event::refund_failed_partial,
 };
 
 /// True for the events that undo an accepted request (capture_failed,
 /// cancel_failed): only a PSP's explicit refusal applies them, never a walk
 /// towards an older status.
 bool is_refusal(intent_event event);
+
+/// True for the events that undo a booked refund (refund_failed,
+/// refund_failed_partial): only the refund's own failure applies them, never
+/// a walk towards the status of a payment's news.
+bool is_refund_reversal(intent_event event);
 
 /// One allowed transition: in status `from`, event `on` moves to `to`.
 struct transition_rule {

@@ -30,6 +30,10 @@ std::optional<outbound_event_type> event_of(const audit_event& a) {
         return std::nullopt;
       return outbound_event_type::intent_authorized;
     case intent_status::captured:
+      // Back from a failed refund: not a new capture (refund.failed tells it).
+      if (a.from &&
+          (*a.from == intent_status::refunded || *a.from == intent_status::partially_refunded))
+        return std::nullopt;
       return outbound_event_type::intent_captured;
     case intent_status::canceled:
       return outbound_event_type::intent_canceled;

@@ -64,8 +64,13 @@ class psp_webhooks {
 
 /// What the hosted checkout page needs to mount the PSP's card form.
 struct checkout_frontend {
-  /// Which of the page's front ends to mount (net/web/checkout/pay.js).
+  /// Which front end to mount: the page loads /checkout/psp/<kind>.js, the
+  /// provider's `mount_script`, which registers a mount under this kind.
   std::string kind;
+  /// The provider's glue for the page (psp/<name>/web/checkout.js): it
+  /// registers a mount function with `window.payCheckout.register(kind, fn)`
+  /// (see net/web/checkout/pay.js for what the function is given).
+  std::string_view mount_script;
   std::string script_url;  ///< a script the page loads; empty: none
   std::string iframe_url;  ///< a card form the page frames; empty: none
   std::string origin;      ///< the card form's origin, whose messages the page trusts

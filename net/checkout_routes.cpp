@@ -546,6 +546,26 @@ void checkout_asset(api_state& st, const call_ptr& c) {
   c->answer(secured(st, std::move(res)));
 }
 
+/// GET /checkout/psp/{kind}.js: the front end a PSP provider ships for the
+/// page (core::checkout_frontend::mount_script), found by its kind among the
+/// configured PSPs.
+void checkout_psp_script(api_state& st, const call_ptr& c) {
+  const auto& file = c->params[0];
+  constexpr std::string_view suffix = ".js";
+  if (file.size() > suffix.size() && file.ends_with(suffix)) {
+    auto kind = std::string_view(file).substr(0, file.size() - suffix.size());
+    for (const auto& name : st.options.psps->names()) {
+      const auto& f = st.options.psps->find(name)->checkout;
+      if (f.kind != kind || f.mount_script.empty()) continue;
+      http_response res;
+      res.content_type = "text/javascript; charset=utf-8";
+      res.body = std::string(f.mount_script);
+      return c->answer(secured(st, std::move(res)));
+    }
+  }
+  c->answer(secured(st, text_page(404, "Not found.\n")));
+}
+
 /// POST /pay/{link}/session: creates or resumes the visit's intent.
 void checkout_session(api_state& st, const call_ptr& c) {
   if (!same_origin(st, c->req))
@@ -621,6 +641,7 @@ void add_hosted_checkout_routes(api_state& st) {
   st.public_routes.add("POST", "/pay/{id}/session", &checkout_session);
   st.public_routes.add("GET", "/pay/{id}/status", &checkout_status);
   st.public_routes.add("GET", "/checkout/{file}", &checkout_asset);
+  st.public_routes.add("GET", "/checkout/psp/{file}", &checkout_psp_script);
 }
 
 }  // namespace pay::net::api

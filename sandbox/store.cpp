@@ -547,7 +547,9 @@ std::string store::refund_json(const refund& r) const {
   w.field("payment_intent", r.payment_intent);
   optional_string(w, "reason", r.reason);
   w.field_null("receipt_number");
-  w.field("status", "succeeded");
+  w.field("status", r.status);
+  optional_string(w, "failure_reason", r.failure_reason);
+  optional_string(w, "failure_balance_transaction", r.failure_balance_transaction);
   w.end_object();
   return w.take();
 }
@@ -1425,6 +1427,40 @@ api_result store::delete_charge(const std::string& id) {
   w.field("deleted", true);
   w.end_object();
   return {200, w.take()};
+}
+
+api_result store::fail_refund(const std::string& id, const request_context& ctx) {
+  auto it = refunds_.find(id);
+  if (it == refunds_.end()) return no_such("refund", id, "refund").render();
+  auto& r = it->second;
+  if (r.status != "succeeded")
+    return invalid("Refund " + id + " is " + r.status + "; only a succeeded refund can fail.",
+                   "refund")
+        .render();
+  auto ch = charges_.find(r.charge);
+  if (ch == charges_.end()) return no_such("charge", r.charge, "charge").render();
+  if (auto full = check_room(room_per_request)) return full->render();
+  balance_transaction bt;
+  bt.id = core::make_id("txn");
+  bt.type = "refund_failure";
+  bt.amount = r.amount;
+  bt.fee = 0;
+  bt.net = r.amount;
+  bt.currency = r.currency;
+  bt.source = r.id;
+  bt.description = "REFUND FAILURE (" + r.payment_intent + ")";
+  bt.created = now_s();
+  bt.available_on = bt.created;
+  r.status = "failed";
+  r.failure_reason = "expired_or_canceled_card";
+  r.failure_balance_transaction = bt.id;
+  ch->second.amount_refunded -= r.amount;
+  ++objects_;
+  bt_order_.push_back(bt.id);
+  balance_transactions_.emplace(bt.id, std::move(bt));
+  emit("refund.failed", refund_json(r), ctx);
+  emit("charge.refund.updated", refund_json(r), ctx);
+  return {200, refund_json(r)};
 }
 
 api_result store::alter_balance_transaction(const std::string& id, const params& p) {

@@ -129,6 +129,11 @@ class store {
   /// Test control: sets a balance transaction's `amount` and/or `fee` (net
   /// follows), so reconciliation can be shown an amount that differs.
   api_result alter_balance_transaction(const std::string& id, const params& p);
+  /// Test control: a succeeded refund fails after the fact, as Stripe's do
+  /// when the shopper's card is closed: status failed, a `refund_failure`
+  /// balance transaction gives the money back, the charge's refunded amount
+  /// goes down, and `refund.failed` and `charge.refund.updated` are sent.
+  api_result fail_refund(const std::string& id, const request_context& ctx);
 
   /// Counts of every kind of object, as JSON.
   std::string counts_json() const;
@@ -209,11 +214,14 @@ class store {
     metadata meta;
     std::string balance_transaction;
     std::int64_t created = 0;
+    std::string status = "succeeded";
+    std::optional<std::string> failure_reason;
+    std::optional<std::string> failure_balance_transaction;
   };
 
   struct balance_transaction {
     std::string id;
-    std::string type;  ///< charge | refund
+    std::string type;  ///< charge | refund | refund_failure | payout ...
     std::int64_t amount = 0;
     std::int64_t fee = 0;
     std::int64_t net = 0;

@@ -54,6 +54,9 @@ struct intent_write {
   /// written in the same transaction: no transition without its postings,
   /// no postings without their transition.
   std::vector<ledger_posting> postings = {};
+  /// `refund` failed at the PSP after it was booked: its booking is
+  /// reversed in the same transaction (reverse_refund_booking).
+  bool reverses_refund = false;
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when

@@ -314,6 +314,36 @@ core::result<stored_transaction> find_transaction(pg_connection& conn, const std
   return t;
 }
 
+journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& refund_id) {
+  journal_outcome out;
+  auto r = conn.exec(
+      "SELECT id FROM ledger_transactions WHERE refund_id = $1 AND kind = $2 ORDER BY created_at",
+      {refund_id, std::string(core::journal_kind::refund)});
+  if (!r.ok()) {
+    out.error = std::move(r.error);
+    return out;
+  }
+  if (r.rows.size() != 1) {
+    out.error = refused(core::make_error(
+        core::errc::invalid_state, "refund " + refund_id + " has " + std::to_string(r.rows.size()) +
+                                       " bookings; expected exactly one to reverse"));
+    return out;
+  }
+  auto original = find_transaction(conn, std::string(r.rows.text(0, 0)));
+  if (!original) {
+    out.error = refused(original.err());
+    return out;
+  }
+  auto mirror = core::postings::reversal(original->journal(), original->id);
+  if (!mirror) {
+    out.error = refused(mirror.err());
+    return out;
+  }
+  // A second reversal of the same booking fails on ledger_transactions_reversed_once.
+  return insert_journal(conn, *mirror,
+                        post_context{original->intent_id, original->refund_id, original->id});
+}
+
 core::result<std::string> reverse(pg_connection& conn, const std::string& id) {
   auto original = find_transaction(conn, id);
   if (!original) return original.err();

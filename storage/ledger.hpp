@@ -124,6 +124,12 @@ struct stored_transaction {
 /// One stored transaction; not_found when unknown.
 core::result<stored_transaction> find_transaction(pg_connection& conn, const std::string& id);
 
+/// Reverses the booking of refund `refund_id` (its one `refund` transaction):
+/// the low-level form for a caller inside `pg_connection::transaction`, like
+/// insert_journal. A refund with no booking, or one already reversed, is
+/// refused (the caller's transaction then rolls back).
+journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& refund_id);
+
 /// Posts the reversal of transaction `id` (core::postings::reversal),
 /// pointing at it and at its intent and refund; the original stays.
 /// not_found when unknown, invalid_state (param "reverses") when already

@@ -8,6 +8,9 @@
 
 namespace pay::psp {
 
+/// psp/adyen/web/checkout.js, compiled in (psp/CMakeLists.txt).
+std::string_view adyen_checkout_script();
+
 namespace {
 
 std::string origin_of(std::string_view url) {
@@ -20,6 +23,7 @@ std::string origin_of(std::string_view url) {
 core::checkout_frontend checkout_of(const adyen_provider_options& o) {
   core::checkout_frontend f;
   f.kind = "adyen";
+  f.mount_script = adyen_checkout_script();
   f.publishable_key = o.client_key;
   f.environment = o.environment;
   if (!o.sdk_url.empty()) {

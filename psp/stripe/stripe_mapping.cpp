@@ -27,7 +27,9 @@ std::optional<core::refund_status> stripe_refund_status(std::string_view s) {
 core::balance_tx_type stripe_balance_tx_type(std::string_view t) {
   using core::balance_tx_type;
   if (t == "charge") return balance_tx_type::charge;
-  if (t == "refund") return balance_tx_type::refund;
+  // A refund_failure gives a failed refund's money back: the same refund's
+  // second movement, positive (source: the refund).
+  if (t == "refund" || t == "refund_failure") return balance_tx_type::refund;
   if (t == "payout") return balance_tx_type::payout;
   return balance_tx_type::other;
 }

@@ -8,6 +8,9 @@
 
 namespace pay::psp {
 
+/// psp/stripe/web/checkout.js, compiled in (psp/CMakeLists.txt).
+std::string_view stripe_checkout_script();
+
 namespace {
 
 /// scheme://host[:port] of a URL; empty when it has no scheme.
@@ -21,6 +24,7 @@ std::string origin_of(std::string_view url) {
 core::checkout_frontend checkout_of(const stripe_provider_options& o) {
   core::checkout_frontend f;
   f.publishable_key = o.publishable_key;
+  f.mount_script = stripe_checkout_script();
   switch (o.checkout_js) {
     case stripe_checkout_js::stripe:
       // Stripe's documented needs for Stripe.js and Elements.

@@ -44,6 +44,10 @@ constexpr expected_rule expected_rules[] = {
     {s::captured, e::refund_full, s::refunded},
     {s::partially_refunded, e::refund_partial, s::partially_refunded},
     {s::partially_refunded, e::refund_full, s::refunded},
+    {s::partially_refunded, e::refund_failed, s::captured},
+    {s::partially_refunded, e::refund_failed_partial, s::partially_refunded},
+    {s::refunded, e::refund_failed, s::captured},
+    {s::refunded, e::refund_failed_partial, s::partially_refunded},
 };
 
 }  // namespace
@@ -88,12 +92,12 @@ TEST_CASE("terminal statuses refuse every event") {
   }
 }
 
-TEST_CASE("exactly canceled, expired and refunded are terminal") {
+TEST_CASE("exactly canceled and expired are terminal") {
   std::set<intent_status> terminal;
   for (auto status : all_intent_statuses) {
     if (is_terminal(status)) terminal.insert(status);
   }
-  CHECK(terminal == std::set{s::canceled, s::expired, s::refunded});
+  CHECK(terminal == std::set{s::canceled, s::expired});
 }
 
 TEST_CASE("every non-terminal status has at least one rule") {
@@ -196,7 +200,9 @@ TEST_CASE("find_path refuses to go backwards or out of a terminal status") {
   CHECK_FALSE(pay::core::find_path(intent_status::captured, intent_status::authorized));
   CHECK_FALSE(pay::core::find_path(intent_status::authorized, intent_status::processing));
   CHECK_FALSE(pay::core::find_path(intent_status::canceled, intent_status::authorized));
-  CHECK_FALSE(pay::core::find_path(intent_status::refunded, intent_status::captured));
+  CHECK_FALSE(pay::core::find_path(intent_status::expired, intent_status::authorized));
+  // Out of refunded only by a refund's failure (see the reversal test).
+  CHECK_FALSE(pay::core::find_path(intent_status::refunded, intent_status::authorized));
 }
 
 TEST_CASE("Every path find_path returns is a chain of allowed transitions") {
@@ -228,4 +234,17 @@ TEST_CASE("only capture_failed and cancel_failed are refusals, and a walk back n
   REQUIRE(direct);
   REQUIRE(direct->size() == 1);
   CHECK(direct->front().on == e::capture);
+}
+
+TEST_CASE("only a refund's failure takes a refunded intent back, and a walk never does") {
+  for (auto on : all_intent_events)
+    CHECK(is_refund_reversal(on) == (on == e::refund_failed || on == e::refund_failed_partial));
+  // The only walk from refunded to captured is a reversal: the intent actor
+  // refuses it as a walk, so a payment's "captured" news cannot undo a refund.
+  auto back = find_path(s::refunded, s::captured);
+  REQUIRE(back);
+  REQUIRE(back->size() == 1);
+  CHECK(is_refund_reversal(back->front().on));
+  CHECK(transition(s::refunded, e::refund_failed_partial) == s::partially_refunded);
+  CHECK_FALSE(transition(s::captured, e::refund_failed));
 }

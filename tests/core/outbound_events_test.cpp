@@ -78,6 +78,22 @@ TEST_CASE("Creating an intent or an ignored PSP event or a refund's intent move 
             .empty());
 }
 
+TEST_CASE(
+    "A failed refund returning the intent to captured is no new capture, refund.failed tells it") {
+  auto after = intent(intent_status::captured, 6);
+  refund r;
+  r.id = "re_000000000000000000000002";
+  r.merchant_id = "mch_1";
+  r.intent_id = after.id;
+  r.amount = 1000;
+  r.currency = "eur";
+  r.status = "failed";
+  CHECK(types(outbound_events_for(
+            after,
+            std::vector{step("refund_failed", intent_status::refunded, intent_status::captured)}, r,
+            1)) == std::vector<std::string>{"refund.failed"});
+}
+
 TEST_CASE("A decline and 3-D Secure and a cancel and an expiry each make their event") {
   auto after = intent(intent_status::created, 3);
   CHECK(types(outbound_events_for(

@@ -422,3 +422,37 @@ TEST_CASE("A merchant's default PSP, set with paymentsctl, takes creates that na
 }
 
 #endif
+
+TEST_CASE(
+    "An Adyen refund booked when Adyen accepted it and confirmed, then REFUND_FAILED, is "
+    "reversed") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":3000,"currency":"eur","psp":"adyen"})");
+  auto id = str(pi, "id");
+  // The sandbox fails this holder's refunds after confirming them.
+  REQUIRE(f.pay(pi, "refund failed") == "Authorised");
+  REQUIRE(f.status_becomes(id, "captured"));
+
+  auto refund =
+      f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":3000})", "re-1");
+  INFO(refund.response.body);
+  REQUIRE(refund.response.status == 200);
+  auto refund_id = str(test::parse_json(refund.response.body), "id");
+  // Booked at acceptance (pending), then Adyen's REFUND true, then REFUND_FAILED.
+  CHECK(f.journals(id, "refund") == 1);
+  CHECK(f.db.eventually("SELECT count(*) FROM refunds WHERE id = $1 AND status = 'failed'", 1, 20s,
+                        {refund_id}));
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto after = f.get("/v1/payment_intents/" + id);
+  CHECK(after["amount_refunded"].GetInt64() == 0);
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions r JOIN ledger_transactions o ON o.id "
+                   "= r.reverses WHERE o.refund_id = $1",
+                   {refund_id}) == 1);
+  CHECK(f.db.count("SELECT coalesce(sum(e.debit - e.credit), 0)::bigint FROM ledger_entries e JOIN "
+                   "ledger_accounts a ON a.id = e.account_id WHERE a.key = $1",
+                   {"refunds:" + f.merchant.id}) == 0);
+  CHECK(f.books_balance());
+  // The money can be refunded again.
+  auto again = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})", "re-2");
+  CHECK(again.response.status == 200);
+}

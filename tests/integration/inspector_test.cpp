@@ -25,8 +25,8 @@
 #include "actors/inspector.hpp"
 #include "actors/messages.hpp"
 #include "core/ids.hpp"
-#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 

@@ -47,6 +47,7 @@ TEST_CASE("Stripe refund, payout and balance transaction words map to engine enu
   CHECK_FALSE(psp::stripe_payout_status("lost").has_value());
   CHECK(psp::stripe_balance_tx_type("charge") == core::balance_tx_type::charge);
   CHECK(psp::stripe_balance_tx_type("refund") == core::balance_tx_type::refund);
+  CHECK(psp::stripe_balance_tx_type("refund_failure") == core::balance_tx_type::refund);
   CHECK(psp::stripe_balance_tx_type("payout") == core::balance_tx_type::payout);
   CHECK(psp::stripe_balance_tx_type("stripe_fee") == core::balance_tx_type::other);
 }

@@ -3,8 +3,9 @@
 // the PSP's card form with that intent's client secret, and shows success
 // only once the engine itself reports the intent authorized or captured
 // (GET status). Card data is typed into the PSP's iframe and goes to the PSP
-// only. The PSP that holds the intent names its front end (session.psp.kind):
-// the sandbox's card iframe, Stripe.js Elements, or Adyen Web.
+// only. The PSP that holds the intent names its front end (session.psp.kind),
+// a script its provider ships (psp/<name>/web/checkout.js) that mounts the
+// PSP's own form here.
 'use strict';
 (function () {
   var POLL_MS = 700;
@@ -85,124 +86,57 @@
     tell('error', text + ' Please try another card.');
   }
 
-  // ---- the sandbox PSP's card iframe -------------------------------------------------
+  // ---- the PSP's front end: a plug-in each provider ships ---------------------------
 
-  function mountSandbox() {
-    var holder = el('card-holder');
-    holder.textContent = '';
-    var url = new URL(session.psp.iframe_url);
-    url.searchParams.set('client_secret', session.client_secret);
-    url.searchParams.set('publishable_key', session.psp.publishable_key);
-    // The card form posts its messages to this origin only.
-    url.searchParams.set('parent_origin', window.location.origin);
-    var frame = document.createElement('iframe');
-    frame.id = 'psp-frame';
-    frame.title = 'Secure card form';
-    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
-    frame.src = url.toString();
-    holder.appendChild(frame);
-    el('payment').hidden = false;
+  // Each PSP provider serves its own glue at /checkout/psp/<kind>.js, which
+  // registers a mount function here; the page knows no PSP by name. A mount
+  // is given `page`: the visit's session, the element to build its form in,
+  // and the page's ways to report what the shopper's form says.
+  var mounts = {};
+  window.payCheckout = {
+    register: function (kind, mount) { mounts[kind] = mount; }
+  };
+
+  function formFailed() {
+    setState('error');
+    tell('error', 'The payment form could not load.');
   }
 
-  window.addEventListener('message', function (ev) {
-    if (!session || session.psp.kind !== 'sandbox' || ev.origin !== session.psp.origin) return;
-    var frame = el('psp-frame');
-    if (!frame || ev.source !== frame.contentWindow) return;
-    var data = ev.data || {};
-    if (data.source !== 'psp-sandbox') return;
-    if (data.type === 'requires_action') {
-      setState('challenge');
-      tell('pending', 'Complete the 3-D Secure check in the card form.');
-    } else if (data.type === 'payment_failed') {
-      // A fresh form for the next card; the PSP's intent is back to
-      // requires_payment_method and accepts another confirmation.
-      mountSandbox();
-      if (data.error && data.error.message) return declined(data.error.message);
-      lastPaymentError('The card could not be authenticated.').then(declined);
-    } else if (data.type === 'payment_confirmed') {
-      setState('confirming');
-      tell('pending', 'Confirming your payment...');
-      pollStatus();
-    }
-  });
-
-  // ---- Stripe.js Elements (engine configured for Stripe) -----------------------------
-
-  function mountStripe() {
+  function loadScript(url, onload) {
     var script = document.createElement('script');
-    script.src = session.psp.script_url;
-    script.onerror = function () { setState('error'); tell('error', 'The payment form could not load.'); };
-    script.onload = function () {
-      var stripe = window.Stripe(session.psp.publishable_key);
-      var card = stripe.elements().create('card');
-      card.mount('#stripe-card');
-      var form = el('stripe-form');
-      var button = el('stripe-pay');
-      form.hidden = false;
-      el('payment').hidden = false;
-      form.addEventListener('submit', function (ev) {
-        ev.preventDefault();
-        button.disabled = true;
-        tell('pending', 'Processing...');
-        // Stripe.js shows the 3-D Secure challenge itself when the bank asks.
-        stripe.confirmCardPayment(session.client_secret, { payment_method: { card: card } })
-          .then(function (result) {
-            button.disabled = false;
-            if (result.error) return declined(result.error.message);
-            setState('confirming');
-            tell('pending', 'Confirming your payment...');
-            pollStatus();
-          });
-      });
-    };
+    script.src = url;
+    script.onerror = formFailed;
+    script.onload = onload;
     document.head.appendChild(script);
   }
 
-  // ---- Adyen Web (Drop-in/Components, sessions flow) ---------------------------------
-
-  function mountAdyen() {
-    var adyenSession;
-    try {
-      // The engine hands Adyen's session over as {"id", "sessionData"}.
-      adyenSession = JSON.parse(session.client_secret);
-    } catch (e) {
-      setState('error');
-      return tell('error', 'The payment form could not load.');
-    }
-    var script = document.createElement('script');
-    script.src = session.psp.script_url;
-    script.onerror = function () { setState('error'); tell('error', 'The payment form could not load.'); };
-    script.onload = function () {
-      window.AdyenCheckout({
-        environment: session.psp.environment || 'test',
-        clientKey: session.psp.publishable_key,
-        session: { id: adyenSession.id, sessionData: adyenSession.sessionData },
-        // Adyen Web runs the whole payment, 3-D Secure included; its result
-        // is the shopper's view only: the engine learns the outcome from
-        // Adyen's notification, and the page waits for the engine.
-        onPaymentCompleted: function (result) {
-          var code = result && result.resultCode;
-          if (code === 'Authorised' || code === 'Received' || code === 'Pending') {
-            setState('confirming');
-            tell('pending', 'Confirming your payment...');
-            return pollStatus();
-          }
-          // Refused or failed: the component stays for another card.
-          declined(code === 'Refused' ? 'The card was declined.' : 'The payment did not go through.');
-        },
-        onError: function () {
-          declined('The payment did not go through.');
-        }
-      }).then(function (checkout) {
-        el('adyen-card').hidden = false;
-        checkout.create('card').mount('#adyen-card');
-        el('payment').hidden = false;
-      }, function () {
-        setState('error');
-        tell('error', 'The payment form could not load.');
-      });
+  function page() {
+    return {
+      session: session,
+      holder: el('psp-holder'),
+      loadScript: loadScript,
+      show: function () { el('payment').hidden = false; },
+      processing: function () { tell('pending', 'Processing...'); },
+      challenge: function (text) { setState('challenge'); tell('pending', text); },
+      confirming: function () {
+        setState('confirming');
+        tell('pending', 'Confirming your payment...');
+        pollStatus();
+      },
+      declined: declined,
+      lastPaymentError: lastPaymentError,
+      failed: formFailed
     };
-    document.head.appendChild(script);
+  }
+
+  function mountFrontEnd() {
+    var kind = session.psp.kind;
+    if (!/^[a-z0-9_-]{1,32}$/.test(kind)) return formFailed();
+    el('psp-holder').textContent = '';
+    loadScript('/checkout/psp/' + kind + '.js', function () {
+      if (!mounts[kind]) return formFailed();
+      mounts[kind](page());
+    });
   }
 
   // ---- start: create or resume this visit's intent -------------------------------------
@@ -236,9 +170,7 @@
           return tell('error', 'This payment can no longer be completed.');
         }
         setState('ready');
-        if (session.psp.kind === 'stripe') mountStripe();
-        else if (session.psp.kind === 'adyen') mountAdyen();
-        else mountSandbox();
+        mountFrontEnd();
       })
       .catch(function () {
         setState('error');
