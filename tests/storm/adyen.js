@@ -22,9 +22,11 @@ function itemId(n) { return `${n.eventCode}:${n.pspReference}:${n.success}`; }
 // engine answered (so the sandbox retries until the engine says [accepted]).
 // A transparent hop: it never answers for the engine, drops or invents nothing.
 class NotificationRecorder {
-  constructor(engineUrl) {
+  constructor(engineUrl, t0 = Date.now()) {
+    this.t0 = t0;
     this.engineUrl = engineUrl; // () => the engine's Adyen webhook URL
     this.items = new Map();     // itemId -> item (first seen)
+    this.seen = new Map();      // itemId -> { first: ms, accepted: ms or null } since T0
     this.posts = 0;
     this.forwardStatus = {};
   }
@@ -36,11 +38,17 @@ class NotificationRecorder {
       req.on('end', async () => {
         const body = Buffer.concat(chunks).toString('utf8');
         this.posts++;
+        const ids = [];
         try {
           const batch = JSON.parse(body);
           for (const wrap of batch.notificationItems || []) {
             const n = wrap.NotificationRequestItem;
-            if (n && !this.items.has(itemId(n))) this.items.set(itemId(n), n);
+            if (!n) continue;
+            ids.push(itemId(n));
+            if (!this.items.has(itemId(n))) {
+              this.items.set(itemId(n), n);
+              this.seen.set(itemId(n), { first: Date.now() - this.t0, accepted: null });
+            }
           }
         } catch { /* not JSON: the engine will say so */ }
         let status = 502;
@@ -54,6 +62,12 @@ class NotificationRecorder {
           text = await r.text();
         } catch { /* engine down: the sandbox retries */ }
         this.forwardStatus[status] = (this.forwardStatus[status] || 0) + 1;
+        if (status >= 200 && status < 300) {
+          for (const id of ids) {
+            const s = this.seen.get(id);
+            if (s && s.accepted === null) s.accepted = Date.now() - this.t0;
+          }
+        }
         res.writeHead(status, { 'Content-Type': 'text/plain' });
         res.end(text);
       });

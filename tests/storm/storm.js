@@ -42,6 +42,7 @@ function parseArgs(argv) {
     killMaxMs: 9000,
     pgRestartEverySeconds: 75,
     psps: ['stripe', 'adyen'],
+    adyenProbes: true,
   };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
@@ -69,7 +70,11 @@ function parseArgs(argv) {
       o.killMinMs = lo;
       o.killMaxMs = hi;
     } else if (a === '--pg-restart-every-seconds') o.pgRestartEverySeconds = num(next());
-    else if (a === '--psps') {
+    else if (a === '--adyen-probes') {
+      const v = next();
+      if (v !== 'on' && v !== 'off') usage('--adyen-probes wants on or off');
+      o.adyenProbes = v === 'on';
+    } else if (a === '--psps') {
       o.psps = [...new Set(next().split(',').map((x) => x.trim()).filter(Boolean))];
       if (o.psps.length === 0 || o.psps.some((x) => !PSPS.includes(x))) usage(`--psps wants a list of ${PSPS.join(', ')}`);
     }
@@ -235,7 +240,7 @@ class World {
     this.adyenMerchant = 'StormMerchantECOM';
     // Every Adyen notification passes through the storm's recorder on its
     // way to the engine: the PSP's side of every payment, for the checks.
-    this.notifications = new adyen.NotificationRecorder(() => this.engineUrl('/v1/webhooks/adyen'));
+    this.notifications = new adyen.NotificationRecorder(() => this.engineUrl('/v1/webhooks/adyen'), T0);
     this.engine = null;          // child process
     this.engineFailpoint = null; // failpoint of the running engine
     this.engineStopping = false;
@@ -277,13 +282,15 @@ class World {
     return true;
   }
 
-  // Stops the private cluster and deletes its data, keeping its log.
-  async stopPostgres() {
+  // Stops the private cluster and deletes its data (kept with --keep, for a
+  // post-mortem: `pg_ctl -D WORK/pg start`), keeping its log.
+  async stopPostgres(keep = false) {
     if (!this.ownCluster || !this.pgData) return;
-    await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-m', 'immediate', '-w', 'stop']);
+    await asPg(path.join(PG_BIN, 'pg_ctl'), ['-D', this.pgData, '-m', 'fast', '-w', 'stop']);
     try {
       fs.copyFileSync(path.join(this.pgData, 'server.log'), path.join(this.work, 'postgresql.log'));
     } catch { /* no log */ }
+    if (keep) return;
     fs.rmSync(this.pgData, { recursive: true, force: true });
     this.pgData = null;
   }
@@ -652,9 +659,15 @@ class Client {
     flow.pspRef = create.final.body.psp_reference;
     flow.clientSecret = create.final.body.client_secret;
     create.intent = flow.intent;
+    // With --adyen-probes off, an Adyen intent Adyen holds no authorisation
+    // for is never canceled (the shopper just leaves; the session expires):
+    // the engine refuses or mis-answers those cancels today (docs/reliability.md).
+    const cancelUnpaid = psp !== 'adyen' || this.opt.adyenProbes;
     if (kind === 'cancel_created') {
-      await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
-        { cancellation_reason: 'abandoned' }, flow);
+      if (cancelUnpaid) {
+        await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
+          { cancellation_reason: 'abandoned' }, flow);
+      }
       return;
     }
 
@@ -667,20 +680,22 @@ class Client {
         // The merchant gives up while the shopper is in the challenge.
         outcome = await pay.challenge(null);
         if (outcome === 'requires_action') {
-          await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
+          if (cancelUnpaid) await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
           return;
         }
       } else {
         outcome = await pay.challenge(approve);
         if (!approve) {
-          await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
-            { cancellation_reason: 'abandoned' }, flow);
+          if (cancelUnpaid) {
+            await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
+              { cancellation_reason: 'abandoned' }, flow);
+          }
           return;
         }
       }
     } else if (kind === 'decline') {
       outcome = await pay.decline();
-      if (rng.chance(0.5)) {
+      if (rng.chance(0.5) && cancelUnpaid) {
         await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
         return;
       }
@@ -700,11 +715,14 @@ class Client {
     }
     // Manual capture: with the Stripe format the merchant captures right
     // after the confirmation. Adyen tells the merchant by its AUTHORISATION
-    // notification only (no read): the merchant mostly waits for it (as
-    // Adyen advises), sometimes captures at once.
-    if (psp === 'adyen' && rng.chance(0.75)) await this.waitFor(flow, ['authorized'], 20000);
+    // notification only (no read): the merchant mostly waits until the
+    // engine shows it `authorized` (up to 45 s: after a crash the engine's
+    // inbox lease holds a received notification 30 s); with --adyen-probes
+    // on, a quarter act at once on the shopper's `Authorised`.
+    const early = rng.chance(0.25) && this.opt.adyenProbes;
+    if (psp === 'adyen' && !early) await this.waitFor(flow, ['authorized'], 45000);
     if (kind === 'cancel_authorized') {
-      if (rng.chance(0.5)) await this.waitFor(flow, ['authorized'], 10000);
+      if (rng.chance(0.5) && psp !== 'adyen') await this.waitFor(flow, ['authorized'], 10000);
       await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
         { cancellation_reason: 'requested_by_customer' }, flow, { pspAuthorized });
       return;
@@ -1335,6 +1353,13 @@ async function check(world, rec, opt, adyenReport) {
         if (canceled && yes.length === 0) for (const o of cancels.filter(refused)) f.push(`${fmt(o)}, but the PSP canceled the payment`);
         if (!canceled && !nothingPaid) for (const o of yes) f.push(`${fmt(o)}, but the PSP did not cancel (captured ${captured})`);
         if (!canceled && nothingPaid && row.status !== 'canceled') for (const o of yes) f.push(`${fmt(o)}, but the intent is ${row.status}`);
+        // As for captures: a cancel sent after the PSP authorised, refused,
+        // while the PSP still holds the authorisation.
+        if (!canceled && authorisedUncaptured && captured === 0) {
+          for (const o of cancels.filter((x) => refused(x) && x.pspAuthorized)) {
+            f.push(`${fmt(o)}, sent after the PSP authorised the payment, which the PSP still holds uncaptured`);
+          }
+        }
         for (const o of yes) {
           const st = o.final.body && o.final.body.status;
           const fine = o.final.status === 202 ? ['cancel_pending'] : ['canceled'];
@@ -1434,7 +1459,7 @@ async function main() {
   const cleanup = async () => {
     await world.stopAll();
     await world.dropDatabase();
-    await world.stopPostgres();
+    await world.stopPostgres(opt.keep);
   };
   process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
   process.on('SIGTERM', () => { cleanup().finally(() => process.exit(143)); });
@@ -1512,7 +1537,10 @@ async function main() {
   }
   const reportFile = path.join(world.work, 'report.json');
   fs.writeFileSync(reportFile, JSON.stringify({ seed: opt.seed, seconds: opt.seconds, counts: c,
-    flows: rec.flows, flowKinds: rec.flowKinds, answers, settled, results, ops: rec.ops }, null, 1));
+    flows: rec.flows, flowKinds: rec.flowKinds, flowsByPsp: rec.flowsByPsp, answers, settled, results,
+    ops: rec.ops, database: world.dbName,
+    adyen_notifications: [...world.notifications.items].map(([id, n]) => ({ id, ...world.notifications.seen.get(id),
+      merchantReference: n.merchantReference, originalReference: n.originalReference, value: n.amount.value })) }, null, 1));
   console.log(`\n${exitCode === 0 ? 'PASS' : 'FAIL'}: seed ${opt.seed}; replay with: ${replay}`);
   if (exitCode === 0 && !opt.keep && !opt.work) { // never delete a folder we were given
     fs.rmSync(world.work, { recursive: true, force: true });
