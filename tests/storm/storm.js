@@ -1,17 +1,19 @@
 #!/usr/bin/env node
-// The crash storm (issue 13): merchants' clients run mixed payment flows
+// The crash storm (issue 13, with Adyen issue 14): merchants' clients run
+// mixed payment flows, spread over the Stripe-format and the Adyen account,
 // against the real engine and the real sandbox PSP, retrying every request
 // with the same Idempotency-Key until it gets a final answer, while the
 // engine is SIGKILLed (and restarted, sometimes at a failpoint), PostgreSQL
 // restarts with `-m immediate` and the sandbox runs fault phases. After a
-// settle period it checks the invariants of docs/reliability.md and prints
-// PASS/FAIL for each; exit code 1 on any FAIL, 2 on a set-up failure.
+// settle period it checks the invariants of docs/reliability.md per PSP and
+// prints PASS/FAIL for each; exit code 1 on any FAIL, 2 on a set-up failure.
 //
 //   node tests/storm/storm.js [--seconds N | --minutes N] [--seed S] [--clients C]
+//                             [--psps stripe,adyen] [--adyen-probes on|off]
 //                             [--build DIR] [--database-url ADMIN_URL] [--work DIR]
 //
-// Every random choice (flows, amounts, cards, kill moments, failpoints, fault
-// phases) comes from a PRNG seeded by --seed: one stream for the chaos
+// Every random choice (flows, PSPs, amounts, cards, kill moments, failpoints,
+// fault phases) comes from a PRNG seeded by --seed: one stream for the chaos
 // schedule and one per client, so a seed replays the same plan. The OS's
 // timing is not replayed: where a kill lands inside a request varies.
 'use strict';
@@ -86,13 +88,14 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 16)
-    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const text = fs.readFileSync(__filename, 'utf8').split('\n').slice(1)
+    .filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
   if (err) console.error(`storm: ${err}`);
   console.error(text);
   console.error('More options: --settle-seconds N, --kill-interval-ms LO..HI, --keep (the work ' +
     'folder, deleted after a PASS), ' +
-    '--pg-restart-every-seconds N. Without --database-url a private PostgreSQL cluster is ' +
+    '--pg-restart-every-seconds N, --psps (default stripe,adyen), --adyen-probes (default on: also ' +
+    'flows the engine is known to mis-answer, see docs/reliability.md). Without --database-url a private PostgreSQL cluster is ' +
     'started (pg_ctl) and restarted during the storm; with it, no PostgreSQL restarts.');
   process.exit(err ? 2 : 0);
 }
