@@ -1553,4 +1553,6 @@ async function main() {
   process.exit(exitCode);
 }
 
-main();
+// tests/storm/adyen_defects.js builds its world from these.
+if (require.main === module) main();
+else module.exports = { World, http, sleep, sqlRows, parseArgs };
