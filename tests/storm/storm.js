@@ -1454,7 +1454,8 @@ async function main() {
   }
   const world = new World(opt);
   const rec = new Recorder();
-  const replay = `./dev.sh storm --seconds ${opt.seconds} --seed ${opt.seed} --clients ${opt.clients} --psps ${opt.psps.join(',')}`;
+  const replay = `./dev.sh storm --seconds ${opt.seconds} --seed ${opt.seed} --clients ${opt.clients} --psps ${opt.psps.join(',')}` +
+    `${opt.adyenProbes ? '' : ' --adyen-probes off'}`;
   log(`seed ${opt.seed}, ${opt.seconds} s, ${opt.clients} clients; work folder ${world.work}`);
   let results;
   let settled;
