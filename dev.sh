@@ -7,9 +7,10 @@
 #   ./dev.sh test    the same set-up, then every test (ctest).
 #   ./dev.sh build   install what is missing and build only.
 #   ./dev.sh bench   the same set-up, then the benchmarks (bench/run.sh).
-#   ./dev.sh storm [--minutes N] [--seed S]
+#   ./dev.sh storm [--minutes N] [--seed S] [--psps stripe,adyen]
 #                    build, then the crash storm (tests/storm/storm.js, see
-#                    docs/reliability.md) in its own PostgreSQL cluster.
+#                    docs/reliability.md) in its own PostgreSQL cluster;
+#                    payments spread over the PSPs named (default both).
 #   ./dev.sh test --sanitize
 #                    every test, built with ASan and UBSan in build-sanitize/.
 #   ./dev.sh test --sanitize=thread
