@@ -55,6 +55,9 @@ struct intent_state {
   clock_type::time_point deadline{};
   /// The PSP payment error last counted in the metrics (see count_committed).
   std::string failure_counted;
+  /// The intent's PSP cannot be read by id (it answered `unsupported`): it
+  /// tells outcomes by its events only.
+  bool psp_tells_by_events_only = false;
   inspector::registration probe;
 
   static inline const char* name = "payment_intent";
@@ -357,6 +360,13 @@ bool pending(const core::payment_intent& pi) {
          pi.status == core::intent_status::processing;
 }
 
+/// For a PSP that tells outcomes by its events only: the shopper can no
+/// longer be paying this intent, so no event about its payment is still
+/// to come.
+bool payment_window_passed(const core::payment_intent& pi) {
+  return unix_now_s() - pi.created >= core::limits::event_only_payment_window_s;
+}
+
 /// When the intent still waits for the shopper or the PSP, asks the PSP for
 /// its state and records any progress (until webhooks land, this is how the
 /// engine learns of an authorisation). A PSP failure leaves the state as is;
@@ -373,10 +383,14 @@ void refresh_from_psp(intent_pointer self, Then then) {
           [self, then](psp_intent_outcome& outcome) mutable {
             auto* psp = std::get_if<core::psp_intent>(&outcome);
             // A PSP that tells outcomes by its events only: what they
-            // recorded is as current as the engine can know.
+            // recorded is all the engine can know, but while the shopper may
+            // still be paying, an authorisation may be on its way: not
+            // current until the PSP's payment window has passed.
             if (auto* f = std::get_if<core::psp_failure>(&outcome);
-                f != nullptr && f->kind == core::psp_failure_kind::unsupported)
-              return then(true);
+                f != nullptr && f->kind == core::psp_failure_kind::unsupported) {
+              self->state.psp_tells_by_events_only = true;
+              return then(payment_window_passed(*self->state.pi));
+            }
             if (psp == nullptr) {
               core::log::debug("psp refresh failed",
                                {{"intent_id", self->state.id},
@@ -411,7 +425,13 @@ void refresh_from_psp(intent_pointer self, Then then) {
 /// The refusal of a command by the intent's state: final when the state is
 /// known to be current, a retryable 503 when it may be stale (the PSP read
 /// of a pending intent failed: the shopper may have paid meanwhile).
-core::error refusal(const core::payment_intent& pi, bool fresh, std::string_view action) {
+core::error refusal(const core::payment_intent& pi, bool fresh, std::string_view action,
+                    bool events_only = false) {
+  if (!fresh && pending(pi) && events_only)
+    return core::make_error(core::errc::psp_unavailable,
+                            "The PSP has not told this PaymentIntent's payment outcome yet (it "
+                            "tells it by its events, and the shopper may still be paying); "
+                            "retry with the same Idempotency-Key.");
   if (!fresh && pending(pi))
     return core::make_error(core::errc::psp_unavailable,
                             "The PSP could not be asked for this PaymentIntent's current "
@@ -595,7 +615,8 @@ void run_capture(intent_pointer self, capture_command cmd,
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
     if (!accepts_command(current, core::intent_event::capture)) {
-      rp.deliver(to_caf_error(refusal(current, fresh, "captured")));
+      rp.deliver(
+          to_caf_error(refusal(current, fresh, "captured", self->state.psp_tells_by_events_only)));
       return;
     }
     auto amount = cmd.amount.value_or(current.amount_capturable);
@@ -607,8 +628,12 @@ void run_capture(intent_pointer self, capture_command cmd,
                            "amount_to_capture")));
       return;
     }
+    // The amount is fixed at admission, a full capture included: a resumed
+    // capture asks the PSP for exactly this again (same PSP key, same
+    // request), whatever the intent's capturable amount says by then.
+    cmd.amount = amount;
     storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::capture,
-                                     cmd.amount, std::nullopt};
+                                     amount, std::nullopt};
     admit_operation(
         self, std::move(a),
         [self, cmd, amount, rp]() mutable { capture_at_psp(self, cmd, amount, rp); }, failer(rp));
@@ -646,7 +671,11 @@ void record_cancel(intent_pointer self, cancel_command cmd, bool later,
 void cancel_at_psp(intent_pointer self, cancel_command cmd,
                    caf::typed_response_promise<core::payment_intent> rp) {
   const auto& current = *self->state.pi;
-  if (!current.psp_reference) return record_cancel(self, std::move(cmd), false, rp);
+  // Nothing to void at the PSP: no PSP intent, or one at a PSP that holds
+  // nothing before the shopper's payment is authorised (whose window has
+  // passed, see run_cancel).
+  if (!current.psp_reference || (self->state.psp_tells_by_events_only && pending(current)))
+    return record_cancel(self, std::move(cmd), false, rp);
   psp_modification_request req{
       modification_of(current, current.id, std::nullopt, current.amount_capturable, cmd.request_id),
       cmd.psp_key};
@@ -668,11 +697,24 @@ void cancel_at_psp(intent_pointer self, cancel_command cmd,
 
 void run_cancel(intent_pointer self, cancel_command cmd,
                 caf::typed_response_promise<core::payment_intent> rp) {
-  if (cmd.resume) return cancel_at_psp(self, std::move(cmd), rp);
+  if (cmd.resume) {
+    if (!pending(*self->state.pi)) return cancel_at_psp(self, std::move(cmd), rp);
+    // Learns whether the PSP can be read at all (cancel_at_psp needs to).
+    return refresh_from_psp(
+        self, [self, cmd, rp](bool) mutable { cancel_at_psp(self, std::move(cmd), rp); });
+  }
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
     if (!accepts_command(current, core::intent_event::cancel)) {
-      rp.deliver(to_caf_error(refusal(current, fresh, "canceled")));
+      rp.deliver(
+          to_caf_error(refusal(current, fresh, "canceled", self->state.psp_tells_by_events_only)));
+      return;
+    }
+    // While the shopper may still be paying at a PSP that tells outcomes by
+    // its events only, a cancel could race an authorisation the engine
+    // would not void: not yet.
+    if (!fresh && pending(current) && self->state.psp_tells_by_events_only) {
+      rp.deliver(to_caf_error(refusal(current, fresh, "canceled", true)));
       return;
     }
     storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::cancel,

@@ -84,6 +84,15 @@ inline constexpr std::size_t list_limit_max = 100;
 /// healthy, and a hung call must free its concurrency slot.
 inline constexpr std::int64_t psp_call_timeout_ms = 5'000;
 
+/// How long after its creation an intent at a PSP that tells outcomes by its
+/// events only (no read by id: Adyen) may still be paid by the shopper: an
+/// Adyen session stays payable for an hour by default. Until then a capture
+/// or cancel of an intent not yet authorised answers a retryable 503 (an
+/// authorisation may be on its way) instead of a final refusal; after it,
+/// capture is refused and cancel happens in the engine alone (the PSP holds
+/// nothing to void).
+inline constexpr std::int64_t event_only_payment_window_s = 3'600;
+
 /// PSP calls in flight per PSP account; protects the PSP and our sockets.
 inline constexpr std::size_t psp_concurrency_max = 64;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/crypto.hpp"
+#include "core/idempotency.hpp"
 #include "core/ids.hpp"
 
 namespace pay::storage {
@@ -55,13 +56,15 @@ core::result<inbox_receipt> inbox_add(pg_connection& conn, const inbox_item& ite
 core::result<std::vector<inbox_row>> inbox_claim(pg_connection& conn, std::size_t batch_max,
                                                  std::int64_t lease_ms) {
   auto r = conn.exec(
-      "UPDATE webhook_inbox SET attempts = attempts + 1, next_attempt_at = clock_timestamp() + "
-      "make_interval(secs => $2::double precision / 1000) WHERE id IN (SELECT id FROM "
-      "webhook_inbox WHERE processed_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at "
-      "<= clock_timestamp() ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+      "UPDATE webhook_inbox SET attempts = attempts + 1, claimed_by = $3, next_attempt_at = "
+      "clock_timestamp() + make_interval(secs => $2::double precision / 1000) WHERE id IN (SELECT "
+      "w.id FROM webhook_inbox w WHERE w.processed_at IS NULL AND w.dead_lettered_at IS NULL AND "
+      "(w.next_attempt_at <= clock_timestamp() OR (w.claimed_by IS NOT NULL AND w.claimed_by <> $3 "
+      "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = "
+      "w.claimed_by))) ORDER BY w.next_attempt_at, w.id LIMIT $1 FOR UPDATE SKIP LOCKED) "
       "RETURNING id, psp, event_id, event_type, object_id, encode(payload, 'hex'), attempts, "
       "(extract(epoch FROM retry_window_at) * 1000)::bigint",
-      {std::to_string(batch_max), std::to_string(lease_ms)});
+      {std::to_string(batch_max), std::to_string(lease_ms), core::instance_id()});
   if (!r.ok()) return to_core_error(*r.error);
   std::vector<inbox_row> out;
   for (int i = 0; i < r.rows.size(); ++i) {
@@ -104,8 +107,8 @@ core::status inbox_retry_later(pg_connection& conn, std::int64_t id, int attempt
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
     if (auto e = record_attempt(tx, id, attempt, error)) return e;
     auto r = tx.exec(
-        "UPDATE webhook_inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => "
-        "$2::double precision / 1000) WHERE id = $1 AND processed_at IS NULL",
+        "UPDATE webhook_inbox SET claimed_by = NULL, next_attempt_at = clock_timestamp() + "
+        "make_interval(secs => $2::double precision / 1000) WHERE id = $1 AND processed_at IS NULL",
         {std::to_string(id), std::to_string(delay_ms)});
     return r.error;
   });

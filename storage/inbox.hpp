@@ -71,7 +71,9 @@ core::result<inbox_receipt> inbox_add(pg_connection& conn, const inbox_item& ite
 /// Claims up to `batch_max` due events for `lease_ms` (FOR UPDATE SKIP
 /// LOCKED, so engine processes never claim the same row), counting the
 /// attempt. A claim that is never reported back lapses and is claimed again:
-/// that is how a restart re-delivers what a crash left unprocessed.
+/// that is how a restart re-delivers what a crash left unprocessed. The
+/// claim names this process (core::instance_id); a claim whose process has
+/// no database connection any more is claimable at once, lease or not.
 core::result<std::vector<inbox_row>> inbox_claim(pg_connection& conn, std::size_t batch_max,
                                                  std::int64_t lease_ms);
 
