@@ -133,7 +133,7 @@ constexpr std::int64_t search_page_size_max = 500;
 /// The fixed sandbox buyer every approval logs in as.
 constexpr const char* buyer_payer_id = "SBXBUYER7Q2LM";
 constexpr const char* buyer_email = "sb-buyer@personal.example.com";
-constexpr const char* merchant_id = "SBXMERCHANT4TQ";
+constexpr const char* merchant_id = "SBXMERCHANT4Q";
 constexpr const char* merchant_email = "sb-merchant@business.example.com";
 
 std::int64_t now_s() {
@@ -232,6 +232,71 @@ result not_found(const std::string& what, const std::string& id) {
                "Specified resource ID does not exist. Please check the resource ID and try "
                "again.",
                what, id, "path");
+}
+
+struct issue_text {
+  const char* method;
+  const char* path;
+  const char* issue;
+  const char* description;
+};
+
+/// PayPal's own description of each issue per operation, generated from
+/// the OpenAPI subset (sandbox/paypal/make_issue_table.py).
+constexpr issue_text issue_texts[] = {
+#include "sandbox/paypal/issues.inc"
+};
+
+/// The OpenAPI path template of an API path ("v2", "checkout", "orders",
+/// id, "capture" -> "/v2/checkout/orders/{id}/capture"); empty if none.
+std::string path_template(const std::vector<std::string>& p) {
+  auto n = p.size();
+  if (n >= 3 && p[0] == "v2" && p[1] == "checkout" && p[2] == "orders") {
+    if (n == 3) return "/v2/checkout/orders";
+    if (n == 4) return "/v2/checkout/orders/{id}";
+    if (n == 5) return "/v2/checkout/orders/{id}/" + p[4];
+  }
+  if (n >= 4 && n <= 5 && p[0] == "v2" && p[1] == "payments") {
+    std::string name = p[2] == "authorizations" ? "{authorization_id}"
+                       : p[2] == "captures"     ? "{capture_id}"
+                       : p[2] == "refunds"      ? "{refund_id}"
+                                                : "";
+    if (name.empty()) return {};
+    auto out = "/v2/payments/" + p[2] + "/" + name;
+    return n == 5 ? out + "/" + p[4] : out;
+  }
+  return {};
+}
+
+/// Puts PayPal's documented description into an error answer of the
+/// operation at `parts`, when the document fixes one for its issue.
+void conform_description(const std::string& method, const std::vector<std::string>& parts,
+                         service::result& r) {
+  if (r.status < 400 || r.body.empty()) return;
+  auto tmpl = path_template(parts);
+  if (tmpl.empty()) return;
+  rapidjson::Document doc;
+  if (doc.Parse(r.body.c_str()).HasParseError() || !doc.IsObject()) return;
+  auto details = doc.FindMember("details");
+  if (details == doc.MemberEnd() || !details->value.IsArray()) return;
+  bool changed = false;
+  for (auto& d : details->value.GetArray()) {
+    if (!d.IsObject() || !d.HasMember("issue") || !d["issue"].IsString() ||
+        !d.HasMember("description"))
+      continue;
+    std::string_view issue = d["issue"].GetString();
+    for (const auto& t : issue_texts) {
+      if (method != t.method || tmpl != t.path || issue != t.issue) continue;
+      d["description"].SetString(t.description, doc.GetAllocator());
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  r.body.assign(buffer.GetString(), buffer.GetSize());
 }
 
 /// The HTTP status PayPal's negative testing answers for a mocked issue.
@@ -342,14 +407,14 @@ std::optional<std::int64_t> read_money(const rapidjson::Value& v, const std::str
                 field + "/currency_code", currency);
       return std::nullopt;
     case amount_issue::amount_too_large:
-      e = error(422, "AMOUNT_TOO_LARGE",
+      e = error(422, "MAX_VALUE_EXCEEDED",
                 "The amount is above the psp-sandbox's limit of " +
                     format_amount(amount_minor_max, currency) + ".",
                 field + "/value", text);
       return std::nullopt;
   }
   if (*minor <= 0) {
-    e = error(422, "INVALID_PARAMETER_VALUE", "The amount must be greater than zero.",
+    e = error(422, "CANNOT_BE_ZERO_OR_NEGATIVE", "The amount must be greater than zero.",
               field + "/value", text);
     return std::nullopt;
   }
@@ -936,10 +1001,11 @@ void service::api(const net::http_request& req, const send_fn& send) {
                           "PayPal-Mock-Response must be {\"mock_application_codes\":\"ISSUE\"}.",
                           "PayPal-Mock-Response", std::string(*mock), "header"),
                     0);
-    return finish(
+    auto mocked =
         error(mock_status(code), code,
-              "Negative testing: the PayPal-Mock-Response header asked for " + code + "."),
-        0);
+              "Negative testing: the PayPal-Mock-Response header asked for " + code + ".");
+    conform_description(req.method, parts, mocked);
+    return finish(std::move(mocked), 0);
   }
 
   rapidjson::Document doc;
@@ -1010,6 +1076,7 @@ void service::api(const net::http_request& req, const send_fn& send) {
     {
       std::lock_guard guard{mutex_};
       r = dispatch(req_copy.method, parts, req_copy, *doc, full);
+      conform_description(req_copy.method, parts, r);
       if (!request_id.empty()) {
         auto it = idempotency_.find(request_id);
         if (it != idempotency_.end()) {
@@ -1112,7 +1179,7 @@ service::result service::create_order(const rapidjson::Value& body, bool has_req
   if (!units->value.IsArray() || units->value.Empty())
     return bad("/purchase_units", "purchase_units must be a non-empty array.");
   if (units->value.Size() > 1)
-    return error(422, "MULTIPLE_PURCHASE_UNITS_NOT_SUPPORTED",
+    return error(422, "INVALID_ARRAY_MAX_ITEMS",
                  "The psp-sandbox takes one purchase unit per order.", "/purchase_units");
   const auto& unit = units->value[0];
   if (!unit.IsObject()) return bad("/purchase_units/@reference_id=='default'", "Not an object.");
@@ -1203,7 +1270,7 @@ service::result service::approve(order& o, const std::string& funding) {
     return error(400, "INVALID_PARAMETER_VALUE",
                  "funding must be balance, deny_capture or pending_capture.", "funding", funding);
   if (o.status == "COMPLETED" || o.status == "VOIDED")
-    return error(422, "ORDER_ALREADY_COMPLETED", "The order is " + o.status + ".");
+    return error(422, "ORDER_COMPLETED_OR_VOIDED", "The order is " + o.status + ".");
   bool first = o.status != "APPROVED";
   o.funding = funding;
   o.status = "APPROVED";
@@ -1351,7 +1418,7 @@ service::result service::authorization_capture(authorization& a, const rapidjson
     auto v = read_money(amount->value, "/amount", currency, e);
     if (!v) return *e;
     if (currency != a.currency)
-      return error(422, "CURRENCY_MISMATCH",
+      return error(422, "AUTH_CAPTURE_CURRENCY_MISMATCH",
                    "Currency of capture must be the same as currency of authorization.",
                    "/amount/currency_code", currency);
     if (*v > remaining)
@@ -1440,7 +1507,7 @@ service::result service::capture_refund(capture& c, const rapidjson::Value& body
     auto v = read_money(amount->value, "/amount", currency, e);
     if (!v) return *e;
     if (currency != c.currency)
-      return error(422, "REFUND_CURRENCY_MISMATCH",
+      return error(422, "REFUND_CAPTURE_CURRENCY_MISMATCH",
                    "Refund must be in the same currency as the capture.", "/amount/currency_code",
                    currency);
     if (*v > remaining)

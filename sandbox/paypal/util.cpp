@@ -59,7 +59,7 @@ std::string_view issue_name(amount_issue issue) {
     case amount_issue::currency_not_supported:
       return "CURRENCY_NOT_SUPPORTED";
     case amount_issue::amount_too_large:
-      return "AMOUNT_TOO_LARGE";
+      return "MAX_VALUE_EXCEEDED";
   }
   return "";
 }
