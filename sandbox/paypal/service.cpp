@@ -124,9 +124,9 @@ constexpr std::size_t recorded_max = 2'000;
 constexpr std::size_t custom_id_length_max = 127;
 /// PayPal's limit on a URL in experience_context.
 constexpr std::size_t url_length_max = 2'048;
-/// An authorization is valid 29 days, its honor period 3.
+/// An authorization is valid 29 days. (PayPal's 3-day honor period is not
+/// modelled: sandbox time does not pass, so every capture is inside it.)
 constexpr std::int64_t authorization_validity_s = 29 * 86'400;
-constexpr std::int64_t honor_period_s = 3 * 86'400;
 /// Transaction Search: at most 31 days per query, at most 500 rows a page.
 constexpr std::int64_t search_range_s_max = 31 * 86'400;
 constexpr std::int64_t search_page_size_max = 500;
