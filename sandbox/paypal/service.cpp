@@ -906,11 +906,14 @@ void service::token(const net::http_request& req, const send_fn& send) {
     return answer(400,
                   "{\"error\":\"unsupported_grant_type\",\"error_description\":\"Grant Type is "
                   "NULL\"}");
-  if (grant != "client_credentials")
-    return answer(400,
-                  "{\"error\":\"unsupported_grant_type\",\"error_description\":\"Grant Type is "
-                  "not supported: " +
-                      grant + "\"}");
+  if (grant != "client_credentials") {
+    net::json_writer e;
+    e.begin_object();
+    e.field("error", "unsupported_grant_type");
+    e.field("error_description", "Grant Type is not supported: " + grant);
+    e.end_object();
+    return answer(400, e.take());
+  }
   std::string access_token;
   std::int64_t left_s = 0;
   {
@@ -1032,7 +1035,9 @@ void service::api(const net::http_request& req, const send_fn& send) {
 
   // ---- PayPal-Request-Id: the first answer is kept; a replay of the same
   // request answers it again (201 becomes 200); the same id with another
-  // request is refused (one operation per id) ----
+  // body is refused (one operation per id). Ids are scoped to the path, as
+  // PayPal keeps them per API call: an order's create and its capture may
+  // carry the same id without meeting ----
   std::string request_id;
   if (auto given = req.header_value("PayPal-Request-Id"); given && req.method == "POST") {
     if (given->empty() || given->size() > request_id_length_max)
@@ -1040,7 +1045,7 @@ void service::api(const net::http_request& req, const send_fn& send) {
           error(400, "INVALID_STRING_LENGTH", "PayPal-Request-Id must be 1 to 108 characters long.",
                 "PayPal-Request-Id", "", "header"),
           0);
-    request_id = std::string(*given);
+    request_id = req.path + "\n" + std::string(*given);
     auto fingerprint =
         core::sha256_hex(req.method + " " + req.path + "\n" + net::canonical_json(doc));
     std::lock_guard guard{mutex_};
@@ -1054,7 +1059,7 @@ void service::api(const net::http_request& req, const send_fn& send) {
       if (it->second.fingerprint != fingerprint)
         return finish(error(422, "PAYPAL_REQUEST_ID_PREVIOUSLY_USED",
                             "The PayPal-Request-Id has already been used for another request.",
-                            "PayPal-Request-Id", request_id, "header"),
+                            "PayPal-Request-Id", std::string(*given), "header"),
                       0);
       int status = it->second.status == 201 ? 200 : it->second.status;
       return finish(result{status, it->second.body, "application/json", {}}, 0);

@@ -674,6 +674,12 @@ TEST_CASE(
                                 auth, {{"PayPal-Request-Id", "same-1"}}),
                            422);
   CHECK(issue_of(other) == "PAYPAL_REQUEST_ID_PREVIOUSLY_USED");
+  // Ids are kept per API call: the same id on another path is another request.
+  auto elsewhere = expect_json(
+      call(sb, "POST", "/v2/checkout/orders/" + str(parse(first.response.body), "id") + "/capture",
+           "{}", auth, {{"PayPal-Request-Id", "same-1"}}),
+      422);
+  CHECK(issue_of(elsewhere) == "ORDER_NOT_APPROVED");
   auto state = expect_json(sb.get("/_sandbox/state"));
   CHECK(num(state, "paypal.orders") == 1);
 
