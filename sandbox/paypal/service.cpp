@@ -496,6 +496,19 @@ service::service(const sandbox_options& options, timer_queue& timers, fault_hook
                 "CERT-360caa42-fca2a594-" + new_id(8)) {
   notifier_.set_url(options_.paypal_webhook_url);
   set_base_url("http://" + options_.listen + ":" + std::to_string(options_.port));
+  schedule_settlement();
+}
+
+void service::schedule_settlement() {
+  if (options_.settlement_interval_s <= 0) return;
+  timers_.post_after(options_.settlement_interval_s * 1'000, [this] {
+    {
+      std::lock_guard guard{mutex_};
+      if (stopped_) return;
+    }
+    settle();
+    schedule_settlement();
+  });
 }
 
 service::~service() {

@@ -96,6 +96,8 @@ class service {
   void record(const net::http_request& req);
   /// Sends the events queued under mutex_ (call without holding it).
   void flush_events();
+  /// Withdraws every --settlement-interval-s (when above 0), as the other modes settle.
+  void schedule_settlement();
 
   result create_order(const rapidjson::Value& body, bool has_request_id, bool full);
   result order_capture(order& o, bool full);
