@@ -124,8 +124,22 @@ const std::vector<flag>& flags() {
       {"adyen-modification-delay-ms",
        "Adyen mode: delay between a modification's 201 and its notification", "200",
        integer(&sandbox_options::adyen_modification_delay_ms, 0, 600'000)},
+      {"paypal-client-id", "PayPal mode: the REST app's client id (Basic auth for tokens)",
+       "AbSandboxPayPalClientId0000000000000001", text(&sandbox_options::paypal_client_id)},
+      {"paypal-client-secret", "PayPal mode: the REST app's client secret",
+       "EbSandboxPayPalClientSecret00000000000001", text(&sandbox_options::paypal_client_secret)},
+      {"paypal-webhook-url", "PayPal mode: webhook events are POSTed to this URL",
+       "(none: no deliveries)", text(&sandbox_options::paypal_webhook_url)},
+      {"paypal-webhook-id", "PayPal mode: the webhook id signed into every delivery",
+       "1SB58463PX213545K", text(&sandbox_options::paypal_webhook_id)},
+      {"paypal-token-ttl", "PayPal mode: seconds an access token lives", "32400",
+       integer(&sandbox_options::paypal_token_ttl_s, 1, 86'400)},
+      {"paypal-pending-ms",
+       "PayPal mode: a PENDING capture (funding pending_capture) completes this much later", "1000",
+       integer(&sandbox_options::paypal_pending_ms, 0, 600'000)},
       {"record-requests",
-       "append every Adyen API request (method, path, headers but the key, body) as JSON lines",
+       "append every Adyen and PayPal API request (method, path, headers but credentials, "
+       "body) as JSON lines",
        "(none)", text(&sandbox_options::record_requests)},
       {"fault-latency-ms", "latency added to every API request", "0", fault("latency_ms")},
       {"fault-error-percent", "share of API requests answered 500/503", "0",
@@ -205,7 +219,8 @@ parse_outcome parse_options(const std::vector<std::string>& args) {
 std::string help_text() {
   std::string out =
       "psp-sandbox: a stateful, Stripe-compatible PSP for development and tests,\n"
-      "which also speaks Adyen's Checkout API under /adyen/.\n\n"
+      "which also speaks Adyen's Checkout API under /adyen/ and PayPal's REST APIs\n"
+      "under /paypal/.\n\n"
       "Usage: psp-sandbox [--flag value | --flag=value]...\n"
       "Every flag may also be set by its environment variable; flags win.\n\n";
   for (const auto& f : flags()) {

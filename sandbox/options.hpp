@@ -43,7 +43,16 @@ struct sandbox_options {
   std::size_t adyen_batch_max = 10;                ///< notification items per POST
   std::int64_t adyen_batch_window_ms = 50;         ///< how long items gather
   std::int64_t adyen_modification_delay_ms = 200;  ///< 201 received, then the notification
-  std::string record_requests;  ///< JSON lines file of every Adyen API request; empty: off
+  std::string
+      record_requests;  ///< JSON lines file of every Adyen and PayPal API request; empty: off
+
+  // ---- the PayPal mode (sandbox/paypal/), under the path prefix /paypal/ ----
+  std::string paypal_client_id = "AbSandboxPayPalClientId0000000000000001";
+  std::string paypal_client_secret = "EbSandboxPayPalClientSecret00000000000001";
+  std::string paypal_webhook_url;                       ///< empty: events are only listed
+  std::string paypal_webhook_id = "1SB58463PX213545K";  ///< the subscription's id, signed in
+  std::int64_t paypal_token_ttl_s = 32'400;             ///< access token lifetime (PayPal: 9 h)
+  std::int64_t paypal_pending_ms = 1'000;               ///< PENDING capture -> COMPLETED after
 };
 
 /// The outcome of reading the command line.

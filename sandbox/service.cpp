@@ -162,6 +162,8 @@ service::service(sandbox_options options)
     : options_(std::move(options)),
       rng_(options_.seed.value_or(0)),
       faults_(options_.faults),
+      adyen_faults_(options_.faults),
+      paypal_faults_(options_.faults),
       webhooks_(
           timers_,
           webhook_policy{options_.webhook_timeout_ms,
@@ -195,23 +197,48 @@ service::service(sandbox_options options)
   hooks.api = [this] {
     std::lock_guard guard{mutex_};
     adyen::api_fault f;
-    f.error = roll(faults_.error_percent);
+    f.error = roll(adyen_faults_.error_percent);
     f.status_503 = rng_() % 2 == 1;
-    bool hang = roll(faults_.hang_percent);
-    f.latency_ms = faults_.latency_ms;
-    f.hold_ms = hang ? faults_.hang_ms : 0;
+    bool hang = roll(adyen_faults_.hang_percent);
+    f.latency_ms = adyen_faults_.latency_ms;
+    f.hold_ms = hang ? adyen_faults_.hang_ms : 0;
     return f;
   };
   hooks.delivery = [this] {
     std::lock_guard guard{mutex_};
     delivery_faults f;
-    f.duplicate = roll(faults_.webhook_duplicate_percent);
-    f.out_of_order = roll(faults_.webhook_out_of_order_percent);
-    f.drop_first = roll(faults_.webhook_drop_first_percent);
-    f.delay_ms = faults_.webhook_delay_ms;
+    f.duplicate = roll(adyen_faults_.webhook_duplicate_percent);
+    f.out_of_order = roll(adyen_faults_.webhook_out_of_order_percent);
+    f.drop_first = roll(adyen_faults_.webhook_drop_first_percent);
+    f.delay_ms = adyen_faults_.webhook_delay_ms;
     return f;
   };
   adyen_ = std::make_unique<adyen::service>(options_, timers_, std::move(hooks));
+  paypal::fault_hooks paypal_hooks;
+  paypal_hooks.api = [this] {
+    std::lock_guard guard{mutex_};
+    paypal::api_fault f;
+    f.error = roll(paypal_faults_.error_percent);
+    f.status_503 = rng_() % 2 == 1;
+    bool hang = roll(paypal_faults_.hang_percent);
+    f.latency_ms = paypal_faults_.latency_ms;
+    f.hold_ms = hang ? paypal_faults_.hang_ms : 0;
+    return f;
+  };
+  paypal_hooks.delivery = [this] {
+    std::lock_guard guard{mutex_};
+    delivery_faults f;
+    f.duplicate = roll(paypal_faults_.webhook_duplicate_percent);
+    f.out_of_order = roll(paypal_faults_.webhook_out_of_order_percent);
+    f.drop_first = roll(paypal_faults_.webhook_drop_first_percent);
+    f.delay_ms = paypal_faults_.webhook_delay_ms;
+    return f;
+  };
+  paypal_ = std::make_unique<paypal::service>(options_, timers_, std::move(paypal_hooks));
+}
+
+void service::set_base_url(const std::string& base) {
+  paypal_->set_base_url(base);
 }
 
 service::~service() {
@@ -227,6 +254,7 @@ void service::stop() {
   timers_.stop();  // sends held answers
   webhooks_.stop();
   adyen_->stop();
+  paypal_->stop();
 }
 
 bool service::roll(std::int64_t percent) {
@@ -295,6 +323,7 @@ void service::handle(net::http_request req, net::responder respond) {
 
   const auto& path = req.path;
   if (path.starts_with("/adyen/")) return adyen_->handle(req, send);
+  if (path.starts_with("/paypal/")) return paypal_->handle(req, send);
   if (req.method == "GET" && path == "/healthz") {
     return finish(json_response(200, "{\"status\":\"ok\"}"));
   }
@@ -571,12 +600,29 @@ net::http_response service::control(const net::http_request& req, const request_
                                            mask_key(key))
                     .render());
   if (n == 2 && parts[1] == "faults") {
-    if (req.method == "GET") return json_response(200, to_json(faults_));
+    // "psp" picks one mode's knobs (stripe, adyen, paypal); without it a
+    // POST sets every mode's alike and a GET shows the Stripe mode's.
+    auto psp = req.method == "GET" ? req.query_param("psp") : p.get("psp");
+    fault_settings* target = &faults_;
+    if (psp && *psp == "adyen")
+      target = &adyen_faults_;
+    else if (psp && *psp == "paypal")
+      target = &paypal_faults_;
+    else if (psp && *psp != "stripe")
+      return from(
+          error_of(400, "invalid_request_error", "psp must be stripe, adyen or paypal", "", "psp")
+              .render());
+    if (req.method == "GET") return json_response(200, to_json(*target));
     if (req.method == "POST") {
-      auto next = faults_;
+      std::vector<fault_settings*> targets{target};
+      if (!psp) targets = {&faults_, &adyen_faults_, &paypal_faults_};
+      std::vector<fault_settings> next;
+      for (auto* t : targets) next.push_back(*t);
       for (const auto& [name, value] : p.fields()) {
+        if (name == "psp") continue;
         if (name == "reset") {
-          if (value == "true") next = fault_settings{};
+          if (value == "true")
+            for (auto& one : next) one = fault_settings{};
           continue;
         }
         std::int64_t number = 0;
@@ -591,12 +637,14 @@ net::http_response service::control(const net::http_request& req, const request_
           rng_.seed(static_cast<std::uint64_t>(number));
           continue;
         }
-        if (auto err = set_fault(next, name, number); !err.empty())
-          return from(error_of(400, "invalid_request_error", err, "", name).render());
+        for (auto& one : next)
+          if (auto err = set_fault(one, name, number); !err.empty())
+            return from(error_of(400, "invalid_request_error", err, "", name).render());
       }
-      faults_ = next;
-      log_line("info", "faults set", {{"faults", to_json(faults_)}});
-      return json_response(200, to_json(faults_));
+      for (std::size_t i = 0; i < targets.size(); ++i) *targets[i] = next[i];
+      log_line("info", "faults set",
+               {{"psp", psp.value_or("all")}, {"faults", to_json(*targets.front())}});
+      return json_response(200, to_json(*targets.front()));
     }
   }
   if (n == 3 && parts[1] == "settlement" && parts[2] == "run" && req.method == "POST")
@@ -698,6 +746,17 @@ net::http_response service::control(const net::http_request& req, const request_
     w.field("idempotency_keys", static_cast<std::uint64_t>(idempotency_.size()));
     w.key("adyen");
     w.raw(adyen_->counts_json());
+    w.key("paypal");
+    w.raw(paypal_->counts_json());
+    w.key("faults_by_psp");
+    w.begin_object();
+    w.key("stripe");
+    w.raw(to_json(faults_));
+    w.key("adyen");
+    w.raw(to_json(adyen_faults_));
+    w.key("paypal");
+    w.raw(to_json(paypal_faults_));
+    w.end_object();
     w.end_object();
     return json_response(200, w.take());
   }

@@ -11,6 +11,7 @@
 #include "sandbox/adyen/service.hpp"
 #include "sandbox/faults.hpp"
 #include "sandbox/options.hpp"
+#include "sandbox/paypal/service.hpp"
 #include "sandbox/store.hpp"
 #include "sandbox/timer_queue.hpp"
 #include "sandbox/webhooks.hpp"
@@ -33,6 +34,11 @@ class service {
 
   /// Sends held answers, stops timers and webhook deliveries. Idempotent.
   void stop();
+
+  /// Tells the modes the address they are reachable at once the server is
+  /// bound (--port 0 learns its port only then): the PayPal mode's webhook
+  /// certificate URL and links use it until a request names its Host.
+  void set_base_url(const std::string& base);
 
   /// A transport error (body too large, bad HTTP) in Stripe's error shape.
   static net::http_response transport_error(int status, std::string_view code,
@@ -58,7 +64,11 @@ class service {
   sandbox_options options_;
   std::mutex mutex_;
   std::mt19937_64 rng_;
-  fault_settings faults_;
+  fault_settings faults_;  ///< the Stripe mode's knobs
+  /// The Adyen and PayPal modes' knobs: POST /_sandbox/faults without "psp"
+  /// sets all three alike, with "psp" only that mode's.
+  fault_settings adyen_faults_;
+  fault_settings paypal_faults_;
   /// Test control: event type -> how many more events of it are dropped
   /// entirely (never delivered), set by POST /_sandbox/webhook_drops.
   std::map<std::string, std::int64_t> webhook_drops_;
@@ -70,6 +80,8 @@ class service {
   bool stopped_ = false;
   /// The Adyen mode, under /adyen/ (last: it uses timers_ and the faults).
   std::unique_ptr<adyen::service> adyen_;
+  /// The PayPal mode, under /paypal/.
+  std::unique_ptr<paypal::service> paypal_;
 };
 
 }  // namespace pay::sandbox

@@ -1,5 +1,5 @@
 // psp-sandbox: the composition root of the sandbox PSP (Stripe's wire format,
-// and Adyen's under /adyen/).
+// Adyen's under /adyen/ and PayPal's under /paypal/).
 // Reads the options, fills in missing keys, starts the HTTP server and waits
 // for SIGINT/SIGTERM to stop gracefully.
 #include <cctype>
@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     log_line("error", "cannot listen", {{"error", err}});
     return 1;
   }
+  service.set_base_url("http://" + options.listen + ":" + std::to_string(server.port()));
   if (!options.port_file.empty() && !write_port_file(options.port_file, server.port())) {
     log_line("error", "cannot write the port file", {{"path", options.port_file}});
     service.stop();
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
             {"webhook_url", options.webhook_url},
             {"adyen_webhook_url", options.adyen_webhook_url},
             {"adyen_merchant_account", options.adyen_merchant_account},
+            {"paypal_webhook_url", options.paypal_webhook_url},
             {"fee_percent_bp", static_cast<long long>(options.fee_percent_bp)},
             {"fee_fixed_minor", static_cast<long long>(options.fee_fixed_minor)}});
 

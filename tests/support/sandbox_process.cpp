@@ -43,6 +43,12 @@ sandbox_process::sandbox_process(std::map<std::string, std::string> env,
           .first->second;
   adyen_merchant_account_ =
       env.try_emplace("SANDBOX_ADYEN_MERCHANT_ACCOUNT", "SandboxMerchantECOM").first->second;
+  paypal_client_id_ =
+      env.try_emplace("SANDBOX_PAYPAL_CLIENT_ID", "Ab" + core::random_token(38)).first->second;
+  paypal_client_secret_ =
+      env.try_emplace("SANDBOX_PAYPAL_CLIENT_SECRET", "Eb" + core::random_token(38)).first->second;
+  paypal_webhook_id_ =
+      env.try_emplace("SANDBOX_PAYPAL_WEBHOOK_ID", "WH" + core::random_token(15)).first->second;
   std::vector<std::string> argv{"--port", "0", "--port-file", port_file};
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<child_process>(psp_sandbox_path(), argv, env);

@@ -23,7 +23,9 @@ std::string psp_sandbox_path();
 /// generated secret and publishable keys (SANDBOX_SECRET_KEY and
 /// SANDBOX_PUBLISHABLE_KEY in `env` override them) and Adyen-mode keys
 /// (SANDBOX_ADYEN_API_KEY, SANDBOX_ADYEN_CLIENT_KEY, SANDBOX_ADYEN_HMAC_KEY
-/// and SANDBOX_ADYEN_MERCHANT_ACCOUNT likewise), answering /healthz when
+/// and SANDBOX_ADYEN_MERCHANT_ACCOUNT likewise) and PayPal-mode credentials
+/// (SANDBOX_PAYPAL_CLIENT_ID, SANDBOX_PAYPAL_CLIENT_SECRET and
+/// SANDBOX_PAYPAL_WEBHOOK_ID likewise), answering /healthz when
 /// the constructor returns. Stopped with SIGTERM (then SIGKILL) on
 /// destruction.
 class sandbox_process {
@@ -46,6 +48,12 @@ class sandbox_process {
   const std::string& adyen_client_key() const { return adyen_client_key_; }
   const std::string& adyen_hmac_key() const { return adyen_hmac_key_; }  ///< 64 hex
   const std::string& adyen_merchant_account() const { return adyen_merchant_account_; }
+  /// "http://127.0.0.1:<port>/paypal": the PayPal API base (PayPal's paths
+  /// follow it verbatim: /v1/oauth2/token, /v2/checkout/orders, ...).
+  std::string paypal_base_url() const { return base_url_ + "/paypal"; }
+  const std::string& paypal_client_id() const { return paypal_client_id_; }
+  const std::string& paypal_client_secret() const { return paypal_client_secret_; }
+  const std::string& paypal_webhook_id() const { return paypal_webhook_id_; }
   std::uint16_t port() const { return port_; }
   child_process& process() { return *process_; }
 
@@ -57,6 +65,9 @@ class sandbox_process {
   std::string adyen_client_key_;
   std::string adyen_hmac_key_;
   std::string adyen_merchant_account_;
+  std::string paypal_client_id_;
+  std::string paypal_client_secret_;
+  std::string paypal_webhook_id_;
   std::uint16_t port_ = 0;
   std::string base_url_;
   std::unique_ptr<child_process> process_;
