@@ -348,8 +348,10 @@ struct paypal_connector::impl {
       token_fetching = false;
       if (auto* t = std::get_if<std::string>(&outcome)) {
         token = *t;
-        auto life =
-            std::max<std::int64_t>(expires_in_s - core::limits::paypal_token_refresh_margin_s, 0);
+        // Refreshed a margin before it expires; a token too short-lived for
+        // the margin (a test sandbox's) is kept for half its life.
+        auto margin = core::limits::paypal_token_refresh_margin_s;
+        auto life = expires_in_s > 2 * margin ? expires_in_s - margin : expires_in_s / 2;
         token_valid_until = clock::now() + std::chrono::seconds(life);
       }
       waiters.swap(token_waiters);
@@ -364,7 +366,7 @@ struct paypal_connector::impl {
       std::lock_guard lock(token_mutex);
       if (!token.empty() && clock::now() < token_valid_until) {
         auto t = token;
-        // Outside the lock, but on this thread: callers expect no reentrancy issue.
+        // Answered on the local pool, never under the lock.
         boost::asio::post(local, [done = std::move(done), t = std::move(t)] { done(t); });
         return;
       }
@@ -1028,21 +1030,17 @@ void paypal_connector::list_balance_transactions(const core::psp_list_query& que
     return;
   }
   auto [from, to] = window_of(query);
-  auto limit = std::max<std::size_t>(query.limit, 1);
   search(
       *im, from, std::min(to + core::limits::paypal_search_window_s, unix_now() + 1), std::nullopt,
-      timeout_ms, [c, from, to, limit](core::psp_outcome<std::vector<paypal_transaction>> o) {
+      timeout_ms, [c, from, to](core::psp_outcome<std::vector<paypal_transaction>> o) {
         if (auto* f = std::get_if<psp_failure>(&o)) return (*c)(std::move(*f));
         auto view = paypal_settlement_of(std::get<std::vector<paypal_transaction>>(std::move(o)));
         core::psp_page<core::psp_balance_transaction> page;
         for (auto& bt : view.transactions)
           if (bt.created >= from && bt.created < to) page.data.push_back(std::move(bt));
         std::reverse(page.data.begin(), page.data.end());  // newest first
-        if (page.data.size() > limit) {
-          // A probe (limit 1) or a caller with a small page: the newest `limit`.
-          page.data.resize(limit);
-          page.has_more = false;
-        }
+        // Everything on one page, whatever `limit` asked: Transaction Search
+        // pages by number, not by cursor, and the engine reads every page anyway.
         (*c)(std::move(page));
       });
 }
