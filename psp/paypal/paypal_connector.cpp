@@ -980,7 +980,7 @@ void search(paypal_connector::impl& im, std::int64_t from, std::int64_t to,
             std::function<void(core::psp_outcome<std::vector<paypal_transaction>>)> done) {
   auto s = std::make_shared<search_state>();
   s->from = from;
-  s->to = std::min(to, from + core::limits::paypal_search_window_s);
+  s->to = std::min(to, from + core::limits::paypal_search_window_s - 1);  // end_date is inclusive
   s->transaction_id = std::move(transaction_id);
   s->done = std::move(done);
   // Listing spans pages: it gets the whole budget, not one call's.
