@@ -993,7 +993,7 @@ void search(paypal_connector::impl& im, std::int64_t from, std::int64_t to,
 std::pair<std::int64_t, std::int64_t> window_of(const core::psp_list_query& q) {
   auto now = unix_now();
   auto to = q.created_lt.value_or(now + 1);
-  auto from = q.created_gte.value_or(to - core::limits::paypal_search_window_s);
+  auto from = q.created_gte.value_or(to + 1 - core::limits::paypal_search_window_s);
   return {from, to};
 }
 
@@ -1071,7 +1071,7 @@ void paypal_connector::retrieve_payout(const std::string& psp_payout_id, std::in
   auto c = std::make_shared<completion<core::psp_payout>>(std::move(done));
   if (auto bad = check_id(psp_payout_id, "payout id")) return impl_->fail_locally(c, *bad);
   auto now = unix_now();
-  search(*impl_, now - core::limits::paypal_search_window_s, now + 1, psp_payout_id, timeout_ms,
+  search(*impl_, now + 2 - core::limits::paypal_search_window_s, now + 1, psp_payout_id, timeout_ms,
          [c, psp_payout_id](core::psp_outcome<std::vector<paypal_transaction>> o) {
            if (auto* f = std::get_if<psp_failure>(&o)) return (*c)(std::move(*f));
            auto view =

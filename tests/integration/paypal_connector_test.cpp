@@ -82,13 +82,13 @@ bool paypal_mode_available() {
   return available;
 }
 
-#define REQUIRE_PAYPAL_SANDBOX()                                             \
-  do {                                                                       \
-    if (!paypal_mode_available()) {                                          \
+#define REQUIRE_PAYPAL_SANDBOX()                                                            \
+  do {                                                                                      \
+    if (!paypal_mode_available()) {                                                         \
       WARN("psp-sandbox has no PayPal mode yet (/paypal/v1/oauth2/token is 404): not run"); \
-      SUCCEED("skipped");                                                    \
-      return;                                                                \
-    }                                                                        \
+      SUCCEED("skipped");                                                                   \
+      return;                                                                               \
+    }                                                                                       \
   } while (false)
 
 net::http_server_options sink_options() {
@@ -239,6 +239,25 @@ struct paypal_env {
   }
 };
 
+/// Every body the connector sent in this test, against PayPal's request
+/// schemas (the sandbox recorded them; tests/js/paypal_validate_requests.js
+/// checks them with Ajv, and a PayPal-Request-Id on each POST to /v2/).
+void validate_requests(paypal_env& env, int min_posts) {
+  auto cmd = std::string(NODE_BIN) + " " + PAYPAL_REQUEST_VALIDATOR + " " + env.record_file + " " +
+             std::to_string(min_posts) + " 2>&1";
+  std::string out;
+  if (auto* p = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int status = pclose(p);
+    INFO(out);
+    CHECK(status == 0);
+  } else {
+    FAIL("cannot run node");
+  }
+  std::filesystem::remove_all(env.record_dir);
+}
+
 }  // namespace
 
 TEST_CASE("paypal connector: authorize, partial capture, two refunds; repeats change nothing",
@@ -320,6 +339,7 @@ TEST_CASE("paypal connector: authorize, partial capture, two refunds; repeats ch
       [&](auto done) { c.create_refund(over, "key-refund-3", call_timeout_ms, done); });
   CHECK(failure(refused).kind == core::psp_failure_kind::rejected);
   CHECK(failure(refused).code == "REFUND_AMOUNT_EXCEEDED");
+  validate_requests(env, 11);
 }
 
 TEST_CASE(
@@ -346,6 +366,7 @@ TEST_CASE(
   auto canceled = success(await<core::psp_intent>(
       [&](auto done) { c.cancel_intent(m2, "key-void-3", call_timeout_ms, done); }));
   CHECK(canceled.status == core::intent_status::canceled);
+  validate_requests(env, 4);
 }
 
 TEST_CASE("paypal connector: automatic capture on confirm; a denied capture is a decline",
@@ -525,20 +546,7 @@ TEST_CASE(
       [&](auto done) { c.list_balance_transactions(q, call_timeout_ms, done); }));
   CHECK(listed.data.size() >= bts.data.size());
 
-  // Every body the connector sent in this test, against PayPal's request schemas.
-  auto cmd =
-      std::string(NODE_BIN) + " " + PAYPAL_REQUEST_VALIDATOR + " " + env.record_file + " 4 2>&1";
-  std::string out;
-  if (auto* p = popen(cmd.c_str(), "r")) {
-    char buf[512];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    int status = pclose(p);
-    INFO(out);
-    CHECK(status == 0);
-  } else {
-    FAIL("cannot run node");
-  }
-  std::filesystem::remove_all(env.record_dir);
+  validate_requests(env, 3);
 }
 
 #endif  // PSP_SANDBOX_BIN
