@@ -260,7 +260,7 @@ void validate_requests(paypal_env& env, int min_posts) {
 
 }  // namespace
 
-TEST_CASE("paypal connector: authorize, partial capture, two refunds; repeats change nothing",
+TEST_CASE("paypal connector: authorize - partial capture - two refunds - repeats change nothing",
           "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;
@@ -343,7 +343,7 @@ TEST_CASE("paypal connector: authorize, partial capture, two refunds; repeats ch
 }
 
 TEST_CASE(
-    "paypal connector: void an authorization; an order never authorized cancels without a call",
+    "paypal connector: void an authorization - an order never authorized cancels without a call",
     "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;
@@ -369,7 +369,7 @@ TEST_CASE(
   validate_requests(env, 4);
 }
 
-TEST_CASE("paypal connector: automatic capture on confirm; a denied capture is a decline",
+TEST_CASE("paypal connector: automatic capture on confirm - a denied capture is a decline",
           "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;
@@ -392,7 +392,7 @@ TEST_CASE("paypal connector: automatic capture on confirm; a denied capture is a
   CHECK(after.last_payment_error_json);
 }
 
-TEST_CASE("paypal connector: errors are mapped, bad input refused before any call", "[paypal]") {
+TEST_CASE("paypal connector: errors are mapped - bad input refused before any call", "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;
   auto& c = env.connector();
@@ -447,7 +447,7 @@ TEST_CASE("paypal connector: tokens that expire are fetched again", "[paypal]") 
 }
 
 TEST_CASE(
-    "paypal webhooks: the sandbox's signed events verify offline and by API, tampered ones do not",
+    "paypal webhooks: the sandbox's signed events verify offline and by API - tampered ones do not",
     "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;
@@ -489,8 +489,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "paypal connector: Transaction Search after a settlement books charges, fees, refunds and the "
-    "withdrawal; every request matches PayPal's schemas",
+    "paypal connector: Transaction Search after a settlement lists charges with fees and refunds "
+    "paid by the withdrawal",
     "[paypal]") {
   REQUIRE_PAYPAL_SANDBOX();
   paypal_env env;

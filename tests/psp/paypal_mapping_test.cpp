@@ -43,7 +43,7 @@ std::string units(const std::string& payments, const std::string& value = "25.99
 
 }  // namespace
 
-TEST_CASE("PayPal amounts: decimal strings at PayPal's exponent, exact both ways") {
+TEST_CASE("PayPal amounts: decimal strings at PayPal's exponent - exact both ways") {
   CHECK(to_paypal_value(2599, "eur") == "25.99");
   CHECK(to_paypal_value(5, "usd") == "0.05");
   CHECK(to_paypal_value(100, "USD") == "1.00");
@@ -83,7 +83,7 @@ TEST_CASE("PayPal amounts: decimal strings at PayPal's exponent, exact both ways
       if (auto s = to_paypal_value(v, c)) CHECK(from_paypal_value(*s, c) == v);
 }
 
-TEST_CASE("PayPal timestamps: RFC 3339 with Z, +HH:MM or +HHMM, and back") {
+TEST_CASE("PayPal timestamps: RFC 3339 with Z - +HH:MM or +HHMM and back") {
   auto t = parse_paypal_time("2024-06-01T12:34:56Z");
   REQUIRE(t);
   CHECK(*t == 1717245296);
@@ -221,7 +221,7 @@ TEST_CASE("PayPal refunds map onto the engine's refund states") {
   CHECK(paypal_refund_of(d, "O9", error)->payment_intent == "O9");
 }
 
-TEST_CASE("PayPal errors map onto the engine's failure kinds, with the debug id") {
+TEST_CASE("PayPal errors map onto the engine's failure kinds - with the debug id") {
   auto body = [](const std::string& name, const std::string& issue) {
     return R"({"name":")" + name +
            R"(","message":"The requested action could not be performed.","debug_id":"dbg123","details":[{"issue":")" +
@@ -257,7 +257,7 @@ TEST_CASE("PayPal errors map onto the engine's failure kinds, with the debug id"
         psp_failure_kind::retryable);
 }
 
-TEST_CASE("PayPal-Request-Id: the key itself up to 108 characters, else a stable hash") {
+TEST_CASE("PayPal-Request-Id: the key itself up to 108 characters - else a stable hash") {
   CHECK(paypal_request_id("idem-1") == "idem-1");
   std::string k108(108, 'k');
   CHECK(paypal_request_id(k108) == k108);
@@ -268,9 +268,7 @@ TEST_CASE("PayPal-Request-Id: the key itself up to 108 characters, else a stable
   CHECK(id != paypal_request_id(std::string(200, 'j')));
 }
 
-TEST_CASE(
-    "Transaction Search rows become charges, refunds and payouts, each paid by the next "
-    "withdrawal") {
+TEST_CASE("Transaction Search rows become charges and refunds paid by the next withdrawal") {
   std::string body = R"({"transaction_details":[
     {"transaction_info":{"transaction_id":"C1","paypal_reference_id":"O1","transaction_event_code":"T0006","transaction_initiation_date":"2024-06-01T10:00:00+0000","transaction_amount":{"currency_code":"EUR","value":"25.99"},"fee_amount":{"currency_code":"EUR","value":"-1.40"},"transaction_status":"S","custom_field":"pi_1"}},
     {"transaction_info":{"transaction_id":"R1","paypal_reference_id":"O1","transaction_event_code":"T1107","transaction_initiation_date":"2024-06-01T11:00:00+0000","transaction_amount":{"currency_code":"EUR","value":"-5.00"},"transaction_status":"S"}},

@@ -89,7 +89,7 @@ std::unique_ptr<paypal_webhooks> example_verifier(const rapidjson::Document& d,
 
 }  // namespace
 
-TEST_CASE("PayPal's CRC32 is zlib's, written unsigned, and the signed string joins with '|'") {
+TEST_CASE("PayPal's CRC32 is zlib's - written unsigned and the signed string joins with '|'") {
   auto d = vectors();
   auto x = example(d);
   CHECK(paypal_crc32(x.body) == 2705199349u);
