@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -444,6 +445,32 @@ TEST_CASE("paypal connector: tokens that expire are fetched again", "[paypal]") 
     std::this_thread::sleep_for(1500ms);  // past the token's life at the sandbox
     CHECK(success(env.retrieve(o.id)).id == o.id);
   }
+}
+
+TEST_CASE("paypal connector: concurrent first calls share one token fetch", "[paypal]") {
+  REQUIRE_PAYPAL_SANDBOX();
+  paypal_env env;
+  auto o = env.create(core::capture_method::manual, 1000, "key-c1", "pi_pp_c1");
+  // A fresh connector: no token yet; eight calls at once.
+  auto fresh = psp::make_paypal_provider(env.options());
+  std::vector<std::future<core::psp_outcome<core::psp_intent>>> calls;
+  for (int i = 0; i < 8; ++i) {
+    auto promise = std::make_shared<std::promise<core::psp_outcome<core::psp_intent>>>();
+    calls.push_back(promise->get_future());
+    fresh.connector->retrieve_intent(
+        o.id, call_timeout_ms, [promise](auto outcome) { promise->set_value(std::move(outcome)); });
+  }
+  for (auto& f : calls) {
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    CHECK(success(f.get()).id == o.id);
+  }
+  // Token requests in the sandbox's recording: one for `env`'s connector, one for `fresh`.
+  std::ifstream in(env.record_file);
+  std::string line;
+  int token_calls = 0;
+  while (std::getline(in, line))
+    if (line.find("\"path\":\"/paypal/v1/oauth2/token\"") != std::string::npos) ++token_calls;
+  CHECK(token_calls == 2);
 }
 
 TEST_CASE(
