@@ -442,4 +442,41 @@ inline constexpr std::size_t admin_token_length_min = 32;
 /// listener: one year, the usual value (and what preload lists require).
 inline constexpr std::int64_t hsts_max_age_s = 31'536'000;
 
+// ---- PayPal (psp/paypal/) --------------------------------------------------------
+
+/// An OAuth2 access token is refreshed this long before PayPal's
+/// `expires_in` runs out, so no call leaves with a token that expires on the
+/// way (PayPal's tokens live about 9 h; a minute of margin is plenty).
+inline constexpr std::int64_t paypal_token_refresh_margin_s = 60;
+
+/// PayPal-Request-Id's longest value on Orders v2 (PayPal's documented 108);
+/// a longer engine key is sent as a stable hash of itself.
+inline constexpr std::size_t paypal_request_id_length_max = 108;
+
+/// Largest |now - PAYPAL-TRANSMISSION-TIME| of a webhook verified offline:
+/// the signature covers no nonce, so this bounds replays; each PayPal retry
+/// is a new transmission with its own time, so a tight window loses nothing.
+inline constexpr std::int64_t paypal_webhook_tolerance_s = 300;
+
+/// Signing certificates kept by URL; PayPal rotates them rarely, so a few
+/// entries suffice, and the bound stops a flood of URLs growing memory.
+inline constexpr std::size_t paypal_cert_cache_entries_max = 16;
+
+/// Largest certificate (chain) body accepted from PAYPAL-CERT-URL.
+inline constexpr std::size_t paypal_cert_bytes_max = 64 * 1024;
+
+/// How long webhook verification (on the server's thread) waits for a
+/// certificate download on first use of a URL, or for PayPal's
+/// verify-webhook-signature answer; past it the webhook is refused (PayPal
+/// delivers it again) while a download finishes into the cache behind.
+inline constexpr std::int64_t paypal_webhook_fetch_timeout_ms = 2'000;
+
+/// Transaction Search answers at most 31 days per query (PayPal's rule).
+inline constexpr std::int64_t paypal_search_window_s = 31 * 86'400;
+
+/// Rows asked per Transaction Search page (PayPal allows up to 500) and the
+/// pages followed per listing before giving up.
+inline constexpr std::size_t paypal_search_page_size = 500;
+inline constexpr std::size_t paypal_search_pages_max = 200;
+
 }  // namespace pay::core::limits

@@ -78,6 +78,11 @@ psp_failure not_supported(std::string_view what) {
 
 // The defaults answer at once, on the caller's thread: a connector that
 // settles nothing has nothing to wait for.
+void psp_connector::confirm_intent(const psp_modification&, const std::string&, std::int64_t,
+                                   intent_done done) {
+  done(not_supported("confirm a payment"));
+}
+
 void psp_connector::list_balance_transactions(const psp_list_query&, std::int64_t,
                                               balance_page_done done) {
   done(not_supported("list balance transactions"));

@@ -78,6 +78,11 @@ struct psp_intent {
   /// (`capture_pending`, `cancel_pending`): the intent goes back to
   /// authorized. Only this says so; `authorized` alone is older news.
   bool modification_failed = false;
+  /// The shopper approved the payment and the PSP waits for the engine to
+  /// confirm it (authorize or capture, by the intent's capture method) with
+  /// psp_connector::confirm_intent; `status` stays `created` meanwhile
+  /// (PayPal: an APPROVED order).
+  bool needs_confirmation = false;
 };
 
 /// A PSP's refund.
@@ -158,6 +163,10 @@ struct psp_modification {
   std::string currency;
   std::optional<std::string> reason;  ///< refunds: the merchant's reason
   std::string request_id = {};        ///< the engine's request id, sent as X-Request-Id
+  /// confirm_intent: the intent's capture method, which says whether the
+  /// confirmation authorizes (manual) or captures (automatic); the engine
+  /// sets it, other calls ignore it.
+  std::optional<capture_method> capture = std::nullopt;
 };
 
 /// What a balance transaction moved, in the engine's terms.
@@ -262,6 +271,13 @@ class psp_connector {
                              std::int64_t timeout_ms, refund_done done) = 0;
   virtual void retrieve_refund(const std::string& psp_refund_id, std::int64_t timeout_ms,
                                refund_done done) = 0;
+  /// Confirms a payment the shopper approved (an intent answered with
+  /// `needs_confirmation`): authorizes it when `m.capture` is manual,
+  /// captures it when automatic, and answers the intent as it then stands.
+  /// A connector whose PSP needs no server-side confirmation answers
+  /// `unsupported` (the default).
+  virtual void confirm_intent(const psp_modification& m, const std::string& idempotency_key,
+                              std::int64_t timeout_ms, intent_done done);
 
   using balance_page_done = std::function<void(psp_outcome<psp_page<psp_balance_transaction>>)>;
   using payout_page_done = std::function<void(psp_outcome<psp_page<psp_payout>>)>;
