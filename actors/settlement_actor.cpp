@@ -281,6 +281,16 @@ struct settlement_state {
         theirs.push_back({core::record_object::refund, bt.source, bt.id, -bt.amount, bt.currency,
                           std::string(core::to_string(core::refund_status::succeeded)),
                           bt.created});
+      } else if (bt.type == core::balance_tx_type::dispute) {
+        // A dispute's money, withdrawn (negative) or reinstated: matched to
+        // what the engine booked for that dispute, summed per dispute.
+        theirs.push_back({core::record_object::dispute,
+                          bt.source,
+                          bt.id,
+                          bt.amount,
+                          bt.currency,
+                          {},
+                          bt.created});
       }
       if (bt.fee != 0 && bt.payout && known.count(*bt.payout))
         theirs.push_back(
