@@ -2,6 +2,7 @@
 //   GET  /v1/disputes                    ?status=&payment_intent=&limit=&starting_after=
 //   GET  /v1/disputes/{id}
 //   POST /v1/disputes/{id}/evidence      {"evidence":{field: text, ...}}  (Idempotency-Key)
+//   GET  /v1/admin/disputes              every open dispute by deadline (admin; inspector)
 // and the `disputes` list of GET /v1/payment_intents/{id}.
 
 #include <chrono>
@@ -157,6 +158,47 @@ void submit_evidence(api_state& st, const call_ptr& c) {
   });
 }
 
+/// GET /v1/admin/disputes (admin token): every merchant's open disputes by
+/// deadline, with the seconds left, for the inspector console.
+void list_open_disputes(api_state& st, const call_ptr& c) {
+  ask<actors::dispute_list>(
+      st.sys(), st.storage(),
+      [c](actors::dispute_list open) {
+        auto now_s = unix_now_s();
+        json_writer w;
+        w.begin_object();
+        w.field("object", "list");
+        w.field("url", "/v1/admin/disputes");
+        w.field("now", now_s);
+        w.key("data");
+        w.begin_array();
+        for (const auto& d : open) {
+          w.begin_object();
+          w.field("id", d.id);
+          w.field("merchant", d.merchant_id);
+          w.field("payment_intent", d.intent_id);
+          w.field("psp", d.psp);
+          w.field("status", core::to_string(d.status));
+          w.field("amount", d.amount);
+          w.field("currency", d.currency);
+          w.field("reason", d.reason);
+          w.field_optional("evidence_due_by", d.evidence_due_by);
+          if (d.evidence_due_by)
+            w.field("seconds_left", *d.evidence_due_by - now_s);
+          else
+            w.field_null("seconds_left");
+          w.field("deadline_near",
+                  d.evidence_due_by &&
+                      *d.evidence_due_by - now_s < core::limits::dispute_deadline_warning_s);
+          w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+        c->answer(json_response(w.take()));
+      },
+      [c](core::error e) { c->fail(e); }, actors::disputes_open_atom::value);
+}
+
 }  // namespace
 
 void answer_intent_with_disputes(api_state& st, const call_ptr& c, core::payment_intent pi) {
@@ -189,6 +231,7 @@ void add_dispute_routes(api_state& st) {
   st.routes.add("GET", "/v1/disputes", &list_disputes);
   st.routes.add("GET", "/v1/disputes/{id}", &get_dispute);
   st.routes.add("POST", "/v1/disputes/{id}/evidence", &submit_evidence);
+  st.admin_routes.add("GET", "/v1/admin/disputes", &list_open_disputes);
 }
 
 }  // namespace pay::net::api
