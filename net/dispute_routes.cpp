@@ -45,6 +45,16 @@ core::error from_psp_failure(const core::psp_failure& f) {
   return core::make_error(core::errc::psp_error, "Unknown PSP failure.");
 }
 
+/// Two JSON objects with the same members (PostgreSQL's jsonb reorders
+/// keys and spaces them).
+bool same_json(const std::string& a, const std::string& b) {
+  rapidjson::Document x;
+  rapidjson::Document y;
+  if (parse_json_object(a, x) != json_error::none || parse_json_object(b, y) != json_error::none)
+    return false;
+  return x == y;
+}
+
 void list_disputes(api_state& st, const call_ptr& c) {
   auto limit = parse_limit(c->req);
   if (!limit) return c->fail(limit.err());
@@ -129,7 +139,8 @@ void submit_evidence(api_state& st, const call_ptr& c) {
         state->sys(), state->storage(),
         [state, c, ctx, evidence, done, fail](core::dispute d) {
           // A retry after the PSP took this very evidence finds it recorded.
-          if (d.status == core::dispute_status::under_review && d.evidence_json == evidence)
+          if (d.status == core::dispute_status::under_review &&
+              same_json(d.evidence_json, evidence))
             return done(json_response(dispute_json(d)), true);
           if (auto ok = core::can_submit_evidence(d, unix_now_s()); !ok) return fail(ok.err());
           auto gateway = state->actors.gateways.find(d.psp);

@@ -348,43 +348,42 @@ core::result<std::vector<core::dispute>> disputes_of_intent(pg_connection& conn,
 core::result<core::dispute> record_evidence(pg_connection& conn, const core::dispute& before,
                                             const std::string& evidence_json,
                                             core::dispute_status psp_status) {
-  bool conflict = false;
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
-    auto status = before.status;
+    // The PSP took the evidence; its webhook may have moved the dispute
+    // meanwhile (to under_review, the same news), so the row as it is now
+    // decides the walk, under its lock.
+    auto cur = tx.exec("SELECT " + dispute_columns + " FROM disputes WHERE id = $1 FOR UPDATE",
+                       {before.id});
+    if (!cur.ok()) return cur.error;
+    if (cur.rows.empty()) return refusal();
+    auto now = read_dispute(cur.rows, 0);
+    auto status = now.status;
     std::vector<core::dispute_event> path;
-    if (auto p = core::dispute_path(before.status, psp_status); p) {
+    if (auto p = core::dispute_path(now.status, psp_status); p) {
       path = *p;
       status = psp_status;
     }
+    auto version = now.version + 1;
     auto r = tx.exec(
-        "UPDATE disputes SET evidence = $3::jsonb, evidence_submitted_at = clock_timestamp(), "
-        "status = $4, version = version + 1, updated_at = clock_timestamp() WHERE id = $1 AND "
-        "version = $2",
-        {before.id, std::to_string(before.version), evidence_json,
-         std::string(core::to_string(status))});
+        "UPDATE disputes SET evidence = $2::jsonb, evidence_submitted_at = clock_timestamp(), "
+        "status = $3, version = $4, updated_at = clock_timestamp() WHERE id = $1",
+        {now.id, evidence_json, std::string(core::to_string(status)), std::to_string(version)});
     if (!r.ok()) return r.error;
-    if (r.rows.affected() == 0) {
-      conflict = true;
-      return refusal();
-    }
-    auto at = before.status;
+    auto at = now.status;
     std::string fields = ",\"evidence_bytes\":" + std::to_string(evidence_json.size());
     if (path.empty())
-      if (auto e = audit(tx, before, "api", "dispute_evidence_submitted", at, at,
-                         "the merchant sent evidence", before.version + 1, fields))
+      if (auto e = audit(tx, now, "api", "dispute_evidence_submitted", at, at,
+                         "the merchant sent evidence", version, fields))
         return e;
     for (auto e : path) {
       auto next = *core::dispute_transition(at, e);
-      if (auto err = audit(tx, before, "api", "dispute_" + std::string(core::to_string(e)), at,
-                           next, "the merchant sent evidence", before.version + 1, fields))
+      if (auto err = audit(tx, now, "api", "dispute_" + std::string(core::to_string(e)), at, next,
+                           "the merchant sent evidence", version, fields))
         return err;
       at = next;
     }
     return std::nullopt;
   });
-  if (conflict)
-    return core::make_error(core::errc::version_conflict,
-                            "The dispute changed concurrently; re-read and retry.");
   if (failed) return to_core_error(*failed);
   return find_dispute(conn, before.merchant_id, before.id);
 }

@@ -66,9 +66,10 @@ core::result<std::vector<core::dispute>> disputes_of_intent(pg_connection& conn,
                                                             const std::string& intent_id);
 
 /// Records evidence the PSP accepted: the evidence, its time, and the
-/// status the PSP answered (under_review), compare-and-swap on
-/// `expected_version` (version_conflict when the dispute changed), with one
-/// audit row. Answers the dispute as stored.
+/// status the PSP answered (under_review) when the dispute's table allows
+/// the walk from where the row stands now (its webhook may have moved it
+/// first), under the row's lock, with one audit row per step. Answers the
+/// dispute as stored.
 core::result<core::dispute> record_evidence(pg_connection& conn, const core::dispute& before,
                                             const std::string& evidence_json,
                                             core::dispute_status psp_status);

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/limits.hpp"
+#include "core/reconciliation.hpp"
+#include "core/settlement.hpp"
 
 using namespace pay::core;
 
@@ -224,4 +226,58 @@ TEST_CASE("Evidence may be sent only while a response is needed and before the d
   CHECK(reviewed.err().param == "status");
   d.status = dispute_status::won;
   CHECK_FALSE(can_submit_evidence(d, 10));
+}
+
+TEST_CASE("A payout's dispute lines move only their net: the fee was booked with the dispute") {
+  std::vector<settlement_line> lines{
+      {"txn_charge", "charge", "mch_a", 2000, 88, 1912, "usd"},
+      {"txn_dispute", "dispute", "mch_a", -2000, 1500, -3500, "usd"},
+      {"txn_reversal", "dispute", "mch_a", 2000, 0, 2000, "usd"},
+  };
+  auto plan = plan_settlement(lines, "usd");
+  REQUIRE(plan);
+  REQUIRE(plan->merchants.size() == 1);
+  const auto& m = plan->merchants[0].amounts;
+  CHECK(m.gross_minor == 2000 - 3500 + 2000);
+  CHECK(m.fee_minor == 88);
+  CHECK(m.net_minor == 412);
+  CHECK(plan->booked_net_minor == 412);
+  // Booked after the dispute's own journals, the receivable nets to zero.
+  std::vector<journal_tx> books;
+  books.push_back(*postings::capture(usd, 2000, 0));
+  auto d =
+      dispute_postings(usd,
+                       std::vector{dispute_money_movement{"txn_dispute", -2000, 1500, "usd", 1},
+                                   dispute_money_movement{"txn_reversal", 2000, 0, "usd", 2}},
+                       0, dispute_status::won);
+  REQUIRE(d);
+  for (auto& j : d->journals) books.push_back(j);
+  books.push_back(*postings::payout_settlement(usd, m));
+  auto net = net_by_account(books);
+  CHECK(net.count("psp_receivable:stripe") == 0);
+  CHECK(net["bank:mch_test"] == 412);
+  CHECK(net["psp_fees:stripe"] == 1500 + 88);
+  CHECK(net.count("disputes:mch_test") == 0);
+}
+
+TEST_CASE("Reconciliation matches a dispute's adjustments to its booking, summed per dispute") {
+  auto day = *utc_day_window("2026-12-06");
+  auto at = day.from_s + 3600;
+  std::vector<recon_record> theirs{
+      {record_object::dispute, "du_1", "txn_w", -2000, "usd", {}, at},
+      {record_object::dispute, "du_1", "txn_r", 2000, "usd", {}, at + 60},
+  };
+  std::vector<recon_record> ours{
+      {record_object::dispute, "du_1", "dp_1", -2000, "usd", {}, at},
+      {record_object::dispute, "du_1", "dp_1", 2000, "usd", {}, at + 60},
+  };
+  auto clean = reconcile(ours, theirs, day);
+  CHECK(clean.differences.empty());
+  CHECK(clean.matched == 1);
+  // Our reinstatement missing: the dispute's amounts differ.
+  auto missing = reconcile(std::span(ours).first(1), theirs, day);
+  REQUIRE(missing.differences.size() == 1);
+  CHECK(missing.differences[0].kind == difference_kind::amount_differs);
+  CHECK(missing.differences[0].object == record_object::dispute);
+  CHECK(to_string(record_object::dispute) == "dispute");
 }
