@@ -281,3 +281,14 @@ TEST_CASE("Reconciliation matches a dispute's adjustments to its booking, summed
   CHECK(missing.differences[0].object == record_object::dispute);
   CHECK(to_string(record_object::dispute) == "dispute");
 }
+
+TEST_CASE("The dispute limits hold their values and relations") {
+  STATIC_REQUIRE(limits::dispute_evidence_field_length_max == 20'000);
+  STATIC_REQUIRE(limits::dispute_evidence_total_length_max == 150'000);
+  STATIC_REQUIRE(limits::dispute_evidence_field_length_max <=
+                 limits::dispute_evidence_total_length_max);
+  STATIC_REQUIRE(limits::dispute_deadline_warning_s == 2 * 86'400);
+  // Stripe's test disputes give seven days; the warning comes well inside.
+  STATIC_REQUIRE(limits::dispute_deadline_warning_s < 7 * 86'400);
+  STATIC_REQUIRE(limits::disputes_open_scan_max >= limits::list_limit_max);
+}

@@ -213,8 +213,8 @@ TEST_CASE("A lost dispute realises its loss once, whatever order its events arri
   REQUIRE(f.psp_call("POST", "/_sandbox/webhook_drops", "type=charge.dispute.funds_withdrawn")
               .response.status == 200);
   auto intent = disputed_payment(f, f.shop_b, 3'000);
-  auto psp_intent = f.intent(f.shop_b, intent)["psp_reference"];
-  auto list = f.psp_object("/v1/disputes?payment_intent=" + std::string(psp_intent.GetString()));
+  std::string psp_intent = f.intent(f.shop_b, intent)["psp_reference"].GetString();
+  auto list = f.psp_object("/v1/disputes?payment_intent=" + psp_intent);
   REQUIRE(list["data"].Size() == 1);
   std::string psp_dispute = list["data"][0]["id"].GetString();
   CHECK(f.count("SELECT count(*) FROM disputes") == 0);
