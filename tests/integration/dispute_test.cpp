@@ -133,6 +133,19 @@ TEST_CASE("A dispute opened, listed, evidence sent and won books its money and r
                 {intent}) >= 2);
   check_day_reconciles(f);
 
+  // The operator sees it: the inspector's view and /metrics.
+  auto admin = f.admin_call("GET", "/v1/admin/disputes");
+  REQUIRE(admin.response.status == 200);
+  auto open_all = test::parse_json(admin.response.body);
+  REQUIRE(open_all["data"].Size() == 1);
+  CHECK(std::string(open_all["data"][0]["id"].GetString()) == id);
+  CHECK(open_all["data"][0]["seconds_left"].GetInt64() > 6 * 86'400);
+  CHECK_FALSE(open_all["data"][0]["deadline_near"].GetBool());
+  CHECK(f.merchant_call(f.shop_a, "GET", "/v1/admin/disputes").response.status == 401);
+  auto metrics = test::http("GET", f.url("/metrics")).response.body;
+  CHECK(metrics.find("payments_disputes_open{psp=\"sandbox\"} 1") != std::string::npos);
+  CHECK(metrics.find("payments_dispute_deadline_seconds{psp=\"sandbox\"} ") != std::string::npos);
+
   // Bad evidence is refused and changes nothing.
   auto path = "/v1/disputes/" + id + "/evidence";
   auto unknown = f.merchant_call(f.shop_a, "POST", path, R"({"evidence":{"receipt_file":"x"}})");
@@ -180,6 +193,8 @@ TEST_CASE("A dispute opened, listed, evidence sent and won books its money and r
   CHECK(f.debit_balance("psp_receivable:sandbox") == 2'000 - 1'500);
   CHECK(f.debit_balance("dispute_losses:" + merchant) == 0);
   CHECK(f.trial_balanced());
+  CHECK(test::parse_json(f.admin_call("GET", "/v1/admin/disputes").response.body)["data"].Size() ==
+        0);
 
   // Every event again, under new ids and in reverse order: nothing moves.
   auto events = psp_events_about(f, d["psp_dispute_id"].GetString());
