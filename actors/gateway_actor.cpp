@@ -202,6 +202,14 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
           connector->read_settlement_report(report, timeout, std::move(done));
         });
       },
+      [self, timeout](psp_evidence_atom, const psp_evidence_request& req)
+          -> caf::typed_response_promise<psp_dispute_outcome> {
+        auto connector = self->state.connector;
+        return guarded<psp_dispute_outcome>(self, "submit_dispute_evidence", [=](auto done) {
+          connector->submit_dispute_evidence(req.psp_dispute_id, req.evidence_json,
+                                             req.idempotency_key, timeout, std::move(done));
+        });
+      },
       [self](psp_done_atom, completion& c) {
         self->state.probe.on_message(self);
         c.run();

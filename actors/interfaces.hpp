@@ -99,6 +99,20 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<recon_metrics_atom>::with<recon_metrics>,
     // The payouts that settled one of a merchant's intents: (merchant, intent).
     caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>,
+    // Records the PSP's news of a dispute with its postings and the inbox
+    // mark in one transaction; answers the outcome text (not_found while the
+    // engine has no intent for it, invalid_state "inbox" when done before).
+    caf::replies_to<dispute_record_atom, storage::dispute_news>::with<std::string>,
+    // One of a merchant's disputes: (merchant, dispute id).
+    caf::replies_to<dispute_get_atom, std::string, std::string>::with<core::dispute>,
+    // A page of a merchant's disputes, filtered by status or intent.
+    caf::replies_to<dispute_list_atom, storage::dispute_query>::with<storage::dispute_page>,
+    // The disputes of one of a merchant's intents: (merchant, intent).
+    caf::replies_to<dispute_intent_atom, std::string, std::string>::with<dispute_list>,
+    // Records evidence the PSP accepted (compare-and-swap on the version).
+    caf::replies_to<dispute_evidence_atom, evidence_record>::with<core::dispute>,
+    // Every open dispute by deadline (inspector, metrics).
+    caf::replies_to<disputes_open_atom>::with<dispute_list>,
     // To itself: commit the writes gathered since the last batch (group commit).
     caf::reacts_to<flush_atom>>;
 
@@ -126,6 +140,8 @@ using gateway_actor = caf::typed_actor<
     caf::replies_to<psp_payout_atom, std::string>::with<psp_payout_outcome>,
     // The settlement report a report_available event names (settlement).
     caf::replies_to<psp_report_atom, std::string>::with<psp_report_outcome>,
+    // Sends a dispute's evidence and submits it (POST /v1/disputes/{id}).
+    caf::replies_to<psp_evidence_atom, psp_evidence_request>::with<psp_dispute_outcome>,
     // A finished PSP call handing its result back to the actor's thread.
     caf::reacts_to<psp_done_atom, completion>>;
 

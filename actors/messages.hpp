@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/payment_intent.hpp"
 #include "core/psp.hpp"
+#include "storage/disputes.hpp"
 #include "storage/idempotency.hpp"
 #include "storage/inbox.hpp"
 #include "storage/intents.hpp"
@@ -94,6 +95,13 @@ using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
 using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
 using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using dispute_record_atom = caf::atom_constant<caf::atom("dprecord")>;
+using dispute_get_atom = caf::atom_constant<caf::atom("dpget")>;
+using dispute_list_atom = caf::atom_constant<caf::atom("dplist")>;
+using dispute_intent_atom = caf::atom_constant<caf::atom("dpintent")>;
+using dispute_evidence_atom = caf::atom_constant<caf::atom("dpevidence")>;
+using disputes_open_atom = caf::atom_constant<caf::atom("dpopen")>;
+using psp_evidence_atom = caf::atom_constant<caf::atom("pspevid")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -270,6 +278,26 @@ using psp_balance_page_outcome = core::psp_outcome<core::psp_page<core::psp_bala
 using psp_payout_page_outcome = core::psp_outcome<core::psp_page<core::psp_payout>>;
 using psp_payout_outcome = core::psp_outcome<core::psp_payout>;
 using psp_report_outcome = core::psp_outcome<core::psp_settlement_report>;
+using psp_dispute_outcome = core::psp_outcome<core::psp_dispute>;
+
+/// Disputes as the storage actor answers them.
+using dispute_list = std::vector<core::dispute>;
+
+/// Evidence to send to the PSP for a dispute: its id there, the evidence
+/// (a flat JSON object of strings), the PSP idempotency key, the deadline.
+struct psp_evidence_request {
+  std::string psp_dispute_id;
+  std::string evidence_json;
+  std::string idempotency_key;
+};
+
+/// Evidence the PSP accepted, to record: the dispute as read before the
+/// call (its version guards the write), the evidence, the PSP's status.
+struct evidence_record {
+  core::dispute before;
+  std::string evidence_json;
+  core::dispute_status psp_status = core::dispute_status::under_review;
+};
 
 /// A capture, cancellation or refund at the PSP, with the PSP idempotency
 /// key that makes a repeat of it act once.
@@ -357,3 +385,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_run)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::intent_settlements)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_row)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::dispute_news)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::dispute_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::dispute_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::dispute)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::dispute_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_dispute_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_evidence_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::evidence_record)

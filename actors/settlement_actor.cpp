@@ -294,6 +294,16 @@ struct settlement_state {
                         bt.created};
         }
         at->second.amount_minor -= bt.amount;
+      } else if (bt.type == core::balance_tx_type::dispute) {
+        // A dispute's money, withdrawn (negative) or reinstated: matched to
+        // what the engine booked for that dispute, summed per dispute.
+        theirs.push_back({core::record_object::dispute,
+                          bt.source,
+                          bt.id,
+                          bt.amount,
+                          bt.currency,
+                          {},
+                          bt.created});
       }
       if (bt.fee != 0 && bt.payout && known.count(*bt.payout))
         theirs.push_back(

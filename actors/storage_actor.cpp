@@ -333,6 +333,35 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::reconciliation_metrics(c); }));
       },
+      [self](dispute_record_atom, const storage::dispute_news& news) -> caf::result<std::string> {
+        return reply(self->state.write(
+            [&](storage::pg_connection& c) { return storage::record_dispute(c, news); }));
+      },
+      [self](dispute_get_atom, const std::string& merchant_id,
+             const std::string& id) -> caf::result<core::dispute> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::find_dispute(c, merchant_id, id); }));
+      },
+      [self](dispute_list_atom,
+             const storage::dispute_query& q) -> caf::result<storage::dispute_page> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::list_disputes(c, q); }));
+      },
+      [self](dispute_intent_atom, const std::string& merchant_id,
+             const std::string& intent_id) -> caf::result<dispute_list> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::disputes_of_intent(c, merchant_id, intent_id);
+        }));
+      },
+      [self](dispute_evidence_atom, const evidence_record& r) -> caf::result<core::dispute> {
+        return reply(self->state.write([&](storage::pg_connection& c) {
+          return storage::record_evidence(c, r.before, r.evidence_json, r.psp_status);
+        }));
+      },
+      [self](disputes_open_atom) -> caf::result<dispute_list> {
+        return reply(
+            self->state.read([&](storage::pg_connection& c) { return storage::open_disputes(c); }));
+      },
       [self](settlements_atom, const std::string& merchant_id,
              const std::string& intent_id) -> caf::result<intent_settlements> {
         return reply(self->state.read([&](storage::pg_connection& c) {

@@ -145,6 +145,37 @@ void record(worker_pointer self, const storage::inbox_row& row) {
           [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
 }
 
+/// Records a dispute's news: the storage actor writes the dispute, its
+/// audit rows, its postings and the inbox mark in one transaction. The
+/// dispute does not change the intent's state, so it needs no intent actor:
+/// the dispute's row lock serialises its writers, and its money movements
+/// are booked once by their PSP ids, so a redelivered or reordered event
+/// books nothing twice. News about a payment the engine does not know yet
+/// waits under the deadline, as intent news does.
+void record_dispute(worker_pointer self, const storage::inbox_row& row,
+                    const core::psp_event& event) {
+  storage::dispute_news news;
+  news.psp = row.psp;
+  news.view = *event.dispute;
+  news.event_id = row.event_id;
+  news.psp_type = event.psp_type;
+  news.event_created = event.created;
+  news.inbox_id = row.id;
+  self->request(self->state.storage, request_timeout, dispute_record_atom::value, std::move(news))
+      .then(
+          [self, row](const std::string& outcome) {
+            core::log::info("dispute recorded", {{"event_id", row.event_id}, {"outcome", outcome}});
+            metrics::webhook_processed(row);
+            settled(self);
+          },
+          [self, row](caf::error& err) {
+            auto e = from_caf_error(err);
+            if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
+            failed(self, row, e.message,
+                   e.code == core::errc::not_found && e.param == "payment_intent");
+          });
+}
+
 /// Hands a payout or settlement report row to its PSP's settlement actor,
 /// which books it and marks the row processed in one transaction; failures
 /// take the same retry and dead-letter path.
@@ -193,6 +224,9 @@ void process(worker_pointer self, storage::inbox_row row) {
             return apply_command{id, row.id, row.event_id, type, view, captures};
           });
     }
+    case core::psp_event_kind::dispute_changed:
+      if (!event.dispute) return failed(self, row, "the dispute event carries no dispute");
+      return record_dispute(self, row, event);
     case core::psp_event_kind::payout_paid:
       return settle<settle_atom>(self, row);
     case core::psp_event_kind::report_available:

@@ -35,6 +35,8 @@ inline constexpr std::string_view request = "req";
 inline constexpr std::string_view ledger_transaction = "ltx";
 /// A payment link: "plink_...".
 inline constexpr std::string_view payment_link = "plink";
+/// A dispute: "dp_...".
+inline constexpr std::string_view dispute = "dp";
 }  // namespace id_prefix
 
 /// Random base62 characters after the prefix and "_" of every id.

@@ -30,12 +30,19 @@ constexpr std::array chart{
     account_code_info{account_code::auth_hold_offset, "auth_hold_offset", account_type::memo,
                       normal_side::credit, scope_kind::merchant,
                       "The balancing side of auth_holds (memo)."},
+    account_code_info{account_code::disputes, "disputes", account_type::contra_revenue,
+                      normal_side::debit, scope_kind::merchant,
+                      "Sales the PSP withdrew for disputes still open; reduces revenue."},
+    account_code_info{account_code::dispute_losses, "dispute_losses", account_type::expense,
+                      normal_side::debit, scope_kind::merchant,
+                      "Disputed sales lost for good (disputes closed as lost)."},
 };
 
 constexpr std::array kinds{
     journal_kind::authorization, journal_kind::capture,  journal_kind::hold_release,
     journal_kind::refund,        journal_kind::fee,      journal_kind::payout,
-    journal_kind::settlement,    journal_kind::reversal,
+    journal_kind::settlement,    journal_kind::reversal, journal_kind::dispute,
+    journal_kind::dispute_loss,
 };
 
 error invalid(std::string message, std::string param = "entries") {
@@ -184,6 +191,12 @@ account_key auth_holds(std::string merchant_id) {
 }
 account_key auth_hold_offset(std::string merchant_id) {
   return {account_code::auth_hold_offset, std::move(merchant_id)};
+}
+account_key disputes(std::string merchant_id) {
+  return {account_code::disputes, std::move(merchant_id)};
+}
+account_key dispute_losses(std::string merchant_id) {
+  return {account_code::dispute_losses, std::move(merchant_id)};
 }
 }  // namespace accounts
 

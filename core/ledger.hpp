@@ -71,6 +71,11 @@ enum class account_code : std::uint8_t {
   auth_holds,
   /// Memo, per merchant: the other side of `auth_holds` (credit normal).
   auth_hold_offset,
+  /// Contra revenue, per merchant: sales the PSP withdrew for open disputes
+  /// (like `refunds`, but given back only while the dispute is open).
+  disputes,
+  /// Expense, per merchant: disputed sales lost for good.
+  dispute_losses,
 };
 
 /// One row of the chart of accounts: what the code means and how it behaves.
@@ -138,6 +143,10 @@ account_key bank(std::string merchant_id);
 account_key auth_holds(std::string merchant_id);
 /// `auth_hold_offset:{merchant}`.
 account_key auth_hold_offset(std::string merchant_id);
+/// `disputes:{merchant}`.
+account_key disputes(std::string merchant_id);
+/// `dispute_losses:{merchant}`.
+account_key dispute_losses(std::string merchant_id);
 }  // namespace accounts
 
 /// One line of a journal transaction: a debit or a credit of one account.
@@ -172,6 +181,10 @@ inline constexpr std::string_view payout = "payout";
 inline constexpr std::string_view settlement = "settlement";
 /// The mirror of an earlier transaction, which it names.
 inline constexpr std::string_view reversal = "reversal";
+/// Money a dispute moved at the PSP: withdrawn (with its fee) or reinstated.
+inline constexpr std::string_view dispute = "dispute";
+/// A lost dispute's open balance realised as a loss.
+inline constexpr std::string_view dispute_loss = "dispute_loss";
 }  // namespace journal_kind
 
 /// Every kind above; `validate` refuses any other.

@@ -479,4 +479,24 @@ inline constexpr std::int64_t paypal_search_window_s = 31 * 86'400;
 inline constexpr std::size_t paypal_search_page_size = 500;
 inline constexpr std::size_t paypal_search_pages_max = 200;
 
+// ---- disputes --------------------------------------------------------------------
+
+/// Longest value of one dispute evidence field: Stripe's own limit for a
+/// text field of `dispute_evidence`, so what the engine accepts the PSP does.
+inline constexpr std::size_t dispute_evidence_field_length_max = 20'000;
+
+/// Longest evidence in total (all fields' values): Stripe refuses more than
+/// 150,000 characters over all fields of one dispute.
+inline constexpr std::size_t dispute_evidence_total_length_max = 150'000;
+
+/// Most disputes one list page answers is limits::list_limit_max; the
+/// inspector and /metrics read at most this many open disputes, far above
+/// what one engine holds open (a dispute rate over 1 % ends card acceptance).
+inline constexpr std::size_t disputes_open_scan_max = 10'000;
+
+/// How long before a dispute's evidence deadline the alert
+/// PaymentsDisputeDeadlineNear fires: two days leave a working day to
+/// gather evidence after a weekend.
+inline constexpr std::int64_t dispute_deadline_warning_s = 2 * 86'400;
+
 }  // namespace pay::core::limits

@@ -28,6 +28,8 @@ std::string_view to_string(psp_event_kind k) {
       return "payout_failed";
     case psp_event_kind::report_available:
       return "report_available";
+    case psp_event_kind::dispute_changed:
+      return "dispute_changed";
     case psp_event_kind::other:
       return "other";
   }
@@ -42,6 +44,8 @@ std::string_view to_string(balance_tx_type t) {
       return "refund";
     case balance_tx_type::payout:
       return "payout";
+    case balance_tx_type::dispute:
+      return "dispute";
     case balance_tx_type::other:
       return "other";
   }
@@ -98,6 +102,11 @@ void psp_connector::retrieve_payout(const std::string&, std::int64_t, payout_don
 
 void psp_connector::read_settlement_report(const std::string&, std::int64_t, report_done done) {
   done(not_supported("read settlement reports"));
+}
+
+void psp_connector::submit_dispute_evidence(const std::string&, const std::string&,
+                                            const std::string&, std::int64_t, dispute_done done) {
+  done(not_supported("submit dispute evidence"));
 }
 
 }  // namespace pay::core

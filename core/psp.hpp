@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/dispute.hpp"
 #include "core/intent_fsm.hpp"
 #include "core/payment_intent.hpp"
 
@@ -97,6 +98,28 @@ struct psp_refund {
   std::optional<std::string> engine_reference;
 };
 
+/// A PSP's dispute (chargeback) as it now stands.
+struct psp_dispute {
+  std::string id;  ///< the PSP's dispute id (Stripe du_/dp_; Adyen the payment's pspReference)
+  /// The PSP's payment intent of the disputed payment, when it says.
+  std::optional<std::string> payment_intent;
+  std::optional<std::string> charge;  ///< the PSP's charge id, when it says
+  /// The engine's intent id as the PSP echoes it back (Adyen's
+  /// merchantReference), when it does.
+  std::optional<std::string> engine_reference;
+  std::int64_t amount = 0;  ///< disputed, minor units
+  std::string currency;     ///< lowercase
+  std::string reason;
+  dispute_status status = dispute_status::needs_response;
+  /// The PSP's own word for the status, for logs and audit text only.
+  std::string psp_status;
+  std::optional<std::int64_t> evidence_due_by;  ///< unix seconds
+  /// Every movement of money the dispute caused so far (Stripe's
+  /// balance_transactions: withdrawal, then reinstatement).
+  std::vector<dispute_money_movement> movements;
+  std::int64_t created = 0;  ///< unix seconds, the PSP's clock
+};
+
 /// What a PSP event is about, in the engine's terms. The connector's parser
 /// decides; the webhook worker acts on the kind alone.
 enum class psp_event_kind : std::uint8_t {
@@ -107,12 +130,13 @@ enum class psp_event_kind : std::uint8_t {
   /// A settlement report is ready at the PSP (`object_id` names it, e.g. its
   /// download URL): settlement reads and books it.
   report_available,
-  // Disputes will get their kinds here (opened, won, lost) when the engine handles them.
+  /// A dispute was opened, changed, moved money or closed (`dispute`).
+  dispute_changed,
   other,  ///< nothing the engine acts on: recorded
 };
 
 /// "intent_changed", "refund_changed", "payout_paid", "payout_failed",
-/// "report_available", "other".
+/// "report_available", "dispute_changed", "other".
 std::string_view to_string(psp_event_kind k);
 
 /// A PSP event (webhook), as far as the engine needs it.
@@ -121,10 +145,11 @@ struct psp_event {
   psp_event_kind kind = psp_event_kind::other;
   /// The PSP's own name of the event type, for logs and audit text only.
   std::string psp_type;
-  std::int64_t created = 0;          ///< unix seconds, the PSP's clock
-  std::string object_id;             ///< the PSP's id of what the event is about
-  std::optional<psp_intent> intent;  ///< for intent_changed
-  std::optional<psp_refund> refund;  ///< for refund_changed
+  std::int64_t created = 0;            ///< unix seconds, the PSP's clock
+  std::string object_id;               ///< the PSP's id of what the event is about
+  std::optional<psp_intent> intent;    ///< for intent_changed
+  std::optional<psp_refund> refund;    ///< for refund_changed
+  std::optional<psp_dispute> dispute;  ///< for dispute_changed
   /// This event's own text, as stored in the inbox and parsed again by the
   /// webhook worker: the whole body when a body holds one event, the item
   /// when it holds several.
@@ -174,10 +199,14 @@ enum class balance_tx_type : std::uint8_t {
   charge,  ///< a payment's money came in
   refund,  ///< a refund's money went out
   payout,  ///< the balance paid out to the bank
-  other,   ///< fees, adjustments and the like: settled, never matched to an intent
+  /// A dispute's money withdrawn or reinstated (Stripe: an `adjustment`
+  /// whose source is the dispute): booked with the dispute, matched to it.
+  dispute,
+  other,  ///< fees, adjustments and the like: settled, never matched to an intent
 };
 
-/// "charge", "refund", "payout", "other" (the names settlement stores).
+/// "charge", "refund", "payout", "dispute", "other" (the names settlement
+/// stores).
 std::string_view to_string(balance_tx_type t);
 
 /// Where a payout stands, in the engine's terms.
@@ -301,6 +330,16 @@ class psp_connector {
   /// `unsupported`.
   virtual void read_settlement_report(const std::string& report, std::int64_t timeout_ms,
                                       report_done done);
+
+  using dispute_done = std::function<void(psp_outcome<psp_dispute>)>;
+  /// Sends the merchant's evidence for a dispute and submits it for review
+  /// (`evidence_json`: a flat JSON object of strings, checked by
+  /// core::validate_dispute_evidence). A PSP without an evidence API answers
+  /// `unsupported` (the default).
+  virtual void submit_dispute_evidence(const std::string& psp_dispute_id,
+                                       const std::string& evidence_json,
+                                       const std::string& idempotency_key, std::int64_t timeout_ms,
+                                       dispute_done done);
 };
 
 }  // namespace pay::core

@@ -82,6 +82,8 @@ std::string_view to_string(record_object object) {
       return "fee";
     case record_object::payout:
       return "payout";
+    case record_object::dispute:
+      return "dispute";
   }
   return "unknown";
 }

@@ -31,15 +31,16 @@ std::optional<difference_kind> parse_difference_kind(std::string_view name);
 std::span<const difference_kind> all_difference_kinds();
 
 /// What a record is about.
-enum class record_object : std::uint8_t { charge, refund, fee, payout };
+enum class record_object : std::uint8_t { charge, refund, fee, payout, dispute };
 
-/// "charge", "refund", "fee", "payout".
+/// "charge", "refund", "fee", "payout", "dispute".
 std::string_view to_string(record_object object);
 
 /// One side's record of one thing. Records of both sides meet on
 /// (object, key): the PSP's payment intent id for a charge, the PSP's refund
 /// id for a refund, the PSP's balance transaction id for a fee, the PSP's
-/// payout id for a payout.
+/// payout id for a payout, the PSP's dispute id for a dispute (its amount the
+/// signed sum of the money it moved: withdrawn negative, reinstated positive).
 struct recon_record {
   record_object object = record_object::charge;
   std::string key;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/money.hpp"
+#include "core/psp.hpp"
 
 namespace pay::core {
 
@@ -40,8 +41,9 @@ result<settlement_plan> plan_settlement(std::span<const settlement_line> lines,
     auto& m = per_merchant[*line.merchant_id];
     m.merchant_id = *line.merchant_id;
     ++m.lines;
-    auto gross = checked_add(m.amounts.gross_minor, line.amount_minor);
-    auto fee = checked_add(m.amounts.fee_minor, line.fee_minor);
+    bool dispute = line.type == to_string(balance_tx_type::dispute);
+    auto gross = checked_add(m.amounts.gross_minor, dispute ? line.net_minor : line.amount_minor);
+    auto fee = checked_add(m.amounts.fee_minor, dispute ? 0 : line.fee_minor);
     auto merchant_net = checked_add(m.amounts.net_minor, line.net_minor);
     if (!gross || !fee || !merchant_net) return overflow();
     m.amounts = {*gross, *fee, *merchant_net};

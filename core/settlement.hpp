@@ -50,7 +50,11 @@ struct settlement_plan {
   std::int64_t unmatched_net_minor = 0;
 };
 
-/// Splits the lines of a payout in `currency` per merchant. Refused
+/// Splits the lines of a payout in `currency` per merchant. A dispute's
+/// line (type "dispute") was booked off the receivable, fee included, when
+/// the dispute moved the money (core::dispute_postings): in the payout it
+/// moves only its net between the receivable and the bank, so it adds its
+/// net to the gross and nothing to the fee. Refused
 /// (invalid_request) when a line's currency is not the payout's or its net
 /// is not amount - fee; overflowing sums are limit_exceeded.
 result<settlement_plan> plan_settlement(std::span<const settlement_line> lines,

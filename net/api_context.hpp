@@ -128,6 +128,12 @@ void add_reconciliation_routes(api_state& st);
 /// (webhook_endpoint_routes.cpp).
 void add_webhook_endpoint_routes(api_state& st);
 
+/// Disputes: list, one, evidence (dispute_routes.cpp).
+void add_dispute_routes(api_state& st);
+
+/// Answers the intent's JSON with its `disputes` (dispute_routes.cpp).
+void answer_intent_with_disputes(api_state& st, const call_ptr& c, core::payment_intent pi);
+
 /// GET /v1/openapi.json, and the route listing (openapi_routes.cpp).
 void add_openapi_routes(api_state& st);
 

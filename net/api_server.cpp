@@ -66,6 +66,7 @@ constexpr id_route id_routes[] = {
     {"/v1/payment_intents/{id}", core::id_prefix::payment_intent, "payment_intent"},
     {"/v1/refunds/{id}", core::id_prefix::refund, "refund"},
     {"/v1/payment_links/{id}", core::id_prefix::payment_link, "payment_link"},
+    {"/v1/disputes/{id}", core::id_prefix::dispute, "dispute"},
     {"/v1/admin/intents/{id}", core::id_prefix::payment_intent, "payment_intent"},
 };
 
@@ -494,9 +495,12 @@ void create_refund(api_state& st, const call_ptr& c) {
 
 void get_payment_intent(api_state& st, const call_ptr& c) {
   // Through the intent's actor: a pending intent is refreshed from the PSP.
+  auto* state = &st;
   ask_until<core::payment_intent>(
       c->deadline, st.sys(), st.actors.router,
-      [c](core::payment_intent pi) { c->answer(json_response(intent_json(pi))); },
+      [state, c](core::payment_intent pi) {
+        answer_intent_with_disputes(*state, c, std::move(pi));
+      },
       [c](core::error e) { c->answer(error_answer(e)); }, actors::get_atom::value,
       actors::get_command{c->merchant.id, c->params[0], c->request_id, c->deadline});
 }
@@ -995,6 +999,7 @@ void register_routes(api_state& st) {
   add_metrics_routes(st);
   add_inspector_routes(st);
   add_reconciliation_routes(st);
+  add_dispute_routes(st);
   add_webhook_endpoint_routes(st);
   add_openapi_routes(st);
 }

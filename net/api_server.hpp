@@ -30,6 +30,9 @@ struct api_actors {
   /// Books payouts and runs reconciliations, one per PSP account by name;
   /// none: /v1/admin/reconciliation answers 503.
   std::map<std::string, actors::settlement_actor, std::less<>> settlements;
+  /// The PSP gateways by account name: the dispute routes send evidence
+  /// through the gateway of the dispute's PSP; none: evidence answers 503.
+  actors::gateway_set gateways;
   /// Outbound webhooks: the store the merchant's endpoint and event routes
   /// use, and the delivery supervisor a replay wakes; unset: those routes
   /// answer 503.

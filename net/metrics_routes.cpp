@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -134,7 +135,7 @@ struct scrape {
 
 /// The reads a scrape waits for, one answer (or miss) each.
 constexpr std::string_view scrape_sources[] = {"inbox_stats", "trial_balance", "actor_census",
-                                               "reconciliation"};
+                                               "reconciliation", "disputes"};
 
 void serve_metrics(api_state& st, const call_ptr& c) {
   // With --metrics-token, only the scraper that holds it reads the metrics
@@ -151,7 +152,10 @@ void serve_metrics(api_state& st, const call_ptr& c) {
   auto* state = &st;
   auto storage = st.storage();
   auto trial_storage = st.storage();
-  st.sys().spawn([state, c, storage, trial_storage](caf::event_based_actor* self) {
+  auto dispute_storage = st.storage();
+  auto psp_names = st.options.psps->names();
+  st.sys().spawn([state, c, storage, trial_storage, dispute_storage,
+                  psp_names](caf::event_based_actor* self) {
     auto s = std::make_shared<scrape>();
     s->c = c;
     s->pending = static_cast<int>(std::size(scrape_sources));
@@ -255,6 +259,43 @@ void serve_metrics(api_state& st, const call_ptr& c) {
         in_flight.samples.push_back({{g.key}, static_cast<double>(g.in_flight)});
       }
     }
+
+    // Open disputes per PSP and the time left to the nearest evidence
+    // deadline of those that still need a response (alert
+    // PaymentsDisputeDeadlineNear).
+    self->request(dispute_storage, deadline, actors::disputes_open_atom::value)
+        .then(
+            [self, s, psp_names](actors::dispute_list& open) {
+              auto& count = s->add("payments_disputes_open",
+                                   "Disputes not yet won or lost, by PSP.", {"psp"});
+              auto& left = s->add(
+                  "payments_dispute_deadline_seconds",
+                  "Seconds until the nearest evidence deadline of a dispute that still needs a "
+                  "response, by PSP (negative when one has passed); absent when none.",
+                  {"psp"});
+              std::map<std::string, std::int64_t> per_psp;
+              std::map<std::string, std::int64_t> nearest;
+              for (const auto& name : psp_names) per_psp[name] = 0;
+              auto now_s = actors::inspector::unix_ms() / 1000;
+              for (const auto& d : open) {
+                ++per_psp[d.psp];
+                if (!d.evidence_due_by || (d.status != core::dispute_status::needs_response &&
+                                           d.status != core::dispute_status::warning_needs_response))
+                  continue;
+                auto secs = *d.evidence_due_by - now_s;
+                auto it = nearest.find(d.psp);
+                if (it == nearest.end() || secs < it->second) nearest[d.psp] = secs;
+              }
+              for (const auto& [psp, n] : per_psp)
+                count.samples.push_back({{psp}, static_cast<double>(n)});
+              for (const auto& [psp, secs] : nearest)
+                left.samples.push_back({{psp}, static_cast<double>(secs)});
+              s->finish(self);
+            },
+            [self, s](caf::error&) {
+              s->failed("disputes");
+              s->finish(self);
+            });
 
     collect_reconciliation_differences(
         self, storage, deadline,

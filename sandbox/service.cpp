@@ -562,6 +562,10 @@ api_result service::dispatch(const std::string& method, const std::string& path,
   } else if (kind == "payouts") {
     if (n == 2 && method == "GET") return store_.list_payouts(p);
     if (n == 3 && method == "GET") return store_.retrieve_payout(parts[2]);
+  } else if (kind == "disputes") {
+    if (n == 2 && method == "GET") return store_.list_disputes(p);
+    if (n == 3 && method == "GET") return store_.retrieve_dispute(parts[2]);
+    if (n == 3 && method == "POST") return store_.update_dispute(parts[2], p, ctx);
   }
   return unrecognized(method, path).render();
 }
@@ -649,6 +653,14 @@ net::http_response service::control(const net::http_request& req, const request_
   }
   if (n == 3 && parts[1] == "settlement" && parts[2] == "run" && req.method == "POST")
     return from(store_.run_settlement(ctx));
+  // Test control for disputes: the issuer's decision.
+  if (n == 4 && parts[1] == "disputes" && parts[3] == "close" && req.method == "POST") {
+    auto answer = store_.close_dispute(parts[2], p, ctx);
+    if (answer.status == 200)
+      log_line("info", "dispute closed by test control",
+               {{"dispute", parts[2]}, {"outcome", p.get("outcome").value_or("")}});
+    return from(std::move(answer));
+  }
   // Test controls for reconciliation: discrepancies made at the PSP only.
   if (n == 4 && parts[1] == "charges" && parts[3] == "delete" && req.method == "POST") {
     auto answer = store_.delete_charge(parts[2]);

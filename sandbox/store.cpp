@@ -200,6 +200,7 @@ struct test_card {
   std::string_view number;  ///< the matching raw test card number
   std::string_view brand;
   card_outcome outcome;
+  bool disputes = false;  ///< the charge is disputed once captured
 };
 
 constexpr test_card test_cards[] = {
@@ -211,6 +212,7 @@ constexpr test_card test_cards[] = {
      card_outcome::decline_insufficient_funds},
     {"pm_card_authenticationRequired", "4000002500003155", "visa", card_outcome::require_3ds},
     {"pm_card_threeDSecure2Required", "4000000000003220", "visa", card_outcome::require_3ds},
+    {"pm_card_createDispute", "4000000000000259", "visa", card_outcome::succeed, true},
 };
 
 std::string json_list(std::string_view url, const std::vector<std::string>& items, bool has_more) {
@@ -459,7 +461,7 @@ std::string store::charge_json(const charge& ch) const {
   w.field("created", ch.created);
   w.field("currency", ch.currency);
   optional_string(w, "description", ch.description);
-  w.field("disputed", false);
+  w.field("disputed", ch.dispute.has_value());
   string_or_null(w, "failure_code", ch.failure_code);
   string_or_null(w, "failure_message", ch.failure_message);
   w.field("livemode", false);
@@ -580,7 +582,7 @@ std::string store::bt_json(const balance_transaction& bt) const {
   w.end_array();
   w.field("net", bt.net);
   optional_string(w, "payout", bt.payout);
-  w.field("reporting_category", bt.type);
+  w.field("reporting_category", bt.category.empty() ? bt.type : bt.category);
   w.field("source", bt.source);
   w.field("status", bt.payout ? "available" : "pending");
   w.field("type", bt.type);
@@ -640,6 +642,7 @@ std::optional<std::string> store::resolve_payment_method(const params& p, api_er
       pm.brand = std::string(card.brand);
       pm.last4 = std::string(card.number.substr(card.number.size() - 4));
       pm.outcome = card.outcome;
+      pm.disputes = card.disputes;
       pm.created = now_s();
       ++objects_;
       auto id = pm.id;
@@ -722,6 +725,7 @@ std::optional<std::string> store::resolve_payment_method(const params& p, api_er
     if (card.number != digits) continue;
     pm.brand = std::string(card.brand);
     pm.outcome = card.outcome;
+    pm.disputes = card.disputes;
   }
   ++objects_;
   auto id = pm.id;
@@ -1006,6 +1010,7 @@ void store::succeed_payment(payment_intent& pi, const request_context& ctx) {
     pi.status = pi_status::succeeded;
     emit("charge.succeeded", charge_json(stored), ctx);
     emit("payment_intent.succeeded", pi_json(pi), ctx);
+    open_dispute(stored, ctx);
   }
 }
 
@@ -1120,6 +1125,7 @@ api_result store::capture_payment_intent(const std::string& id, const params& p,
   pi.status = pi_status::succeeded;
   emit("charge.captured", charge_json(ch), ctx);
   emit("payment_intent.succeeded", pi_json(pi), ctx);
+  open_dispute(ch, ctx);
   return {200, pi_json(pi)};
 }
 
@@ -1335,6 +1341,8 @@ api_result store::list_balance_transactions(const params& p) const {
           object = charge_json(ch->second);
         else if (auto re = refunds_.find(bt.source); re != refunds_.end())
           object = refund_json(re->second);
+        else if (auto du = disputes_.find(bt.source); du != disputes_.end())
+          object = dispute_json(du->second);
         if (object.empty()) return json;
         auto plain = "\"source\":\"" + bt.source + "\"";
         auto at = json.find(plain);
@@ -1501,6 +1509,173 @@ std::string store::counts_json() const {
   w.field("payouts", static_cast<std::uint64_t>(payouts_.size()));
   w.end_object();
   return w.take();
+}
+
+// ---- disputes ----------------------------------------------------------------
+
+std::string store::add_dispute_balance_transaction(dispute& d, std::int64_t amount,
+                                                   std::int64_t fee, std::string_view category) {
+  balance_transaction bt;
+  bt.id = core::make_id("txn");
+  bt.type = "adjustment";
+  bt.category = std::string(category);
+  bt.amount = amount;
+  bt.fee = fee;
+  bt.net = amount - fee;
+  bt.currency = d.currency;
+  bt.source = d.id;
+  bt.description = category == "dispute" ? "Chargeback withdrawal for " + d.charge
+                                         : "Chargeback reversal for " + d.charge;
+  bt.created = now_s();
+  bt.available_on = bt.created;
+  ++objects_;
+  d.balance_transactions.push_back(bt.id);
+  bt_order_.push_back(bt.id);
+  auto id = bt.id;
+  balance_transactions_.emplace(id, std::move(bt));
+  return id;
+}
+
+void store::open_dispute(charge& ch, const request_context& ctx) {
+  auto pm = payment_methods_.find(ch.payment_method);
+  if (pm == payment_methods_.end() || !pm->second.disputes || ch.dispute) return;
+  dispute d;
+  d.id = core::make_id("du");
+  d.charge = ch.id;
+  d.payment_intent = ch.payment_intent;
+  d.amount = ch.amount_captured;
+  d.currency = ch.currency;
+  d.created = now_s();
+  d.due_by = d.created + dispute_response_window_s;
+  ++objects_;
+  // As Stripe: the disputed amount and the dispute fee leave the balance at once.
+  add_dispute_balance_transaction(d, -d.amount, fees_.dispute_minor, "dispute");
+  ch.dispute = d.id;
+  dispute_order_.push_back(d.id);
+  auto& stored = disputes_.emplace(d.id, std::move(d)).first->second;
+  emit("charge.dispute.created", dispute_json(stored), ctx);
+  emit("charge.dispute.funds_withdrawn", dispute_json(stored), ctx);
+}
+
+std::string store::dispute_json(const dispute& d) const {
+  net::json_writer w;
+  w.begin_object();
+  w.field("id", d.id);
+  w.field("object", "dispute");
+  w.field("amount", d.amount);
+  w.key("balance_transactions");
+  w.begin_array();
+  for (const auto& id : d.balance_transactions) w.raw(bt_json(balance_transactions_.at(id)));
+  w.end_array();
+  w.field("charge", d.charge);
+  w.field("created", d.created);
+  w.field("currency", d.currency);
+  w.key("evidence");
+  w.begin_object();
+  for (const auto& [k, v] : d.evidence) w.field(k, v);
+  w.end_object();
+  w.key("evidence_details");
+  w.begin_object();
+  w.field("due_by", d.due_by);
+  w.field("has_evidence", !d.evidence.empty());
+  w.field("past_due", false);
+  w.field("submission_count", d.submission_count);
+  w.end_object();
+  w.field("is_charge_refundable", false);
+  w.field("livemode", false);
+  w.key("metadata");
+  w.begin_object();
+  w.end_object();
+  w.field("payment_intent", d.payment_intent);
+  w.field("reason", d.reason);
+  w.field("status", d.status);
+  w.end_object();
+  return w.take();
+}
+
+api_result store::list_disputes(const params& p) const {
+  if (auto bad = p.first_unknown({"limit", "starting_after", "ending_before", "charge",
+                                  "payment_intent", "created", "expand"}))
+    return unknown_param(*bad).render();
+  auto charge_id = p.get("charge");
+  auto intent = p.get("payment_intent");
+  created_range created;
+  if (auto bad = read_created(p, created)) return bad->render();
+  return list_page(
+      dispute_order_, p, "/v1/disputes",
+      [&](const std::string& id) {
+        const auto& d = disputes_.at(id);
+        return (!charge_id || d.charge == *charge_id) && (!intent || d.payment_intent == *intent) &&
+               created.contains(d.created);
+      },
+      [&](const std::string& id) { return dispute_json(disputes_.at(id)); });
+}
+
+api_result store::retrieve_dispute(const std::string& id) const {
+  auto it = disputes_.find(id);
+  if (it == disputes_.end()) return no_such("dispute", id, "dispute").render();
+  return {200, dispute_json(it->second)};
+}
+
+api_result store::update_dispute(const std::string& id, const params& p,
+                                 const request_context& ctx) {
+  auto it = disputes_.find(id);
+  if (it == disputes_.end()) return no_such("dispute", id, "dispute").render();
+  for (const auto& name : p.top_level_names())
+    if (name != "evidence" && name != "submit" && name != "metadata" && name != "expand")
+      return unknown_param(name).render();
+  auto& d = it->second;
+  if (d.status != "needs_response" && d.status != "warning_needs_response")
+    return invalid("This dispute is " + d.status +
+                       "; evidence can be updated only while it needs a response.",
+                   "", "dispute_already_submitted")
+        .render();
+  if (now_s() >= d.due_by)
+    return invalid("The due date for submitting evidence for this dispute has passed.", "evidence",
+                   "dispute_past_due")
+        .render();
+  auto submit = p.get("submit");
+  if (submit && *submit != "true" && *submit != "false")
+    return invalid("Invalid boolean: " + *submit, "submit").render();
+  for (auto [k, v] : p.nested("evidence")) {
+    if (k.find(']') != std::string::npos)
+      return invalid("evidence[" + k + "] is not a text field.", "evidence").render();
+    auto at = std::find_if(d.evidence.begin(), d.evidence.end(),
+                           [&](const auto& e) { return e.first == k; });
+    if (at != d.evidence.end())
+      at->second = std::move(v);
+    else
+      d.evidence.emplace_back(std::move(k), std::move(v));
+  }
+  if (submit && *submit == "true") {
+    d.status = d.status == "warning_needs_response" ? "warning_under_review" : "under_review";
+    ++d.submission_count;
+  }
+  emit("charge.dispute.updated", dispute_json(d), ctx);
+  return {200, dispute_json(d)};
+}
+
+api_result store::close_dispute(const std::string& id, const params& p,
+                                const request_context& ctx) {
+  auto it = disputes_.find(id);
+  if (it == disputes_.end()) return no_such("dispute", id, "dispute").render();
+  if (auto bad = p.first_unknown({"outcome"})) return unknown_param(*bad).render();
+  auto outcome = p.get("outcome");
+  if (!outcome || (*outcome != "won" && *outcome != "lost"))
+    return invalid("outcome must be \"won\" or \"lost\".", "outcome").render();
+  auto& d = it->second;
+  if (d.status == "won" || d.status == "lost")
+    return invalid("This dispute is already closed (" + d.status + ").", "", "dispute_closed")
+        .render();
+  if (auto full = check_room(room_per_request)) return full->render();
+  d.status = *outcome;
+  if (*outcome == "won") {
+    // The amount comes back; Stripe keeps the dispute fee.
+    add_dispute_balance_transaction(d, d.amount, 0, "dispute_reversal");
+    emit("charge.dispute.funds_reinstated", dispute_json(d), ctx);
+  }
+  emit("charge.dispute.closed", dispute_json(d), ctx);
+  return {200, dispute_json(d)};
 }
 
 }  // namespace pay::sandbox

@@ -71,7 +71,13 @@ enum class card_outcome { succeed, decline_generic, decline_insufficient_funds, 
 struct fee_schedule {
   std::int64_t percent_bp = 290;
   std::int64_t fixed_minor = 30;
+  /// Stripe's dispute fee: 15.00 in the charge's currency (usd-equivalent).
+  std::int64_t dispute_minor = 1500;
 };
+
+/// How long a merchant has to answer a dispute: Stripe's test disputes give
+/// seven days (evidence_details.due_by).
+inline constexpr std::int64_t dispute_response_window_s = 7 * 86'400;
 
 /// The fee of one charge: round-half-up of amount * bp / 10000, plus fixed,
 /// in integers only.
@@ -117,6 +123,14 @@ class store {
   api_result retrieve_balance_transaction(const std::string& id) const;
   api_result list_payouts(const params& p) const;
   api_result retrieve_payout(const std::string& id) const;
+  api_result list_disputes(const params& p) const;
+  api_result retrieve_dispute(const std::string& id) const;
+  /// POST /v1/disputes/{id}: evidence[...] staged, and with submit=true
+  /// sent for review (status under_review), as Stripe does.
+  api_result update_dispute(const std::string& id, const params& p, const request_context& ctx);
+  /// Test control: closes a dispute as won (funds reinstated, then closed)
+  /// or lost (closed), with Stripe's events.
+  api_result close_dispute(const std::string& id, const params& p, const request_context& ctx);
 
   /// Batches every unpaid balance transaction into one payout per currency
   /// whose net total is positive; answers the list of new payouts.
@@ -149,6 +163,9 @@ class store {
     std::int64_t exp_month = 12;
     std::int64_t exp_year = 2034;
     card_outcome outcome = card_outcome::succeed;
+    /// pm_card_createDispute (4000 0000 0000 0259): once captured, the
+    /// shopper's bank disputes the charge.
+    bool disputes = false;
     std::int64_t created = 0;
   };
 
@@ -202,6 +219,22 @@ class store {
     std::optional<std::string> description;
     metadata meta;
     std::int64_t created = 0;
+    std::optional<std::string> dispute;  ///< the charge's dispute, once opened
+  };
+
+  struct dispute {
+    std::string id;
+    std::string charge;
+    std::string payment_intent;
+    std::int64_t amount = 0;
+    std::string currency;
+    std::string reason = "fraudulent";
+    std::string status = "needs_response";
+    std::int64_t due_by = 0;
+    std::vector<std::pair<std::string, std::string>> evidence;
+    std::int64_t submission_count = 0;
+    std::vector<std::string> balance_transactions;
+    std::int64_t created = 0;
   };
 
   struct refund {
@@ -221,7 +254,10 @@ class store {
 
   struct balance_transaction {
     std::string id;
-    std::string type;  ///< charge | refund | refund_failure | payout ...
+    std::string type;  ///< charge | refund | refund_failure | adjustment | payout
+    /// Stripe's reporting_category when it is not the type (a dispute's
+    /// adjustment: dispute, dispute_reversal).
+    std::string category;
     std::int64_t amount = 0;
     std::int64_t fee = 0;
     std::int64_t net = 0;
@@ -257,6 +293,11 @@ class store {
   void fail_payment(payment_intent& pi, const std::string& charge_id, const api_error& err,
                     const request_context& ctx);
   std::string add_charge_balance_transaction(charge& ch, std::int64_t amount);
+  /// Opens a dispute on a captured charge of pm_card_createDispute.
+  void open_dispute(charge& ch, const request_context& ctx);
+  std::string add_dispute_balance_transaction(dispute& d, std::int64_t amount, std::int64_t fee,
+                                              std::string_view category);
+  std::string dispute_json(const dispute& d) const;
   void emit(const std::string& type, const std::string& object_json, const request_context& ctx);
   std::int64_t now_s() const;
 
@@ -279,6 +320,8 @@ class store {
   std::map<std::string, refund> refunds_;
   std::map<std::string, balance_transaction> balance_transactions_;
   std::map<std::string, payout> payouts_;
+  std::map<std::string, dispute> disputes_;
+  std::vector<std::string> dispute_order_;
   std::map<std::string, event> events_;
   // Creation order, for lists (newest first, as Stripe lists).
   std::vector<std::string> event_order_;

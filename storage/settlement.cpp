@@ -42,6 +42,7 @@ struct attributed {
   std::optional<std::string> merchant_id;
   std::optional<std::string> intent_id;
   std::optional<std::string> refund_id;
+  std::optional<std::string> dispute_id;
 };
 
 std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, attributed& a) {
@@ -54,6 +55,17 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
     if (!r.rows.empty()) {
       a.intent_id = std::string(r.rows.text(0, 0));
       a.merchant_id = std::string(r.rows.text(0, 1));
+    }
+  } else if (bt.type == core::balance_tx_type::dispute) {
+    // A dispute's money: its source is the PSP's dispute id.
+    auto r = tx.exec(
+        "SELECT id, intent_id, merchant_id FROM disputes WHERE psp = $1 AND psp_dispute_id = $2",
+        {psp, bt.source});
+    if (!r.ok()) return r.error;
+    if (!r.rows.empty()) {
+      a.dispute_id = std::string(r.rows.text(0, 0));
+      a.intent_id = std::string(r.rows.text(0, 1));
+      a.merchant_id = std::string(r.rows.text(0, 2));
     }
   } else if (bt.type == core::balance_tx_type::refund) {
     auto r = tx.exec(
@@ -157,12 +169,13 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
       auto r = tx.exec(
           "INSERT INTO settlement_items (payout_id, psp, psp_balance_tx_id, type, source, "
           "psp_intent_id, merchant_id, intent_id, refund_id, amount, fee, net, currency, matched, "
-          "psp_created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-          "to_timestamp($15))",
+          "psp_created, dispute_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+          "$13, "
+          "$14, to_timestamp($15), $16)",
           {out.settlement_id, b.psp, bt.id, std::string(core::to_string(bt.type)), bt.source,
            opt(bt.payment_intent), opt(a.merchant_id), opt(a.intent_id), opt(a.refund_id),
            std::to_string(bt.amount), std::to_string(bt.fee), std::to_string(bt.net), bt.currency,
-           a.merchant_id ? "true" : "false", std::to_string(bt.created)});
+           a.merchant_id ? "true" : "false", std::to_string(bt.created), opt(a.dispute_id)});
       if (!r.ok()) return r.error;
     }
     for (const auto& m : plan->merchants) {
@@ -289,6 +302,23 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
                                      {},
                                      rows.int64(i, 4)});
   }
+  // Disputes: the money each one moved as we booked it, by the PSP's time.
+  auto disputes = conn.exec(
+      "SELECT d.psp_dispute_id, d.id, m.amount, m.currency, " + epoch_s("m.psp_created") +
+          " FROM dispute_movements m JOIN disputes d ON d.id = m.dispute_id WHERE m.psp = $1 "
+          "AND m.psp_created >= to_timestamp($2) AND m.psp_created < to_timestamp($3)",
+      args);
+  if (!disputes.ok()) return to_core_error(*disputes.error);
+  for (int i = 0; i < disputes.rows.size(); ++i) {
+    const auto& rows = disputes.rows;
+    out.push_back(core::recon_record{core::record_object::dispute,
+                                     std::string(rows.text(i, 0)),
+                                     std::string(rows.text(i, 1)),
+                                     rows.int64(i, 2),
+                                     std::string(rows.text(i, 3)),
+                                     {},
+                                     rows.int64(i, 4)});
+  }
   // Payouts we booked: what we booked to banks, by the PSP's time.
   auto payouts = conn.exec(
       "SELECT id, psp_payout_id, booked_net, currency, psp_status, " + epoch_s("psp_created") +
@@ -359,7 +389,7 @@ std::optional<db_error> load_counts(pg_connection& conn, const std::string& run_
 
 std::optional<core::record_object> parse_object(std::string_view s) {
   for (auto o : {core::record_object::charge, core::record_object::refund, core::record_object::fee,
-                 core::record_object::payout})
+                 core::record_object::payout, core::record_object::dispute})
     if (core::to_string(o) == s) return o;
   return std::nullopt;
 }
@@ -494,10 +524,11 @@ core::status settled_psp_window(pg_connection& conn, const std::string& psp, std
     core::psp_balance_transaction bt;
     bt.id = items.rows.text(r, 0);
     auto type = items.rows.text(r, 1);
-    bt.type = type == "charge"   ? core::balance_tx_type::charge
-              : type == "refund" ? core::balance_tx_type::refund
-              : type == "payout" ? core::balance_tx_type::payout
-                                 : core::balance_tx_type::other;
+    bt.type = type == "charge"    ? core::balance_tx_type::charge
+              : type == "refund"  ? core::balance_tx_type::refund
+              : type == "payout"  ? core::balance_tx_type::payout
+              : type == "dispute" ? core::balance_tx_type::dispute
+                                  : core::balance_tx_type::other;
     bt.amount = items.rows.int64(r, 2);
     bt.fee = items.rows.int64(r, 3);
     bt.net = items.rows.int64(r, 4);

@@ -347,6 +347,7 @@ int run(const core::option_values& opts) {
   router_cfg.actors_per_merchant_max = static_cast<std::size_t>(
       std::max<std::int64_t>(1, opts.get_int("intent-actors-per-merchant")));
   handles.router = actors::spawn_intent_router(sys, handles.storage, gateways, router_cfg);
+  handles.gateways = gateways;
   actors::webhook_worker_config worker_cfg;
   worker_cfg.retry.attempts_max = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(opts.get_int("webhook-attempts-max"), 1, 100));

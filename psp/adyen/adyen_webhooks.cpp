@@ -240,6 +240,45 @@ std::optional<core::psp_event> parse_adyen_item_json(std::string_view item_json,
     refund(success ? core::refund_status::succeeded : core::refund_status::failed);
   } else if (code == "REFUND_FAILED" && has_original) {
     refund(core::refund_status::failed);
+  } else if (code == "NOTIFICATION_OF_CHARGEBACK" || code == "CHARGEBACK" ||
+             code == "CHARGEBACK_REVERSED" || code == "SECOND_CHARGEBACK") {
+    // A dispute is known by its payment: one dispute per payment, its
+    // movements by the notification that moved the money.
+    core::psp_dispute d;
+    d.id = has_original ? f->original_reference : f->psp_reference;
+    d.payment_intent = d.id;
+    if (!f->merchant_reference.empty()) d.engine_reference = f->merchant_reference;
+    d.amount = *amount;
+    d.currency = currency;
+    d.psp_status = code;
+    d.created = e.created;
+    if (additional != item.MemberEnd()) {
+      d.reason = string_member(additional->value, "chargebackReasonCode");
+      if (auto due =
+              parse_adyen_event_date(string_member(additional->value, "defensePeriodEndsAt")))
+        d.evidence_due_by = *due;
+    }
+    if (d.reason.empty()) d.reason = reason;
+    auto moved = [&](std::int64_t signed_amount) {
+      d.movements.push_back(core::dispute_money_movement{code + ":" + f->psp_reference,
+                                                         signed_amount, 0, currency, e.created});
+    };
+    if (code == "NOTIFICATION_OF_CHARGEBACK") {
+      d.status = core::dispute_status::needs_response;
+    } else if (code == "CHARGEBACK") {
+      d.status = core::dispute_status::needs_response;
+      moved(-*amount);
+    } else if (code == "CHARGEBACK_REVERSED") {
+      d.status = core::dispute_status::won;
+      moved(*amount);
+    } else {
+      // The issuer charged back again after a reversal: final, money gone.
+      d.status = core::dispute_status::lost;
+      moved(-*amount);
+    }
+    e.object_id = d.id;
+    e.kind = core::psp_event_kind::dispute_changed;
+    e.dispute = std::move(d);
   }
   return e;
 }

@@ -310,6 +310,53 @@ std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::
   return out;
 }
 
+std::optional<core::psp_dispute> parse_stripe_dispute(std::string_view body, std::string& error) {
+  rapidjson::Document doc;
+  if (!parse_object(body, "dispute", doc, error)) return std::nullopt;
+  core::psp_dispute out;
+  if (!required_string(doc, "id", out.id, error) ||
+      !int_member(doc, "amount", out.amount, true, error) ||
+      !required_string(doc, "currency", out.currency, error) ||
+      !required_string(doc, "status", out.psp_status, error) ||
+      !int_member(doc, "created", out.created, false, error))
+    return std::nullopt;
+  out.currency = lowercase(out.currency);
+  auto status = stripe_dispute_status(out.psp_status);
+  if (!status) {
+    error = "unknown dispute status '" + out.psp_status + "'";
+    return std::nullopt;
+  }
+  out.status = *status;
+  out.reason = string_member(doc, "reason");
+  out.charge = id_or_expanded(doc, "charge");
+  out.payment_intent = id_or_expanded(doc, "payment_intent");
+  if (auto details = doc.FindMember("evidence_details");
+      details != doc.MemberEnd() && details->value.IsObject()) {
+    auto due = details->value.FindMember("due_by");
+    if (due != details->value.MemberEnd() && due->value.IsInt64())
+      out.evidence_due_by = due->value.GetInt64();
+  }
+  auto bts = doc.FindMember("balance_transactions");
+  if (bts != doc.MemberEnd() && bts->value.IsArray()) {
+    for (const auto& bt : bts->value.GetArray()) {
+      if (!bt.IsObject()) {
+        error = "a dispute's balance transaction is not an object";
+        return std::nullopt;
+      }
+      core::dispute_money_movement m;
+      if (!required_string(bt, "id", m.id, error) ||
+          !int_member(bt, "amount", m.amount, true, error) ||
+          !int_member(bt, "fee", m.fee, true, error) ||
+          !required_string(bt, "currency", m.currency, error) ||
+          !int_member(bt, "created", m.created, false, error))
+        return std::nullopt;
+      m.currency = lowercase(m.currency);
+      out.movements.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 namespace {
 
 std::optional<core::psp_payout> payout_of(const rapidjson::Value& v, std::string& error) {
@@ -350,7 +397,7 @@ std::optional<core::psp_balance_transaction> balance_transaction_of(const rapidj
       !int_member(v, "created", out.created, true, error))
     return std::nullopt;
   out.currency = lowercase(out.currency);
-  out.type = stripe_balance_tx_type(type);
+  out.type = stripe_balance_tx_type(type, string_member(v, "reporting_category"));
   out.source = id_or_expanded(v, "source").value_or("");
   // With expand[]=data.source the source is the charge or refund object,
   // which names its payment intent.
@@ -683,6 +730,32 @@ void stripe_connector::retrieve_payout(const std::string& psp_payout_id, std::in
   impl_->call<core::psp_payout>("GET", "/v1/payouts/" + percent_encode(psp_payout_id), std::nullopt,
                                 nullptr, timeout_ms, "Payout", &parse_stripe_payout, psp_payout_id,
                                 std::move(c));
+}
+
+void stripe_connector::submit_dispute_evidence(const std::string& psp_dispute_id,
+                                               const std::string& evidence_json,
+                                               const std::string& idempotency_key,
+                                               std::int64_t timeout_ms, dispute_done done) {
+  auto c = std::make_shared<completion<core::psp_dispute>>(std::move(done));
+  if (auto bad = check_id(psp_dispute_id, "Dispute")) return impl_->fail_locally(c, *bad);
+  if (auto bad = check_idempotency_key(idempotency_key)) return impl_->fail_locally(c, *bad);
+  // The evidence is a flat JSON object of strings (checked by the route);
+  // each field goes as evidence[name].
+  rapidjson::Document doc;
+  if (parse_json_object(evidence_json, doc) != json_error::none)
+    return impl_->fail_locally(c, local_failure("evidence must be a JSON object.", "evidence"));
+  form_fields form;
+  for (const auto& m : doc.GetObject()) {
+    if (!m.value.IsString())
+      return impl_->fail_locally(
+          c, local_failure("every evidence field must be a string.", "evidence"));
+    form.emplace_back("evidence[" + std::string(m.name.GetString(), m.name.GetStringLength()) + "]",
+                      std::string(m.value.GetString(), m.value.GetStringLength()));
+  }
+  form.emplace_back("submit", "true");
+  impl_->call<core::psp_dispute>("POST", "/v1/disputes/" + percent_encode(psp_dispute_id),
+                                 std::move(form), &idempotency_key, timeout_ms, "Dispute",
+                                 &parse_stripe_dispute, psp_dispute_id, std::move(c));
 }
 
 }  // namespace pay::psp

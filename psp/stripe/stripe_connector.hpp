@@ -48,6 +48,11 @@ std::optional<core::psp_refund> parse_stripe_refund(std::string_view body, std::
 /// Parses a Stripe Payout; nullopt with `error` set when the text is not one.
 std::optional<core::psp_payout> parse_stripe_payout(std::string_view body, std::string& error);
 
+/// Parses a Stripe Dispute object: status mapped by stripe_dispute_status,
+/// evidence_details.due_by, and each of `balance_transactions` (objects, as
+/// Stripe embeds them) as a movement of money.
+std::optional<core::psp_dispute> parse_stripe_dispute(std::string_view body, std::string& error);
+
 /// Parses a Stripe list of BalanceTransactions (sources plain or expanded).
 std::optional<core::psp_page<core::psp_balance_transaction>> parse_stripe_balance_transactions(
     std::string_view body, std::string& error);
@@ -97,6 +102,10 @@ class stripe_connector final : public core::psp_connector {
   /// GET /v1/payouts/{id}.
   void retrieve_payout(const std::string& psp_payout_id, std::int64_t timeout_ms,
                        payout_done done) override;
+  /// POST /v1/disputes/{id} with evidence[field]=... and submit=true.
+  void submit_dispute_evidence(const std::string& psp_dispute_id, const std::string& evidence_json,
+                               const std::string& idempotency_key, std::int64_t timeout_ms,
+                               dispute_done done) override;
 
   struct impl;
 

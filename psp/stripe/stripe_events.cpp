@@ -52,6 +52,13 @@ std::optional<core::psp_event> parse_stripe_event(std::string_view body) {
     std::string error;
     event.refund = parse_stripe_refund({buffer.GetString(), buffer.GetSize()}, error);
     if (!event.refund || event.refund->payment_intent.empty()) return std::nullopt;
+  } else if (object_type == "dispute") {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    object->value.Accept(w);
+    std::string error;
+    event.dispute = parse_stripe_dispute({buffer.GetString(), buffer.GetSize()}, error);
+    if (!event.dispute) return std::nullopt;
   }
   event.kind = stripe_event_kind(event.psp_type, object_type);
   event.payload = std::string(body);

@@ -34,6 +34,22 @@ core::balance_tx_type stripe_balance_tx_type(std::string_view t) {
   return balance_tx_type::other;
 }
 
+core::balance_tx_type stripe_balance_tx_type(std::string_view t, std::string_view category) {
+  if (t == "adjustment" && (category == "dispute" || category == "dispute_reversal"))
+    return core::balance_tx_type::dispute;
+  return stripe_balance_tx_type(t);
+}
+
+std::optional<core::dispute_status> stripe_dispute_status(std::string_view s) {
+  using core::dispute_status;
+  if (s == "warning_needs_response") return dispute_status::warning_needs_response;
+  if (s == "needs_response") return dispute_status::needs_response;
+  if (s == "under_review" || s == "warning_under_review") return dispute_status::under_review;
+  if (s == "won" || s == "warning_closed") return dispute_status::won;
+  if (s == "lost" || s == "charge_refunded") return dispute_status::lost;
+  return std::nullopt;
+}
+
 std::optional<core::payout_status> stripe_payout_status(std::string_view s) {
   using core::payout_status;
   if (s == "pending") return payout_status::pending;
@@ -48,6 +64,8 @@ core::psp_event_kind stripe_event_kind(std::string_view type, std::string_view o
   using core::psp_event_kind;
   if (object_type == "payment_intent") return psp_event_kind::intent_changed;
   if (object_type == "refund") return psp_event_kind::refund_changed;
+  if (object_type == "dispute" && type.starts_with("charge.dispute."))
+    return psp_event_kind::dispute_changed;
   if (type == "payout.paid") return psp_event_kind::payout_paid;
   if (type == "payout.failed") return psp_event_kind::payout_failed;
   return psp_event_kind::other;

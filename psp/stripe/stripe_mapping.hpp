@@ -23,6 +23,18 @@ std::optional<core::refund_status> stripe_refund_status(std::string_view status)
 /// BalanceTransaction type: charge, refund, payout; everything else other.
 core::balance_tx_type stripe_balance_tx_type(std::string_view type);
 
+/// A balance transaction's type with its reporting category: an
+/// `adjustment` of category `dispute` or `dispute_reversal` is a dispute's
+/// money (core::balance_tx_type::dispute); anything else as above.
+core::balance_tx_type stripe_balance_tx_type(std::string_view type,
+                                             std::string_view reporting_category);
+
+/// Stripe's dispute status in the engine's terms: the warning_ (inquiry)
+/// statuses fold into the plain ones, warning_closed is won (the inquiry
+/// ended without a chargeback), charge_refunded is lost (the merchant gave
+/// the money back); nothing for a name Stripe does not document.
+std::optional<core::dispute_status> stripe_dispute_status(std::string_view status);
+
 /// Payout status: pending, in_transit, paid, failed, canceled; else nullopt.
 std::optional<core::payout_status> stripe_payout_status(std::string_view status);
 

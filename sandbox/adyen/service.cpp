@@ -1506,6 +1506,45 @@ service::result service::control(const net::http_request& req,
     }
     return ok_json(200, settle(base));
   }
+  if (what == "chargeback" && req.method == "POST") {
+    // Test control: the issuer disputes a payment. {"payment": pspReference,
+    // "code": NOTIFICATION_OF_CHARGEBACK | CHARGEBACK | CHARGEBACK_REVERSED |
+    // SECOND_CHARGEBACK}; answers the notification's pspReference.
+    rapidjson::Document body;
+    if (net::parse_json_object(req.body, body) != net::json_error::none ||
+        !body.HasMember("payment") || !body["payment"].IsString() || !body.HasMember("code") ||
+        !body["code"].IsString())
+      return service_error(400, "702",
+                           "The body must be {\"payment\": \"...\", \"code\": \"...\"}.");
+    std::string psp = body["payment"].GetString();
+    std::string code = body["code"].GetString();
+    if (code != "NOTIFICATION_OF_CHARGEBACK" && code != "CHARGEBACK" &&
+        code != "CHARGEBACK_REVERSED" && code != "SECOND_CHARGEBACK")
+      return service_error(422, "702", "code must be a chargeback notification's event code.");
+    notification_item item;
+    {
+      std::lock_guard guard{mutex_};
+      auto it = payments_.find(psp);
+      if (it == payments_.end()) return service_error(422, "167", "Original pspReference required");
+      const auto& p = *it->second;
+      if (p.captured == 0) return service_error(422, "702", "Only a captured payment is disputed.");
+      item.fields = {new_psp_reference(),
+                     p.psp,
+                     p.merchant_account,
+                     p.reference,
+                     p.captured,
+                     p.currency,
+                     code,
+                     "true"};
+    }
+    item.event_unix_s = now_s();
+    item.reason = "Fraud";
+    item.additional_data = {{"chargebackReasonCode", "10.4"},
+                            {"defensePeriodEndsAt", iso_time(now_s() + 7 * 86'400)}};
+    auto answer = "{\"pspReference\":" + net::json_quote(item.fields.psp_reference) + "}";
+    notifier_.notify(std::move(item));
+    return ok_json(200, answer);
+  }
   if (what == "notifications" && req.method == "GET") return ok_json(200, notifier_.items_json());
   if (what == "deliveries" && req.method == "GET") return ok_json(200, notifier_.attempts_json());
   if (what == "requests" && req.method == "GET") {

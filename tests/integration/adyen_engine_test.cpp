@@ -455,4 +455,71 @@ TEST_CASE(
   // The money can be refunded again.
   auto again = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})", "re-2");
   CHECK(again.response.status == 200);
+
+TEST_CASE("Adyen chargeback notifications open, reverse and finally lose a dispute, booked once") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":2500,"currency":"eur","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi) == "Authorised");
+  REQUIRE(f.status_becomes(id, "captured"));
+  // The payment's pspReference, from the AUTHORISATION the sandbox sent.
+  std::string psp_reference;
+  auto sent = test::http("GET", f.sandbox.base_url() + "/adyen/_sandbox/notifications", {},
+                         {{"X-API-Key", f.sandbox.adyen_api_key()}});
+  REQUIRE(sent.response.status == 200);
+  auto items = test::parse_json(sent.response.body);
+  for (const auto& item : items["items"].GetArray())
+    if (str(item, "eventCode") == "AUTHORISATION" && str(item, "merchantReference") == id)
+      psp_reference = str(item, "pspReference");
+  REQUIRE_FALSE(psp_reference.empty());
+  auto chargeback = [&](const std::string& code) {
+    auto r = test::http(
+        "POST", f.sandbox.base_url() + "/adyen/_sandbox/chargeback",
+        R"({"payment":)" + net::json_quote(psp_reference) + R"(,"code":")" + code + R"("})",
+        {{"X-API-Key", f.sandbox.adyen_api_key()}}, "application/json");
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+  };
+  auto balance = [&](const std::string& key) {
+    return f.db.count(
+        "SELECT coalesce(sum(e.debit - e.credit), 0)::bigint FROM ledger_entries e JOIN "
+        "ledger_accounts a ON a.id = e.account_id WHERE a.key = $1 AND a.currency = 'eur'",
+        {key});
+  };
+  auto mch = f.merchant.id;
+
+  // Opened: no money yet.
+  chargeback("NOTIFICATION_OF_CHARGEBACK");
+  REQUIRE(f.db.eventually(
+      "SELECT count(*) FROM disputes WHERE intent_id = $1 AND status = 'needs_response'", 1, 20s,
+      {id}));
+  CHECK(balance("disputes:" + mch) == 0);
+  // The chargeback takes the money.
+  chargeback("CHARGEBACK");
+  REQUIRE(f.db.eventually("SELECT count(*) FROM disputes WHERE intent_id = $1 AND funds_withdrawn",
+                          1, 20s, {id}));
+  CHECK(balance("disputes:" + mch) == 2500);
+  auto list = f.get("/v1/disputes?payment_intent=" + id);
+  REQUIRE(list["data"].Size() == 1);
+  CHECK(str(list["data"][0], "psp") == "adyen");
+  CHECK(list["data"][0]["evidence_due_by"].IsInt64());
+  // Adyen takes evidence in its Customer Area, not by this API.
+  auto evidence = f.post("/v1/disputes/" + str(list["data"][0], "id") + "/evidence",
+                         R"({"evidence":{"customer_name":"Jo"}})");
+  CHECK(evidence.response.status == 400);
+  // Reversed: won, the money is back.
+  chargeback("CHARGEBACK_REVERSED");
+  REQUIRE(f.db.eventually("SELECT count(*) FROM disputes WHERE intent_id = $1 AND status = 'won'",
+                          1, 20s, {id}));
+  REQUIRE(f.db.eventually("SELECT count(*) FROM disputes WHERE intent_id = $1 AND funds_reinstated",
+                          1, 20s, {id}));
+  CHECK(balance("disputes:" + mch) == 0);
+  // A second chargeback: lost for good, the money gone and realised as a loss.
+  chargeback("SECOND_CHARGEBACK");
+  REQUIRE(f.db.eventually("SELECT count(*) FROM disputes WHERE intent_id = $1 AND status = 'lost'",
+                          1, 20s, {id}));
+  CHECK(balance("disputes:" + mch) == 0);
+  CHECK(balance("dispute_losses:" + mch) == 2500);
+  CHECK(f.db.count("SELECT count(*) FROM dispute_movements") == 3);
+  CHECK(f.books_balance());
 }

@@ -17,6 +17,7 @@
 #include "core/standard_webhooks.hpp"
 
 using namespace pay::psp;
+using pay::core::dispute_status;
 using pay::core::intent_status;
 using pay::core::psp_event_kind;
 using pay::core::refund_status;
@@ -303,8 +304,7 @@ TEST_CASE("adyen parse: REFUND, REFUND_FAILED, REPORT_AVAILABLE, others", "[adye
   CHECK(report.kind == psp_event_kind::report_available);
   CHECK(report.object_id == "https://ca-test.adyen.com/reports/download/x.csv");
 
-  for (const char* code : {"CAPTURE_FAILED", "CHARGEBACK", "NOTIFICATION_OF_CHARGEBACK",
-                           "TECHNICAL_CANCEL", "REFUNDED_REVERSED"}) {
+  for (const char* code : {"CAPTURE_FAILED", "TECHNICAL_CANCEL", "REFUNDED_REVERSED"}) {
     auto o = one(item_json(fields(code, "true", "OTHREF0000000001", "PSPREF0000000001")));
     CHECK(o.kind == psp_event_kind::other);
     CHECK(o.object_id == "OTHREF0000000001");
@@ -346,4 +346,44 @@ TEST_CASE("adyen accepted answers [accepted]", "[adyen][verify]") {
   CHECK(a.status == 200);
   CHECK(a.content_type == "text/plain");
   CHECK(a.body == "[accepted]");
+}
+
+TEST_CASE("adyen parse: chargeback notifications are one dispute per payment with its money",
+          "[adyen][parse]") {
+  adyen_webhooks w({key}, false);
+  auto one = [&](const std::string& item) {
+    auto events = w.parse(
+        "{\"live\":\"false\",\"notificationItems\":[{\"NotificationRequestItem\":" + item + "}]}");
+    REQUIRE(events.size() == 1);
+    return events.front();
+  };
+  struct row {
+    const char* code;
+    dispute_status status;
+    std::optional<std::int64_t> moved;  // the signed movement, if money moved
+  };
+  for (const auto& r : {row{"NOTIFICATION_OF_CHARGEBACK", dispute_status::needs_response, {}},
+                        row{"CHARGEBACK", dispute_status::needs_response, -1000},
+                        row{"CHARGEBACK_REVERSED", dispute_status::won, 1000},
+                        row{"SECOND_CHARGEBACK", dispute_status::lost, -1000}}) {
+    INFO(r.code);
+    auto e = one(item_json(
+        fields(r.code, "true", "CBREF0000000001", "PSPREF0000000001", 1000, "EUR", "pi_engine")));
+    CHECK(e.kind == psp_event_kind::dispute_changed);
+    REQUIRE(e.dispute);
+    CHECK(e.dispute->id == "PSPREF0000000001");
+    CHECK(e.dispute->payment_intent == std::optional<std::string>("PSPREF0000000001"));
+    CHECK(e.dispute->engine_reference == std::optional<std::string>("pi_engine"));
+    CHECK(e.dispute->status == r.status);
+    CHECK(e.dispute->amount == 1000);
+    CHECK(e.dispute->currency == "eur");
+    if (r.moved) {
+      REQUIRE(e.dispute->movements.size() == 1);
+      CHECK(e.dispute->movements[0].amount == *r.moved);
+      CHECK(e.dispute->movements[0].fee == 0);
+      CHECK(e.dispute->movements[0].id == std::string(r.code) + ":CBREF0000000001");
+    } else {
+      CHECK(e.dispute->movements.empty());
+    }
+  }
 }

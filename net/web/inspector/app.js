@@ -200,6 +200,30 @@
     ];
   }
 
+  async function viewDisputes() {
+    const list = await api('GET', '/v1/admin/disputes');
+    const left = (d) => d.seconds_left === null ? '-'
+      : d.seconds_left < 0 ? 'passed'
+        : d.seconds_left < 7200 ? Math.round(d.seconds_left / 60) + ' min'
+          : (d.seconds_left / 3600).toFixed(1) + ' h';
+    const rows = list.data.map((d) => el('tr', { 'data-dispute': d.id },
+      el('td', {}, d.id),
+      el('td', {}, el('a', { href: '#intent/' + d.payment_intent }, d.payment_intent)),
+      el('td', {}, d.merchant),
+      el('td', {}, d.psp),
+      el('td', {}, badge(d.status, d.deadline_near ? 'bad' : 'warn')),
+      el('td', { class: 'num' }, d.amount + ' ' + d.currency),
+      el('td', {}, d.reason),
+      el('td', { class: 'num' }, left(d))));
+    return [
+      el('h2', {}, 'Open disputes'),
+      el('p', {}, 'Disputes not yet won or lost, nearest evidence deadline first; red: due ' +
+        'within two days.'),
+      table('disputes-table', ['dispute', 'payment intent', 'merchant', 'PSP', 'status',
+        { label: 'amount', num: true }, 'reason', { label: 'deadline in', num: true }], rows),
+    ];
+  }
+
   async function replay(id) {
     const path = id ? `/v1/admin/dead_letters/${encodeURIComponent(id)}/replay`
       : '/v1/admin/dead_letters/replay';
@@ -359,7 +383,9 @@
   function route() {
     const hash = decodeURIComponent(location.hash.slice(1));
     if (hash.startsWith('intent/')) return { name: 'intent', arg: hash.slice(7) };
-    if (['gateways', 'webhooks', 'outbound', 'ledger'].includes(hash)) return { name: hash };
+    if (['gateways', 'webhooks', 'outbound', 'ledger', 'disputes'].includes(hash)) {
+      return { name: hash };
+    }
     return { name: 'actors' };
   }
 
@@ -376,6 +402,7 @@
       else if (r.name === 'webhooks') nodes = await viewWebhooks();
       else if (r.name === 'outbound') nodes = await viewOutbound();
       else if (r.name === 'ledger') nodes = await viewLedger();
+      else if (r.name === 'disputes') nodes = await viewDisputes();
       else nodes = await viewActors();
       if (mine !== generation) return;
       const view = $('view');
