@@ -94,6 +94,8 @@ using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
 using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
 using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;

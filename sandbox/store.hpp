@@ -130,6 +130,17 @@ class store {
   /// follows), so reconciliation can be shown an amount that differs.
   api_result alter_balance_transaction(const std::string& id, const params& p);
 
+  /// Cancels every uncaptured intent whose authorisation lapsed by the
+  /// sandbox clock, as Stripe does after 7 days: status canceled,
+  /// cancellation_reason "automatic", event payment_intent.canceled.
+  /// Answers how many. (Also done lazily when such an intent is read,
+  /// captured or canceled.)
+  std::size_t expire_lapsed(const request_context& ctx);
+
+  /// How long Stripe keeps an uncaptured card authorisation before it
+  /// cancels the intent itself (online card payments).
+  static constexpr std::int64_t uncaptured_validity_s = 7 * 86'400;
+
   /// Counts of every kind of object, as JSON.
   std::string counts_json() const;
 
@@ -251,6 +262,11 @@ class store {
   std::string add_charge_balance_transaction(charge& ch, std::int64_t amount);
   void emit(const std::string& type, const std::string& object_json, const request_context& ctx);
   std::int64_t now_s() const;
+  /// When an uncaptured intent's authorisation lapses (its charge's
+  /// created + uncaptured_validity_s); nullopt unless requires_capture.
+  std::optional<std::int64_t> capture_before(const payment_intent& pi) const;
+  /// Cancels `pi` automatically when its authorisation lapsed; true if so.
+  bool expire_if_lapsed(payment_intent& pi, const request_context& ctx);
 
   std::string pi_json(const payment_intent& pi) const;
   std::string charge_json(const charge& ch) const;
