@@ -18,8 +18,10 @@ namespace pay::actors {
 namespace {
 
 struct expiry_state {
-  intent_router_actor router;
+  // Not an actor handle first: CAF constructs a state from its actor's
+  // pointer when it can, and a C++20 aggregate would try the handle.
   expiry_scan_config config;
+  intent_router_actor router;
   std::optional<storage::reconnecting_connection> db;
 
   static inline const char* name = "expiry_scan";

@@ -11,6 +11,7 @@
 
 #include <rapidjson/document.h>
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <mutex>
 #include <thread>
