@@ -149,7 +149,7 @@ TEST_CASE("The Stripe provider's checkout front end names its card form and CSP 
   CHECK_THROWS_AS(psp::make_stripe_provider(o), std::invalid_argument);
 }
 
-TEST_CASE("Stripe's automatic cancel of an uncaptured intent is an expiry; other cancels are not") {
+TEST_CASE("Stripe's automatic cancel of an uncaptured intent is an expiry, other cancels are not") {
   CHECK(psp::stripe_intent_status("canceled", "automatic") == intent_status::expired);
   CHECK(psp::stripe_intent_status("canceled", "") == intent_status::canceled);
   CHECK(psp::stripe_intent_status("canceled", "requested_by_customer") == intent_status::canceled);
