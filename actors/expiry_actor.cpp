@@ -44,8 +44,9 @@ void scan(expiry_pointer self) {
     for (const auto& id : *due) {
       // Fire and forget on the detached thread: the answer arrives as a
       // message, so a slow PSP never holds the scan.
-      self->request(st.router, std::chrono::milliseconds(2 * core::limits::psp_call_timeout_ms +
-                                                         core::limits::actor_request_timeout_ms),
+      self->request(st.router,
+                    std::chrono::milliseconds(2 * core::limits::psp_call_timeout_ms +
+                                              core::limits::actor_request_timeout_ms),
                     expire_atom::value, id)
           .then(
               [id](const std::string& outcome) {

@@ -807,8 +807,9 @@ void run_refund(intent_pointer self, refund_command cmd,
 void record_expiry(intent_pointer self, std::string cause,
                    caf::typed_response_promise<std::string> rp) {
   auto written = std::make_shared<bool>(false);
-  change_builder build = [cause, written](const core::payment_intent& current)
-      -> std::optional<storage::intent_write> {
+  change_builder build =
+      [cause,
+       written](const core::payment_intent& current) -> std::optional<storage::intent_write> {
     auto rule = core::find_transition(current.status, core::intent_event::expire);
     if (!rule) return std::nullopt;
     auto next = current;
@@ -886,8 +887,8 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
                 return cancel_for_expiry(self, rp);
               case core::intent_status::canceled:
               case core::intent_status::expired:
-                return record_expiry(
-                    self, "the PSP no longer holds it (" + view.psp_status + ")", rp);
+                return record_expiry(self, "the PSP no longer holds it (" + view.psp_status + ")",
+                                     rp);
               case core::intent_status::created:
               case core::intent_status::requires_action:
               case core::intent_status::processing:
@@ -900,8 +901,9 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
             }
             // The PSP knows of a later step (a capture the engine missed):
             // that is recorded instead, never an expiry over it.
-            change_builder build = [self, view](const core::payment_intent& current)
-                -> std::optional<storage::intent_write> {
+            change_builder build =
+                [self, view](
+                    const core::payment_intent& current) -> std::optional<storage::intent_write> {
               auto next = current;
               std::vector<core::audit_event> trail;
               if (!merge_psp_intent(next, view, trail, "PSP state read at expiry",
@@ -930,7 +932,8 @@ intent_actor::behavior_type intent_behavior(
     std::int64_t idle_ms, std::int64_t miss_idle_ms,
     std::shared_ptr<const core::authorization_expiry_policy> expiry) {
   auto& st = self->state;
-  st.expiry = expiry ? std::move(expiry) : std::make_shared<const core::authorization_expiry_policy>();
+  st.expiry =
+      expiry ? std::move(expiry) : std::make_shared<const core::authorization_expiry_policy>();
   st.id = std::move(id);
   st.storage = std::move(storage);
   st.gateways = std::move(gateways);

@@ -43,7 +43,9 @@ bool matches(const authorization_validity_rule& r, const authorization_facts& f)
 
 }  // namespace
 
-std::span<const authorization_validity_rule> authorization_validity_table() { return table; }
+std::span<const authorization_validity_rule> authorization_validity_table() {
+  return table;
+}
 
 const authorization_validity_rule& authorization_validity(const authorization_facts& facts) {
   for (const auto& r : table)
@@ -102,8 +104,8 @@ std::int64_t authorization_expiry_policy::expires_at(
   // Visa's merchant-initiated rule is the network's, whatever the PSP says.
   const auto& rule = authorization_validity(facts);
   auto by_table = authorized_at_s + rule.validity_s;
-  if (psp_deadline_s) return rule.merchant_initiated ? std::min(by_table, *psp_deadline_s)
-                                                     : *psp_deadline_s;
+  if (psp_deadline_s)
+    return rule.merchant_initiated ? std::min(by_table, *psp_deadline_s) : *psp_deadline_s;
   return by_table;
 }
 
@@ -118,8 +120,8 @@ std::string iso8601_utc(std::int64_t unix_s) {
 
 error authorization_expired_error(std::int64_t expires_at_s, std::string_view action) {
   return make_error(errc::invalid_state, "The authorization expired at " +
-                                             iso8601_utc(expires_at_s) +
-                                             "; it can no longer be " + std::string(action) + ".");
+                                             iso8601_utc(expires_at_s) + "; it can no longer be " +
+                                             std::string(action) + ".");
 }
 
 }  // namespace pay::core

@@ -433,7 +433,6 @@ inline constexpr std::size_t admin_token_length_min = 32;
 /// listener: one year, the usual value (and what preload lists require).
 inline constexpr std::int64_t hsts_max_age_s = 31'536'000;
 
-
 // ---- authorisation expiry ------------------------------------------------------
 
 /// Longest authorisation validity an operator may configure per PSP account

@@ -11,10 +11,14 @@ namespace pay::core {
 namespace {
 
 constexpr std::array all_types{
-    outbound_event_type::intent_authorized,      outbound_event_type::intent_captured,
-    outbound_event_type::intent_canceled,        outbound_event_type::intent_payment_failed,
-    outbound_event_type::intent_requires_action, outbound_event_type::intent_expired,
-    outbound_event_type::refund_succeeded,       outbound_event_type::refund_failed,
+    outbound_event_type::intent_authorized,
+    outbound_event_type::intent_captured,
+    outbound_event_type::intent_canceled,
+    outbound_event_type::intent_payment_failed,
+    outbound_event_type::intent_requires_action,
+    outbound_event_type::intent_expired,
+    outbound_event_type::refund_succeeded,
+    outbound_event_type::refund_failed,
     outbound_event_type::intent_authorization_expiring,
 };
 

@@ -17,9 +17,13 @@ std::int64_t wall_s() {
 
 }  // namespace
 
-std::int64_t now_s() { return wall_s() + offset.load(std::memory_order_relaxed); }
+std::int64_t now_s() {
+  return wall_s() + offset.load(std::memory_order_relaxed);
+}
 
-std::int64_t offset_s() { return offset.load(std::memory_order_relaxed); }
+std::int64_t offset_s() {
+  return offset.load(std::memory_order_relaxed);
+}
 
 std::int64_t advance(std::int64_t seconds) {
   return offset.fetch_add(seconds, std::memory_order_relaxed) + seconds;

@@ -8,10 +8,10 @@
 
 #include "core/ids.hpp"
 #include "core/limits.hpp"
-#include "sandbox/clock.hpp"
 #include "core/money.hpp"
 #include "net/http_types.hpp"
 #include "net/json.hpp"
+#include "sandbox/clock.hpp"
 
 namespace pay::sandbox {
 

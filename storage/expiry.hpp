@@ -24,8 +24,7 @@ core::result<std::vector<std::string>> due_expiries(pg_connection& conn, std::si
 /// `authorization_expiring`) and appends the outbound event
 /// payment_intent.authorization_expiring. Answers the ids warned.
 core::result<std::vector<std::string>> send_expiry_warnings(pg_connection& conn,
-                                                            std::int64_t lead_s,
-                                                            std::size_t limit);
+                                                            std::int64_t lead_s, std::size_t limit);
 
 /// How many authorised intents lapse within `lead_s` from now (not yet
 /// lapsed): the metrics' gauge.

@@ -100,16 +100,16 @@ pg_param optional_param(const std::optional<std::string>& v) {
 std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_write& w,
                                                 std::int64_t& version) {
   const auto& pi = w.intent;
-  std::vector<pg_param> common{pi.id,
-                               std::string(core::to_string(pi.status)),
-                               std::to_string(pi.amount_capturable),
-                               std::to_string(pi.amount_received),
-                               std::to_string(pi.amount_refunded),
-                               optional_param(pi.psp_reference),
-                               optional_param(pi.client_secret),
-                               optional_param(pi.last_payment_error_json),
-                               pi.expires_at ? pg_param{std::to_string(*pi.expires_at)}
-                                             : pg_param{}};
+  std::vector<pg_param> common{
+      pi.id,
+      std::string(core::to_string(pi.status)),
+      std::to_string(pi.amount_capturable),
+      std::to_string(pi.amount_received),
+      std::to_string(pi.amount_refunded),
+      optional_param(pi.psp_reference),
+      optional_param(pi.client_secret),
+      optional_param(pi.last_payment_error_json),
+      pi.expires_at ? pg_param{std::to_string(*pi.expires_at)} : pg_param{}};
   if (w.expected_version < 0) {
     common.insert(common.end(),
                   {pi.merchant_id, std::to_string(pi.amount), pi.currency,

@@ -17,9 +17,9 @@
 #include <caf/send.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/expiry_actor.hpp"
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
-#include "actors/expiry_actor.hpp"
 #include "actors/outbound_delivery.hpp"
 #include "actors/outbound_store.hpp"
 #include "actors/settlement_actor.hpp"
@@ -139,7 +139,8 @@ std::vector<core::option_spec> option_specs() {
        std::to_string(core::limits::authorization_warning_lead_s),
        "Warn merchants (payment_intent.authorization_expiring) this many seconds before an "
        "authorization lapses; 0 turns the warning off."},
-      {"expiry-scan-ms", "PAYMENTS_EXPIRY_SCAN_MS", std::to_string(core::limits::expiry_scan_period_ms),
+      {"expiry-scan-ms", "PAYMENTS_EXPIRY_SCAN_MS",
+       std::to_string(core::limits::expiry_scan_period_ms),
        "How often the expiry scan looks for lapsed authorizations (100 ms up to the default)."},
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
@@ -418,7 +419,7 @@ int run(const core::option_values& opts) {
   actors::expiry_scan_config expiry_cfg;
   expiry_cfg.database_url = url;
   expiry_cfg.period_ms = std::clamp<std::int64_t>(opts.get_int("expiry-scan-ms"), 100,
-                                                core::limits::expiry_scan_period_ms);
+                                                  core::limits::expiry_scan_period_ms);
   expiry_cfg.warning_lead_s = warning_lead_s;
   auto expiry_scan = actors::spawn_expiry_scan(sys, handles.router, expiry_cfg);
 

@@ -108,7 +108,8 @@ TEST_CASE("validity overrides are parsed strictly", "[authorization_expiry]") {
 TEST_CASE("the refusal after expiry names the time", "[authorization_expiry]") {
   auto e = authorization_expired_error(1'800'000'000, "captured");
   CHECK(e.code == errc::invalid_state);
-  CHECK(e.message == "The authorization expired at 2027-01-15T08:00:00Z; it can no longer be "
-                     "captured.");
+  CHECK(e.message ==
+        "The authorization expired at 2027-01-15T08:00:00Z; it can no longer be "
+        "captured.");
   CHECK(iso8601_utc(0) == "1970-01-01T00:00:00Z");
 }

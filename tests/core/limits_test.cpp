@@ -29,8 +29,9 @@ TEST_CASE(
   CHECK(limits::actor_request_timeout_ms < limits::http_request_deadline_ms);
 }
 
-TEST_CASE("authorization expiry limits: the warning fits in the longest validity, the scan is "
-          "bounded") {
+TEST_CASE(
+    "authorization expiry limits: the warning fits in the longest validity, the scan is "
+    "bounded") {
   CHECK(limits::authorization_validity_max_s == 31 * 86'400);
   CHECK(limits::authorization_warning_lead_s == 86'400);
   CHECK(limits::authorization_warning_lead_s < limits::authorization_validity_max_s);

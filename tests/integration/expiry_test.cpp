@@ -11,8 +11,8 @@
 
 #include <rapidjson/document.h>
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -189,8 +189,9 @@ struct expiry_fixture {
 
 }  // namespace
 
-TEST_CASE("An authorization left 8 sandbox days expires by Stripe's automatic cancel and releases "
-          "its hold") {
+TEST_CASE(
+    "An authorization left 8 sandbox days expires by Stripe's automatic cancel and releases "
+    "its hold") {
   expiry_fixture f;
   auto pi = f.authorized(1500);
   const auto id = str(pi, "id");
@@ -230,8 +231,9 @@ TEST_CASE("An authorization left 8 sandbox days expires by Stripe's automatic ca
   CHECK(refused.response.body.find("it can no longer be captured.") != std::string::npos);
 }
 
-TEST_CASE("With a short configured validity the engine's own timer expires the authorization, "
-          "voids it at the PSP, and the deadline survives a restart") {
+TEST_CASE(
+    "With a short configured validity the engine's own timer expires the authorization, "
+    "voids it at the PSP, and the deadline survives a restart") {
   expiry_fixture f{{{"PAYMENTS_AUTH_VALIDITY", "sandbox=4"}, {"PAYMENTS_EXPIRY_SCAN_MS", "200"}}};
   auto pi = f.authorized(2500);
   const auto id = str(pi, "id");
@@ -263,17 +265,19 @@ TEST_CASE("With a short configured validity the engine's own timer expires the a
         std::string::npos);
 
   // The PSP's cancel webhook arrives after: recorded as ignored, no second expiry.
-  REQUIRE(f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = "
-                          "'payment_intent.canceled' AND processed_at IS NOT NULL AND "
-                          "convert_from(payload, 'UTF8') LIKE $1",
-                          1, 20s, {"%" + str(pi, "psp_reference") + "%"}));
+  REQUIRE(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = "
+                      "'payment_intent.canceled' AND processed_at IS NOT NULL AND "
+                      "convert_from(payload, 'UTF8') LIKE $1",
+                      1, 20s, {"%" + str(pi, "psp_reference") + "%"}));
   std::this_thread::sleep_for(1s);  // more scans
   CHECK(f.expiries(id) == 1);
   CHECK(f.hold_releases(id) == 1);
 }
 
-TEST_CASE("A capture after the deadline is refused before the expiry scan ran, without a PSP "
-          "call") {
+TEST_CASE(
+    "A capture after the deadline is refused before the expiry scan ran, without a PSP "
+    "call") {
   // The scan runs at start and then only every minute: the capture meets
   // the deadline, not the status.
   expiry_fixture f{{{"PAYMENTS_AUTH_VALIDITY", "sandbox=2"}}};
@@ -319,9 +323,10 @@ TEST_CASE("The merchant is warned once before an authorization expires") {
   expiry_fixture f{{{"PAYMENTS_AUTH_VALIDITY", "sandbox=8"},
                     {"PAYMENTS_AUTH_EXPIRY_WARNING_S", "6"},
                     {"PAYMENTS_EXPIRY_SCAN_MS", "200"}}};
-  auto ep = f.api("POST", "/v1/webhook_endpoints",
-                  R"({"url":"http://127.0.0.1:)" + std::to_string(receiver.port()) +
-                      R"(/hooks","enabled_events":["payment_intent.authorization_expiring","payment_intent.expired"]})");
+  auto ep = f.api(
+      "POST", "/v1/webhook_endpoints",
+      R"({"url":"http://127.0.0.1:)" + std::to_string(receiver.port()) +
+          R"(/hooks","enabled_events":["payment_intent.authorization_expiring","payment_intent.expired"]})");
   INFO(ep.response.body);
   REQUIRE(ep.response.status == 200);
   auto pi = f.authorized(700);

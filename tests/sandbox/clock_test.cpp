@@ -50,8 +50,9 @@ TEST_CASE("the test clock starts at wall time and moves forward by the seconds g
   CHECK(num(again, "offset_s") == 3660);
 }
 
-TEST_CASE("the test clock refuses a step that is not a positive bounded integer, and needs the "
-          "secret key") {
+TEST_CASE(
+    "the test clock refuses a step that is not a positive bounded integer, and needs the "
+    "secret key") {
   sandbox_process sb;
   for (auto bad : {R"({"seconds":0})", R"({"seconds":-5})", R"({"seconds":"x"})", R"({})",
                    R"({"seconds":31708801})", R"({"seconds":5,"other":1})"}) {
