@@ -638,7 +638,7 @@ net::http_response service::control(const net::http_request& req, const request_
         seconds > core::limits::sandbox_clock_advance_max_s)
       return bad_seconds();
     clock::advance(seconds);
-    auto expired = store_.expire_lapsed(ctx);
+    auto expired = store_.expire_lapsed(ctx) + adyen_->expire_lapsed();
     log_line("info", "test clock advanced",
              {{"seconds", std::to_string(seconds)},
               {"offset_s", std::to_string(clock::offset_s())},
