@@ -73,7 +73,16 @@ engine_metrics::engine_metrics()
           "Requests refused with 429 by a rate limit, by scope (api: per merchant; public: "
           "checkout pages per client address; session: checkout session creates per client "
           "address).",
-          {"scope"})) {}
+          {"scope"})),
+      authorization_expiries(registry.add_counter(
+          "payments_authorization_expiries_total",
+          "Authorizations recorded as expired, by PSP and source (engine_timer: the engine's "
+          "expiry scan voided it; psp_event: the PSP expired it and said so).",
+          {"psp", "source"})),
+      authorizations_expiring(registry.add_gauge(
+          "payments_authorizations_expiring",
+          "Authorized intents whose authorization lapses within the warning lead time, as the "
+          "last expiry scan counted them.")) {}
 
 engine_metrics& engine() {
   static engine_metrics instance;
@@ -86,6 +95,11 @@ void count_committed(const core::payment_intent* before, const storage::intent_w
   for (const auto& a : w.audit) {
     auto outcome = core::payment_outcome_of(a);
     if (!outcome.empty()) outcomes.with({w.intent.psp, w.intent.currency, outcome}).inc();
+    if (a.to == core::intent_status::expired && a.from != core::intent_status::expired)
+      engine()
+          .authorization_expiries
+          .with({w.intent.psp, a.actor == "scheduler" ? "engine_timer" : "psp_event"})
+          .inc();
   }
   if (!w.touch_intent) return;
   if (auto failure = core::failure_outcome_of(before, w.intent, failure_counted);

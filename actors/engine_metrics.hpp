@@ -53,6 +53,12 @@ struct engine_metrics {
   m::counter_family& scrape_errors;
   /// scope (api, public, session): requests refused with 429.
   m::counter_family& rate_limited;
+  /// psp, source (engine_timer: the expiry scan; psp_event: the PSP's own
+  /// expiry, told by its event or read).
+  m::counter_family& authorization_expiries;
+  /// Authorised intents lapsing within the warning lead time, as the last
+  /// expiry scan counted them.
+  m::gauge_family& authorizations_expiring;
 };
 
 /// The process's metrics.

@@ -58,6 +58,8 @@ struct intent_state {
   /// The intent's PSP cannot be read by id (it answered `unsupported`): it
   /// tells outcomes by its events only.
   bool psp_tells_by_events_only = false;
+  /// When authorisations lapse; never null.
+  std::shared_ptr<const core::authorization_expiry_policy> expiry;
   inspector::registration probe;
 
   static inline const char* name = "payment_intent";
@@ -198,7 +200,8 @@ bool same_view(const core::payment_intent& a, const core::payment_intent& b) {
 /// last error, and the walk of transitions to the PSP's status. Returns
 /// false when the PSP's status is behind ours (stale news, not applied).
 bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
-                      std::vector<core::audit_event>& trail, const std::string& cause) {
+                      std::vector<core::audit_event>& trail, const std::string& cause,
+                      const core::authorization_expiry_policy& expiry) {
   const auto target = std::optional<core::intent_status>{psp.status};
   // Back to created is a decline only when the PSP says so; a PSP intent
   // that merely awaits a payment method (a late creation event) is
@@ -226,6 +229,14 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
                           cause + ": " + std::string(rule.cause)));
   next.status = *target;
   next.psp_reference = psp.id;
+  // The deadline is set in the write that records the authorisation (an
+  // automatic capture recorded in the same write never holds funds).
+  const bool authorizes = std::any_of(path->begin(), path->end(), [](const auto& rule) {
+    return rule.on == core::intent_event::authorized;
+  });
+  if (authorizes && next.status == core::intent_status::authorized && !next.expires_at)
+    next.expires_at = expiry.expires_at(next.psp, {"", psp.card_network.value_or(""), false},
+                                        unix_now_s(), psp.capture_before);
   if (psp.client_secret) next.client_secret = psp.client_secret;
   if (psp.amount_capturable) next.amount_capturable = *psp.amount_capturable;
   if (psp.amount_received) next.amount_received = *psp.amount_received;
@@ -403,7 +414,8 @@ void refresh_from_psp(intent_pointer self, Then then) {
                     const core::payment_intent& current) -> std::optional<storage::intent_write> {
               auto next = current;
               std::vector<core::audit_event> trail;
-              if (!merge_psp_intent(next, view, trail, "PSP state read on demand")) {
+              if (!merge_psp_intent(next, view, trail, "PSP state read on demand",
+                                    *self->state.expiry)) {
                 core::log::debug("psp refresh stale",
                                  {{"intent_id", self->state.id}, {"psp_status", view.psp_status}});
                 return std::nullopt;
@@ -491,7 +503,7 @@ void create_with_psp(intent_pointer self, create_command cmd,
             std::vector<core::audit_event> trail{
                 audit("api", "create", std::nullopt, core::intent_status::created,
                       "merchant created the payment intent; PSP intent " + psp.id)};
-            if (!merge_psp_intent(next, psp, trail, "PSP state at creation"))
+            if (!merge_psp_intent(next, psp, trail, "PSP state at creation", *self->state.expiry))
               next.psp_reference = psp.id;
             storage::intent_write w{next,
                                     -1,
@@ -609,9 +621,25 @@ bool accepts_command(const core::payment_intent& pi, core::intent_event command)
   return !awaits_psp(pi) && core::transition(pi.status, command).has_value();
 }
 
+/// The refusal of a capture or cancel of an authorisation that lapsed: by
+/// its deadline, even before the expiry scan recorded it, and before any
+/// PSP call. nullopt: not lapsed.
+std::optional<core::error> lapsed(const core::payment_intent& pi, std::string_view action) {
+  if (!pi.expires_at) return std::nullopt;
+  const bool gone = pi.status == core::intent_status::expired ||
+                    (pi.status == core::intent_status::authorized &&
+                     core::authorization_expired(*pi.expires_at, unix_now_s()));
+  if (!gone) return std::nullopt;
+  return core::authorization_expired_error(*pi.expires_at, action);
+}
+
 void run_capture(intent_pointer self, capture_command cmd,
                  caf::typed_response_promise<core::payment_intent> rp) {
   if (cmd.resume) return capture_at_psp(self, cmd, cmd.amount.value_or(0), rp);
+  if (auto e = lapsed(*self->state.pi, "captured")) {
+    rp.deliver(to_caf_error(*e));
+    return;
+  }
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
     if (!accepts_command(current, core::intent_event::capture)) {
@@ -702,6 +730,10 @@ void run_cancel(intent_pointer self, cancel_command cmd,
     // Learns whether the PSP can be read at all (cancel_at_psp needs to).
     return refresh_from_psp(
         self, [self, cmd, rp](bool) mutable { cancel_at_psp(self, std::move(cmd), rp); });
+  }
+  if (auto e = lapsed(*self->state.pi, "canceled")) {
+    rp.deliver(to_caf_error(*e));
+    return;
   }
   refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
     const auto current = *self->state.pi;
@@ -860,15 +892,148 @@ void run_refund(intent_pointer self, refund_command cmd,
       [self, cmd, amount, rp]() mutable { refund_at_psp(self, cmd, amount, rp); }, failer(rp));
 }
 
+// ---- expiry ---------------------------------------------------------------------
+//
+// The expiry scan tells the actor an authorisation's deadline passed. The
+// actor reads the intent at the PSP; while the PSP still holds the funds it
+// cancels there (key "expire:<id>", so repeats never act twice) so the hold
+// is really released; then authorized -> expired once, with the hold's
+// release booked in the same write. The PSP's own expiry event (Stripe's
+// automatic cancel, Adyen's EXPIRE) leads to the same transition through
+// `apply`; whichever comes first wins and the other finds nothing to do.
+
+/// Records authorized -> expired; answers "expired", or the status the
+/// intent has when it is no longer authorized.
+void record_expiry(intent_pointer self, std::string cause,
+                   caf::typed_response_promise<std::string> rp) {
+  auto written = std::make_shared<bool>(false);
+  change_builder build =
+      [cause,
+       written](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    auto rule = core::find_transition(current.status, core::intent_event::expire);
+    if (!rule) return std::nullopt;
+    auto next = current;
+    next.status = rule->to;
+    next.amount_capturable = 0;
+    *written = true;
+    return storage::intent_write{
+        next,
+        current.version,
+        {audit("scheduler", "expire", current.status, next.status,
+               std::string(rule->cause) + ": " + cause,
+               "{\"expires_at\":" +
+                   (current.expires_at ? std::to_string(*current.expires_at) : "null") + "}")},
+        {},
+        {},
+        {}};
+  };
+  persist_change(
+      self, std::move(build),
+      [rp, written](const core::payment_intent& pi) mutable {
+        rp.deliver(*written ? std::string("expired") : std::string(core::to_string(pi.status)));
+      },
+      failer(rp));
+}
+
+/// Cancels the lapsed authorisation at its PSP, then records the expiry. A
+/// PSP that refuses the cancel (it no longer holds the authorisation) is
+/// recorded as expired too: the deadline passed either way.
+void cancel_for_expiry(intent_pointer self, caf::typed_response_promise<std::string> rp) {
+  const auto& current = *self->state.pi;
+  psp_modification_request req{
+      modification_of(current, current.id, std::nullopt, current.amount_capturable, {}),
+      "expire:" + current.id};
+  self->request(self->state.gateway, gateway_timeout, psp_cancel_atom::value, req)
+      .await(
+          [self, rp](psp_intent_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              if (f->kind == core::psp_failure_kind::retryable) {
+                // The next scan tries again.
+                rp.deliver(to_caf_error(from_psp_failure(*f)));
+                return;
+              }
+              return record_expiry(self, "the PSP refused the void (" + f->message + ")", rp);
+            }
+            record_expiry(self, "voided at the PSP", rp);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp) {
+  const auto& current = *self->state.pi;
+  if (current.status != core::intent_status::authorized) {
+    rp.deliver(std::string("not_authorized"));
+    return;
+  }
+  if (!current.expires_at || !core::authorization_expired(*current.expires_at, unix_now_s())) {
+    rp.deliver(std::string("not_due"));
+    return;
+  }
+  if (!current.psp_reference) return record_expiry(self, "the PSP never held it", rp);
+  self->request(self->state.gateway, gateway_timeout, psp_get_atom::value, *current.psp_reference,
+                std::string{})
+      .await(
+          [self, rp](psp_intent_outcome& outcome) mutable {
+            if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              // A PSP without a read (Adyen) is voided directly.
+              if (f->kind == core::psp_failure_kind::unsupported)
+                return cancel_for_expiry(self, rp);
+              rp.deliver(to_caf_error(from_psp_failure(*f)));
+              return;
+            }
+            auto view = std::get<core::psp_intent>(std::move(outcome));
+            switch (view.status) {
+              case core::intent_status::authorized:
+                return cancel_for_expiry(self, rp);
+              case core::intent_status::canceled:
+              case core::intent_status::expired:
+                return record_expiry(self, "the PSP no longer holds it (" + view.psp_status + ")",
+                                     rp);
+              case core::intent_status::created:
+              case core::intent_status::requires_action:
+              case core::intent_status::processing:
+              case core::intent_status::capture_pending:
+              case core::intent_status::cancel_pending:
+              case core::intent_status::captured:
+              case core::intent_status::partially_refunded:
+              case core::intent_status::refunded:
+                break;
+            }
+            // The PSP knows of a later step (a capture the engine missed):
+            // that is recorded instead, never an expiry over it.
+            change_builder build =
+                [self, view](
+                    const core::payment_intent& current) -> std::optional<storage::intent_write> {
+              auto next = current;
+              std::vector<core::audit_event> trail;
+              if (!merge_psp_intent(next, view, trail, "PSP state read at expiry",
+                                    *self->state.expiry) ||
+                  same_view(next, current))
+                return std::nullopt;
+              return storage::intent_write{next, current.version, std::move(trail), {}, {}, {}};
+            };
+            persist_change(
+                self, std::move(build),
+                [rp](const core::payment_intent& pi) mutable {
+                  rp.deliver(std::string(core::to_string(pi.status)));
+                },
+                failer(rp));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
 /// How long the actor may stay idle: short while it holds no intent.
 milliseconds idle_limit(const intent_state& st) {
   return milliseconds(st.pi ? st.idle_ms : std::min(st.idle_ms, st.miss_idle_ms));
 }
 
-intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
-                                            storage_actor storage, gateway_set gateways,
-                                            std::int64_t idle_ms, std::int64_t miss_idle_ms) {
+intent_actor::behavior_type intent_behavior(
+    intent_pointer self, std::string id, storage_actor storage, gateway_set gateways,
+    std::int64_t idle_ms, std::int64_t miss_idle_ms,
+    std::shared_ptr<const core::authorization_expiry_policy> expiry) {
   auto& st = self->state;
+  st.expiry =
+      expiry ? std::move(expiry) : std::make_shared<const core::authorization_expiry_policy>();
   st.id = std::move(id);
   st.storage = std::move(storage);
   st.gateways = std::move(gateways);
@@ -1013,11 +1178,11 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         auto outcome = std::make_shared<std::string>();
         auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id;
         change_builder build =
-            [cmd, cause,
-             outcome](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+            [cmd, cause, outcome, expiry = self->state.expiry](
+                const core::payment_intent& current) -> std::optional<storage::intent_write> {
           auto next = current;
           std::vector<core::audit_event> trail;
-          bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause);
+          bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause, *expiry);
           for (auto& a : trail) a.actor = "webhook";
           if (forward && !same_view(next, current)) {
             *outcome = "applied";
@@ -1191,6 +1356,19 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
         return rp;
       },
 
+      [self, entered_existing](expire_atom,
+                               const std::string&) -> caf::typed_response_promise<std::string> {
+        self->state.request_id.clear();
+        self->state.deadline = {};
+        auto rp = self->make_response_promise<std::string>();
+        if (auto e = entered_existing()) {
+          rp.deliver(to_caf_error(*e));
+          return rp;
+        }
+        run_expire(self, rp);
+        return rp;
+      },
+
       [self](idle_atom) {
         self->state.probe.on_message(self);
         auto idle_for = clock_type::now() - self->state.last_active;
@@ -1206,9 +1384,10 @@ intent_actor::behavior_type intent_behavior(intent_pointer self, std::string id,
 
 intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
                                 gateway_set gateways, std::int64_t idle_ms,
-                                std::int64_t miss_idle_ms) {
+                                std::int64_t miss_idle_ms,
+                                std::shared_ptr<const core::authorization_expiry_policy> expiry) {
   return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateways), idle_ms,
-                   miss_idle_ms);
+                   miss_idle_ms, std::move(expiry));
 }
 
 }  // namespace pay::actors

@@ -60,7 +60,7 @@ std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const s
   }
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
   auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms,
-                                  st.config.miss_idle_ms);
+                                  st.config.miss_idle_ms, st.config.expiry);
   self->monitor(actor);
   st.ids.emplace(actor.address(), id);
   st.live.emplace(id, actor);
@@ -205,6 +205,11 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
       [self](refresh_atom, std::string& id) {
         auto rp = self->make_response_promise<core::payment_intent>();
         relay<core::payment_intent, refresh_atom>(self, id, id, rp);
+        return rp;
+      },
+      [self](expire_atom, std::string& id) {
+        auto rp = self->make_response_promise<std::string>();
+        relay<std::string, expire_atom>(self, id, id, rp);
         return rp;
       },
       [self](census_atom) {

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "actors/interfaces.hpp"
+#include "core/authorization_expiry.hpp"
 
 namespace pay::actors {
 
@@ -18,6 +20,8 @@ struct router_config {
   /// Live actors one merchant's requests may hold, so one merchant cannot
   /// take the whole of actors_max from the others.
   std::size_t actors_per_merchant_max = core::limits::intent_actors_per_merchant_max;
+  /// When authorisations lapse (null: the table's defaults).
+  std::shared_ptr<const core::authorization_expiry_policy> expiry = nullptr;
 };
 
 /// Spawns the router; intent actors get storage actors round-robin and the

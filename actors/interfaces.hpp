@@ -173,6 +173,11 @@ using intent_actor = caf::typed_actor<
     caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
     // Refreshes a pending intent from the PSP (the missed-webhook poll).
     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
+    // Expires a lapsed authorisation (the expiry scan): asks the PSP, cancels
+    // its hold there (key "expire:<id>"), then authorized -> expired with the
+    // hold released. Answers the outcome ("expired", "not_due", "not_authorized",
+    // or what the PSP's read recorded instead).
+    caf::replies_to<expire_atom, std::string>::with<std::string>,
     // Stops the actor when it has been idle long enough (state is in the database).
     caf::reacts_to<idle_atom>>;
 
@@ -188,6 +193,7 @@ using intent_router_actor =
                      caf::replies_to<apply_atom, apply_command>::with<std::string>,
                      caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
                      caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
+                     caf::replies_to<expire_atom, std::string>::with<std::string>,
                      // Live intent actors and their backlog (metrics).
                      caf::replies_to<census_atom>::with<actor_census>>;
 
@@ -216,6 +222,15 @@ using settlement_actor = caf::typed_actor<
     caf::replies_to<settle_report_atom, storage::inbox_row>::with<std::string>,
     // Runs the reconciliation of (psp, day), or answers the existing run.
     caf::replies_to<reconcile_atom, recon_request>::with<recon_run>>;
+
+/// The EXPIRY SCAN: on a timer, finds authorised intents whose expires_at
+/// passed and tells each intent actor (through the router) to expire it,
+/// and warns merchants of authorisations about to lapse. Detached: it owns
+/// a PostgreSQL connection. Deadlines live in the database, so a restarted
+/// engine's first scan finds what the previous one left.
+using expiry_scan_actor = caf::typed_actor<
+    // The periodic scan.
+    caf::reacts_to<scan_atom>>;
 
 /// The RECONCILIATION SCHEDULER: once a day at a configured UTC time asks the
 /// settlement actors to reconcile the previous UTC day; retries a failed run.

@@ -102,6 +102,8 @@ using dispute_intent_atom = caf::atom_constant<caf::atom("dpintent")>;
 using dispute_evidence_atom = caf::atom_constant<caf::atom("dpevidence")>;
 using disputes_open_atom = caf::atom_constant<caf::atom("dpopen")>;
 using psp_evidence_atom = caf::atom_constant<caf::atom("pspevid")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;

@@ -499,4 +499,31 @@ inline constexpr std::size_t disputes_open_scan_max = 10'000;
 /// gather evidence after a weekend.
 inline constexpr std::int64_t dispute_deadline_warning_s = 2 * 86'400;
 
+// ---- authorisation expiry ------------------------------------------------------
+
+/// Longest authorisation validity an operator may configure per PSP account
+/// (`--auth-validity`): 31 days covers every network's and PSP's rule in
+/// core/authorization_expiry.cpp (PayPal's 29 days is the longest).
+inline constexpr std::int64_t authorization_validity_max_s = 31 * 86'400;
+
+/// Default lead time of the merchant's warning that an authorisation is
+/// about to lapse (`payment_intent.authorization_expiring`): a day leaves
+/// a merchant's daily batch time to capture.
+inline constexpr std::int64_t authorization_warning_lead_s = 86'400;
+
+/// How often the expiry scan looks for lapsed authorisations and due
+/// warnings (`--expiry-scan-ms` may lower it): a minute late on a
+/// multi-day deadline is nothing, and capture checks expires_at itself.
+inline constexpr std::int64_t expiry_scan_period_ms = 60'000;
+
+/// Intents one expiry scan hands to their actors (and warnings it sends);
+/// the rest wait for the next scan, so a backlog after an outage drains in
+/// bounded steps instead of spawning every actor at once.
+inline constexpr std::size_t expiry_scan_batch_max = 100;
+
+/// Largest step of the sandbox's test clock (`POST /_sandbox/clock/advance`):
+/// a year covers every authorisation and dispute deadline a test needs,
+/// and bounds how far one request can throw the sandbox's dates.
+inline constexpr std::int64_t sandbox_clock_advance_max_s = 366 * 86'400;
+
 }  // namespace pay::core::limits

@@ -11,10 +11,15 @@ namespace pay::core {
 namespace {
 
 constexpr std::array all_types{
-    outbound_event_type::intent_authorized,      outbound_event_type::intent_captured,
-    outbound_event_type::intent_canceled,        outbound_event_type::intent_payment_failed,
-    outbound_event_type::intent_requires_action, outbound_event_type::intent_expired,
-    outbound_event_type::refund_succeeded,       outbound_event_type::refund_failed,
+    outbound_event_type::intent_authorized,
+    outbound_event_type::intent_captured,
+    outbound_event_type::intent_canceled,
+    outbound_event_type::intent_payment_failed,
+    outbound_event_type::intent_requires_action,
+    outbound_event_type::intent_expired,
+    outbound_event_type::refund_succeeded,
+    outbound_event_type::refund_failed,
+    outbound_event_type::intent_authorization_expiring,
 };
 
 /// The event a recorded transition makes, if any.
@@ -96,6 +101,8 @@ std::string_view to_string(outbound_event_type t) {
       return "payment_intent.requires_action";
     case outbound_event_type::intent_expired:
       return "payment_intent.expired";
+    case outbound_event_type::intent_authorization_expiring:
+      return "payment_intent.authorization_expiring";
     case outbound_event_type::refund_succeeded:
       return "refund.succeeded";
     case outbound_event_type::refund_failed:
@@ -177,8 +184,23 @@ std::string intent_api_json(const payment_intent& pi) {
   field(out, "metadata", pi.metadata_json);
   field(out, "version", std::to_string(pi.version));
   field(out, "created", std::to_string(pi.created));
+  field(out, "expires_at", pi.expires_at ? std::to_string(*pi.expires_at) : "null");
   out += '}';
   return out;
+}
+
+outbound_event authorization_expiring_event(const payment_intent& pi, std::int64_t created) {
+  outbound_event e;
+  e.id = make_id(outbound_event_id_prefix);
+  e.type = outbound_event_type::intent_authorization_expiring;
+  e.merchant_id = pi.merchant_id;
+  e.object_id = pi.id;
+  e.object_version = pi.version;
+  // Once per intent, however often the scan meets it.
+  e.dedupe_key = std::string(to_string(e.type)) + ":" + pi.id;
+  e.created = created;
+  e.payload_json = event_json(e, intent_api_json(pi));
+  return e;
 }
 
 std::string refund_api_json(const refund& r) {

@@ -29,6 +29,9 @@ enum class outbound_event_type : std::uint8_t {
   intent_expired,
   refund_succeeded,
   refund_failed,
+  /// The authorisation lapses soon (a warning lead time before expires_at):
+  /// sent once per intent by the expiry scan, not by a transition.
+  intent_authorization_expiring,
 };
 
 /// "payment_intent.authorized", ..., "refund.failed".
@@ -72,6 +75,10 @@ std::vector<outbound_event> outbound_events_for(const payment_intent& after,
                                                 std::span<const audit_event> transitions,
                                                 const std::optional<refund>& refund,
                                                 std::int64_t created);
+
+/// The warning that `pi`'s authorisation lapses at pi.expires_at: one per
+/// intent (its dedupe key is the intent's id).
+outbound_event authorization_expiring_event(const payment_intent& pi, std::int64_t created);
 
 /// The intent as the API shows it (net/intent_codec.cpp writes the same
 /// bytes; a test holds them equal).

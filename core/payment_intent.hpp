@@ -38,6 +38,9 @@ struct payment_intent {
   std::optional<std::string> last_payment_error_json;
   std::int64_t version = 0;
   std::int64_t created = 0;  ///< unix seconds
+  /// When the authorisation lapses (unix seconds): set in the write that
+  /// records `authorized` (core/authorization_expiry.hpp); nullopt before.
+  std::optional<std::int64_t> expires_at;
 };
 
 /// Where a refund stands. The names are the engine's API and database

@@ -84,6 +84,13 @@ struct psp_intent {
   /// psp_connector::confirm_intent; `status` stays `created` meanwhile
   /// (PayPal: an APPROVED order).
   bool needs_confirmation = false;
+  /// The PSP's own deadline for capturing this authorisation (unix
+  /// seconds), when it tells one (Stripe: the charge's
+  /// payment_method_details.card.capture_before).
+  std::optional<std::int64_t> capture_before = std::nullopt;
+  /// The card network of the payment ("visa", "mastercard", ...), when the
+  /// PSP tells it: the authorisation's validity may depend on it.
+  std::optional<std::string> card_network = std::nullopt;
 };
 
 /// A PSP's refund.

@@ -26,6 +26,11 @@ void write_intent(json_writer& w, const core::payment_intent& pi) {
   w.raw(pi.metadata_json);
   w.field("version", pi.version);
   w.field("created", pi.created);
+  w.key("expires_at");
+  if (pi.expires_at)
+    w.value(*pi.expires_at);
+  else
+    w.null();
   w.end_object();
 }
 

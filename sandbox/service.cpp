@@ -10,6 +10,7 @@
 #include "net/form.hpp"
 #include "net/http_client.hpp"
 #include "net/json.hpp"
+#include "sandbox/clock.hpp"
 #include "sandbox/log.hpp"
 #include "sandbox/pages.hpp"
 
@@ -570,6 +571,20 @@ api_result service::dispatch(const std::string& method, const std::string& path,
   return unrecognized(method, path).render();
 }
 
+namespace {
+
+/// {"now": sandbox unix seconds, "offset_s": how far ahead of wall time}.
+std::string clock_json() {
+  net::json_writer w;
+  w.begin_object();
+  w.field("now", clock::now_s());
+  w.field("offset_s", clock::offset_s());
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace
+
 net::http_response service::control(const net::http_request& req, const request_context& ctx) {
   std::string parse_error;
   auto fields = control_fields(req.body, parse_error);
@@ -650,6 +665,37 @@ net::http_response service::control(const net::http_request& req, const request_
                {{"psp", psp.value_or("all")}, {"faults", to_json(*targets.front())}});
       return json_response(200, to_json(*targets.front()));
     }
+  }
+  // The test clock (sandbox/clock.hpp): moves every sandbox timestamp
+  // forward; what lapses by the new time happens now (Stripe's automatic
+  // cancel of uncaptured intents), and lazily when an object is read.
+  if (n == 2 && parts[1] == "clock" && req.method == "GET") return json_response(200, clock_json());
+  if (n == 3 && parts[1] == "clock" && parts[2] == "advance" && req.method == "POST") {
+    if (auto bad = p.first_unknown({"seconds"}))
+      return from(error_of(400, "invalid_request_error", "Received unknown parameter: " + *bad,
+                           "parameter_unknown", *bad)
+                      .render());
+    auto raw = p.get("seconds");
+    std::int64_t seconds = 0;
+    auto bad_seconds = [&] {
+      return from(error_of(400, "invalid_request_error",
+                           "seconds must be an integer from 1 to " +
+                               std::to_string(core::limits::sandbox_clock_advance_max_s) + ".",
+                           raw ? "parameter_invalid_integer" : "parameter_missing", "seconds")
+                      .render());
+    };
+    if (!raw) return bad_seconds();
+    auto [ptr, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), seconds);
+    if (ec != std::errc{} || ptr != raw->data() + raw->size() || seconds < 1 ||
+        seconds > core::limits::sandbox_clock_advance_max_s)
+      return bad_seconds();
+    clock::advance(seconds);
+    auto expired = store_.expire_lapsed(ctx) + adyen_->expire_lapsed();
+    log_line("info", "test clock advanced",
+             {{"seconds", std::to_string(seconds)},
+              {"offset_s", std::to_string(clock::offset_s())},
+              {"intents_expired", std::to_string(expired)}});
+    return json_response(200, clock_json());
   }
   if (n == 3 && parts[1] == "settlement" && parts[2] == "run" && req.method == "POST")
     return from(store_.run_settlement(ctx));

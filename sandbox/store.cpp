@@ -11,6 +11,7 @@
 #include "core/money.hpp"
 #include "net/http_types.hpp"
 #include "net/json.hpp"
+#include "sandbox/clock.hpp"
 
 namespace pay::sandbox {
 
@@ -324,9 +325,8 @@ store::store(fee_schedule fees, std::size_t objects_max, event_sink sink)
     : fees_(fees), objects_max_(objects_max), sink_(std::move(sink)) {}
 
 std::int64_t store::now_s() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  // The sandbox's one clock (sandbox/clock.hpp), test clock included.
+  return clock::now_s();
 }
 
 std::optional<api_error> store::check_room(std::size_t needed) const {
@@ -383,6 +383,16 @@ std::string store::pi_json(const payment_intent& pi) const {
   w.field_optional("canceled_at", pi.canceled_at);
   optional_string(w, "cancellation_reason", pi.cancellation_reason);
   w.field("capture_method", pi.manual_capture ? "manual" : "automatic");
+  // API versions before 2022-11-15 (the one the engine pins) embed the
+  // intent's charges; the sandbox keeps the latest one, as Stripe lists it.
+  w.key("charges");
+  {
+    std::vector<std::string> items;
+    if (pi.latest_charge)
+      if (auto ch = charges_.find(*pi.latest_charge); ch != charges_.end())
+        items.push_back(charge_json(ch->second));
+    w.raw(json_list("/v1/charges?payment_intent=" + pi.id, items, false));
+  }
   w.field("client_secret", pi.client_secret);
   w.field("confirmation_method", "automatic");
   w.field("created", pi.created);
@@ -489,7 +499,11 @@ std::string store::charge_json(const charge& ch) const {
     w.field("exp_month", it->second.exp_month);
     w.field("exp_year", it->second.exp_year);
     w.field("last4", it->second.last4);
+    w.field("network", it->second.brand);
   }
+  // Stripe tells until when an uncaptured authorisation can be captured.
+  if (ch.status == "succeeded" && !ch.captured)
+    w.field("capture_before", ch.created + uncaptured_validity_s);
   w.field("country", "US");
   w.field("funding", "credit");
   w.end_object();
@@ -847,6 +861,7 @@ api_result store::retrieve_payment_intent(const std::string& id, const params& p
   if (auto bad = p.first_unknown({"client_secret", "expand"})) return unknown_param(*bad).render();
   auto it = intents_.find(id);
   if (it == intents_.end()) return no_such("payment_intent", id, "intent").render();
+  expire_if_lapsed(it->second, ctx);
   if (ctx.key == key_kind::publishable) {
     auto secret = p.get("client_secret");
     if (!secret) return missing_param("client_secret").render();
@@ -1092,6 +1107,7 @@ api_result store::capture_payment_intent(const std::string& id, const params& p,
   auto it = intents_.find(id);
   if (it == intents_.end()) return no_such("payment_intent", id, "intent").render();
   auto& pi = it->second;
+  expire_if_lapsed(pi, ctx);
   std::optional<api_error> err;
   auto requested = int_param(p, "amount_to_capture", err);
   if (err) return err->render();
@@ -1136,6 +1152,7 @@ api_result store::cancel_payment_intent(const std::string& id, const params& p,
   auto it = intents_.find(id);
   if (it == intents_.end()) return no_such("payment_intent", id, "intent").render();
   auto& pi = it->second;
+  expire_if_lapsed(pi, ctx);
   auto reason = p.get("cancellation_reason");
   if (reason && *reason != "duplicate" && *reason != "fraudulent" &&
       *reason != "requested_by_customer" && *reason != "abandoned")
@@ -1170,6 +1187,33 @@ api_result store::cancel_payment_intent(const std::string& id, const params& p,
   pi.amount_capturable = 0;
   emit("payment_intent.canceled", pi_json(pi), ctx);
   return {200, pi_json(pi)};
+}
+
+// ---- automatic expiry -----------------------------------------------------------
+
+std::optional<std::int64_t> store::capture_before(const payment_intent& pi) const {
+  if (pi.status != pi_status::requires_capture || !pi.latest_charge) return std::nullopt;
+  auto ch = charges_.find(*pi.latest_charge);
+  if (ch == charges_.end()) return std::nullopt;
+  return ch->second.created + uncaptured_validity_s;
+}
+
+bool store::expire_if_lapsed(payment_intent& pi, const request_context& ctx) {
+  auto deadline = capture_before(pi);
+  if (!deadline || now_s() < *deadline) return false;
+  pi.status = pi_status::canceled;
+  pi.canceled_at = now_s();
+  pi.cancellation_reason = "automatic";
+  pi.amount_capturable = 0;
+  emit("payment_intent.canceled", pi_json(pi), ctx);
+  return true;
+}
+
+std::size_t store::expire_lapsed(const request_context& ctx) {
+  std::size_t n = 0;
+  for (auto& [id, pi] : intents_)
+    if (expire_if_lapsed(pi, ctx)) ++n;
+  return n;
 }
 
 // ---- refunds, charges ---------------------------------------------------------

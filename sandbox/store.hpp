@@ -149,6 +149,17 @@ class store {
   /// goes down, and `refund.failed` and `charge.refund.updated` are sent.
   api_result fail_refund(const std::string& id, const request_context& ctx);
 
+  /// Cancels every uncaptured intent whose authorisation lapsed by the
+  /// sandbox clock, as Stripe does after 7 days: status canceled,
+  /// cancellation_reason "automatic", event payment_intent.canceled.
+  /// Answers how many. (Also done lazily when such an intent is read,
+  /// captured or canceled.)
+  std::size_t expire_lapsed(const request_context& ctx);
+
+  /// How long Stripe keeps an uncaptured card authorisation before it
+  /// cancels the intent itself (online card payments).
+  static constexpr std::int64_t uncaptured_validity_s = 7 * 86'400;
+
   /// Counts of every kind of object, as JSON.
   std::string counts_json() const;
 
@@ -300,6 +311,11 @@ class store {
   std::string dispute_json(const dispute& d) const;
   void emit(const std::string& type, const std::string& object_json, const request_context& ctx);
   std::int64_t now_s() const;
+  /// When an uncaptured intent's authorisation lapses (its charge's
+  /// created + uncaptured_validity_s); nullopt unless requires_capture.
+  std::optional<std::int64_t> capture_before(const payment_intent& pi) const;
+  /// Cancels `pi` automatically when its authorisation lapsed; true if so.
+  bool expire_if_lapsed(payment_intent& pi, const request_context& ctx);
 
   std::string pi_json(const payment_intent& pi) const;
   std::string charge_json(const charge& ch) const;

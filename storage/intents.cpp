@@ -14,7 +14,7 @@ constexpr std::string_view intent_columns =
     "id, merchant_id, status, amount, currency, capture_method, amount_capturable, "
     "amount_received, amount_refunded, description, metadata::text, psp, psp_reference, "
     "client_secret, last_payment_error::text, version, "
-    "extract(epoch FROM created_at)::bigint";
+    "extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint";
 
 core::payment_intent read_intent(const pg_rows& rows, int row) {
   core::payment_intent pi;
@@ -37,6 +37,7 @@ core::payment_intent read_intent(const pg_rows& rows, int row) {
   pi.last_payment_error_json = rows.optional_text(row, 14);
   pi.version = rows.int64(row, 15);
   pi.created = rows.int64(row, 16);
+  if (!rows.is_null(row, 17)) pi.expires_at = rows.int64(row, 17);
   return pi;
 }
 
@@ -99,14 +100,16 @@ pg_param optional_param(const std::optional<std::string>& v) {
 std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_write& w,
                                                 std::int64_t& version) {
   const auto& pi = w.intent;
-  std::vector<pg_param> common{pi.id,
-                               std::string(core::to_string(pi.status)),
-                               std::to_string(pi.amount_capturable),
-                               std::to_string(pi.amount_received),
-                               std::to_string(pi.amount_refunded),
-                               optional_param(pi.psp_reference),
-                               optional_param(pi.client_secret),
-                               optional_param(pi.last_payment_error_json)};
+  std::vector<pg_param> common{
+      pi.id,
+      std::string(core::to_string(pi.status)),
+      std::to_string(pi.amount_capturable),
+      std::to_string(pi.amount_received),
+      std::to_string(pi.amount_refunded),
+      optional_param(pi.psp_reference),
+      optional_param(pi.client_secret),
+      optional_param(pi.last_payment_error_json),
+      pi.expires_at ? pg_param{std::to_string(*pi.expires_at)} : pg_param{}};
   if (w.expected_version < 0) {
     common.insert(common.end(),
                   {pi.merchant_id, std::to_string(pi.amount), pi.currency,
@@ -114,10 +117,10 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
                    pi.metadata_json, pi.psp, std::to_string(pi.created)});
     auto r = tx.exec(
         "INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
-        "amount_refunded, psp_reference, client_secret, last_payment_error, merchant_id, amount, "
-        "currency, capture_method, description, metadata, psp, version, created_at) VALUES ($1, "
-        "$2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb, $15, 0, "
-        "to_timestamp($16))",
+        "amount_refunded, psp_reference, client_secret, last_payment_error, expires_at, "
+        "merchant_id, amount, currency, capture_method, description, metadata, psp, version, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::bigint), "
+        "$10, $11, $12, $13, $14, $15::jsonb, $16, 0, to_timestamp($17))",
         common);
     if (!r.ok()) return r.error;
     version = 0;
@@ -127,7 +130,8 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
   auto r = tx.exec(
       "UPDATE payment_intents SET status = $2, amount_capturable = $3, amount_received = $4, "
       "amount_refunded = $5, psp_reference = $6, client_secret = $7, last_payment_error = "
-      "$8::jsonb, version = version + 1, updated_at = now() WHERE id = $1 AND version = $9 "
+      "$8::jsonb, expires_at = to_timestamp($9::bigint), version = version + 1, updated_at = "
+      "now() WHERE id = $1 AND version = $10 "
       "RETURNING version",
       common);
   if (!r.ok()) return r.error;

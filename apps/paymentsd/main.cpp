@@ -17,6 +17,7 @@
 #include <caf/send.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/expiry_actor.hpp"
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
 #include "actors/outbound_delivery.hpp"
@@ -131,6 +132,16 @@ std::vector<core::option_spec> option_specs() {
        "A pending intent unchanged this long is polled at the PSP (missed webhooks)."},
       {"stuck-poll-ms", "PAYMENTS_STUCK_POLL_MS", std::to_string(core::limits::stuck_poll_ms),
        "How often to look for such intents."},
+      {"auth-validity", "PAYMENTS_AUTH_VALIDITY", "",
+       "Authorization validity per PSP account, overriding the table (ACCOUNT=SECONDS, comma "
+       "separated; at most 31 days); the PSP's own earlier deadline still wins."},
+      {"auth-expiry-warning-s", "PAYMENTS_AUTH_EXPIRY_WARNING_S",
+       std::to_string(core::limits::authorization_warning_lead_s),
+       "Warn merchants (payment_intent.authorization_expiring) this many seconds before an "
+       "authorization lapses; 0 turns the warning off."},
+      {"expiry-scan-ms", "PAYMENTS_EXPIRY_SCAN_MS",
+       std::to_string(core::limits::expiry_scan_period_ms),
+       "How often the expiry scan looks for lapsed authorizations (100 ms up to the default)."},
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
       {"inspector-remote", "PAYMENTS_INSPECTOR_REMOTE", "false",
@@ -341,7 +352,23 @@ int run(const core::option_values& opts) {
   auto stop_gateways = [&gateways] {
     for (auto& [name, g] : gateways) caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
   };
+  // When authorisations lapse: the table (core/authorization_expiry.cpp),
+  // the operator's overrides per account, and the warning lead time.
+  auto overrides = core::parse_validity_overrides(opts.get("auth-validity"));
+  if (!overrides) {
+    core::log::error("bad --auth-validity", {{"error", overrides.err().message}});
+    for (auto& s : handles.storage) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    stop_gateways();
+    return 2;
+  }
+  std::map<std::string, std::string, std::less<>> account_kinds;
+  for (const auto& name : psps->names()) account_kinds.emplace(name, psps->find(name)->kind);
+  const auto warning_lead_s = std::clamp<std::int64_t>(opts.get_int("auth-expiry-warning-s"), 0,
+                                                       core::limits::authorization_validity_max_s);
+  auto expiry_policy = std::make_shared<const core::authorization_expiry_policy>(
+      std::move(*overrides), std::move(account_kinds), warning_lead_s);
   actors::router_config router_cfg;
+  router_cfg.expiry = expiry_policy;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));
   router_cfg.miss_idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-miss-idle-ms"));
   router_cfg.actors_per_merchant_max = static_cast<std::size_t>(
@@ -390,6 +417,12 @@ int run(const core::option_values& opts) {
   }
   handles.worker = actors::spawn_supervised_webhook_worker(sys, handles.storage.front(),
                                                            handles.router, psps, worker_cfg);
+  actors::expiry_scan_config expiry_cfg;
+  expiry_cfg.database_url = url;
+  expiry_cfg.period_ms = std::clamp<std::int64_t>(opts.get_int("expiry-scan-ms"), 100,
+                                                  core::limits::expiry_scan_period_ms);
+  expiry_cfg.warning_lead_s = warning_lead_s;
+  auto expiry_scan = actors::spawn_expiry_scan(sys, handles.router, expiry_cfg);
 
   // Outbound webhooks: one store for the routes, one for the deliveries (so
   // a busy outbox never queues merchants' requests), and the supervisor.
@@ -462,6 +495,7 @@ int run(const core::option_values& opts) {
     core::log::error("cannot listen", {{"error", err}});
     stop_outbound();
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(expiry_scan, caf::exit_reason::user_shutdown);
     for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     stop_settlements();
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
@@ -491,6 +525,7 @@ int run(const core::option_values& opts) {
   server.stop(std::clamp<std::int64_t>(opts.get_int("drain-ms"), 0, core::limits::http_drain_ms));
   stop_outbound();
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(expiry_scan, caf::exit_reason::user_shutdown);
   for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   stop_settlements();
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);

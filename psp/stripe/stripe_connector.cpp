@@ -252,6 +252,40 @@ core::psp_failure stripe_failure_of(int http_status, std::string_view body,
   return f;
 }
 
+namespace {
+
+/// The latest charge's card facts: Stripe's capture deadline
+/// (`payment_method_details.card.capture_before`) and the card network,
+/// from `latest_charge` when expanded, else `charges.data[0]` (API versions
+/// before 2022-11-15). Absent ones stay nullopt.
+void read_card_facts(const rapidjson::Value& doc, core::psp_intent& out) {
+  const rapidjson::Value* charge = nullptr;
+  if (auto lc = doc.FindMember("latest_charge"); lc != doc.MemberEnd() && lc->value.IsObject())
+    charge = &lc->value;
+  if (charge == nullptr) {
+    auto charges = doc.FindMember("charges");
+    if (charges != doc.MemberEnd() && charges->value.IsObject()) {
+      auto data = charges->value.FindMember("data");
+      if (data != charges->value.MemberEnd() && data->value.IsArray() && !data->value.Empty() &&
+          data->value[0].IsObject())
+        charge = &data->value[0];
+    }
+  }
+  if (charge == nullptr) return;
+  auto details = charge->FindMember("payment_method_details");
+  if (details == charge->MemberEnd() || !details->value.IsObject()) return;
+  auto card = details->value.FindMember("card");
+  if (card == details->value.MemberEnd() || !card->value.IsObject()) return;
+  if (auto cb = card->value.FindMember("capture_before");
+      cb != card->value.MemberEnd() && cb->value.IsInt64() && cb->value.GetInt64() > 0)
+    out.capture_before = cb->value.GetInt64();
+  auto network = string_member(card->value, "network");
+  if (network.empty()) network = string_member(card->value, "brand");
+  if (!network.empty()) out.card_network = lowercase(std::string(network));
+}
+
+}  // namespace
+
 std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::string& error) {
   rapidjson::Document doc;
   if (!parse_object(body, "payment_intent", doc, error)) return std::nullopt;
@@ -268,7 +302,7 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
     return std::nullopt;
   out.amount_capturable = capturable;
   out.amount_received = received;
-  auto status = stripe_intent_status(out.psp_status);
+  auto status = stripe_intent_status(out.psp_status, string_member(doc, "cancellation_reason"));
   if (!status) {
     error = "unknown status '" + out.psp_status + "'";
     return std::nullopt;
@@ -293,6 +327,7 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
     }
   }
   out.last_payment_error_json = raw_object(doc, "last_payment_error");
+  read_card_facts(doc, out);
   return out;
 }
 

@@ -13,6 +13,14 @@ std::optional<core::intent_status> stripe_intent_status(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<core::intent_status> stripe_intent_status(std::string_view s,
+                                                        std::string_view cancellation_reason) {
+  auto status = stripe_intent_status(s);
+  if (status == core::intent_status::canceled && cancellation_reason == "automatic")
+    return core::intent_status::expired;
+  return status;
+}
+
 std::optional<core::refund_status> stripe_refund_status(std::string_view s) {
   using core::refund_status;
   // requires_action: the refund waits on the customer (some payment

@@ -16,6 +16,12 @@ namespace pay::psp {
 /// canceled; anything else nullopt.
 std::optional<core::intent_status> stripe_intent_status(std::string_view status);
 
+/// The same, with the intent's cancellation_reason: Stripe cancels an
+/// uncaptured intent itself when its authorisation lapses (7 days), with
+/// reason "automatic"; that is an expiry -> expired.
+std::optional<core::intent_status> stripe_intent_status(std::string_view status,
+                                                        std::string_view cancellation_reason);
+
 /// Refund status: pending and requires_action -> pending, succeeded,
 /// failed, canceled; anything else (or null) nullopt, "not known yet".
 std::optional<core::refund_status> stripe_refund_status(std::string_view status);

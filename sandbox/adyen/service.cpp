@@ -1066,6 +1066,27 @@ std::string service::payment_response(const payment& p) {
   return w.take();
 }
 
+std::size_t service::expire_lapsed() {
+  std::lock_guard guard{mutex_};
+  std::size_t n = 0;
+  const auto now = now_s();
+  for (auto& [psp, pp] : payments_) {
+    auto& p = *pp;
+    if (!p.authorised || !p.manual_capture || p.capture_requested || p.cancel_requested ||
+        p.canceled || p.captured > 0 || now < p.created + authorisation_validity_s)
+      continue;
+    p.canceled = true;
+    notification_item item;
+    item.fields = {p.psp,   "",         p.merchant_account, p.reference,
+                   p.value, p.currency, "EXPIRE",           "true"};
+    item.event_unix_s = now;
+    item.payment_method = p.brand;
+    notifier_.notify(std::move(item));
+    ++n;
+  }
+  return n;
+}
+
 void service::notify_authorisation(const payment& p) {
   notification_item item;
   bool ok = p.result_code == "Authorised";

@@ -60,6 +60,15 @@ class service {
 
   void stop();
 
+  /// Expires every uncaptured authorisation older than Adyen's default
+  /// validity (28 days, by the sandbox clock), as Adyen does: the payment
+  /// can no longer be captured and an EXPIRE notification is sent. Answers
+  /// how many (called when the test clock is advanced).
+  std::size_t expire_lapsed();
+
+  /// Adyen's default authorisation validity (an account setting).
+  static constexpr std::int64_t authorisation_validity_s = 28 * 86'400;
+
   /// Counts for GET /_sandbox/state.
   std::string counts_json();
 

@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "sandbox/clock.hpp"
 
 namespace pay::sandbox::adyen {
 
@@ -72,9 +73,8 @@ std::string report_time(std::int64_t unix_s) {
 }
 
 std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  // The sandbox's one clock (sandbox/clock.hpp), test clock included.
+  return clock::now_s();
 }
 
 std::optional<std::int64_t> parse_iso_time(std::string_view text) {

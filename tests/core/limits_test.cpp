@@ -28,3 +28,14 @@ TEST_CASE(
   CHECK(2 * limits::psp_call_timeout_ms < limits::actor_request_timeout_ms);
   CHECK(limits::actor_request_timeout_ms < limits::http_request_deadline_ms);
 }
+
+TEST_CASE(
+    "authorization expiry limits: the warning fits in the longest validity, the scan is "
+    "bounded") {
+  CHECK(limits::authorization_validity_max_s == 31 * 86'400);
+  CHECK(limits::authorization_warning_lead_s == 86'400);
+  CHECK(limits::authorization_warning_lead_s < limits::authorization_validity_max_s);
+  CHECK(limits::expiry_scan_period_ms == 60'000);
+  CHECK(limits::expiry_scan_batch_max == 100);
+  CHECK(limits::sandbox_clock_advance_max_s >= 8 * 86'400);  // Stripe's 7 days and then some
+}

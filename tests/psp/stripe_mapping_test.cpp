@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "psp/stripe/stripe_connector.hpp"
 #include "psp/stripe/stripe_events.hpp"
 #include "psp/stripe/stripe_mapping.hpp"
 #include "psp/stripe/stripe_provider.hpp"
@@ -147,4 +148,42 @@ TEST_CASE("The Stripe provider's checkout front end names its card form and CSP 
 
   o.api.secret_key.clear();
   CHECK_THROWS_AS(psp::make_stripe_provider(o), std::invalid_argument);
+}
+
+TEST_CASE("Stripe's automatic cancel of an uncaptured intent is an expiry, other cancels are not") {
+  CHECK(psp::stripe_intent_status("canceled", "automatic") == intent_status::expired);
+  CHECK(psp::stripe_intent_status("canceled", "") == intent_status::canceled);
+  CHECK(psp::stripe_intent_status("canceled", "requested_by_customer") == intent_status::canceled);
+  CHECK(psp::stripe_intent_status("requires_capture", "automatic") == intent_status::authorized);
+  std::string error;
+  auto pi = psp::parse_stripe_intent(
+      R"({"id":"pi_1","object":"payment_intent","amount":1000,"currency":"usd",)"
+      R"("status":"canceled","cancellation_reason":"automatic","amount_capturable":0,)"
+      R"("amount_received":0,"capture_method":"manual"})",
+      error);
+  REQUIRE(pi);
+  CHECK(pi->status == intent_status::expired);
+  CHECK(pi->psp_status == "canceled");
+}
+
+TEST_CASE("An intent's embedded charge tells Stripe's capture deadline and the card network") {
+  std::string error;
+  auto pi = psp::parse_stripe_intent(
+      R"({"id":"pi_1","object":"payment_intent","amount":1000,"currency":"usd",)"
+      R"("status":"requires_capture","amount_capturable":1000,"amount_received":0,)"
+      R"("capture_method":"manual","latest_charge":"ch_1","charges":{"object":"list","data":[)"
+      R"({"id":"ch_1","object":"charge","payment_method_details":{"type":"card","card":)"
+      R"({"brand":"visa","network":"Visa","capture_before":1700604800}}}]}})",
+      error);
+  REQUIRE(pi);
+  CHECK(pi->capture_before == 1700604800);
+  CHECK(pi->card_network == "visa");
+  CHECK(pi->latest_charge == "ch_1");
+  auto plain = psp::parse_stripe_intent(
+      R"({"id":"pi_1","object":"payment_intent","amount":1000,"currency":"usd",)"
+      R"("status":"requires_capture","amount_capturable":1000,"amount_received":0})",
+      error);
+  REQUIRE(plain);
+  CHECK_FALSE(plain->capture_before);
+  CHECK_FALSE(plain->card_network);
 }

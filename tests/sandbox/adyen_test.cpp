@@ -824,3 +824,35 @@ TEST_CASE("adyen: captureDelayHours leaves the payment capturable by a call unti
       call(sb, "POST", api + "/payments/" + psp + "/captures", modification_body(800, "now")), 201);
   CHECK(str(rx.wait_item("CAPTURE", psp), "success") == "true");
 }
+
+TEST_CASE("adyen: an uncaptured authorisation expires after 28 sandbox days with EXPIRE") {
+  adyen_receiver rx;
+  sandbox_process sb(adyen_args(rx.url()));
+  auto held = pay_card(sb, "order-exp", 1200);
+  auto held_psp = str(held, "pspReference");
+  auto paid = pay_card(sb, "order-auto", 800, "4111111145551142", {}, true);
+  auto paid_psp = str(paid, "pspReference");
+  rx.wait_item("AUTHORISATION", held_psp);
+  rx.wait_item("AUTHORISATION", paid_psp);
+  expect_json(sb.post("/_sandbox/clock/advance", R"({"seconds":2419200})",
+                      {{"Content-Type", "application/json"}}));  // 28 days
+  auto expired = rx.wait_item("EXPIRE", held_psp);
+  CHECK(str(expired, "success") == "true");
+  CHECK(str(expired, "merchantReference") == "order-exp");
+  CHECK(num(expired, "amount.value") == 1200);
+  // Advancing again expires nothing more; the automatic capture never did.
+  expect_json(sb.post("/_sandbox/clock/advance", R"({"seconds":60})",
+                      {{"Content-Type", "application/json"}}));
+  // A capture after the expiry is received, then refused by notification.
+  expect_json(call(sb, "POST", api + "/payments/" + held_psp + "/captures",
+                   modification_body(1200, "late")),
+              201);
+  auto refused = rx.wait_item("CAPTURE", held_psp);
+  CHECK(str(refused, "success") == "false");
+  std::size_t expires = 0;
+  for (const auto& text : rx.items()) {
+    auto item = parse(text);
+    if (field(item, "eventCode") == "EXPIRE") ++expires;
+  }
+  CHECK(expires == 1);
+}
