@@ -564,8 +564,10 @@ std::string store::refund_json(const refund& r) const {
   optional_string(w, "reason", r.reason);
   w.field_null("receipt_number");
   w.field("status", r.status);
-  optional_string(w, "failure_reason", r.failure_reason);
-  optional_string(w, "failure_balance_transaction", r.failure_balance_transaction);
+  // Stripe sends these only for a refund that failed.
+  if (r.failure_reason) w.field("failure_reason", *r.failure_reason);
+  if (r.failure_balance_transaction)
+    w.field("failure_balance_transaction", *r.failure_balance_transaction);
   w.end_object();
   return w.take();
 }

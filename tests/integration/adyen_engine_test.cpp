@@ -455,6 +455,7 @@ TEST_CASE(
   // The money can be refunded again.
   auto again = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})", "re-2");
   CHECK(again.response.status == 200);
+}
 
 TEST_CASE("Adyen chargeback notifications open, reverse and finally lose a dispute, booked once") {
   adyen_fixture f;

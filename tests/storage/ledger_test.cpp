@@ -168,7 +168,8 @@ TEST_CASE("Accounts are created once per key and currency with the chart's type"
   }
   auto mine = storage::list_accounts(f.conn, f.merchant.id, 100);
   REQUIRE(mine);
-  CHECK(mine->data.size() == 5);  // revenue, refunds, bank and the two memo accounts
+  // revenue, refunds, disputes, dispute_losses, bank and the two memo accounts
+  CHECK(mine->data.size() == 7);
   for (const auto& a : mine->data) CHECK(a.merchant_id == f.merchant.id);
 }
 

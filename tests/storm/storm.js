@@ -662,10 +662,12 @@ class Client {
     flow.pspRef = create.final.body.psp_reference;
     flow.clientSecret = create.final.body.client_secret;
     create.intent = flow.intent;
-    // With --adyen-probes off, an Adyen intent Adyen holds no authorisation
-    // for is never canceled (the shopper just leaves; the session expires):
-    // the engine refuses or mis-answers those cancels today (docs/reliability.md).
-    const cancelUnpaid = psp !== 'adyen' || this.opt.adyenProbes;
+    // An Adyen intent Adyen holds no authorisation for is not canceled by
+    // the merchant here: while the shopper may still pay (the engine's
+    // limits::event_only_payment_window_s, an hour) the engine answers such a
+    // cancel with a retryable 503 by design (an authorisation may be on its
+    // way), so within a storm it never gets a final answer.
+    const cancelUnpaid = psp !== 'adyen';
     if (kind === 'cancel_created') {
       if (cancelUnpaid) {
         await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
