@@ -222,6 +222,12 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
   const bool undoes = std::any_of(path->begin(), path->end(),
                                   [](const auto& rule) { return core::is_refusal(rule.on); });
   if (undoes != psp.modification_failed) return false;
+  // A confirmed capture that failed afterwards: nothing was received, and
+  // the authorisation holds its amount again (storage reverses the
+  // capture's booking in the same write; see reverses_capture).
+  const bool reverses_capture = std::any_of(path->begin(), path->end(), [](const auto& rule) {
+    return rule.on == core::intent_event::capture_reversed;
+  });
   const auto before = next;
   const bool described = !trail.empty();  // e.g. the create row of a new intent
   for (const auto& rule : *path)
@@ -235,11 +241,15 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
     return rule.on == core::intent_event::authorized;
   });
   if (authorizes && next.status == core::intent_status::authorized && !next.expires_at)
-    next.expires_at = expiry.expires_at(next.psp, {"", psp.card_network.value_or(""), false},
+    next.expires_at = expiry.expires_at(next.psp, {nullptr, psp.card_network.value_or(""), false},
                                         unix_now_s(), psp.capture_before);
   if (psp.client_secret) next.client_secret = psp.client_secret;
   if (psp.amount_capturable) next.amount_capturable = *psp.amount_capturable;
   if (psp.amount_received) next.amount_received = *psp.amount_received;
+  if (reverses_capture) {
+    next.amount_received = 0;
+    next.amount_capturable = next.amount;
+  }
   if (psp.last_payment_error_json || !psp.modification_failed)
     next.last_payment_error_json = psp.last_payment_error_json;
   // A change without a transition (a decline that leaves the intent in
@@ -264,7 +274,7 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
 core::psp_intent news_for(const core::payment_intent& current, const apply_command& cmd) {
   auto view = cmd.view;
   if (cmd.authorisation_captures && current.capture == core::capture_method::automatic &&
-      view.status == core::intent_status::authorized) {
+      view.status == core::intent_status::authorized && !view.modification_failed) {
     view.status = core::intent_status::captured;
     view.amount_received = view.amount_capturable.value_or(view.amount);
     view.amount_capturable = 0;
@@ -280,6 +290,11 @@ core::status attach_postings(storage::intent_write& w, core::payment_intent befo
   // A failed refund's money comes back by reversing its booking (storage
   // does, in the same transaction); the rest of the change posts as usual.
   if (w.reverses_refund && w.refund) before.amount_refunded -= w.refund->amount;
+  // A failed capture's money and hold come back the same way.
+  if (w.reverses_capture) {
+    before.amount_received = w.intent.amount_received;
+    before.amount_capturable = w.intent.amount_capturable;
+  }
   auto journals = core::postings_for_transition(before, w.intent);
   if (!journals) return journals.err();
   for (auto& j : *journals) {
@@ -898,8 +913,8 @@ void run_refund(intent_pointer self, refund_command cmd,
 // actor reads the intent at the PSP; while the PSP still holds the funds it
 // cancels there (key "expire:<id>", so repeats never act twice) so the hold
 // is really released; then authorized -> expired once, with the hold's
-// release booked in the same write. The PSP's own expiry event (Stripe's
-// automatic cancel, Adyen's EXPIRE) leads to the same transition through
+// release booked in the same write. The PSP's own expiry event (an
+// automatic cancel or an expiry notification) leads to the same transition through
 // `apply`; whichever comes first wins and the other finds nothing to do.
 
 /// Records authorized -> expired; answers "expired", or the status the
@@ -975,7 +990,7 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
       .await(
           [self, rp](psp_intent_outcome& outcome) mutable {
             if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
-              // A PSP without a read (Adyen) is voided directly.
+              // A PSP without a read by id is voided directly.
               if (f->kind == core::psp_failure_kind::unsupported)
                 return cancel_for_expiry(self, rp);
               rp.deliver(to_caf_error(from_psp_failure(*f)));
@@ -1189,6 +1204,8 @@ intent_actor::behavior_type intent_behavior(
             storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
             w.inbox_id = cmd.inbox_id;
             w.inbox_outcome = *outcome;
+            w.reverses_capture = current.status == core::intent_status::captured &&
+                                 next.status == core::intent_status::authorized;
             return w;
           }
           // Stale news (behind our status) or nothing new: recorded as

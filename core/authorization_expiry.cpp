@@ -10,47 +10,37 @@ namespace pay::core {
 
 namespace {
 
-// Most specific rows first; the last row matches everything.
-constexpr std::array table{
+// Most specific rows first.
+constexpr std::array network_rules{
     // Visa's rules for merchant-initiated transactions (incremental,
     // resubmission, delayed charges): the authorisation is valid 5 days,
     // whatever the PSP's own window.
-    authorization_validity_rule{"", "visa", true, 5 * seconds_per_day, 0,
+    authorization_validity_rule{"visa", true, 5 * seconds_per_day,
                                 "Visa: merchant-initiated authorisations are valid 5 days"},
-    // Stripe cancels an uncaptured PaymentIntent after 7 days (online card
-    // payments) with cancellation_reason "automatic".
-    authorization_validity_rule{"stripe", "", false, 7 * seconds_per_day, 0,
-                                "Stripe: uncaptured card payments are canceled after 7 days"},
-    // Adyen keeps an authorisation 28 days by default (its account
-    // setting), then sends EXPIRE.
-    authorization_validity_rule{"adyen", "", false, 28 * seconds_per_day, 0,
-                                "Adyen: authorisations expire after 28 days by default"},
-    // PayPal: an authorisation is valid 29 days; the funds are honored for
-    // the first 3.
-    authorization_validity_rule{"paypal", "", false, 29 * seconds_per_day, 3 * seconds_per_day,
-                                "PayPal: valid 29 days, honored for the first 3"},
-    // Anything else: the shortest common card window, so the engine never
-    // believes in a hold longer than the networks keep it.
-    authorization_validity_rule{"", "", false, 7 * seconds_per_day, 0,
-                                "default: 7 days, the shortest common card window"},
 };
 
 bool matches(const authorization_validity_rule& r, const authorization_facts& f) {
-  return (r.psp_kind.empty() || r.psp_kind == f.psp_kind) &&
-         (r.card_network.empty() || r.card_network == f.card_network) &&
+  return (r.card_network.empty() || r.card_network == f.card_network) &&
          (!r.merchant_initiated || f.merchant_initiated);
 }
 
 }  // namespace
 
-std::span<const authorization_validity_rule> authorization_validity_table() {
-  return table;
+std::span<const authorization_validity_rule> network_validity_rules() {
+  return network_rules;
 }
 
-const authorization_validity_rule& authorization_validity(const authorization_facts& facts) {
-  for (const auto& r : table)
-    if (matches(r, facts)) return r;
-  return table.back();
+const authorization_window& default_authorization_window() {
+  static const authorization_window w{7 * seconds_per_day, 0,
+                                      "default: 7 days, the shortest common card window"};
+  return w;
+}
+
+authorization_validity_decision authorization_validity(const authorization_facts& facts) {
+  for (const auto& r : network_rules)
+    if (matches(r, facts)) return {r.validity_s, 0, r.why, true};
+  const auto& w = facts.psp_window ? *facts.psp_window : default_authorization_window();
+  return {w.validity_s, w.honor_s, w.why, false};
 }
 
 result<validity_overrides> parse_validity_overrides(std::string_view text) {
@@ -82,31 +72,32 @@ result<validity_overrides> parse_validity_overrides(std::string_view text) {
 }
 
 authorization_expiry_policy::authorization_expiry_policy(
-    validity_overrides overrides, std::map<std::string, std::string, std::less<>> account_kinds,
+    validity_overrides overrides,
+    std::map<std::string, authorization_window, std::less<>> account_windows,
     std::int64_t warning_lead_s)
     : overrides_(std::move(overrides)),
-      account_kinds_(std::move(account_kinds)),
+      account_windows_(std::move(account_windows)),
       warning_lead_s_(warning_lead_s) {}
 
-std::string_view authorization_expiry_policy::kind_of(std::string_view account) const {
-  auto it = account_kinds_.find(account);
-  return it == account_kinds_.end() ? std::string_view{} : std::string_view{it->second};
+const authorization_window* authorization_expiry_policy::window_of(std::string_view account) const {
+  auto it = account_windows_.find(account);
+  return it == account_windows_.end() ? nullptr : &it->second;
 }
 
 std::int64_t authorization_expiry_policy::expires_at(
     std::string_view account, authorization_facts facts, std::int64_t authorized_at_s,
     std::optional<std::int64_t> psp_deadline_s) const {
-  if (facts.psp_kind.empty()) facts.psp_kind = kind_of(account);
+  if (!facts.psp_window) facts.psp_window = window_of(account);
   if (auto it = overrides_.find(account); it != overrides_.end()) {
     auto own = authorized_at_s + it->second;
     return psp_deadline_s ? std::min(own, *psp_deadline_s) : own;
   }
   // Visa's merchant-initiated rule is the network's, whatever the PSP says.
-  const auto& rule = authorization_validity(facts);
-  auto by_table = authorized_at_s + rule.validity_s;
+  const auto decision = authorization_validity(facts);
+  auto by_rule = authorized_at_s + decision.validity_s;
   if (psp_deadline_s)
-    return rule.merchant_initiated ? std::min(by_table, *psp_deadline_s) : *psp_deadline_s;
-  return by_table;
+    return decision.network_rule ? std::min(by_rule, *psp_deadline_s) : *psp_deadline_s;
+  return by_rule;
 }
 
 std::string iso8601_utc(std::int64_t unix_s) {

@@ -1,12 +1,14 @@
 #pragma once
 
-/// How long an authorisation holds the shopper's funds before it lapses, per
-/// PSP kind and card network, and the deadline arithmetic built on it.
+/// How long an authorisation holds the shopper's funds before it lapses, and
+/// the deadline arithmetic built on it.
 ///
-/// Pure: no clock is read here; callers pass the times. The table is data
-/// (`authorization_validity_table`), the most specific row wins, and an
-/// operator may override the validity per PSP account (paymentsd's
-/// `--auth-validity ACCOUNT=SECONDS,...`).
+/// Pure: no clock is read here; callers pass the times. Three sources, most
+/// binding first: the card networks' rules (a table here, the same at every
+/// PSP), each PSP's own window (declared by its provider in psp/<name>/, as
+/// `psp_provider::authorization_window`), and a default for a PSP that
+/// declares none. An operator may override the validity per PSP account
+/// (paymentsd's `--auth-validity ACCOUNT=SECONDS,...`).
 
 #include <cstdint>
 #include <map>
@@ -21,33 +23,52 @@ namespace pay::core {
 
 inline constexpr std::int64_t seconds_per_day = 86'400;
 
-/// One row of the validity table. An empty `psp_kind` or `card_network`
-/// matches any; `merchant_initiated` rows match only such authorisations.
+/// A PSP's own authorisation window: how long it keeps an uncaptured
+/// authorisation before it lapses (the PSP cancels or expires it).
+struct authorization_window {
+  std::int64_t validity_s = 0;  ///< from authorisation to lapse
+  /// How long the funds are guaranteed within the validity (0: the whole
+  /// validity; some PSPs honor the funds for a shorter period). Informational:
+  /// capture within it.
+  std::int64_t honor_s = 0;
+  std::string why;  ///< the window's source, for docs and audit text
+};
+
+/// One card-network rule: binds at every PSP. An empty `card_network`
+/// matches any; `merchant_initiated` rules match only such authorisations.
 struct authorization_validity_rule {
-  std::string_view psp_kind;      ///< a provider's kind: "stripe", "adyen", "paypal"; "" any
   std::string_view card_network;  ///< lowercase network ("visa", "mastercard"); "" any
   bool merchant_initiated = false;
   std::int64_t validity_s = 0;  ///< from authorisation to lapse
-  /// PayPal's honor period: how long the funds are guaranteed within the
-  /// validity (0: the whole validity). Informational: capture within it.
-  std::int64_t honor_s = 0;
-  std::string_view why;  ///< the rule's source, for docs and audit text
+  std::string_view why;         ///< the rule's source, for docs and audit text
 };
 
-/// The table, most specific rows first (see authorization_validity).
-std::span<const authorization_validity_rule> authorization_validity_table();
+/// The card networks' rules, most specific first.
+std::span<const authorization_validity_rule> network_validity_rules();
+
+/// The window of a PSP that declares none: the shortest common card window,
+/// so the engine never believes in a hold longer than the networks keep it.
+const authorization_window& default_authorization_window();
 
 /// What an authorisation is, as far as its validity depends on it.
 struct authorization_facts {
-  std::string_view psp_kind;
+  /// The PSP's own window; nullptr: the PSP declares none (the default).
+  const authorization_window* psp_window = nullptr;
   std::string_view card_network;  ///< "" when the PSP did not say
   bool merchant_initiated = false;
 };
 
-/// The table's row for `facts`: the first row whose kind, network and
-/// initiator all match (empty fields match anything). Never fails: the
-/// table ends with a catch-all row.
-const authorization_validity_rule& authorization_validity(const authorization_facts& facts);
+/// An authorisation's validity and where it comes from.
+struct authorization_validity_decision {
+  std::int64_t validity_s = 0;
+  std::int64_t honor_s = 0;
+  std::string_view why;
+  bool network_rule = false;  ///< a card network's rule, binding at any PSP
+};
+
+/// The first network rule matching `facts`, else the PSP's window, else the
+/// default window. Never fails.
+authorization_validity_decision authorization_validity(const authorization_facts& facts);
 
 /// Validity overrides per PSP account name, in seconds.
 using validity_overrides = std::map<std::string, std::int64_t, std::less<>>;
@@ -61,22 +82,24 @@ result<validity_overrides> parse_validity_overrides(std::string_view text);
 class authorization_expiry_policy {
  public:
   authorization_expiry_policy() = default;
-  /// `account_kinds`: each PSP account's provider kind ("stripe", ...).
-  authorization_expiry_policy(validity_overrides overrides,
-                              std::map<std::string, std::string, std::less<>> account_kinds,
-                              std::int64_t warning_lead_s);
+  /// `account_windows`: each PSP account's own window, as its provider
+  /// declares it (accounts whose PSP declares none are left out).
+  authorization_expiry_policy(
+      validity_overrides overrides,
+      std::map<std::string, authorization_window, std::less<>> account_windows,
+      std::int64_t warning_lead_s);
 
-  /// The provider kind of PSP account `account` ("" when unknown).
-  std::string_view kind_of(std::string_view account) const;
+  /// The window PSP account `account` declared; nullptr when none.
+  const authorization_window* window_of(std::string_view account) const;
 
   /// The deadline of an authorisation made at `authorized_at_s` on PSP
-  /// account `account` (`facts.psp_kind` is filled in from the account's
-  /// kind when empty):
+  /// account `account` (`facts.psp_window` is filled in from the account's
+  /// window when null):
   /// - with an override for the account: that validity, or the PSP's own
   ///   deadline (`psp_deadline_s`, e.g. Stripe's capture_before) when that
   ///   is earlier: the operator may shorten, never lengthen, the PSP's rule;
   /// - else the PSP's own deadline when it told one;
-  /// - else the table's validity.
+  /// - else the validity of authorization_validity.
   std::int64_t expires_at(std::string_view account, authorization_facts facts,
                           std::int64_t authorized_at_s,
                           std::optional<std::int64_t> psp_deadline_s) const;
@@ -88,7 +111,7 @@ class authorization_expiry_policy {
 
  private:
   validity_overrides overrides_;
-  std::map<std::string, std::string, std::less<>> account_kinds_;
+  std::map<std::string, authorization_window, std::less<>> account_windows_;
   std::int64_t warning_lead_s_ = 0;
 };
 

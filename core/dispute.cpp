@@ -38,7 +38,7 @@ constexpr std::array rules{
     dispute_rule{ds::under_review, de::won, ds::won, "the issuer decided for the merchant"},
     dispute_rule{ds::under_review, de::lost, ds::lost, "the issuer decided for the shopper"},
     dispute_rule{ds::won, de::lost, ds::lost,
-                 "the issuer charged back again after the reversal (Adyen SECOND_CHARGEBACK)"},
+                 "the issuer charged back again after the reversal (a second chargeback)"},
 };
 
 error invalid(std::string message, std::string param) {

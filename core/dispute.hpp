@@ -17,8 +17,8 @@
 
 namespace pay::core {
 
-/// Where a dispute stands: Stripe's statuses, which are enough for Adyen's
-/// chargeback notifications too. `won` and `lost` are closed.
+/// Where a dispute stands: the card networks' stages, as every PSP reports
+/// them in its own words (psp/<name>/ maps them). `won` and `lost` are closed.
 enum class dispute_status : std::uint8_t {
   /// An inquiry (no money moved yet); the merchant may answer.
   warning_needs_response,
@@ -43,7 +43,7 @@ std::span<const dispute_status> all_dispute_statuses();
 
 /// True for won and lost: the issuer has decided and no evidence is taken.
 /// Only lost is final; a won dispute can still be lost to a second
-/// chargeback (Adyen's SECOND_CHARGEBACK).
+/// chargeback.
 bool is_closed(dispute_status s);
 
 /// What moves a dispute from one status to another.
@@ -102,8 +102,8 @@ struct dispute {
   std::int64_t version = 0;
 };
 
-/// One movement of money a dispute caused at the PSP (Stripe: a balance
-/// transaction of the dispute; Adyen: a CHARGEBACK or CHARGEBACK_REVERSED).
+/// One movement of money a dispute caused at the PSP (a chargeback debit or
+/// its reversal, as the PSP reports it).
 struct dispute_money_movement {
   std::string id;           ///< the PSP's id, unique per PSP
   std::int64_t amount = 0;  ///< signed: negative when withdrawn, positive when reinstated

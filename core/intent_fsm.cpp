@@ -57,6 +57,9 @@ constexpr std::array rules{
     transition_rule{captured, ev::refund_partial, partially_refunded,
                     "a refund of part of the captured amount"},
     transition_rule{captured, ev::refund_full, refunded, "a refund of the whole captured amount"},
+    transition_rule{captured, ev::capture_reversed, authorized,
+                    "the PSP's confirmed capture failed afterwards; its booking is reversed and "
+                    "the authorisation stands"},
     // partially_refunded
     transition_rule{partially_refunded, ev::refund_partial, partially_refunded,
                     "a further refund that leaves part of the captured amount"},
@@ -232,12 +235,14 @@ std::string_view to_string(intent_event event) {
       return "refund_failed";
     case ev::refund_failed_partial:
       return "refund_failed_partial";
+    case ev::capture_reversed:
+      return "capture_reversed";
   }
   invalid_enum("intent_event", static_cast<int>(event));
 }
 
 bool is_refusal(intent_event event) {
-  return event == ev::capture_failed || event == ev::cancel_failed;
+  return event == ev::capture_failed || event == ev::cancel_failed || event == ev::capture_reversed;
 }
 
 bool is_refund_reversal(intent_event event) {

@@ -77,6 +77,9 @@ enum class intent_event : std::uint8_t {
   refund_failed,
   /// A booked refund failed at the PSP while other refunds remain.
   refund_failed_partial,
+  /// A capture the PSP had confirmed failed afterwards (the scheme refused
+  /// it): its booking is reversed and the authorisation stands.
+  capture_reversed,
 };
 
 /// Every status, in declaration order.
@@ -106,11 +109,12 @@ inline constexpr std::array all_intent_events{
     intent_event::refund_full,
     intent_event::refund_failed,
     intent_event::refund_failed_partial,
+    intent_event::capture_reversed,
 };
 
 /// True for the events that undo an accepted request (capture_failed,
-/// cancel_failed): only a PSP's explicit refusal applies them, never a walk
-/// towards an older status.
+/// cancel_failed, capture_reversed): only a PSP's explicit refusal applies
+/// them, never a walk towards an older status.
 bool is_refusal(intent_event event);
 
 /// True for the events that undo a booked refund (refund_failed,

@@ -413,6 +413,35 @@ result<journal_tx> reversal(const journal_tx& original, std::string_view origina
   return checked(std::move(tx));
 }
 
+result<std::vector<journal_tx>> capture_reversal(const journal_tx& capture,
+                                                 std::string_view capture_id,
+                                                 const posting_scope& scope,
+                                                 std::int64_t capturable_after) {
+  if (capture.kind != journal_kind::capture)
+    return invalid("Only a capture is reversed as a failed capture.", "reverses");
+  if (capturable_after < 0) return invalid("A hold is never negative.", "amount");
+  auto mirror = reversal(capture, capture_id);
+  if (!mirror) return mirror.err();
+  auto s = checked_scope(scope);
+  if (!s) return s.err();
+  // The hold the capture closed comes back with its mirror.
+  const auto holds = accounts::auth_holds(s->merchant_id);
+  std::int64_t restored = 0;
+  for (const auto& e : capture.entries)
+    if (e.account == holds) restored += e.credit_minor - e.debit_minor;
+  std::vector<journal_tx> out{std::move(*mirror)};
+  if (capturable_after > restored) {
+    auto hold = authorization(scope, capturable_after - restored);
+    if (!hold) return hold.err();
+    out.push_back(std::move(*hold));
+  } else if (capturable_after < restored) {
+    auto release = hold_release(scope, restored - capturable_after, hold_release_reason::reduced);
+    if (!release) return release.err();
+    out.push_back(std::move(*release));
+  }
+  return out;
+}
+
 }  // namespace postings
 
 result<std::vector<journal_tx>> postings_for_transition(const payment_intent& before,

@@ -296,6 +296,16 @@ result<journal_tx> payout_settlement(const posting_scope& scope, const settlemen
 /// Refuses an original that does not validate.
 result<journal_tx> reversal(const journal_tx& original, std::string_view original_id);
 
+/// A capture that failed at the PSP after it was confirmed: the capture's
+/// mirror (to be posted naming `capture_id` in `reverses`), then what makes
+/// the hold equal `capturable_after` again: a new hold for what the mirror
+/// does not restore (an automatic capture booked none), or a release of
+/// what it restores beyond it.
+result<std::vector<journal_tx>> capture_reversal(const journal_tx& capture,
+                                                 std::string_view capture_id,
+                                                 const posting_scope& scope,
+                                                 std::int64_t capturable_after);
+
 }  // namespace postings
 
 /// The postings one write of an intent implies, from the change of its

@@ -57,8 +57,8 @@ inline constexpr std::size_t description_length_max = 1000;
 /// check allows 32 characters.
 inline constexpr std::size_t psp_name_length_max = 32;
 
-/// Length of a return_url (where a PSP sends the shopper back); Adyen's
-/// returnUrl allows 8,000, browsers and proxies are safe at 2,000.
+/// Length of a return_url (where a PSP sends the shopper back); PSPs allow
+/// up to 8,000, browsers and proxies are safe at 2,000.
 inline constexpr std::size_t url_length_max = 2'000;
 
 /// Length of an Idempotency-Key header, as Stripe allows.
@@ -85,8 +85,8 @@ inline constexpr std::size_t list_limit_max = 100;
 inline constexpr std::int64_t psp_call_timeout_ms = 5'000;
 
 /// How long after its creation an intent at a PSP that tells outcomes by its
-/// events only (no read by id: Adyen) may still be paid by the shopper: an
-/// Adyen session stays payable for an hour by default. Until then a capture
+/// events only (no read by id) may still be paid by the shopper: such PSPs'
+/// checkout sessions stay payable for an hour by default. Until then a capture
 /// or cancel of an intent not yet authorised answers a retryable 503 (an
 /// authorisation may be on its way) instead of a final refusal; after it,
 /// capture is refused and cancel happens in the engine alone (the PSP holds

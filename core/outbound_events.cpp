@@ -20,6 +20,7 @@ constexpr std::array all_types{
     outbound_event_type::refund_succeeded,
     outbound_event_type::refund_failed,
     outbound_event_type::intent_authorization_expiring,
+    outbound_event_type::intent_capture_failed,
 };
 
 /// The event a recorded transition makes, if any.
@@ -29,10 +30,12 @@ std::optional<outbound_event_type> event_of(const audit_event& a) {
   if (a.from && *a.from == *a.to) return std::nullopt;
   switch (*a.to) {
     case intent_status::authorized:
-      // Back from a refused capture or cancellation: not a new authorisation.
+      // Back from a refused capture or cancellation: not a new
+      // authorisation; a capture that failed is told as such.
       if (a.from &&
-          (*a.from == intent_status::capture_pending || *a.from == intent_status::cancel_pending))
-        return std::nullopt;
+          (*a.from == intent_status::capture_pending || *a.from == intent_status::captured))
+        return outbound_event_type::intent_capture_failed;
+      if (a.from && *a.from == intent_status::cancel_pending) return std::nullopt;
       return outbound_event_type::intent_authorized;
     case intent_status::captured:
       // Back from a failed refund: not a new capture (refund.failed tells it).
@@ -103,6 +106,8 @@ std::string_view to_string(outbound_event_type t) {
       return "payment_intent.expired";
     case outbound_event_type::intent_authorization_expiring:
       return "payment_intent.authorization_expiring";
+    case outbound_event_type::intent_capture_failed:
+      return "payment_intent.capture_failed";
     case outbound_event_type::refund_succeeded:
       return "refund.succeeded";
     case outbound_event_type::refund_failed:

@@ -32,6 +32,9 @@ enum class outbound_event_type : std::uint8_t {
   /// The authorisation lapses soon (a warning lead time before expires_at):
   /// sent once per intent by the expiry scan, not by a transition.
   intent_authorization_expiring,
+  /// A capture the PSP had accepted (capture_pending) or confirmed
+  /// (captured) failed: the intent is authorized again.
+  intent_capture_failed,
 };
 
 /// "payment_intent.authorized", ..., "refund.failed".

@@ -107,12 +107,12 @@ struct psp_refund {
 
 /// A PSP's dispute (chargeback) as it now stands.
 struct psp_dispute {
-  std::string id;  ///< the PSP's dispute id (Stripe du_/dp_; Adyen the payment's pspReference)
+  std::string id;  ///< the PSP's dispute id (or, where it has none, the payment's reference)
   /// The PSP's payment intent of the disputed payment, when it says.
   std::optional<std::string> payment_intent;
   std::optional<std::string> charge;  ///< the PSP's charge id, when it says
-  /// The engine's intent id as the PSP echoes it back (Adyen's
-  /// merchantReference), when it does.
+  /// The engine's intent id as the PSP echoes it back (the reference the
+  /// engine gave it), when it does.
   std::optional<std::string> engine_reference;
   std::int64_t amount = 0;  ///< disputed, minor units
   std::string currency;     ///< lowercase

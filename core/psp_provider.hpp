@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/authorization_expiry.hpp"
 #include "core/psp.hpp"
 
 /// A PSP as a plug-in: everything the engine needs of one PSP, behind one
@@ -75,8 +76,8 @@ struct checkout_frontend {
   std::string iframe_url;  ///< a card form the page frames; empty: none
   std::string origin;      ///< the card form's origin, whose messages the page trusts
   std::string publishable_key;
-  /// The PSP's name of the front end's environment (e.g. Adyen Web's
-  /// "test" or "live"); empty when the PSP has none.
+  /// The PSP's name of the front end's environment (e.g. "test" or
+  /// "live"); empty when the PSP has none.
   std::string environment;
   /// Origins the page's Content-Security-Policy must allow, by directive.
   std::vector<std::string> script_src;
@@ -97,6 +98,9 @@ struct psp_provider {
   /// reports the authorisation only: for such an intent the engine reads an
   /// authorisation as "authorised, then captured".
   bool authorisation_captures = false;
+  /// How long the PSP keeps an uncaptured authorisation (its documented
+  /// rule); nullopt: the engine assumes default_authorization_window().
+  std::optional<authorization_window> auth_window;
 };
 
 /// The configured PSP accounts by name. Built once at start-up, read-only

@@ -215,6 +215,10 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
       auto reversed = reverse_refund_booking(tx, w.refund->id);
       if (!reversed.ok()) return reversed.error;
     }
+    if (w.reverses_capture) {
+      auto reversed = reverse_capture_booking(tx, w.intent);
+      if (!reversed.ok()) return reversed.error;
+    }
     // The change's outbound events and their deliveries: in this
     // transaction, so no event without its change and no change without it.
     if (auto e = append_outbound_events(tx, outbound_events_of(w, version))) return e;

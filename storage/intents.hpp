@@ -57,6 +57,10 @@ struct intent_write {
   /// `refund` failed at the PSP after it was booked: its booking is
   /// reversed in the same transaction (reverse_refund_booking).
   bool reverses_refund = false;
+  /// The intent's confirmed capture failed at the PSP: its booking is
+  /// reversed and the hold set to the intent's amount_capturable in the same
+  /// transaction (reverse_capture_booking).
+  bool reverses_capture = false;
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when

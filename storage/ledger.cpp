@@ -344,6 +344,47 @@ journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& r
                         post_context{original->intent_id, original->refund_id, original->id});
 }
 
+journal_outcome reverse_capture_booking(pg_connection& conn, const core::payment_intent& after) {
+  journal_outcome out;
+  auto r = conn.exec(
+      "SELECT t.id FROM ledger_transactions t WHERE t.intent_id = $1 AND t.kind = $2 AND NOT "
+      "EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.reverses = t.id) ORDER BY t.created_at",
+      {after.id, std::string(core::journal_kind::capture)});
+  if (!r.ok()) {
+    out.error = std::move(r.error);
+    return out;
+  }
+  if (r.rows.size() != 1) {
+    out.error = refused(core::make_error(
+        core::errc::invalid_state, "intent " + after.id + " has " + std::to_string(r.rows.size()) +
+                                       " unreversed captures; expected exactly one to reverse"));
+    return out;
+  }
+  auto original = find_transaction(conn, std::string(r.rows.text(0, 0)));
+  if (!original) {
+    out.error = refused(original.err());
+    return out;
+  }
+  auto journals = core::postings::capture_reversal(
+      original->journal(), original->id,
+      core::posting_scope{after.merchant_id, after.psp, after.currency}, after.amount_capturable);
+  if (!journals) {
+    out.error = refused(journals.err());
+    return out;
+  }
+  // The mirror names the capture (ledger_transactions_reversed_once: once);
+  // the hold's correction is a booking of its own.
+  for (std::size_t i = 0; i < journals->size(); ++i) {
+    auto posted = insert_journal(
+        conn, (*journals)[i],
+        post_context{after.id, std::nullopt,
+                     i == 0 ? std::optional<std::string>{original->id} : std::nullopt});
+    if (!posted.ok()) return posted;
+    if (i == 0) out.transaction_id = posted.transaction_id;
+  }
+  return out;
+}
+
 core::result<std::string> reverse(pg_connection& conn, const std::string& id) {
   auto original = find_transaction(conn, id);
   if (!original) return original.err();

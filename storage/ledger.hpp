@@ -130,6 +130,13 @@ core::result<stored_transaction> find_transaction(pg_connection& conn, const std
 /// refused (the caller's transaction then rolls back).
 journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& refund_id);
 
+/// Reverses the booking of the capture of `after` (its one capture
+/// transaction not yet reversed) and sets its hold to
+/// `after.amount_capturable` (core::postings::capture_reversal): for a
+/// caller inside `pg_connection::transaction`. An intent with no such
+/// capture is refused (the caller's transaction then rolls back).
+journal_outcome reverse_capture_booking(pg_connection& conn, const core::payment_intent& after);
+
 /// Posts the reversal of transaction `id` (core::postings::reversal),
 /// pointing at it and at its intent and refund; the original stays.
 /// not_found when unknown, invalid_state (param "reverses") when already

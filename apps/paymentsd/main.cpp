@@ -361,12 +361,13 @@ int run(const core::option_values& opts) {
     stop_gateways();
     return 2;
   }
-  std::map<std::string, std::string, std::less<>> account_kinds;
-  for (const auto& name : psps->names()) account_kinds.emplace(name, psps->find(name)->kind);
+  std::map<std::string, core::authorization_window, std::less<>> account_windows;
+  for (const auto& name : psps->names())
+    if (const auto& w = psps->find(name)->auth_window) account_windows.emplace(name, *w);
   const auto warning_lead_s = std::clamp<std::int64_t>(opts.get_int("auth-expiry-warning-s"), 0,
                                                        core::limits::authorization_validity_max_s);
   auto expiry_policy = std::make_shared<const core::authorization_expiry_policy>(
-      std::move(*overrides), std::move(account_kinds), warning_lead_s);
+      std::move(*overrides), std::move(account_windows), warning_lead_s);
   actors::router_config router_cfg;
   router_cfg.expiry = expiry_policy;
   router_cfg.idle_ms = std::max<std::int64_t>(1, opts.get_int("intent-idle-ms"));

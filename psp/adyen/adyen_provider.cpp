@@ -63,6 +63,10 @@ core::psp_provider make_adyen_provider(adyen_provider_options options) {
   p.name = options.name;
   p.kind = "adyen";
   p.authorisation_captures = true;
+  // Adyen keeps an authorisation 28 days by default (an account setting),
+  // then sends EXPIRE.
+  p.auth_window = core::authorization_window{
+      28 * core::seconds_per_day, 0, "Adyen: authorisations expire after 28 days by default"};
   p.checkout = checkout_of(options);
   p.webhooks =
       std::make_shared<adyen_webhooks>(std::move(options.hmac_keys), options.environment != "test");

@@ -224,6 +224,10 @@ std::optional<core::psp_event> parse_adyen_item_json(std::string_view item_json,
     } else {
       modification_failed("capture_failed");
     }
+  } else if (code == "CAPTURE_FAILED" && has_original) {
+    // The capture failed after Adyen had confirmed it (success is "true"):
+    // the engine reverses its booking and the authorisation stands.
+    modification_failed("capture_failed");
   } else if ((code == "CANCELLATION" || (code == "CANCEL_OR_REFUND" && action == "cancel")) &&
              has_original) {
     if (success) {

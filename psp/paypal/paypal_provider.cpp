@@ -28,6 +28,9 @@ core::psp_provider make_paypal_provider(paypal_provider_options options) {
   p.name = options.name;
   p.kind = "paypal";
   p.authorisation_captures = false;
+  // An authorisation is valid 29 days; the funds are honored for the first 3.
+  p.auth_window = core::authorization_window{29 * core::seconds_per_day, 3 * core::seconds_per_day,
+                                             "PayPal: valid 29 days, honored for the first 3"};
   p.checkout.kind = "paypal";
   p.checkout.mount_script = paypal_checkout_script();
   if (!options.sdk_url.empty()) {

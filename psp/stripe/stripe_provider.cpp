@@ -86,6 +86,10 @@ core::psp_provider make_stripe_provider(stripe_provider_options options) {
   core::psp_provider p;
   p.name = options.name;
   p.kind = "stripe";
+  // Stripe cancels an uncaptured PaymentIntent after 7 days (online card
+  // payments) with cancellation_reason "automatic".
+  p.auth_window = core::authorization_window{
+      7 * core::seconds_per_day, 0, "Stripe: uncaptured card payments are canceled after 7 days"};
   p.checkout = checkout_of(options);
   p.webhooks = std::make_shared<stripe_webhooks>(std::move(options.webhook_secrets),
                                                  options.webhook_tolerance_s);

@@ -1,5 +1,6 @@
 #include "core/intent_fsm.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 #include <sstream>
@@ -42,6 +43,7 @@ constexpr expected_rule expected_rules[] = {
     {s::cancel_pending, e::cancel_failed, s::authorized},
     {s::captured, e::refund_partial, s::partially_refunded},
     {s::captured, e::refund_full, s::refunded},
+    {s::captured, e::capture_reversed, s::authorized},
     {s::partially_refunded, e::refund_partial, s::partially_refunded},
     {s::partially_refunded, e::refund_full, s::refunded},
     {s::partially_refunded, e::refund_failed, s::captured},
@@ -197,12 +199,19 @@ TEST_CASE("find_path walks every state between two statuses in table order") {
 
 TEST_CASE("find_path refuses to go backwards or out of a terminal status") {
   using pay::core::intent_status;
-  CHECK_FALSE(pay::core::find_path(intent_status::captured, intent_status::authorized));
+  // Back from captured only by the capture's reversal (see the refusal test).
+  auto back = pay::core::find_path(intent_status::captured, intent_status::authorized);
+  REQUIRE(back);
+  CHECK(back->front().on == e::capture_reversed);
   CHECK_FALSE(pay::core::find_path(intent_status::authorized, intent_status::processing));
   CHECK_FALSE(pay::core::find_path(intent_status::canceled, intent_status::authorized));
   CHECK_FALSE(pay::core::find_path(intent_status::expired, intent_status::authorized));
-  // Out of refunded only by a refund's failure (see the reversal test).
-  CHECK_FALSE(pay::core::find_path(intent_status::refunded, intent_status::authorized));
+  // Out of refunded only by a refund's failure (see the reversal test), so
+  // a walk from refunded to authorized crosses a refund reversal.
+  auto from_refunded = pay::core::find_path(intent_status::refunded, intent_status::authorized);
+  CHECK((!from_refunded ||
+         std::any_of(from_refunded->begin(), from_refunded->end(),
+                     [](const auto& rule) { return is_refund_reversal(rule.on); })));
 }
 
 TEST_CASE("Every path find_path returns is a chain of allowed transitions") {
@@ -220,9 +229,12 @@ TEST_CASE("Every path find_path returns is a chain of allowed transitions") {
     }
 }
 
-TEST_CASE("only capture_failed and cancel_failed are refusals, and a walk back needs them") {
+TEST_CASE(
+    "only capture_failed, cancel_failed and capture_reversed are refusals, and a walk back needs "
+    "them") {
   for (auto on : all_intent_events)
-    CHECK(is_refusal(on) == (on == e::capture_failed || on == e::cancel_failed));
+    CHECK(is_refusal(on) ==
+          (on == e::capture_failed || on == e::cancel_failed || on == e::capture_reversed));
   // The shortest walk from a pending capture back to authorized is the
   // refusal: the intent actor applies it only on the PSP's explicit word.
   auto back = find_path(s::capture_pending, s::authorized);
@@ -234,6 +246,17 @@ TEST_CASE("only capture_failed and cancel_failed are refusals, and a walk back n
   REQUIRE(direct);
   REQUIRE(direct->size() == 1);
   CHECK(direct->front().on == e::capture);
+  // A confirmed capture goes back only by its reversal, and a walk from
+  // captured to canceled or expired crosses it: refused unless the PSP said
+  // its capture failed.
+  auto reversed = find_path(s::captured, s::authorized);
+  REQUIRE(reversed);
+  REQUIRE(reversed->size() == 1);
+  CHECK(reversed->front().on == e::capture_reversed);
+  auto to_canceled = find_path(s::captured, s::canceled);
+  REQUIRE(to_canceled);
+  CHECK(std::any_of(to_canceled->begin(), to_canceled->end(),
+                    [](const auto& rule) { return is_refusal(rule.on); }));
 }
 
 TEST_CASE("only a refund's failure takes a refunded intent back, and a walk never does") {

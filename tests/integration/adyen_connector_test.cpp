@@ -436,6 +436,8 @@ TEST_CASE("adyen provider: configuration errors are refused at start", "[adyen]"
   CHECK(ok.checkout.script_url.starts_with("https://checkoutshopper-live.cdn.adyen.com/"));
   CHECK(ok.checkout.frame_src ==
         std::vector<std::string>{"https://checkoutshopper-test.adyen.com"});
+  REQUIRE(ok.auth_window);
+  CHECK(ok.auth_window->validity_s == 28 * 86'400);
   auto bad = o;
   bad.hmac_keys = {std::string(64, 'g')};
   CHECK_THROWS_AS(psp::make_adyen_provider(bad), std::invalid_argument);

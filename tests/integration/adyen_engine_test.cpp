@@ -457,6 +457,82 @@ TEST_CASE(
   CHECK(again.response.status == 200);
 }
 
+TEST_CASE(
+    "A confirmed Adyen capture that fails afterwards (CAPTURE_FAILED) is reversed: authorized "
+    "again, its booking mirrored, the hold back, the merchant told") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":3000,"currency":"eur","capture_method":"manual","psp":"adyen"})");
+  auto id = str(pi, "id");
+  // The sandbox fails this holder's captures after confirming them.
+  REQUIRE(f.pay(pi, "capture failed") == "Authorised");
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto capture = f.post("/v1/payment_intents/" + id + "/capture", R"({"amount_to_capture":2000})",
+                        "capture-1");
+  INFO(capture.response.body);
+  REQUIRE(capture.response.status == 202);
+  // CAPTURE true books the capture; CAPTURE_FAILED reverses it.
+  REQUIRE(
+      f.db.eventually("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND action = "
+                      "'capture_reversed'",
+                      1, 20s, {id}));
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto after = f.get("/v1/payment_intents/" + id);
+  CHECK(after["amount_received"].GetInt64() == 0);
+  CHECK(after["amount_capturable"].GetInt64() == 3000);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions r JOIN ledger_transactions o ON o.id "
+                   "= r.reverses WHERE o.intent_id = $1 AND o.kind = 'capture'",
+                   {id}) == 1);
+  auto balance = [&](const std::string& key) {
+    return f.db.count(
+        "SELECT coalesce(sum(e.debit - e.credit), 0)::bigint FROM ledger_entries e JOIN "
+        "ledger_accounts a ON a.id = e.account_id JOIN ledger_transactions t ON t.id = "
+        "e.transaction_id WHERE a.key = $1 AND t.intent_id = $2",
+        {key, id});
+  };
+  CHECK(balance("merchant_revenue:" + f.merchant.id) == 0);
+  CHECK(balance("psp_receivable:adyen") == 0);
+  CHECK(balance("auth_holds:" + f.merchant.id) == 3000);
+  CHECK(f.books_balance());
+  CHECK(f.db.count("SELECT count(*) FROM outbound_events WHERE object_id = $1 AND type = "
+                   "'payment_intent.capture_failed'",
+                   {id}) == 1);
+  // Another CAPTURE_FAILED for it changes nothing: the capture is reversed once.
+  CHECK(f.notify("CAPTURE_FAILED", "true", "CAPREFAGAIN00001", str(after, "psp_reference"), id,
+                 2000) == 200);
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE event_id LIKE "
+                      "'CAPTURE_FAILED:CAPREFAGAIN00001%' AND processed_at IS NOT NULL",
+                      1, 20s));
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND reverses IS "
+                   "NOT NULL",
+                   {id}) == 1);
+  CHECK(f.get("/v1/payment_intents/" + id)["amount_capturable"].GetInt64() == 3000);
+}
+
+TEST_CASE(
+    "An automatic Adyen capture that fails afterwards leaves the intent authorized with its hold "
+    "booked") {
+  adyen_fixture f;
+  auto pi = f.create(R"({"amount":1800,"currency":"eur","psp":"adyen"})");
+  auto id = str(pi, "id");
+  REQUIRE(f.pay(pi, "capture failed") == "Authorised");
+  REQUIRE(
+      f.db.eventually("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND action = "
+                      "'capture_reversed'",
+                      1, 20s, {id}));
+  REQUIRE(f.status_becomes(id, "authorized"));
+  auto after = f.get("/v1/payment_intents/" + id);
+  CHECK(after["amount_received"].GetInt64() == 0);
+  CHECK(after["amount_capturable"].GetInt64() == 1800);
+  // The automatic capture booked no hold; the reversal books one.
+  CHECK(f.db.count("SELECT coalesce(sum(e.debit - e.credit), 0)::bigint FROM ledger_entries e JOIN "
+                   "ledger_accounts a ON a.id = e.account_id JOIN ledger_transactions t ON t.id = "
+                   "e.transaction_id WHERE a.key = $1 AND t.intent_id = $2",
+                   {"auth_holds:" + f.merchant.id, id}) == 1800);
+  CHECK(f.books_balance());
+}
+
 TEST_CASE("Adyen chargeback notifications open, reverse and finally lose a dispute, booked once") {
   adyen_fixture f;
   auto pi = f.create(R"({"amount":2500,"currency":"eur","psp":"adyen"})");

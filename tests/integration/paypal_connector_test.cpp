@@ -424,6 +424,9 @@ TEST_CASE("paypal connector: errors are mapped - bad input refused before any ca
   auto o = env.options();
   o.api.client_secret = "wrong-secret";
   auto bad = psp::make_paypal_provider(o);
+  REQUIRE(bad.auth_window);
+  CHECK(bad.auth_window->validity_s == 29 * 86'400);
+  CHECK(bad.auth_window->honor_s == 3 * 86'400);
   auto refused = await<core::psp_intent>(
       [&](auto done) { bad.connector->retrieve_intent("ANYORDER", call_timeout_ms, done); });
   CHECK(failure(refused).kind == core::psp_failure_kind::rejected);

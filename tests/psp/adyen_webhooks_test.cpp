@@ -304,7 +304,17 @@ TEST_CASE("adyen parse: REFUND, REFUND_FAILED, REPORT_AVAILABLE, others", "[adye
   CHECK(report.kind == psp_event_kind::report_available);
   CHECK(report.object_id == "https://ca-test.adyen.com/reports/download/x.csv");
 
-  for (const char* code : {"CAPTURE_FAILED", "TECHNICAL_CANCEL", "REFUNDED_REVERSED"}) {
+  // A capture that failed after Adyen confirmed it: the payment is
+  // authorised again, as the PSP's refusal of an accepted modification.
+  auto capture_failed =
+      one(item_json(fields("CAPTURE_FAILED", "true", "CAPREF0000000001", "PSPREF0000000001")));
+  CHECK(capture_failed.kind == psp_event_kind::intent_changed);
+  REQUIRE(capture_failed.intent);
+  CHECK(capture_failed.intent->id == "PSPREF0000000001");
+  CHECK(capture_failed.intent->status == intent_status::authorized);
+  CHECK(capture_failed.intent->modification_failed);
+
+  for (const char* code : {"TECHNICAL_CANCEL", "REFUNDED_REVERSED"}) {
     auto o = one(item_json(fields(code, "true", "OTHREF0000000001", "PSPREF0000000001")));
     CHECK(o.kind == psp_event_kind::other);
     CHECK(o.object_id == "OTHREF0000000001");

@@ -139,6 +139,10 @@ TEST_CASE("The Stripe provider's checkout front end names its card form and CSP 
   CHECK(sandbox.checkout.iframe_url == "http://127.0.0.1:8090/js/iframe.html");
   CHECK(sandbox.checkout.frame_src == std::vector<std::string>{"http://127.0.0.1:8090"});
   CHECK(sandbox.checkout.publishable_key == "pk_test_x");
+  // Stripe's documented window for uncaptured payments, declared here and
+  // not in core.
+  REQUIRE(sandbox.auth_window);
+  CHECK(sandbox.auth_window->validity_s == 7 * 86'400);
 
   o.checkout_js = psp::stripe_checkout_js::stripe;
   auto stripe = psp::make_stripe_provider(o);
