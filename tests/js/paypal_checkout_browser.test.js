@@ -339,6 +339,9 @@ test('a capture PayPal denies leaves the payment unpaid with the reason, and not
   assert.ok(pi.last_payment_error, JSON.stringify(pi));
   assert.equal(pi.status, 'created');
   assert.equal(pi.amount_received, 0);
+  // The page, back from PayPal, tells the shopper.
+  await waitState(page, 'declined');
+  assert.match(await page.textContent('#message'), /declined/i);
   assert.equal(await page.isVisible('#success'), false);
   await shot(page, 'denied');
   await context.close();
@@ -352,6 +355,8 @@ test('PayPal events reached the engine signed and were verified', () => {
   const hooks = proxy.records.filter((r) => r.url === '/v1/webhooks/paypal');
   assert.ok(hooks.length >= 3, `PayPal events recorded: ${hooks.length}`);
   assert.ok(hooks.every((r) => r.headers.some((h) => /^paypal-transmission-sig$/i.test(h))));
+  // Each was verified and taken (a bad signature answers 400; see docs/webhooks.md).
+  for (const r of hooks) assert.equal(r.status, 200, `${r.status} ${r.response}`);
   for (const r of browserRequests) {
     const origin = new URL(r.url).origin;
     assert.ok(origin === engineUrl || origin === sandboxUrl, `unexpected origin ${origin}`);
