@@ -242,7 +242,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A PayPal intent canceled before the buyer approves is canceled without money moving; an "
+    "A PayPal intent canceled before the buyer approves is canceled without money moving, and an "
     "approval after it is not confirmed") {
   paypal_fixture f;
   auto pi = f.create(R"({"amount":900,"currency":"usd","psp":"paypal"})");
