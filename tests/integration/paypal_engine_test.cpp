@@ -48,7 +48,7 @@ struct paypal_fixture {
   test::sandbox_process sandbox;
   std::unique_ptr<test::engine_process> engine;
 
-  paypal_fixture()
+  explicit paypal_fixture(std::map<std::string, std::string> engine_env = {})
       : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
                  {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
                  {"SANDBOX_PAYPAL_WEBHOOK_URL", base + "/v1/webhooks/paypal"}}) {
@@ -59,6 +59,21 @@ struct paypal_fixture {
                                               {"PAYMENTS_ADMIN_TOKEN", admin_token},
                                               {"PAYMENTS_PAYPAL_PAYOUT_POLL_S", "1"},
                                           }));
+    extra_env = std::move(engine_env);
+    if (!extra_env.empty()) restart(extra_env);
+  }
+
+  std::map<std::string, std::string> extra_env;
+
+  /// Starts the engine again on the same port (the sandbox's webhooks go
+  /// there), with `env` added.
+  void restart(const std::map<std::string, std::string>& env = {}) {
+    engine.reset();
+    std::map<std::string, std::string> all{{"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+                                           {"PAYMENTS_ADMIN_TOKEN", admin_token}};
+    for (const auto& [k, v] : env) all[k] = v;
+    engine = std::make_unique<test::engine_process>(db.url(),
+                                                    test::paypal_engine_env(sandbox, port, all));
   }
 
   net::client_result post(const std::string& path, const std::string& json,
@@ -300,6 +315,27 @@ TEST_CASE(
   // The payout is booked once, however often the PSP's list is read.
   std::this_thread::sleep_for(1500ms);
   CHECK(f.db.count("SELECT count(*) FROM settlement_payouts WHERE psp = 'paypal'") == 1);
+}
+
+TEST_CASE(
+    "A crash after PayPal confirmed the order and before the engine recorded it: after the "
+    "restart the intent is captured, once") {
+  paypal_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_confirm"}}};
+  auto pi = f.create(R"({"amount":3100,"currency":"eur","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.approve(pi);
+  // The approval event makes the engine confirm; it dies before recording.
+  REQUIRE(f.engine->process().wait(20s) == 137);
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'created'",
+                   {id}) == 1);
+  f.restart();
+  // The event is delivered again (or the poll reads the order): recorded once.
+  f.get("/v1/payment_intents/" + id);
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto order = f.order(str(pi, "psp_reference"));
+  CHECK(array_size(order, "captures") == 1);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.books_balance());
 }
 
 #endif  // PSP_SANDBOX_BIN
