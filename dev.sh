@@ -193,7 +193,8 @@ load_or_make_secrets() {
       case "$name" in
         PAYMENTS_API_KEY | PAYMENTS_ADMIN_TOKEN | PAYMENTS_WEBHOOK_SECRET | SANDBOX_SECRET_KEY | \
           SANDBOX_PUBLISHABLE_KEY | SANDBOX_ADYEN_API_KEY | SANDBOX_ADYEN_CLIENT_KEY | \
-          PAYMENTS_ADYEN_HMAC_KEY)
+          PAYMENTS_ADYEN_HMAC_KEY | SANDBOX_PAYPAL_CLIENT_ID | SANDBOX_PAYPAL_CLIENT_SECRET | \
+          PAYMENTS_PAYPAL_WEBHOOK_ID)
           [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value" ;;
       esac
     done <"$DATA/dev.env"
@@ -208,6 +209,9 @@ load_or_make_secrets() {
   SANDBOX_ADYEN_CLIENT_KEY="${SANDBOX_ADYEN_CLIENT_KEY:-test_$(openssl rand -hex 16 | tr a-f A-F)}"
   PAYMENTS_ADYEN_HMAC_KEY="${PAYMENTS_ADYEN_HMAC_KEY:-$(openssl rand -hex 32 | tr a-f A-F)}"
   PAYMENTS_ADYEN_MERCHANT_ACCOUNT="${PAYMENTS_ADYEN_MERCHANT_ACCOUNT:-DevShopECOM}"
+  SANDBOX_PAYPAL_CLIENT_ID="${SANDBOX_PAYPAL_CLIENT_ID:-Ab_sbx_$(token)}"
+  SANDBOX_PAYPAL_CLIENT_SECRET="${SANDBOX_PAYPAL_CLIENT_SECRET:-Eb_sbx_$(token)}"
+  PAYMENTS_PAYPAL_WEBHOOK_ID="${PAYMENTS_PAYPAL_WEBHOOK_ID:-WH$(openssl rand -hex 8 | tr a-f A-F)}"
 }
 
 write_dev_env() {
@@ -226,6 +230,10 @@ SANDBOX_ADYEN_API_KEY=$SANDBOX_ADYEN_API_KEY
 SANDBOX_ADYEN_CLIENT_KEY=$SANDBOX_ADYEN_CLIENT_KEY
 PAYMENTS_ADYEN_HMAC_KEY=$PAYMENTS_ADYEN_HMAC_KEY
 PAYMENTS_ADYEN_MERCHANT_ACCOUNT=$PAYMENTS_ADYEN_MERCHANT_ACCOUNT
+SANDBOX_PAYPAL_URL=http://127.0.0.1:$SANDBOX_PORT_DEFAULT/paypal
+SANDBOX_PAYPAL_CLIENT_ID=$SANDBOX_PAYPAL_CLIENT_ID
+SANDBOX_PAYPAL_CLIENT_SECRET=$SANDBOX_PAYPAL_CLIENT_SECRET
+PAYMENTS_PAYPAL_WEBHOOK_ID=$PAYMENTS_PAYPAL_WEBHOOK_ID
 EOF
 }
 
@@ -273,6 +281,10 @@ cmd_run() {
       SANDBOX_ADYEN_HMAC_KEY="$PAYMENTS_ADYEN_HMAC_KEY" \
       SANDBOX_ADYEN_MERCHANT_ACCOUNT="$PAYMENTS_ADYEN_MERCHANT_ACCOUNT" \
       SANDBOX_ADYEN_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/adyen" \
+      SANDBOX_PAYPAL_CLIENT_ID="$SANDBOX_PAYPAL_CLIENT_ID" \
+      SANDBOX_PAYPAL_CLIENT_SECRET="$SANDBOX_PAYPAL_CLIENT_SECRET" \
+      SANDBOX_PAYPAL_WEBHOOK_ID="$PAYMENTS_PAYPAL_WEBHOOK_ID" \
+      SANDBOX_PAYPAL_WEBHOOK_URL="http://127.0.0.1:$ENGINE_PORT/v1/webhooks/paypal" \
       "$BUILD/apps/psp-sandbox" --port "$SANDBOX_PORT_DEFAULT" \
       2>>"$DATA/logs/psp-sandbox.log" >>"$DATA/logs/psp-sandbox.out" &
     PIDS+=($!)
@@ -289,6 +301,11 @@ cmd_run() {
     PAYMENTS_ADYEN_HMAC_KEY="$PAYMENTS_ADYEN_HMAC_KEY" \
     PAYMENTS_ADYEN_MERCHANT_ACCOUNT="$PAYMENTS_ADYEN_MERCHANT_ACCOUNT" \
     PAYMENTS_ADYEN_SDK_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT/adyen/sdk/adyen.js" \
+    PAYMENTS_PAYPAL_BASE_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT/paypal" \
+    PAYMENTS_PAYPAL_CLIENT_ID="$SANDBOX_PAYPAL_CLIENT_ID" \
+    PAYMENTS_PAYPAL_CLIENT_SECRET="$SANDBOX_PAYPAL_CLIENT_SECRET" \
+    PAYMENTS_PAYPAL_WEBHOOK_ID="$PAYMENTS_PAYPAL_WEBHOOK_ID" \
+    PAYMENTS_PAYPAL_SANDBOX_CERT_URL="http://127.0.0.1:$SANDBOX_PORT_DEFAULT" \
     "$BUILD/apps/paymentsd" 2>>"$DATA/logs/paymentsd.log" &
   PIDS+=($!)
 
@@ -306,9 +323,10 @@ cmd_run() {
       "http://127.0.0.1:$ENGINE_PORT/v1/payment_links" |
       sed -n 's/.*"url":"\([^"]*\)".*/\1/p' || echo "(could not create one; see the logs)"
   }
-  local payment_link adyen_link
+  local payment_link adyen_link paypal_link
   payment_link=$(make_link stripe)
   adyen_link=$(make_link adyen)
+  paypal_link=$(make_link paypal)
 
   cat <<EOF
 
@@ -328,6 +346,9 @@ cmd_run() {
   ... through Adyen's:  $adyen_link
     (card 4111 1111 4555 1142, expiry 03/2030, CVC 737; holder name DECLINED
     is refused, 5454 5454 5454 5454 asks for 3-D Secure, password "password")
+  ... through PayPal's:  $paypal_link
+    (the sandbox's approval page: Approve pays, Cancel returns unpaid; funding
+    "deny_capture" makes the capture be declined)
 
   Stop with Ctrl-C or SIGTERM.
 EOF

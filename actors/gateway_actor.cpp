@@ -174,6 +174,15 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
           connector->create_refund(req.modification, req.idempotency_key, timeout, std::move(done));
         });
       },
+      [self, timeout](psp_confirm_atom, const psp_modification_request& req)
+          -> caf::typed_response_promise<psp_intent_outcome> {
+        auto connector = self->state.connector;
+        core::log::request_scope scope{req.modification.request_id};
+        return guarded<psp_intent_outcome>(self, "confirm_intent", [=](auto done) {
+          connector->confirm_intent(req.modification, req.idempotency_key, timeout,
+                                    std::move(done));
+        });
+      },
       [self, timeout](psp_bts_atom, const core::psp_list_query& query)
           -> caf::typed_response_promise<psp_balance_page_outcome> {
         auto connector = self->state.connector;

@@ -25,8 +25,8 @@ using std::chrono::milliseconds;
 
 /// Test-only crash points (PAYMENTS_FAILPOINT=NAME): the process dies like
 /// kill -9 at the named point, to prove a retry finishes the operation:
-/// after_psp_create, after_psp_capture, after_psp_cancel, after_psp_refund
-/// (the PSP acted, the engine recorded nothing) and after_commit (the change
+/// after_psp_create, after_psp_capture, after_psp_cancel, after_psp_refund,
+/// after_psp_confirm (the PSP acted, the engine recorded nothing) and after_commit (the change
 /// is committed, the answer not yet stored).
 bool failpoint(std::string_view name) {
   static const std::string configured = [] {
@@ -393,20 +393,117 @@ bool payment_window_passed(const core::payment_intent& pi) {
   return unix_now_s() - pi.created >= core::limits::event_only_payment_window_s;
 }
 
+/// The PSP idempotency key of the confirmation of intent `id`. An intent is
+/// confirmed once, so one key per intent: a retry after a crash (the webhook
+/// event redelivered, the status poll, another process) gets the PSP's first
+/// answer back instead of a second authorisation or capture.
+std::string confirm_key(const std::string& id) {
+  return "confirm:" + id;
+}
+
+/// Whether the PSP's news is an approval the engine must confirm now: the
+/// shopper approved (PayPal: an APPROVED order) and the intent still waits.
+bool needs_confirming(const core::payment_intent& pi, const core::psp_intent& view) {
+  return view.needs_confirmation && pi.psp_reference && pending(pi);
+}
+
+/// Confirms the approved payment at the PSP (authorize for manual capture,
+/// capture for automatic) and hands `then` the view to record: the PSP's
+/// answer, or after a refusal (a denied capture) the intent read back from
+/// the PSP, which says `created` with its last_payment_error. A retryable
+/// failure hands nullopt and the error: nothing is recorded, and the event
+/// (or the next poll) confirms again with the same key.
+template <class Then>
+void confirm_at_psp(intent_pointer self, Then then) {
+  const auto& current = *self->state.pi;
+  core::psp_modification m;
+  m.psp_intent_id = current.psp_reference.value_or("");
+  m.engine_reference = current.id;
+  m.amount_available = current.amount;
+  m.currency = current.currency;
+  m.request_id = self->state.request_id;
+  m.capture = current.capture;
+  psp_modification_request req{std::move(m), confirm_key(current.id)};
+  core::log::info(
+      "confirming the approved payment at the PSP",
+      {{"intent_id", current.id},
+       {"capture", current.capture == core::capture_method::manual ? "manual" : "automatic"}});
+  self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                psp_confirm_atom::value, req)
+      .await(
+          [self, then](psp_intent_outcome& outcome) mutable {
+            if (auto* psp = std::get_if<core::psp_intent>(&outcome)) {
+              crash_at("after_psp_confirm");
+              psp->needs_confirmation = false;
+              return then(std::optional<core::psp_intent>{*psp}, std::string{});
+            }
+            auto f = std::get<core::psp_failure>(outcome);
+            if (f.kind == core::psp_failure_kind::retryable)
+              return then(std::optional<core::psp_intent>{}, f.message);
+            // Refused (declined): the PSP's record of the payment says why.
+            self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
+                          psp_get_atom::value, self->state.pi->psp_reference.value_or(""),
+                          self->state.request_id)
+                .await(
+                    [then, f](psp_intent_outcome& read) mutable {
+                      auto* psp = std::get_if<core::psp_intent>(&read);
+                      if (psp == nullptr || psp->needs_confirmation)
+                        return then(std::optional<core::psp_intent>{},
+                                    "the PSP refused the confirmation (" + f.message +
+                                        ") and could not be read back");
+                      then(std::optional<core::psp_intent>{*psp}, std::string{});
+                    },
+                    [then](caf::error& err) mutable {
+                      then(std::optional<core::psp_intent>{}, from_caf_error(err).message);
+                    });
+          },
+          [then](caf::error& err) mutable {
+            then(std::optional<core::psp_intent>{}, from_caf_error(err).message);
+          });
+}
+
+/// Records the PSP's view of the intent read by refresh_from_psp (after its
+/// confirmation, when it needed one); `then(true)` once recorded.
+template <class Then>
+void record_read(intent_pointer self, core::psp_intent view, std::string cause, Then then) {
+  change_builder build =
+      [self, view,
+       cause](const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    auto next = current;
+    std::vector<core::audit_event> trail;
+    if (!merge_psp_intent(next, view, trail, cause, *self->state.expiry)) {
+      core::log::debug("psp refresh stale",
+                       {{"intent_id", self->state.id}, {"psp_status", view.psp_status}});
+      return std::nullopt;
+    }
+    if (same_view(next, current)) return std::nullopt;
+    return storage::intent_write{next, current.version, std::move(trail), {}, {}, {}};
+  };
+  persist_change(
+      self, std::move(build), [then](const core::payment_intent&) mutable { then(true); },
+      [self, then](core::error e) mutable {
+        core::log::warn("psp refresh not recorded",
+                        {{"intent_id", self->state.id}, {"error", e.message}});
+        then(false);
+      });
+}
+
 /// When the intent still waits for the shopper or the PSP, asks the PSP for
 /// its state and records any progress (until webhooks land, this is how the
 /// engine learns of an authorisation). A PSP failure leaves the state as is;
 /// `then(fresh)` learns whether the state is known to be current (false: a
 /// pending intent whose PSP read failed, so a refusal based on it could be
 /// wrong and must not be final).
+/// (With `confirm` false, an approval is recorded as the PSP tells it and
+/// not confirmed: a merchant's cancel must not first take the money.)
 template <class Then>
-void refresh_from_psp(intent_pointer self, Then then) {
+void refresh_from_psp(intent_pointer self, Then then, bool confirm = true) {
   auto& pi = *self->state.pi;
   if (!pending(pi) || !pi.psp_reference) return then(true);
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_get_atom::value, *pi.psp_reference, self->state.request_id)
       .await(
-          [self, then](psp_intent_outcome& outcome) mutable {
+          [self, then, confirm](psp_intent_outcome& outcome) mutable {
             auto* psp = std::get_if<core::psp_intent>(&outcome);
             // A PSP that tells outcomes by its events only: what they
             // recorded is all the engine can know, but while the shopper may
@@ -424,27 +521,18 @@ void refresh_from_psp(intent_pointer self, Then then) {
               return then(false);
             }
             auto view = *psp;
-            change_builder build =
-                [self, view](
-                    const core::payment_intent& current) -> std::optional<storage::intent_write> {
-              auto next = current;
-              std::vector<core::audit_event> trail;
-              if (!merge_psp_intent(next, view, trail, "PSP state read on demand",
-                                    *self->state.expiry)) {
-                core::log::debug("psp refresh stale",
-                                 {{"intent_id", self->state.id}, {"psp_status", view.psp_status}});
-                return std::nullopt;
-              }
-              if (same_view(next, current)) return std::nullopt;
-              return storage::intent_write{next, current.version, std::move(trail), {}, {}, {}};
-            };
-            persist_change(
-                self, std::move(build), [then](const core::payment_intent&) mutable { then(true); },
-                [self, then](core::error e) mutable {
-                  core::log::warn("psp refresh not recorded",
-                                  {{"intent_id", self->state.id}, {"error", e.message}});
-                  then(false);
-                });
+            if (confirm && needs_confirming(*self->state.pi, view))
+              return confirm_at_psp(self, [self, then](std::optional<core::psp_intent> confirmed,
+                                                       std::string error) mutable {
+                if (!confirmed) {
+                  core::log::warn("confirmation at the PSP failed; retried on the next read",
+                                  {{"intent_id", self->state.id}, {"error", error}});
+                  return then(false);
+                }
+                record_read(self, std::move(*confirmed),
+                            "the shopper approved; the engine confirmed it at the PSP", then);
+              });
+            record_read(self, std::move(view), "PSP state read on demand", then);
           },
           [then](caf::error&) mutable { then(false); });
 }
@@ -744,32 +832,35 @@ void run_cancel(intent_pointer self, cancel_command cmd,
     if (!pending(*self->state.pi)) return cancel_at_psp(self, std::move(cmd), rp);
     // Learns whether the PSP can be read at all (cancel_at_psp needs to).
     return refresh_from_psp(
-        self, [self, cmd, rp](bool) mutable { cancel_at_psp(self, std::move(cmd), rp); });
+        self, [self, cmd, rp](bool) mutable { cancel_at_psp(self, std::move(cmd), rp); }, false);
   }
   if (auto e = lapsed(*self->state.pi, "canceled")) {
     rp.deliver(to_caf_error(*e));
     return;
   }
-  refresh_from_psp(self, [self, cmd, rp](bool fresh) mutable {
-    const auto current = *self->state.pi;
-    if (!accepts_command(current, core::intent_event::cancel)) {
-      rp.deliver(
-          to_caf_error(refusal(current, fresh, "canceled", self->state.psp_tells_by_events_only)));
-      return;
-    }
-    // While the shopper may still be paying at a PSP that tells outcomes by
-    // its events only, a cancel could race an authorisation the engine
-    // would not void: not yet.
-    if (!fresh && pending(current) && self->state.psp_tells_by_events_only) {
-      rp.deliver(to_caf_error(refusal(current, fresh, "canceled", true)));
-      return;
-    }
-    storage::idempotency_admission a{cmd.idempotency_id, current.id, core::operation_kind::cancel,
-                                     std::nullopt, std::nullopt};
-    admit_operation(
-        self, std::move(a), [self, cmd, rp]() mutable { cancel_at_psp(self, cmd, rp); },
-        failer(rp));
-  });
+  refresh_from_psp(
+      self,
+      [self, cmd, rp](bool fresh) mutable {
+        const auto current = *self->state.pi;
+        if (!accepts_command(current, core::intent_event::cancel)) {
+          rp.deliver(to_caf_error(
+              refusal(current, fresh, "canceled", self->state.psp_tells_by_events_only)));
+          return;
+        }
+        // While the shopper may still be paying at a PSP that tells outcomes by
+        // its events only, a cancel could race an authorisation the engine
+        // would not void: not yet.
+        if (!fresh && pending(current) && self->state.psp_tells_by_events_only) {
+          rp.deliver(to_caf_error(refusal(current, fresh, "canceled", true)));
+          return;
+        }
+        storage::idempotency_admission a{cmd.idempotency_id, current.id,
+                                         core::operation_kind::cancel, std::nullopt, std::nullopt};
+        admit_operation(
+            self, std::move(a), [self, cmd, rp]() mutable { cancel_at_psp(self, cmd, rp); },
+            failer(rp));
+      },
+      false);
 }
 
 /// Records a refund the PSP made. One the books already hold under the
@@ -1037,6 +1128,53 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
           [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
+/// Applies one PSP event's news (`confirmed`: what the engine did about it
+/// first, for the audit text) with the inbox mark in the same write.
+void apply_news(intent_pointer self, apply_command cmd, caf::typed_response_promise<std::string> rp,
+                const std::string& confirmed) {
+  auto outcome = std::make_shared<std::string>();
+  auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id + confirmed;
+  change_builder build =
+      [cmd, cause, outcome, expiry = self->state.expiry](
+          const core::payment_intent& current) -> std::optional<storage::intent_write> {
+    auto next = current;
+    std::vector<core::audit_event> trail;
+    bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause, *expiry);
+    for (auto& a : trail) a.actor = "webhook";
+    if (forward && !same_view(next, current)) {
+      *outcome = "applied";
+      storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
+      w.inbox_id = cmd.inbox_id;
+      w.inbox_outcome = *outcome;
+      w.reverses_capture = current.status == core::intent_status::captured &&
+                           next.status == core::intent_status::authorized;
+      return w;
+    }
+    // Stale news (behind our status) or nothing new: recorded as
+    // ignored, never applied backwards.
+    *outcome = forward ? "ignored_no_change" : "ignored_stale";
+    auto reason = forward ? "the intent already reflects it"
+                          : "the PSP status " + cmd.view.psp_status + " is behind " +
+                                std::string(core::to_string(current.status));
+    storage::intent_write w{
+        current,
+        current.version,
+        {audit("webhook", "ignored", current.status, std::nullopt, cause + ": " + reason,
+               "{\"event\":" + core::log_json_string(cmd.event_id) +
+                   ",\"psp_status\":" + core::log_json_string(cmd.view.psp_status) + "}")},
+        {},
+        {},
+        {}};
+    w.inbox_id = cmd.inbox_id;
+    w.inbox_outcome = *outcome;
+    w.touch_intent = false;
+    return w;
+  };
+  persist_change(
+      self, std::move(build),
+      [rp, outcome](const core::payment_intent&) mutable { rp.deliver(*outcome); }, failer(rp));
+}
+
 /// How long the actor may stay idle: short while it holds no intent.
 milliseconds idle_limit(const intent_state& st) {
   return milliseconds(st.pi ? st.idle_ms : std::min(st.idle_ms, st.miss_idle_ms));
@@ -1190,48 +1328,26 @@ intent_actor::behavior_type intent_behavior(
           rp.deliver(to_caf_error(*e));
           return rp;
         }
-        auto outcome = std::make_shared<std::string>();
-        auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id;
-        change_builder build =
-            [cmd, cause, outcome, expiry = self->state.expiry](
-                const core::payment_intent& current) -> std::optional<storage::intent_write> {
-          auto next = current;
-          std::vector<core::audit_event> trail;
-          bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause, *expiry);
-          for (auto& a : trail) a.actor = "webhook";
-          if (forward && !same_view(next, current)) {
-            *outcome = "applied";
-            storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
-            w.inbox_id = cmd.inbox_id;
-            w.inbox_outcome = *outcome;
-            w.reverses_capture = current.status == core::intent_status::captured &&
-                                 next.status == core::intent_status::authorized;
-            return w;
-          }
-          // Stale news (behind our status) or nothing new: recorded as
-          // ignored, never applied backwards.
-          *outcome = forward ? "ignored_no_change" : "ignored_stale";
-          auto reason = forward ? "the intent already reflects it"
-                                : "the PSP status " + cmd.view.psp_status + " is behind " +
-                                      std::string(core::to_string(current.status));
-          storage::intent_write w{
-              current,
-              current.version,
-              {audit("webhook", "ignored", current.status, std::nullopt, cause + ": " + reason,
-                     "{\"event\":" + core::log_json_string(cmd.event_id) +
-                         ",\"psp_status\":" + core::log_json_string(cmd.view.psp_status) + "}")},
-              {},
-              {},
-              {}};
-          w.inbox_id = cmd.inbox_id;
-          w.inbox_outcome = *outcome;
-          w.touch_intent = false;
-          return w;
-        };
-        persist_change(
-            self, std::move(build),
-            [rp, outcome](const core::payment_intent&) mutable { rp.deliver(*outcome); },
-            failer(rp));
+        // The shopper approved at a PSP that waits for the merchant's
+        // server (PayPal): confirm first, then record what the PSP answered
+        // as this event's news. A failure leaves the event in the inbox; its
+        // retry confirms again with the same PSP key.
+        if (needs_confirming(*self->state.pi, cmd.view)) {
+          confirm_at_psp(self, [self, cmd, rp](std::optional<core::psp_intent> confirmed,
+                                               std::string error) mutable {
+            if (!confirmed) {
+              rp.deliver(to_caf_error(core::make_error(
+                  core::errc::psp_unavailable,
+                  "The approved payment could not be confirmed at the PSP: " + error)));
+              return;
+            }
+            cmd.view = std::move(*confirmed);
+            apply_news(self, std::move(cmd), rp,
+                       "; the shopper approved and the engine confirmed it at the PSP");
+          });
+          return rp;
+        }
+        apply_news(self, std::move(cmd), rp, "");
         return rp;
       },
 

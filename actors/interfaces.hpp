@@ -132,6 +132,8 @@ using gateway_actor = caf::typed_actor<
     caf::replies_to<psp_cancel_atom, psp_modification_request>::with<psp_intent_outcome>,
     // Refunds at the PSP.
     caf::replies_to<psp_refund_atom, psp_modification_request>::with<psp_refund_outcome>,
+    // Confirms a payment the shopper approved (PayPal: authorizes or captures the order).
+    caf::replies_to<psp_confirm_atom, psp_modification_request>::with<psp_intent_outcome>,
     // One page of the PSP's balance transactions (settlement, reconciliation).
     caf::replies_to<psp_bts_atom, core::psp_list_query>::with<psp_balance_page_outcome>,
     // One page of the PSP's payouts (reconciliation).
@@ -221,7 +223,10 @@ using settlement_actor = caf::typed_actor<
     // Books every payout of the settlement report a report_available row names.
     caf::replies_to<settle_report_atom, storage::inbox_row>::with<std::string>,
     // Runs the reconciliation of (psp, day), or answers the existing run.
-    caf::replies_to<reconcile_atom, recon_request>::with<recon_run>>;
+    caf::replies_to<reconcile_atom, recon_request>::with<recon_run>,
+    // To itself, for a PSP that announces no payouts (settlement_config::
+    // payout_poll_s): books the paid payouts its list shows that are not booked yet.
+    caf::reacts_to<tick_atom>>;
 
 /// The EXPIRY SCAN: on a timer, finds authorised intents whose expires_at
 /// passed and tells each intent actor (through the router) to expire it,

@@ -60,6 +60,7 @@ using psp_bts_atom = caf::atom_constant<caf::atom("pspbts")>;
 using psp_payouts_atom = caf::atom_constant<caf::atom("psppayouts")>;
 using psp_payout_atom = caf::atom_constant<caf::atom("psppayout")>;
 using psp_report_atom = caf::atom_constant<caf::atom("pspreport")>;
+using psp_confirm_atom = caf::atom_constant<caf::atom("pspconfirm")>;
 using inbox_add_atom = caf::atom_constant<caf::atom("inboxadd")>;
 using inbox_claim_atom = caf::atom_constant<caf::atom("inboxclaim")>;
 using inbox_done_atom = caf::atom_constant<caf::atom("inboxdone")>;

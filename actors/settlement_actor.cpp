@@ -162,6 +162,52 @@ struct settlement_state {
     return std::string("settled");
   }
 
+  /// Books the paid payouts of the PSP's list (its default window) that are
+  /// not booked yet, each with the balance transactions it pays (a PSP that
+  /// announces no payouts, settlement_config::payout_poll_s). A payout
+  /// booked meanwhile by another process is a duplicate: nothing is booked
+  /// twice. Answers how many were booked.
+  core::result<std::size_t> settle_listed_payouts() {
+    auto listed = payouts(core::psp_list_query{});
+    if (!listed) return listed.err();
+    std::vector<std::string> ids;
+    for (const auto& p : *listed)
+      if (p.status == core::payout_status::paid) ids.push_back(p.id);
+    if (ids.empty()) return std::size_t{0};
+    auto c = connection();
+    if (!c) return c.err();
+    auto known_list = storage::known_payouts(**c, config.psp, ids);
+    if (!known_list) return known_list.err();
+    std::set<std::string> known(known_list->begin(), known_list->end());
+    std::size_t booked_count = 0;
+    for (auto& p : *listed) {
+      if (p.status != core::payout_status::paid || known.count(p.id)) continue;
+      core::psp_list_query q;
+      q.payout = p.id;
+      auto bts = balance_transactions(q);
+      if (!bts) return bts.err();
+      storage::payout_booking b;
+      b.psp = config.psp;
+      b.payout = p;
+      b.balance_transactions = std::move(*bts);
+      auto booked = storage::book_payout(**c, b);
+      if (!booked) {
+        if (!(*c)->healthy()) conn.reset();
+        return booked.err();
+      }
+      if (booked->what == storage::booking_outcome::result::booked) {
+        ++booked_count;
+        core::log::info("payout settled from the PSP's list",
+                        {{"psp", config.psp},
+                         {"payout", p.id},
+                         {"settlement", booked->settlement_id},
+                         {"balance_transactions", std::to_string(booked->items)},
+                         {"unmatched", std::to_string(booked->unmatched)}});
+      }
+    }
+    return booked_count;
+  }
+
   /// Books every payout of the settlement report the row names (a PSP that
   /// settles by report files): each payout with the balance transactions it
   /// pays, the row marked processed with the last one. A payout booked
@@ -247,6 +293,8 @@ struct settlement_state {
     if (!day)
       return core::make_error(core::errc::invalid_request, "date must be a day as YYYY-MM-DD.",
                               "date");
+    if (config.payout_poll_s > 0)
+      if (auto settled = settle_listed_payouts(); !settled) return settled.err();
     auto c = connection();
     if (!c) return c.err();
     if (!req.rerun) {
@@ -349,7 +397,17 @@ settlement_actor::behavior_type settlement_behavior(
   self->state.config = std::move(config);
   self->state.system = &self->system();
   self->state.gateway = std::move(gateway);
+  if (self->state.config.payout_poll_s > 0)
+    self->delayed_send(self, std::chrono::seconds(self->state.config.payout_poll_s),
+                       tick_atom::value);
   return {
+      [self](tick_atom) {
+        if (auto settled = self->state.settle_listed_payouts(); !settled)
+          core::log::warn("polling the PSP's payouts failed; tried again on the next poll",
+                          {{"psp", self->state.config.psp}, {"error", settled.err().message}});
+        self->delayed_send(self, std::chrono::seconds(self->state.config.payout_poll_s),
+                           tick_atom::value);
+      },
       [self](settle_atom, const storage::inbox_row& row) -> caf::result<std::string> {
         return reply(self->state.settle(row));
       },

@@ -16,6 +16,11 @@ struct settlement_config {
   /// of its intents.
   std::string psp = "sandbox";
   std::string database_url;
+  /// For a PSP that announces no payouts by event (PayPal: withdrawals show
+  /// only in Transaction Search): every this many seconds, and before each
+  /// reconciliation, the paid payouts its list shows that are not booked
+  /// yet are booked. 0: payouts are booked from their events only.
+  std::int64_t payout_poll_s = 0;
 };
 
 /// Spawns the settlement actor of one PSP account, detached: it owns a

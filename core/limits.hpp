@@ -478,6 +478,10 @@ inline constexpr std::int64_t paypal_search_window_s = 31 * 86'400;
 /// pages followed per listing before giving up.
 inline constexpr std::size_t paypal_search_page_size = 500;
 inline constexpr std::size_t paypal_search_pages_max = 200;
+/// How often the PayPal settlement actor reads Transaction Search for new
+/// withdrawals (PayPal sends no payout events): a payout is booked within
+/// this much of reaching the bank; each read is one search over 31 days.
+inline constexpr std::int64_t paypal_payout_poll_s = 300;
 
 // ---- disputes --------------------------------------------------------------------
 

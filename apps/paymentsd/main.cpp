@@ -34,6 +34,7 @@
 #include "net/http_server.hpp"
 #include "net/outbound_poster.hpp"
 #include "psp/adyen/adyen_provider.hpp"
+#include "psp/paypal/paypal_provider.hpp"
 #include "psp/stripe/stripe_provider.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
@@ -95,6 +96,34 @@ std::vector<core::option_spec> option_specs() {
        "The Adyen Web script the checkout page loads."},
       {"adyen-ca-file", "PAYMENTS_ADYEN_CA_FILE", "",
        "Extra CA certificate (PEM) to trust for Adyen's TLS; verification is always on."},
+      {"paypal-name", "PAYMENTS_PAYPAL_NAME", "paypal",
+       "Name of the PayPal account (an intent's psp; its webhooks arrive at "
+       "/v1/webhooks/<name>). The account is configured when PAYMENTS_PAYPAL_CLIENT_ID is set."},
+      {"paypal-base-url", "PAYMENTS_PAYPAL_BASE_URL", "https://api-m.sandbox.paypal.com",
+       "Base URL of PayPal's REST APIs (https://api-m.paypal.com live; "
+       "http://HOST:PORT/paypal for the sandbox PSP)."},
+      {"paypal-client-id", "PAYMENTS_PAYPAL_CLIENT_ID", "",
+       "The PayPal REST app's client id (OAuth2 client credentials)."},
+      {"paypal-client-secret", "PAYMENTS_PAYPAL_CLIENT_SECRET", "",
+       "The PayPal REST app's client secret.", true},
+      {"paypal-webhook-id", "PAYMENTS_PAYPAL_WEBHOOK_ID", "",
+       "The id of the PayPal webhook subscription events are signed for; empty: PayPal webhooks "
+       "are refused."},
+      {"paypal-verification", "PAYMENTS_PAYPAL_VERIFICATION", "offline",
+       "How PayPal webhooks are verified: offline (CRC-32 and RSA-SHA256 with PayPal's cached "
+       "certificate) or api (PayPal's verify-webhook-signature call per event)."},
+      {"paypal-sandbox-cert-url", "PAYMENTS_PAYPAL_SANDBOX_CERT_URL", "",
+       "Development only: http://HOST:PORT of the sandbox PSP, whose self-signed webhook "
+       "certificate (CN *.simulator.invalid) is then trusted from that host alone."},
+      {"paypal-ca-file", "PAYMENTS_PAYPAL_CA_FILE", "",
+       "Extra CA certificate (PEM) to trust for PayPal's TLS; verification is always on."},
+      {"paypal-sdk-url", "PAYMENTS_PAYPAL_SDK_URL", "",
+       "A PayPal script for the checkout page's front end; empty (default): the page sends the "
+       "shopper to PayPal's approval page and loads no PayPal script."},
+      {"paypal-payout-poll-s", "PAYMENTS_PAYPAL_PAYOUT_POLL_S",
+       std::to_string(core::limits::paypal_payout_poll_s),
+       "Seconds between reads of PayPal's withdrawals (Transaction Search) to book new payouts; "
+       "PayPal sends no payout events."},
       {"breaker-failures", "PAYMENTS_BREAKER_FAILURES",
        std::to_string(core::limits::breaker_consecutive_failures_max),
        "Consecutive PSP failures that open the circuit breaker."},
@@ -327,6 +356,31 @@ int run(const core::option_values& opts) {
       if (!psps->add(psp::make_adyen_provider(std::move(a))))
         throw std::invalid_argument("the Adyen account's name is taken or empty");
     }
+    if (!opts.get("paypal-client-id").empty()) {
+      psp::paypal_provider_options p;
+      p.name = opts.get("paypal-name");
+      p.api.base_url = opts.get("paypal-base-url");
+      p.api.client_id = opts.get("paypal-client-id");
+      p.api.client_secret = opts.get("paypal-client-secret");
+      p.api.ca_file = opts.get("paypal-ca-file");
+      p.api.threads = o.api.threads;
+      p.webhook_id = opts.get("paypal-webhook-id");
+      const auto& verification = opts.get("paypal-verification");
+      if (verification != "offline" && verification != "api")
+        throw std::invalid_argument("--paypal-verification must be offline or api");
+      p.verify =
+          verification == "api" ? psp::paypal_verification::api : psp::paypal_verification::offline;
+      if (const auto& sandbox = opts.get("paypal-sandbox-cert-url"); !sandbox.empty()) {
+        // The sandbox PSP signs with its own self-signed certificate: no
+        // chain to a root; trusted because its host alone is allow-listed.
+        p.cert_hosts = {sandbox};
+        p.cert_chain_check = false;
+        p.cert_cn_suffix = ".simulator.invalid";
+      }
+      p.sdk_url = opts.get("paypal-sdk-url");
+      if (!psps->add(psp::make_paypal_provider(std::move(p))))
+        throw std::invalid_argument("the PayPal account's name is taken or empty");
+    }
   } catch (const std::exception& e) {
     core::log::error("bad PSP configuration", {{"error", e.what()}});
     return 2;
@@ -391,6 +445,10 @@ int run(const core::option_values& opts) {
     actors::settlement_config settlement_cfg;
     settlement_cfg.psp = name;
     settlement_cfg.database_url = url;
+    // PayPal announces no withdrawals: its settlement actor reads them.
+    if (psps->find(name) != nullptr && psps->find(name)->kind == "paypal")
+      settlement_cfg.payout_poll_s =
+          std::max<std::int64_t>(1, opts.get_int("paypal-payout-poll-s"));
     worker_cfg.settlements.emplace(
         name, actors::spawn_settlement_actor(sys, settlement_cfg, gateways.at(name)));
   }

@@ -79,6 +79,23 @@ sandbox_process::~sandbox_process() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
+std::map<std::string, std::string> paypal_engine_env(const sandbox_process& sandbox,
+                                                     std::uint16_t engine_port,
+                                                     std::map<std::string, std::string> extra) {
+  std::map<std::string, std::string> env{
+      {"PAYMENTS_PORT", std::to_string(engine_port)},
+      {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
+      {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
+      {"PAYMENTS_PAYPAL_BASE_URL", sandbox.paypal_base_url()},
+      {"PAYMENTS_PAYPAL_CLIENT_ID", sandbox.paypal_client_id()},
+      {"PAYMENTS_PAYPAL_CLIENT_SECRET", sandbox.paypal_client_secret()},
+      {"PAYMENTS_PAYPAL_WEBHOOK_ID", sandbox.paypal_webhook_id()},
+      {"PAYMENTS_PAYPAL_SANDBOX_CERT_URL", sandbox.base_url()},
+  };
+  for (auto& [k, v] : extra) env[k] = std::move(v);
+  return env;
+}
+
 }  // namespace pay::test
 
 #endif  // PSP_SANDBOX_BIN

@@ -73,6 +73,17 @@ class sandbox_process {
   std::unique_ptr<child_process> process_;
 };
 
+/// The environment of a paymentsd on `engine_port` whose Stripe-format
+/// account ("sandbox") and PayPal account ("paypal") are both `sandbox`:
+/// PayPal's REST base, client credentials and webhook id, and the sandbox's
+/// self-signed webhook certificate trusted from its host. `extra` is added
+/// (and wins). The sandbox must send its PayPal webhooks to
+/// http://127.0.0.1:<engine_port>/v1/webhooks/paypal
+/// (SANDBOX_PAYPAL_WEBHOOK_URL).
+std::map<std::string, std::string> paypal_engine_env(const sandbox_process& sandbox,
+                                                     std::uint16_t engine_port,
+                                                     std::map<std::string, std::string> extra = {});
+
 }  // namespace pay::test
 
 #endif  // PSP_SANDBOX_BIN

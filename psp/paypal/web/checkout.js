@@ -6,6 +6,10 @@
 // back to this page, which then waits for the engine to confirm the order.
 'use strict';
 (function () {
+  // How often and how long the returned page looks for a refused confirmation.
+  var DECLINE_CHECK_MS = 1000;
+  var DECLINE_CHECKS_MAX = 120;
+
   function mountPayPal(page) {
     var approve = page.session.client_secret;
     var url;
@@ -18,7 +22,19 @@
     var back = new URLSearchParams(window.location.search);
     if (back.get('token') && back.get('PayerID')) {
       // Back from PayPal with the order approved: the engine confirms it.
-      return page.confirming();
+      // The page waits for paid; a confirmation PayPal refuses (a denied
+      // capture) leaves the intent unpaid with its last_payment_error, which
+      // is told here (this approval's only outcome besides paid).
+      page.confirming();
+      var checks = 0;
+      (function watch() {
+        page.lastPaymentError(null).then(function (message) {
+          if (message) return page.declined('PayPal declined the payment: ' + message + '.');
+          checks += 1;
+          if (checks < DECLINE_CHECKS_MAX) window.setTimeout(watch, DECLINE_CHECK_MS);
+        });
+      })();
+      return;
     }
     var button = document.createElement('button');
     button.id = 'paypal-pay';

@@ -1,0 +1,341 @@
+// The engine with PayPal as a PSP (issue 15), over real HTTP, against real
+// PostgreSQL and the psp-sandbox binary speaking Stripe's and PayPal's wire
+// formats: an intent created with "psp":"paypal" is an order; the buyer
+// approves it at the sandbox; the sandbox's RSA-signed CHECKOUT.ORDER.APPROVED
+// reaches POST /v1/webhooks/paypal and the engine confirms the order
+// (authorize for manual capture, capture for automatic) once, with one PSP
+// key per intent; captures, refunds and a denied capture are booked as for
+// the other PSPs; withdrawals read from Transaction Search are settled and
+// the day reconciles with zero differences.
+
+#include <catch2/catch.hpp>
+
+#ifdef PSP_SANDBOX_BIN
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "core/ids.hpp"
+#include "core/reconciliation.hpp"
+#include "core/standard_webhooks.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/sandbox_process.hpp"
+
+using namespace pay;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string stripe_secret = "whsec_paypal_engine_test_secret";
+const std::string admin_token = "adm_paypal_engine_test_token_0123456789abcdef";
+
+std::string str(const rapidjson::Value& v, const char* field) {
+  REQUIRE(v.HasMember(field));
+  REQUIRE(v[field].IsString());
+  return v[field].GetString();
+}
+
+struct paypal_fixture {
+  test::scratch_database db;
+  test::test_merchant merchant = test::make_merchant(db, "paypal");
+  std::uint16_t port = test::free_port();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  test::sandbox_process sandbox;
+  std::unique_ptr<test::engine_process> engine;
+
+  explicit paypal_fixture(std::map<std::string, std::string> engine_env = {})
+      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
+                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
+                 {"SANDBOX_PAYPAL_WEBHOOK_URL", base + "/v1/webhooks/paypal"}}) {
+    engine = std::make_unique<test::engine_process>(
+        db.url(), test::paypal_engine_env(sandbox, port,
+                                          {
+                                              {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+                                              {"PAYMENTS_ADMIN_TOKEN", admin_token},
+                                              {"PAYMENTS_PAYPAL_PAYOUT_POLL_S", "1"},
+                                          }));
+    extra_env = std::move(engine_env);
+    if (!extra_env.empty()) restart(extra_env);
+  }
+
+  std::map<std::string, std::string> extra_env;
+
+  /// Starts the engine again on the same port (the sandbox's webhooks go
+  /// there), with `env` added.
+  void restart(const std::map<std::string, std::string>& env = {}) {
+    engine.reset();
+    std::map<std::string, std::string> all{{"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+                                           {"PAYMENTS_ADMIN_TOKEN", admin_token}};
+    for (const auto& [k, v] : env) all[k] = v;
+    engine = std::make_unique<test::engine_process>(db.url(),
+                                                    test::paypal_engine_env(sandbox, port, all));
+  }
+
+  net::client_result post(const std::string& path, const std::string& json,
+                          const std::string& key = {}) {
+    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
+  }
+
+  rapidjson::Document get(const std::string& path) {
+    auto r = test::http("GET", engine->base_url() + path, {},
+                        {{"Authorization", "Bearer " + merchant.api_key}});
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  rapidjson::Document create(const std::string& json) {
+    auto r = post("/v1/payment_intents", json, "create-" + core::random_token(8));
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  net::header basic() const {
+    return {"Authorization", "Basic " + core::base64_encode(sandbox.paypal_client_id() + ":" +
+                                                            sandbox.paypal_client_secret())};
+  }
+
+  /// The buyer approves the intent's order at the sandbox, paying with
+  /// `funding` (balance, deny_capture, pending_capture).
+  void approve(const rapidjson::Document& pi, const std::string& funding = "balance") {
+    auto order = str(pi, "psp_reference");
+    auto r =
+        test::http("POST", sandbox.paypal_base_url() + "/_sandbox/orders/" + order + "/approve",
+                   R"({"funding":")" + funding + R"("})", {basic()}, "application/json");
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+  }
+
+  /// The order as the sandbox holds it.
+  rapidjson::Document order(const std::string& id) {
+    auto token =
+        test::http("POST", sandbox.paypal_base_url() + "/v1/oauth2/token",
+                   "grant_type=client_credentials", {basic()}, "application/x-www-form-urlencoded");
+    REQUIRE(token.response.status == 200);
+    auto access = str(test::parse_json(token.response.body), "access_token");
+    auto r = test::http("GET", sandbox.paypal_base_url() + "/v2/checkout/orders/" + id, {},
+                        {{"Authorization", "Bearer " + access}});
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  bool status_becomes(const std::string& id, const std::string& status) {
+    return db.eventually("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = $2", 1,
+                         20s, {id, status});
+  }
+
+  std::int64_t journals(const std::string& id, const std::string& kind) {
+    return db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND kind = $2",
+                    {id, kind});
+  }
+
+  bool books_balance() {
+    return db.count(
+               "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
+               "HAVING sum(debit) <> sum(credit)) unbalanced") == 0;
+  }
+};
+
+std::size_t array_size(const rapidjson::Value& order, const char* list) {
+  const auto& units = order["purchase_units"];
+  if (!units.IsArray() || units.Empty()) return 0;
+  const auto& unit = units[0];
+  if (!unit.HasMember("payments") || !unit["payments"].HasMember(list)) return 0;
+  return unit["payments"][list].Size();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A PayPal intent: the buyer approves, the engine authorizes the order from "
+    "CHECKOUT.ORDER.APPROVED, then it is captured and partly refunded, booked like any PSP's") {
+  paypal_fixture f;
+  auto pi =
+      f.create(R"({"amount":2500,"currency":"eur","capture_method":"manual","psp":"paypal"})");
+  auto id = str(pi, "id");
+  CHECK(str(pi, "psp") == "paypal");
+  CHECK(str(pi, "status") == "created");
+  // The approve link is the client secret: the checkout page sends the buyer there.
+  CHECK(str(pi, "client_secret").find("/paypal/checkoutnow?token=") != std::string::npos);
+
+  f.approve(pi);
+  REQUIRE(f.status_becomes(id, "authorized"));
+  CHECK(f.journals(id, "authorization") == 1);
+  auto authorized = f.get("/v1/payment_intents/" + id);
+  CHECK(authorized["amount_capturable"].GetInt64() == 2500);
+  // The confirmation is a normal transition with its audit row, caused by the event.
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND to_status = "
+                   "'authorized' AND cause LIKE '%CHECKOUT.ORDER.APPROVED%engine confirmed%'",
+                   {id}) == 1);
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND event_type = "
+                      "'CHECKOUT.ORDER.APPROVED' AND processed_at IS NOT NULL",
+                      1, 20s));
+
+  auto capture = f.post("/v1/payment_intents/" + id + "/capture", R"({"amount_to_capture":2000})",
+                        "capture-1");
+  INFO(capture.response.body);
+  REQUIRE(capture.response.status == 200);
+  CHECK(str(test::parse_json(capture.response.body), "status") == "captured");
+  CHECK(f.journals(id, "capture") == 1);
+
+  auto refund = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":700})", "re-1");
+  INFO(refund.response.body);
+  REQUIRE(refund.response.status == 200);
+  CHECK(f.status_becomes(id, "partially_refunded"));
+  CHECK(f.journals(id, "refund") == 1);
+  // PayPal's later events (capture completed, refunded) book nothing twice.
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND event_type = "
+                      "'PAYMENT.CAPTURE.REFUNDED' AND processed_at IS NOT NULL",
+                      1, 20s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.journals(id, "refund") == 1);
+  CHECK(f.db.count("SELECT count(*) FROM refunds WHERE intent_id = $1", {id}) == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "An automatic-capture PayPal intent is captured once, whether the status read or the event "
+    "confirms it first") {
+  paypal_fixture f;
+  auto pi = f.create(R"({"amount":1999,"currency":"jpy","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.approve(pi);
+  // Reads race the webhook: each may confirm, with the same PSP key.
+  for (int i = 0; i < 5; ++i) f.get("/v1/payment_intents/" + id);
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto captured = f.get("/v1/payment_intents/" + id);
+  CHECK(captured["amount_received"].GetInt64() == 1999);
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND event_type = "
+                      "'PAYMENT.CAPTURE.COMPLETED' AND processed_at IS NOT NULL",
+                      1, 20s));
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND event_type = "
+                      "'CHECKOUT.ORDER.APPROVED' AND processed_at IS NOT NULL",
+                      1, 20s));
+  auto order = f.order(str(captured, "psp_reference"));
+  CHECK(array_size(order, "captures") == 1);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND to_status = "
+                   "'captured'",
+                   {id}) == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "A PayPal capture denied at confirmation leaves the intent created with last_payment_error and "
+    "books nothing") {
+  paypal_fixture f;
+  auto pi = f.create(R"({"amount":1200,"currency":"eur","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.approve(pi, "deny_capture");
+  REQUIRE(f.db.eventually(
+      "SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'created' AND "
+      "last_payment_error IS NOT NULL",
+      1, 20s, {id}));
+  CHECK(f.db.count("SELECT count(*) FROM audit_events WHERE intent_id = $1 AND action = "
+                   "'payment_failed'",
+                   {id}) >= 1);
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1", {id}) == 0);
+  // Read again, the declined order is not confirmed a second time.
+  f.get("/v1/payment_intents/" + id);
+  auto order = f.order(str(pi, "psp_reference"));
+  CHECK(array_size(order, "captures") == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "A PayPal intent canceled before the buyer approves is canceled without money moving, and an "
+    "approval after it is not confirmed") {
+  paypal_fixture f;
+  auto pi = f.create(R"({"amount":900,"currency":"usd","psp":"paypal"})");
+  auto id = str(pi, "id");
+  auto cancel = f.post("/v1/payment_intents/" + id + "/cancel", "{}", "cancel-1");
+  INFO(cancel.response.body);
+  REQUIRE(cancel.response.status == 200);
+  CHECK(str(test::parse_json(cancel.response.body), "status") == "canceled");
+  f.approve(pi);
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND event_type = "
+                      "'CHECKOUT.ORDER.APPROVED' AND processed_at IS NOT NULL",
+                      1, 20s));
+  auto order = f.order(str(pi, "psp_reference"));
+  CHECK(str(order, "status") == "APPROVED");
+  CHECK(f.status_becomes(id, "canceled"));
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1", {id}) == 0);
+}
+
+TEST_CASE(
+    "PayPal withdrawals read from Transaction Search are settled, and the day reconciles with "
+    "zero differences") {
+  paypal_fixture f;
+  auto pi = f.create(R"({"amount":4000,"currency":"eur","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.approve(pi);
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto refund = f.post("/v1/refunds", R"({"payment_intent":")" + id + R"(","amount":1000})", "re");
+  INFO(refund.response.body);
+  REQUIRE(refund.response.status == 200);
+  REQUIRE(f.status_becomes(id, "partially_refunded"));
+
+  auto settle = test::http("POST", f.sandbox.paypal_base_url() + "/_sandbox/settle", "{}",
+                           {f.basic()}, "application/json");
+  INFO(settle.response.body);
+  REQUIRE(settle.response.status == 200);
+  REQUIRE(f.db.eventually("SELECT count(*) FROM settlement_payouts WHERE psp = 'paypal'", 1, 20s));
+  CHECK(f.db.count("SELECT count(*) FROM settlement_items WHERE psp = 'paypal' AND matched AND "
+                   "intent_id = $1",
+                   {id}) == 2);
+  CHECK(f.db.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'settlement'") == 1);
+  CHECK(f.books_balance());
+
+  auto today = core::utc_day_of(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  auto run = test::http("POST", f.engine->base_url() + "/v1/admin/reconciliation/runs",
+                        R"({"date":")" + today + R"(","psp":"paypal"})",
+                        {{"Authorization", "Bearer " + admin_token}}, "application/json");
+  INFO(run.response.body);
+  REQUIRE(run.response.status == 200);
+  auto doc = test::parse_json(run.response.body);
+  CHECK(doc["differences_count"].GetInt64() == 0);
+  CHECK(doc["psp_records"].GetInt64() >= 3);
+  // The payout is booked once, however often the PSP's list is read.
+  std::this_thread::sleep_for(1500ms);
+  CHECK(f.db.count("SELECT count(*) FROM settlement_payouts WHERE psp = 'paypal'") == 1);
+}
+
+TEST_CASE(
+    "A crash after PayPal confirmed the order and before the engine recorded it: after the "
+    "restart the intent is captured, once") {
+  paypal_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_confirm"}}};
+  auto pi = f.create(R"({"amount":3100,"currency":"eur","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.approve(pi);
+  // The approval event makes the engine confirm; it dies before recording.
+  REQUIRE(f.engine->process().wait(20s) == 137);
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'created'",
+                   {id}) == 1);
+  f.restart();
+  // The event is delivered again (or the poll reads the order): recorded once.
+  f.get("/v1/payment_intents/" + id);
+  REQUIRE(f.status_becomes(id, "captured"));
+  auto order = f.order(str(pi, "psp_reference"));
+  CHECK(array_size(order, "captures") == 1);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.books_balance());
+}
+
+#endif  // PSP_SANDBOX_BIN
