@@ -599,7 +599,9 @@ void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
 /// payment, it lapses by itself) leaves it to expire. Each outcome is
 /// recorded once (routing_orphans).
 void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
-  for (const auto& [attempt, psp] : walk->orphans) {
+  for (const auto& orphan : walk->orphans) {
+    const std::int32_t attempt = orphan.first;
+    const std::string psp = orphan.second;
     auto it = self->state.gateways.find(psp);
     if (it == self->state.gateways.end()) continue;
     auto gateway = it->second;
@@ -616,8 +618,9 @@ void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
                     storage::routing_orphan{intent_id, attempt, std::move(outcome), std::move(ref)})
           .then([](bool) {},
                 [intent_id](caf::error& err) {
-                  core::log::warn("routing orphan not recorded",
-                                  {{"intent_id", intent_id}, {"error", to_string(err)}});
+                  core::log::warn(
+                      "routing orphan not recorded",
+                      {{"intent_id", intent_id}, {"error", from_caf_error(err).message}});
                 });
     };
     auto warn = [intent_id, psp](const std::string& what) {
@@ -644,9 +647,9 @@ void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
                         if (f->kind == core::psp_failure_kind::retryable) return warn(f->message);
                         record("expires", ref);
                       },
-                      [warn](caf::error& err) { warn(to_string(err)); });
+                      [warn](caf::error& err) { warn(from_caf_error(err).message); });
             },
-            [warn](caf::error& err) { warn(to_string(err)); });
+            [warn](caf::error& err) { warn(from_caf_error(err).message); });
   }
 }
 
