@@ -45,10 +45,15 @@ struct routing_fixture {
   test::sandbox_process sandbox;
   std::unique_ptr<test::engine_process> engine;
 
-  routing_fixture()
+  explicit routing_fixture(std::map<std::string, std::string> extra = {})
       : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
                  {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
                  {"SANDBOX_ADYEN_WEBHOOK_URL", base + "/v1/webhooks/adyen"}}) {
+    start(std::move(extra));
+  }
+
+  /// Starts the engine (a test that kills it starts the next one).
+  void start(std::map<std::string, std::string> extra = {}) {
     std::map<std::string, std::string> env{
         {"PAYMENTS_PORT", std::to_string(port)},
         {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
@@ -65,7 +70,18 @@ struct routing_fixture {
         {"PAYMENTS_BREAKER_FAILURES", "2"},
         {"PAYMENTS_BREAKER_OPEN_MS", "1500"},
     };
+    for (auto& [k, v] : extra) env[k] = v;
+    engine.reset();
     engine = std::make_unique<test::engine_process>(db.url(), env);
+  }
+
+  /// The sandbox's Adyen sessions, all merchants.
+  std::int64_t adyen_sessions() {
+    auto r = test::http("GET", sandbox.base_url() + "/_sandbox/state", {},
+                        {{"Authorization", "Bearer " + sandbox.secret_key()}});
+    REQUIRE(r.response.status == 200);
+    auto doc = test::parse_json(r.response.body);
+    return doc["adyen"]["sessions"].GetInt64();
   }
 
   net::client_result post(const std::string& path, const std::string& json,
@@ -239,6 +255,34 @@ TEST_CASE(
   CHECK(list["data"].Size() == ids.size());
   CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") ==
         static_cast<std::int64_t>(ids.size()));
+}
+
+TEST_CASE(
+    "A failed-over create whose engine died after Adyen made the session resumes at "
+    "Adyen on retry: one intent, one session",
+    "[routing]") {
+  routing_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_create"}}};
+  f.set_rules(R"({"default_psps":["stripe","adyen"]})");
+  f.set_faults(R"({"psp":"stripe","error_percent":100})");
+  const std::string body = R"({"amount":2500,"currency":"eur"})";
+  auto lost = f.post("/v1/payment_intents", body, "crash-after-failover");
+  CHECK_FALSE(lost.answered);
+  CHECK(f.engine->process().wait(10s) == 137);
+  CHECK(f.adyen_sessions() == 1);
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") == 0);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1") == 2);
+
+  // Stripe is back, but the create continues where it last was: at Adyen,
+  // with that attempt's key, so Adyen answers the session it made.
+  f.set_faults(R"({"psp":"stripe","reset":true})");
+  f.start();
+  auto retried = f.create(body, "crash-after-failover");
+  CHECK(str(retried, "psp") == "adyen");
+  CHECK(f.adyen_sessions() == 1);
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") == 1);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1") == 2);
+  auto again = f.create(body, "crash-after-failover");
+  CHECK(str(again, "id") == str(retried, "id"));
 }
 
 #endif
