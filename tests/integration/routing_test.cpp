@@ -283,6 +283,20 @@ TEST_CASE(
   CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1") == 2);
   auto again = f.create(body, "crash-after-failover");
   CHECK(str(again, "id") == str(retried, "id"));
+
+  // The Stripe attempt got a 5xx, so it may have made an intent: the engine
+  // sends that create again with its key and cancels what Stripe answers.
+  auto orphan_handled = [&] {
+    for (int i = 0; i < 50; ++i) {
+      if (f.count("SELECT count(*) FROM routing_orphans o JOIN routing_attempts a USING "
+                  "(intent_id, attempt) WHERE a.merchant_id = $1 AND a.psp = 'sandbox' "
+                  "AND o.outcome = 'canceled'") == 1)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  CHECK(orphan_handled());
 }
 
 #endif
