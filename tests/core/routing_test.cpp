@@ -137,7 +137,7 @@ TEST_CASE("A weighted list is ordered deterministically by intent id, in proport
         std::vector<std::string>{"adyen", "sandbox"});
 }
 
-TEST_CASE("Only failures before any answer fail a create over; declines and 409 never do") {
+TEST_CASE("Only failures before any answer fail a create over, declines and 409 never do") {
   psp_failure f;
   f.kind = psp_failure_kind::retryable;
   f.code = "circuit_open";
@@ -166,7 +166,7 @@ TEST_CASE("Only failures before any answer fail a create over; declines and 409 
   CHECK(failover_reason_of(f) == failover_reason::none);
 }
 
-TEST_CASE("PSP lists round-trip through their stored text; attempt keys differ per attempt") {
+TEST_CASE("PSP lists round-trip through their stored text, and attempt keys differ per attempt") {
   std::vector<routing_target> list{{"sandbox", 3}, {"adyen", 1}};
   auto text = targets_text(list);
   CHECK(text == "sandbox:3,adyen:1");

@@ -134,7 +134,7 @@ struct routing_fixture {
 
 }  // namespace
 
-TEST_CASE("Routing rules by currency send new payments to the right PSP; bad rules are refused",
+TEST_CASE("Routing rules by currency send new payments to the right PSP, and bad rules are refused",
           "[routing]") {
   routing_fixture f;
   auto empty = f.get("/v1/routing");

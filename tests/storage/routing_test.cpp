@@ -5,7 +5,7 @@
 
 using namespace pay;
 
-TEST_CASE("Routing rules are stored as versions with an audit event each; old ones stay") {
+TEST_CASE("Routing rules are stored as versions with an audit event each, and old ones stay") {
   test::scratch_database db;
   auto m = test::make_merchant(db, "routing-store");
   auto conn = db.connect();
