@@ -37,6 +37,16 @@ engine_metrics::engine_metrics()
           {"psp", "reason"})),
       breaker_trips(registry.add_counter("payments_psp_circuit_breaker_trips_total",
                                          "Times the PSP's circuit breaker opened.", {"psp"})),
+      routing_decisions(registry.add_counter(
+          "payments_routing_decisions_total",
+          "Routed creates by the PSP that made the intent and why it was chosen (rule, "
+          "default_list, merchant_default, failover).",
+          {"psp", "reason"})),
+      routing_failovers(registry.add_counter(
+          "payments_routing_failovers_total",
+          "Creates that left a PSP for the next of their list, by the PSP left, the next and "
+          "the reason (breaker_open, busy, unreachable, timeout, server_error).",
+          {"psp", "to", "reason"})),
       webhook_receive_duration(
           registry.add_histogram("payments_webhook_receive_duration_seconds",
                                  "Time to verify and store a PSP webhook and answer it, by PSP.",

@@ -35,6 +35,12 @@ struct engine_metrics {
   m::counter_family& psp_calls_refused;
   /// psp.
   m::counter_family& breaker_trips;
+  /// psp, reason (rule, default_list, merchant_default, failover): the PSP
+  /// each routed create was made at.
+  m::counter_family& routing_decisions;
+  /// psp (the one left), to, reason (breaker_open, busy, unreachable,
+  /// timeout, server_error).
+  m::counter_family& routing_failovers;
   /// psp: signature check to answer of POST /v1/webhooks/{psp}.
   m::histogram_family& webhook_receive_duration;
   /// psp: receipt to processed, retries included.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -236,6 +237,33 @@ std::int64_t percentile(const std::vector<std::int64_t>& sorted, int p) {
   auto rank = (static_cast<std::size_t>(p) * sorted.size() + 99) / 100;
   if (rank == 0) rank = 1;
   return sorted[std::min(rank, sorted.size()) - 1];
+}
+
+namespace {
+
+struct routing_memory {
+  std::mutex mutex;
+  std::deque<routing_decision> recent;  ///< newest first
+};
+
+routing_memory& routing_log() {
+  static routing_memory m;
+  return m;
+}
+
+}  // namespace
+
+void record_routing(routing_decision d) {
+  auto& m = routing_log();
+  std::lock_guard<std::mutex> guard(m.mutex);
+  m.recent.push_front(std::move(d));
+  while (m.recent.size() > core::limits::routing_recent_decisions_max) m.recent.pop_back();
+}
+
+std::vector<routing_decision> recent_routing() {
+  auto& m = routing_log();
+  std::lock_guard<std::mutex> guard(m.mutex);
+  return {m.recent.begin(), m.recent.end()};
 }
 
 }  // namespace pay::actors::inspector

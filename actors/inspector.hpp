@@ -193,4 +193,22 @@ std::int64_t unix_ms();
 /// empty.
 std::int64_t percentile(const std::vector<std::int64_t>& sorted, int p);
 
+/// One routing decision of a create, as the inspector shows it.
+struct routing_decision {
+  std::int64_t at_ms = 0;  ///< unix ms
+  std::string merchant_id;
+  std::string intent_id;
+  std::string psp;           ///< where the intent was made
+  std::int32_t attempt = 0;  ///< 0: the first PSP of its list
+  std::string reason;        ///< "rule 0", "stripe breaker open", ...
+  std::vector<std::string> candidates;
+};
+
+/// Remembers a create's decision (the newest
+/// limits::routing_recent_decisions_max are kept).
+void record_routing(routing_decision d);
+
+/// The remembered decisions, newest first.
+std::vector<routing_decision> recent_routing();
+
 }  // namespace pay::actors::inspector

@@ -15,6 +15,7 @@
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
 #include "core/log.hpp"
+#include "core/routing.hpp"
 
 namespace pay::actors {
 
@@ -572,13 +573,8 @@ std::function<void(core::error)> failer(caf::typed_response_promise<T> rp) {
   return [rp](core::error e) mutable { rp.deliver(to_caf_error(e)); };
 }
 
-/// Creates the PSP's intent first and only then the engine's row, with the
-/// PSP's reference, in one transaction: a PSP failure or an open breaker
-/// writes nothing. The PSP key is derived from the request's Idempotency-Key,
-/// so a retry after a crash between the two steps gets the same PSP intent
-/// back instead of a second one.
-void create_with_psp(intent_pointer self, create_command cmd,
-                     caf::typed_response_promise<core::payment_intent> rp) {
+/// The PSP's create request for a create command.
+core::psp_create_intent create_request(const create_command& cmd) {
   const auto& pi = cmd.intent;
   core::psp_create_intent req;
   req.amount = pi.amount;
@@ -589,11 +585,34 @@ void create_with_psp(intent_pointer self, create_command cmd,
   req.engine_intent_id = pi.id;
   req.request_id = cmd.request_id;
   req.return_url = cmd.return_url;
+  return req;
+}
+
+/// A routed create's hooks into create_with_psp (see routed_create below).
+struct create_hooks {
+  /// Takes a failed PSP call over (true: it fails over; the promise is its).
+  std::function<bool(const core::psp_failure&)> failover;
+  /// Learns that the intent was written.
+  std::function<void(const core::payment_intent&)> created;
+  /// Appended to the create's audit cause: "routed to adyen: stripe breaker open".
+  std::string note;
+};
+
+/// Creates the PSP's intent first and only then the engine's row, with the
+/// PSP's reference, in one transaction: a PSP failure or an open breaker
+/// writes nothing. The PSP key is derived from the request's Idempotency-Key,
+/// so a retry after a crash between the two steps gets the same PSP intent
+/// back instead of a second one.
+void create_with_psp(intent_pointer self, create_command cmd,
+                     caf::typed_response_promise<core::payment_intent> rp,
+                     create_hooks hooks = {}) {
+  auto req = create_request(cmd);
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_create_atom::value, req, cmd.psp_key)
       .await(
-          [self, cmd, rp](psp_intent_outcome& outcome) mutable {
+          [self, cmd, rp, hooks](psp_intent_outcome& outcome) mutable {
             if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
+              if (hooks.failover && hooks.failover(*f)) return;
               rp.deliver(to_caf_error(from_psp_failure(*f)));
               return;
             }
@@ -605,7 +624,8 @@ void create_with_psp(intent_pointer self, create_command cmd,
             next.created = unix_now_s();
             std::vector<core::audit_event> trail{
                 audit("api", "create", std::nullopt, core::intent_status::created,
-                      "merchant created the payment intent; PSP intent " + psp.id)};
+                      "merchant created the payment intent; PSP intent " + psp.id +
+                          (hooks.note.empty() ? "" : "; " + hooks.note))};
             if (!merge_psp_intent(next, psp, trail, "PSP state at creation", *self->state.expiry))
               next.psp_reference = psp.id;
             storage::intent_write w{next,
@@ -616,8 +636,214 @@ void create_with_psp(intent_pointer self, create_command cmd,
                                     core::recovery_point::psp_called};
             persist_insert(
                 self, std::move(w),
-                [rp](const core::payment_intent& written) mutable { rp.deliver(written); },
+                [rp, created = hooks.created](const core::payment_intent& written) mutable {
+                  rp.deliver(written);
+                  if (created) created(written);
+                },
                 failer(rp));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// ---- routing and failover at create --------------------------------------------
+//
+// A create whose request named no PSP walks the list the merchant's routing
+// rules give (core::choose_psps). Before each PSP call the attempt (which
+// PSP, which attempt, the whole list, why) is recorded durably
+// (routing_attempts), so a retry of the create (same Idempotency-Key, so
+// the same intent id) continues at the PSP it last tried, with that
+// attempt's PSP key: the PSP answers the intent it already made, never a
+// second one. A PSP that cannot be reached before any money moved (breaker
+// open, connection, 5xx, timeout: core::failover_reason_of) sends the create
+// to the next PSP of the list. A list of one PSP records nothing: it cannot
+// fail over, and behaves as a create that named its PSP.
+
+/// Where a routed create stands.
+struct routing_walk {
+  create_command cmd;                   ///< as the route sent it
+  std::vector<std::string> candidates;  ///< the ordered list it walks
+  std::size_t pos = 0;                  ///< the PSP being tried
+  std::int32_t attempt = 0;             ///< its attempt number (its PSP key)
+  std::string reason;                   ///< why this PSP
+  /// Earlier attempts that may have made an intent at their PSP.
+  std::vector<std::pair<std::int32_t, std::string>> orphans;
+};
+
+void call_attempt(intent_pointer self, std::shared_ptr<routing_walk> walk,
+                  caf::typed_response_promise<core::payment_intent> rp);
+
+/// "breaker_open": a failover reason as a metric label.
+std::string label_of(core::failover_reason r) {
+  std::string s(core::to_string(r));
+  std::replace(s.begin(), s.end(), ' ', '_');
+  return s;
+}
+
+/// Records the attempt at walk->pos, then calls its PSP.
+void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
+                     caf::typed_response_promise<core::payment_intent> rp,
+                     bool previous_may_exist) {
+  if (walk->candidates.size() == 1 && walk->attempt == 0) return call_attempt(self, walk, rp);
+  storage::routing_attempt a{
+      walk->cmd.intent.id,         walk->attempt,    walk->cmd.intent.merchant_id,
+      walk->candidates[walk->pos], walk->candidates, walk->reason,
+      previous_may_exist};
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                routing_try_atom::value, std::move(a))
+      .await([self, walk, rp](bool) mutable { call_attempt(self, walk, rp); },
+             [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+/// Finds and cancels what failed-over attempts may have left at their PSPs,
+/// in the background (the create's answer does not wait): the create is
+/// sent again with the attempt's PSP key, so the PSP answers the intent it
+/// made then (Stripe: the same intent; Adyen: the same session), and that
+/// is canceled. A PSP that refuses the cancel (Adyen: a session is no
+/// payment, it lapses by itself) leaves it to expire. Each outcome is
+/// recorded once (routing_orphans).
+void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
+  for (const auto& orphan : walk->orphans) {
+    const std::int32_t attempt = orphan.first;
+    const std::string psp = orphan.second;
+    auto it = self->state.gateways.find(psp);
+    if (it == self->state.gateways.end()) continue;
+    auto gateway = it->second;
+    auto storage = self->state.storage;
+    auto req = create_request(walk->cmd);
+    auto key = core::attempt_psp_key(walk->cmd.psp_key, attempt);
+    auto intent_id = walk->cmd.intent.id;
+    auto record = [self, storage, intent_id, attempt](std::string outcome,
+                                                      std::optional<std::string> ref) {
+      core::log::info(
+          "routing orphan handled",
+          {{"intent_id", intent_id}, {"attempt", std::to_string(attempt)}, {"outcome", outcome}});
+      self->request(storage, storage_timeout, routing_orphan_atom::value,
+                    storage::routing_orphan{intent_id, attempt, std::move(outcome), std::move(ref)})
+          .then([](bool) {},
+                [intent_id](caf::error& err) {
+                  core::log::warn(
+                      "routing orphan not recorded",
+                      {{"intent_id", intent_id}, {"error", from_caf_error(err).message}});
+                });
+    };
+    auto warn = [intent_id, psp](const std::string& what) {
+      core::log::warn("routing orphan not handled; a retry of the create handles it",
+                      {{"intent_id", intent_id}, {"psp", psp}, {"error", what}});
+    };
+    self->request(gateway, gateway_timeout, psp_create_atom::value, req, key)
+        .then(
+            [self, gateway, key, req, record, warn](psp_intent_outcome& outcome) {
+              auto* found = std::get_if<core::psp_intent>(&outcome);
+              if (found == nullptr) return warn(std::get<core::psp_failure>(outcome).message);
+              psp_modification_request cancel;
+              cancel.modification.psp_intent_id = found->id;
+              cancel.modification.engine_reference = req.engine_intent_id;
+              cancel.modification.amount_available = req.amount;
+              cancel.modification.currency = req.currency;
+              cancel.idempotency_key = key + "-cancel";
+              auto ref = found->id;
+              self->request(gateway, gateway_timeout, psp_cancel_atom::value, cancel)
+                  .then(
+                      [record, warn, ref](psp_intent_outcome& done) {
+                        auto* f = std::get_if<core::psp_failure>(&done);
+                        if (f == nullptr) return record("canceled", ref);
+                        if (f->kind == core::psp_failure_kind::retryable) return warn(f->message);
+                        record("expires", ref);
+                      },
+                      [warn](caf::error& err) { warn(from_caf_error(err).message); });
+            },
+            [warn](caf::error& err) { warn(from_caf_error(err).message); });
+  }
+}
+
+void call_attempt(intent_pointer self, std::shared_ptr<routing_walk> walk,
+                  caf::typed_response_promise<core::payment_intent> rp) {
+  auto cmd = walk->cmd;
+  cmd.intent.psp = walk->candidates[walk->pos];
+  cmd.psp_key = core::attempt_psp_key(walk->cmd.psp_key, walk->attempt);
+  if (!use_gateway(self->state, cmd.intent.psp)) {
+    rp.deliver(to_caf_error(core::make_error(
+        core::errc::psp_unavailable,
+        "The PSP '" + cmd.intent.psp + "' this create was routed to is no longer configured.")));
+    return;
+  }
+  create_hooks hooks;
+  hooks.note = "routed to " + cmd.intent.psp + ": " + walk->reason;
+  hooks.failover = [self, walk, rp](const core::psp_failure& f) mutable {
+    auto why = core::failover_reason_of(f);
+    if (why == core::failover_reason::none || walk->pos + 1 >= walk->candidates.size())
+      return false;
+    const auto from = walk->candidates[walk->pos];
+    const auto& to = walk->candidates[walk->pos + 1];
+    metrics::engine().routing_failovers.with({from, to, label_of(why)}).inc();
+    core::log::warn("create fails over to the next PSP",
+                    {{"intent_id", walk->cmd.intent.id},
+                     {"psp", from},
+                     {"to", to},
+                     {"reason", std::string(core::to_string(why))},
+                     {"error", f.message}});
+    const bool orphan = core::may_have_created(why);
+    if (orphan) walk->orphans.emplace_back(walk->attempt, from);
+    ++walk->pos;
+    ++walk->attempt;
+    walk->reason = from + " " + std::string(core::to_string(why));
+    record_and_call(self, walk, rp, orphan);
+    return true;
+  };
+  hooks.created = [self, walk](const core::payment_intent& pi) {
+    auto reason = walk->attempt > 0                  ? std::string("failover")
+                  : walk->reason.starts_with("rule") ? std::string("rule")
+                  : walk->reason == "default list"   ? std::string("default_list")
+                                                     : std::string("merchant_default");
+    metrics::engine().routing_decisions.with({pi.psp, reason}).inc();
+    inspector::record_routing({inspector::unix_ms(), pi.merchant_id, pi.id, pi.psp, walk->attempt,
+                               walk->reason, walk->candidates});
+    cancel_orphans(self, walk);
+  };
+  create_with_psp(self, std::move(cmd), rp, std::move(hooks));
+}
+
+/// A create the merchant's routing rules place: reads the rules and what an
+/// earlier attempt of this create tried, then continues there or starts at
+/// the head of the list.
+void routed_create(intent_pointer self, create_command cmd,
+                   caf::typed_response_promise<core::payment_intent> rp) {
+  auto merchant_id = cmd.intent.merchant_id;
+  auto intent_id = cmd.intent.id;
+  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+                routing_plan_atom::value, merchant_id, intent_id)
+      .await(
+          [self, cmd, rp](storage::routing_plan& plan) mutable {
+            auto walk = std::make_shared<routing_walk>();
+            walk->cmd = cmd;
+            if (!plan.attempts.empty()) {
+              // A retry: continue at the PSP last tried, with its PSP key.
+              const auto& last = plan.attempts.back();
+              walk->candidates = last.candidates;
+              auto at = std::find(walk->candidates.begin(), walk->candidates.end(), last.psp);
+              if (at == walk->candidates.end()) {
+                walk->candidates = {last.psp};
+                at = walk->candidates.begin();
+              }
+              walk->pos = static_cast<std::size_t>(at - walk->candidates.begin());
+              walk->attempt = last.attempt;
+              walk->reason = last.reason;
+              for (std::size_t i = 1; i < plan.attempts.size(); ++i)
+                if (plan.attempts[i].previous_may_exist)
+                  walk->orphans.emplace_back(plan.attempts[i - 1].attempt,
+                                             plan.attempts[i - 1].psp);
+              return call_attempt(self, walk, rp);
+            }
+            core::routing_payment p{cmd.intent.amount, cmd.intent.currency,
+                                    cmd.payment_method_type};
+            auto choice = core::choose_psps(plan.current.rules, p, cmd.intent.id, cmd.intent.psp);
+            // A PSP no longer configured (the rules were set before a
+            // restart without it) is skipped.
+            for (auto& name : choice.psps)
+              if (self->state.gateways.count(name) != 0) walk->candidates.push_back(name);
+            if (walk->candidates.empty()) walk->candidates = {cmd.intent.psp};
+            walk->reason = choice.why;
+            record_and_call(self, walk, rp, false);
           },
           [rp](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -1255,6 +1481,10 @@ intent_actor::behavior_type intent_behavior(
             rp.deliver(*self->state.pi);
           else
             rp.deliver(to_caf_error(core::make_error(core::errc::internal, "intent id clash")));
+          return rp;
+        }
+        if (cmd.routed) {
+          routed_create(self, std::move(cmd), rp);
           return rp;
         }
         if (!use_gateway(self->state, cmd.intent.psp)) {

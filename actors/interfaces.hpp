@@ -113,6 +113,22 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<dispute_evidence_atom, evidence_record>::with<core::dispute>,
     // Every open dispute by deadline (inspector, metrics).
     caf::replies_to<disputes_open_atom>::with<dispute_list>,
+    // A merchant's current routing rules (version 0: none set).
+    caf::replies_to<routing_get_atom, std::string>::with<storage::routing_record>,
+    // Replaces a merchant's routing rules (validated) with its audit event:
+    // (merchant, rules, actor).
+    caf::replies_to<routing_put_atom, std::string, core::routing_rules,
+                    std::string>::with<storage::routing_record>,
+    // A create's routing: the merchant's rules and the attempts recorded for
+    // the intent: (merchant, intent).
+    caf::replies_to<routing_plan_atom, std::string, std::string>::with<storage::routing_plan>,
+    // Records a create's attempt at a PSP, before the PSP call (durable when
+    // answered).
+    caf::replies_to<routing_try_atom, storage::routing_attempt>::with<bool>,
+    // Records what became of an orphan PSP intent left by a failed-over create.
+    caf::replies_to<routing_orphan_atom, storage::routing_orphan>::with<bool>,
+    // A merchant's latest routing attempts, newest first: (merchant, limit).
+    caf::replies_to<routing_recent_atom, std::string, std::uint64_t>::with<routing_attempt_list>,
     // To itself: commit the writes gathered since the last batch (group commit).
     caf::reacts_to<flush_atom>>;
 

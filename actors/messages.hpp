@@ -27,6 +27,7 @@
 #include "storage/ledger.hpp"
 #include "storage/merchants.hpp"
 #include "storage/payment_links.hpp"
+#include "storage/routing.hpp"
 #include "storage/settlement.hpp"
 
 namespace pay::actors {
@@ -105,6 +106,12 @@ using disputes_open_atom = caf::atom_constant<caf::atom("dpopen")>;
 using psp_evidence_atom = caf::atom_constant<caf::atom("pspevid")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
+using routing_get_atom = caf::atom_constant<caf::atom("routeget")>;
+using routing_put_atom = caf::atom_constant<caf::atom("routeput")>;
+using routing_plan_atom = caf::atom_constant<caf::atom("routeplan")>;
+using routing_try_atom = caf::atom_constant<caf::atom("routetry")>;
+using routing_orphan_atom = caf::atom_constant<caf::atom("routeorph")>;
+using routing_recent_atom = caf::atom_constant<caf::atom("routerecnt")>;
 
 /// Who an API key belongs to; nullopt for an unknown or revoked key.
 using merchant_ref = std::optional<storage::merchant>;
@@ -149,6 +156,12 @@ struct create_command {
   std::chrono::steady_clock::time_point deadline = {};
   /// Where the PSP sends the shopper back after a redirect; empty: none.
   std::string return_url = {};
+  /// The request named no PSP: the merchant's routing rules choose the PSP
+  /// list (intent.psp, the merchant's default, when none match) and a PSP
+  /// that cannot be reached fails over to the next (core/routing.hpp).
+  bool routed = false;
+  /// What routing rules may match on besides amount and currency.
+  std::string payment_method_type = "card";
 };
 
 /// Captures an authorised intent, fully or partly.
@@ -286,6 +299,9 @@ using psp_dispute_outcome = core::psp_outcome<core::psp_dispute>;
 /// Disputes as the storage actor answers them.
 using dispute_list = std::vector<core::dispute>;
 
+/// Routing attempts, newest first (GET /v1/routing).
+using routing_attempt_list = std::vector<storage::routing_attempt>;
+
 /// Evidence to send to the PSP for a dispute: its id there, the evidence
 /// (a flat JSON object of strings), the PSP idempotency key, the deadline.
 struct psp_evidence_request {
@@ -380,6 +396,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::trial_balance_lines)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::apply_refund_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::optional_refund)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::routing_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::routing_plan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::routing_attempt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::routing_orphan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::routing_rules)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::routing_attempt_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::payment_link_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::link_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::actor_census)

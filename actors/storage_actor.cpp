@@ -362,6 +362,45 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(
             self->state.read([&](storage::pg_connection& c) { return storage::open_disputes(c); }));
       },
+      [self](routing_get_atom,
+             const std::string& merchant_id) -> caf::result<storage::routing_record> {
+        return reply(self->state.read(
+            [&](storage::pg_connection& c) { return storage::load_routing(c, merchant_id); }));
+      },
+      [self](routing_put_atom, const std::string& merchant_id, const core::routing_rules& rules,
+             const std::string& actor) -> caf::result<storage::routing_record> {
+        return reply(self->state.write([&](storage::pg_connection& c) {
+          return storage::replace_routing(c, merchant_id, rules, actor);
+        }));
+      },
+      [self](routing_plan_atom, const std::string& merchant_id,
+             const std::string& intent_id) -> caf::result<storage::routing_plan> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::load_routing_plan(c, merchant_id, intent_id);
+        }));
+      },
+      [self](routing_try_atom, const storage::routing_attempt& a) -> caf::result<bool> {
+        // On the create path: group-committed, answered once durable.
+        return self->state.batch.add<bool>(self,
+                                           [a](storage::pg_connection& c) -> core::result<bool> {
+                                             auto r = storage::record_routing_attempt(c, a);
+                                             if (!r) return r.err();
+                                             return true;
+                                           });
+      },
+      [self](routing_orphan_atom, const storage::routing_orphan& o) -> caf::result<bool> {
+        return reply(self->state.write([&](storage::pg_connection& c) -> core::result<bool> {
+          auto r = storage::record_routing_orphan(c, o);
+          if (!r) return r.err();
+          return true;
+        }));
+      },
+      [self](routing_recent_atom, const std::string& merchant_id,
+             std::uint64_t limit) -> caf::result<routing_attempt_list> {
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return storage::recent_routing_attempts(c, merchant_id, limit);
+        }));
+      },
       [self](settlements_atom, const std::string& merchant_id,
              const std::string& intent_id) -> caf::result<intent_settlements> {
         return reply(self->state.read([&](storage::pg_connection& c) {

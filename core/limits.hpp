@@ -530,4 +530,27 @@ inline constexpr std::size_t expiry_scan_batch_max = 100;
 /// and bounds how far one request can throw the sandbox's dates.
 inline constexpr std::int64_t sandbox_clock_advance_max_s = 366 * 86'400;
 
+// ---- routing between PSPs (core/routing.hpp) --------------------------------------
+
+/// Rules per merchant: each create walks them in order, and a person must be
+/// able to read them all on the inspector; 50 is far more than any routing
+/// table we have seen needs.
+inline constexpr std::size_t routing_rules_max = 50;
+
+/// PSPs in one list (a rule's or the default). Also bounds a create's
+/// attempts: each failover moves one step down its list, never back.
+inline constexpr std::size_t routing_psps_per_list_max = 8;
+
+/// Largest weight of one PSP in a list; weights are relative shares, so this
+/// only bounds the arithmetic and keeps the stored text short.
+inline constexpr std::int64_t routing_weight_max = 1000;
+
+/// Length of a payment method type in a rule (Stripe's names, e.g. "card",
+/// "sepa_debit", are far shorter).
+inline constexpr std::size_t routing_payment_method_length_max = 32;
+
+/// Routing decisions the inspector remembers (newest first); older ones are
+/// in the routing_attempts table.
+inline constexpr std::size_t routing_recent_decisions_max = 50;
+
 }  // namespace pay::core::limits

@@ -134,6 +134,9 @@ void add_dispute_routes(api_state& st);
 /// Answers the intent's JSON with its `disputes` (dispute_routes.cpp).
 void answer_intent_with_disputes(api_state& st, const call_ptr& c, core::payment_intent pi);
 
+/// GET/POST /v1/routing, the routing decisions (routing_routes.cpp).
+void add_routing_routes(api_state& st);
+
 /// GET /v1/openapi.json, and the route listing (openapi_routes.cpp).
 void add_openapi_routes(api_state& st);
 

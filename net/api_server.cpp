@@ -326,6 +326,8 @@ void start_create(api_state& st, const std::string& merchant_id, const create_in
   pi.psp = p.psp.value_or(st.options.psp_name);
   actors::create_command cmd{pi, ctx.id, ctx.psp_key, request_id, deadline};
   cmd.return_url = p.return_url.value_or(public_base(st) + "/");
+  cmd.routed = p.routed;
+  cmd.payment_method_type = p.payment_method_type.value_or("card");
   ask_until<core::payment_intent>(deadline, st.sys(), st.actors.router, ok, err,
                                   actors::create_atom::value, std::move(cmd));
 }
@@ -1000,6 +1002,7 @@ void register_routes(api_state& st) {
   add_inspector_routes(st);
   add_reconciliation_routes(st);
   add_dispute_routes(st);
+  add_routing_routes(st);
   add_webhook_endpoint_routes(st);
   add_openapi_routes(st);
 }

@@ -86,7 +86,7 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
 
 core::result<create_intent_params> parse_create_intent(const rapidjson::Value& body) {
   if (auto ok = only_fields(body, {"amount", "currency", "capture_method", "description",
-                                   "metadata", "psp", "return_url"});
+                                   "metadata", "psp", "return_url", "payment_method_type"});
       !ok)
     return ok.err();
   create_intent_params p;
@@ -123,6 +123,11 @@ core::result<create_intent_params> parse_create_intent(const rapidjson::Value& b
       !(return_url->value().starts_with("https://") || return_url->value().starts_with("http://")))
     return bad("return_url must be an http(s) URL.", "return_url");
   p.return_url = *return_url;
+  auto method =
+      short_string(body, "payment_method_type", core::limits::routing_payment_method_length_max);
+  if (!method) return method.err();
+  p.payment_method_type = *method;
+  p.routed = !p.psp.has_value();
   return p;
 }
 

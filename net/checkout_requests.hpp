@@ -26,6 +26,12 @@ struct create_intent_params {
   std::optional<std::string> psp;
   /// Where the PSP sends the shopper back after a redirect (3-D Secure).
   std::optional<std::string> return_url;
+  /// The payment method type routing rules match on ("card" when absent).
+  std::optional<std::string> payment_method_type;
+  /// An API create whose body named no `psp`: the merchant's routing rules
+  /// choose, with failover (hosted checkout creates never route: their page
+  /// is the PSP's).
+  bool routed = false;
 };
 
 struct refund_params {

@@ -1,0 +1,302 @@
+// Routing between PSPs and failover at create (issue 15), over real HTTP,
+// against real PostgreSQL and the psp-sandbox binary speaking Stripe's and
+// Adyen's wire formats: rules by currency send payments to the right PSP,
+// bad rules are refused and store nothing, and with the Stripe mode failing
+// every call new creates complete at Adyen within one breaker trip, a
+// retried create answers the same intent, and creates move back to Stripe
+// when it recovers.
+
+#include <catch2/catch.hpp>
+
+#ifdef PSP_SANDBOX_BIN
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "core/ids.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/sandbox_process.hpp"
+
+using namespace pay;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string stripe_secret = "whsec_routing_test_secret";
+const std::string admin_token = "adm_routing_test_token_0123456789abcdef";
+
+std::string str(const rapidjson::Value& v, const char* field) {
+  REQUIRE(v.HasMember(field));
+  REQUIRE(v[field].IsString());
+  return v[field].GetString();
+}
+
+struct routing_fixture {
+  test::scratch_database db;
+  test::test_merchant merchant = test::make_merchant(db, "routing");
+  std::uint16_t port = test::free_port();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  test::sandbox_process sandbox;
+  std::unique_ptr<test::engine_process> engine;
+
+  explicit routing_fixture(std::map<std::string, std::string> extra = {})
+      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
+                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
+                 {"SANDBOX_ADYEN_WEBHOOK_URL", base + "/v1/webhooks/adyen"}}) {
+    start(std::move(extra));
+  }
+
+  /// Starts the engine (a test that kills it starts the next one).
+  void start(std::map<std::string, std::string> extra = {}) {
+    std::map<std::string, std::string> env{
+        {"PAYMENTS_PORT", std::to_string(port)},
+        {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+        {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
+        {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
+        {"PAYMENTS_ADYEN_BASE_URL", sandbox.adyen_base_url()},
+        {"PAYMENTS_ADYEN_API_KEY", sandbox.adyen_api_key()},
+        {"PAYMENTS_ADYEN_MERCHANT_ACCOUNT", sandbox.adyen_merchant_account()},
+        {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
+        {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
+        {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
+        {"PAYMENTS_ADMIN_TOKEN", admin_token},
+        // A short breaker: two failures open it for 1.5 s.
+        {"PAYMENTS_BREAKER_FAILURES", "2"},
+        {"PAYMENTS_BREAKER_OPEN_MS", "1500"},
+    };
+    for (auto& [k, v] : extra) env[k] = v;
+    engine.reset();
+    engine = std::make_unique<test::engine_process>(db.url(), env);
+  }
+
+  /// The sandbox's Adyen sessions, all merchants.
+  std::int64_t adyen_sessions() {
+    auto r = test::http("GET", sandbox.base_url() + "/_sandbox/state", {},
+                        {{"Authorization", "Bearer " + sandbox.secret_key()}});
+    REQUIRE(r.response.status == 200);
+    auto doc = test::parse_json(r.response.body);
+    return doc["adyen"]["sessions"].GetInt64();
+  }
+
+  net::client_result post(const std::string& path, const std::string& json,
+                          const std::string& key = {}) {
+    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
+  }
+
+  net::client_result get_raw(const std::string& path, const std::string& bearer) {
+    return test::http("GET", engine->base_url() + path, {},
+                      {{"Authorization", "Bearer " + bearer}});
+  }
+
+  rapidjson::Document get(const std::string& path) {
+    auto r = get_raw(path, merchant.api_key);
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  rapidjson::Document create(const std::string& json, const std::string& key) {
+    auto r = post("/v1/payment_intents", json, key);
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  rapidjson::Document set_rules(const std::string& json) {
+    auto r = post("/v1/routing", json);
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  }
+
+  void set_faults(const std::string& json) {
+    auto r = test::http("POST", sandbox.base_url() + "/_sandbox/faults", json,
+                        {{"Authorization", "Bearer " + sandbox.secret_key()}}, "application/json");
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+  }
+
+  std::int64_t count(const std::string& sql) {
+    auto conn = db.connect();
+    auto r = conn.exec(sql, {merchant.id});
+    REQUIRE(r.ok());
+    return r.rows.int64(0, 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Routing rules by currency send new payments to the right PSP, and bad rules are refused",
+          "[routing]") {
+  routing_fixture f;
+  auto empty = f.get("/v1/routing");
+  CHECK(empty["version"].GetInt64() == 0);
+  CHECK(empty["rules"].Size() == 0);
+
+  auto set = f.set_rules(R"({"rules":[{"currency":"eur","psps":["adyen","stripe"]},)"
+                         R"({"amount_min":100000,"psps":[{"psp":"stripe","weight":1}]}],)"
+                         R"("default_psps":["stripe","adyen"]})");
+  CHECK(set["version"].GetInt64() == 1);
+  // The alias is stored as its account's name.
+  CHECK(str(set["rules"][1]["psps"][0], "psp") == "sandbox");
+
+  auto eur = f.create(R"({"amount":1500,"currency":"eur"})", "eur-" + core::random_token(8));
+  CHECK(str(eur, "psp") == "adyen");
+  auto usd = f.create(R"({"amount":1500,"currency":"usd"})", "usd-" + core::random_token(8));
+  CHECK(str(usd, "psp") == "sandbox");
+  // A request that names its PSP is not routed.
+  auto named = f.create(R"({"amount":1500,"currency":"eur","psp":"stripe"})",
+                        "named-" + core::random_token(8));
+  CHECK(str(named, "psp") == "sandbox");
+
+  // The audit row says where the create was routed and why.
+  auto events = f.get("/v1/payment_intents/" + str(eur, "id") + "/events");
+  REQUIRE(events["data"].Size() >= 1);
+  std::string causes;
+  for (const auto& e : events["data"].GetArray()) causes += str(e, "cause") + "\n";
+  CHECK(causes.find("routed to adyen: rule 0") != std::string::npos);
+
+  // Bad rules: refused with the field named, nothing stored.
+  auto refused = [&](const std::string& json, const std::string& param) {
+    auto r = f.post("/v1/routing", json);
+    INFO(r.response.body);
+    CHECK(r.response.status == 400);
+    auto body = test::parse_json(r.response.body);
+    CHECK(str(body["error"], "param") == param);
+  };
+  refused(R"({"rules":[{"currency":"eur","psps":["paypal"]}]})", "rules[0].psps[0].psp");
+  refused(R"({"rules":[{"amount_min":10,"amount_max":5,"psps":["adyen"]}]})",
+          "rules[0].amount_min");
+  refused(R"({"rules":[{"currency":"eur","psps":[]}]})", "rules[0].psps");
+  refused(R"({"rules":[{"psps":["adyen","adyen"]}]})", "rules[0].psps[1].psp");
+  refused(R"({"rules":[{"psps":[{"psp":"adyen","weight":0}]}]})", "rules[0].psps[0].weight");
+  refused(R"({"rules":[{"country":"de","psps":["adyen"]}]})", "rules[0].country");
+  refused(R"({"default_psps":["nowhere"]})", "default_psps[0].psp");
+  auto after = f.get("/v1/routing");
+  CHECK(after["version"].GetInt64() == 1);
+  CHECK(after["rules"].Size() == 2);
+  CHECK(after["recent_decisions"].Size() >= 2);
+
+  // One audit event per replace.
+  CHECK(f.count("SELECT count(*) FROM audit_events WHERE merchant_id = $1 "
+                "AND action = 'merchant_routing'") == 1);
+  f.set_rules(R"({"default_psps":["adyen"]})");
+  CHECK(f.count("SELECT count(*) FROM audit_events WHERE merchant_id = $1 "
+                "AND action = 'merchant_routing'") == 2);
+  auto by_default = f.create(R"({"amount":700,"currency":"eur"})", "dflt-" + core::random_token(8));
+  CHECK(str(by_default, "psp") == "adyen");
+}
+
+TEST_CASE(
+    "With Stripe failing, new creates complete at Adyen within one breaker trip, a retry "
+    "answers the same intent, and creates move back once Stripe recovers",
+    "[routing]") {
+  routing_fixture f;
+  f.set_rules(R"({"default_psps":["stripe","adyen"]})");
+  auto first = f.create(R"({"amount":1000,"currency":"eur"})", "before-" + core::random_token(8));
+  CHECK(str(first, "psp") == "sandbox");
+
+  f.set_faults(R"({"psp":"stripe","error_percent":100})");
+  std::set<std::string> ids{str(first, "id")};
+  std::vector<std::pair<std::string, std::string>> made;  // key, id
+  for (int i = 0; i < 6; ++i) {
+    auto key = "outage-" + std::to_string(i) + "-" + core::random_token(8);
+    auto pi = f.create(R"({"amount":1000,"currency":"eur"})", key);
+    INFO("create " << i);
+    CHECK(str(pi, "psp") == "adyen");
+    CHECK(str(pi, "status") == "created");
+    ids.insert(str(pi, "id"));
+    made.emplace_back(key, str(pi, "id"));
+  }
+  // A retry of a failed-over create answers the same intent, at Adyen.
+  for (const auto& [key, id] : made) {
+    auto again = f.create(R"({"amount":1000,"currency":"eur"})", key);
+    CHECK(str(again, "id") == id);
+    CHECK(str(again, "psp") == "adyen");
+  }
+  // The audit row names the PSP left and why.
+  auto events = f.get("/v1/payment_intents/" + made.front().second + "/events");
+  std::string causes;
+  for (const auto& e : events["data"].GetArray()) causes += str(e, "cause") + "\n";
+  INFO(causes);
+  CHECK(causes.find("routed to adyen: sandbox ") != std::string::npos);
+  // Later creates found the breaker open: no call to Stripe at all.
+  auto metrics = test::http("GET", f.engine->base_url() + "/metrics", {}, {}).response.body;
+  CHECK(metrics.find("payments_routing_failovers_total{psp=\"sandbox\",to=\"adyen\",reason=\""
+                     "breaker_open\"}") != std::string::npos);
+  CHECK(metrics.find("payments_routing_decisions_total{psp=\"adyen\",reason=\"failover\"} 6") !=
+        std::string::npos);
+  // Every attempt was recorded before its PSP call.
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND attempt = 1 "
+                "AND psp = 'adyen'") == 6);
+
+  // The inspector shows the last decisions.
+  auto decisions = f.get_raw("/v1/admin/routing/decisions", admin_token);
+  REQUIRE(decisions.response.status == 200);
+  CHECK(decisions.response.body.find(made.back().second) != std::string::npos);
+
+  // Stripe recovers: once the breaker lets a probe through, creates go back.
+  f.set_faults(R"({"psp":"stripe","reset":true})");
+  std::this_thread::sleep_for(1600ms);
+  auto back = f.create(R"({"amount":1000,"currency":"eur"})", "after-" + core::random_token(8));
+  CHECK(str(back, "psp") == "sandbox");
+  ids.insert(str(back, "id"));
+
+  // Nothing doubled: one engine intent per key.
+  auto list = f.get("/v1/payment_intents?limit=100");
+  CHECK(list["data"].Size() == ids.size());
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") ==
+        static_cast<std::int64_t>(ids.size()));
+}
+
+TEST_CASE(
+    "A failed-over create whose engine died after Adyen made the session resumes at "
+    "Adyen on retry: one intent, one session",
+    "[routing]") {
+  routing_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_create"}}};
+  f.set_rules(R"({"default_psps":["stripe","adyen"]})");
+  f.set_faults(R"({"psp":"stripe","error_percent":100})");
+  const std::string body = R"({"amount":2500,"currency":"eur"})";
+  auto lost = f.post("/v1/payment_intents", body, "crash-after-failover");
+  CHECK_FALSE(lost.answered);
+  CHECK(f.engine->process().wait(10s) == 137);
+  CHECK(f.adyen_sessions() == 1);
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") == 0);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1") == 2);
+
+  // Stripe is back, but the create continues where it last was: at Adyen,
+  // with that attempt's key, so Adyen answers the session it made.
+  f.set_faults(R"({"psp":"stripe","reset":true})");
+  f.start();
+  auto retried = f.create(body, "crash-after-failover");
+  CHECK(str(retried, "psp") == "adyen");
+  CHECK(f.adyen_sessions() == 1);
+  CHECK(f.count("SELECT count(*) FROM payment_intents WHERE merchant_id = $1") == 1);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1") == 2);
+  auto again = f.create(body, "crash-after-failover");
+  CHECK(str(again, "id") == str(retried, "id"));
+
+  // The Stripe attempt got a 5xx, so it may have made an intent: the engine
+  // sends that create again with its key and cancels what Stripe answers.
+  auto orphan_handled = [&] {
+    for (int i = 0; i < 50; ++i) {
+      if (f.count("SELECT count(*) FROM routing_orphans o JOIN routing_attempts a USING "
+                  "(intent_id, attempt) WHERE a.merchant_id = $1 AND a.psp = 'sandbox' "
+                  "AND o.outcome = 'canceled'") == 1)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  CHECK(orphan_handled());
+}
+
+#endif
