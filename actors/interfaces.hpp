@@ -221,7 +221,11 @@ using settlement_actor = caf::typed_actor<
     // Books every payout of the settlement report a report_available row names.
     caf::replies_to<settle_report_atom, storage::inbox_row>::with<std::string>,
     // Runs the reconciliation of (psp, day), or answers the existing run.
-    caf::replies_to<reconcile_atom, recon_request>::with<recon_run>>;
+    caf::replies_to<reconcile_atom, recon_request>::with<recon_run>,
+    // Suspense items (every PSP's), newest first: (open only, limit).
+    caf::replies_to<suspense_list_atom, bool, std::uint64_t>::with<suspense_items>,
+    // Clears one suspense item to an account, for a reason (audited).
+    caf::replies_to<suspense_clear_atom, suspense_clear_request>::with<storage::suspense_item>>;
 
 /// The EXPIRY SCAN: on a timer, finds authorised intents whose expires_at
 /// passed and tells each intent actor (through the router) to expire it,
