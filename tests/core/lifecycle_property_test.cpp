@@ -287,14 +287,6 @@ TEST_CASE("Random money lifecycles balance, respect every account, and reconcile
       check_accounts(b, suspense);
     }
 
-    // Clear half of the open suspense to a merchant's revenue (the operator
-    // found whose sale it was) and the rest to the PSP's fees.
-    for (auto& s : suspense) {
-      if (!s.open || s.amount == 0) continue;
-      auto target = pick(2) ? accounts::merchant_revenue(merchants[1]) : accounts::psp_fees(psp);
-      b.post(postings::suspense_clearing(scope_of(merchants[0]), s.amount, target, "found"));
-      s.open = false;
-    }
     // Every open authorisation expires, and everything left is paid out.
     for (auto& in : intents)
       if (in.hold > 0) {
@@ -303,6 +295,14 @@ TEST_CASE("Random money lifecycles balance, respect every account, and reconcile
         in.hold = 0;
       }
     settle(true);
+    // Clear half of the open suspense to a merchant's revenue (the operator
+    // found whose sale it was) and the rest to the PSP's fees.
+    for (auto& s : suspense) {
+      if (!s.open || s.amount == 0) continue;
+      auto target = pick(2) ? accounts::merchant_revenue(merchants[1]) : accounts::psp_fees(psp);
+      b.post(postings::suspense_clearing(scope_of(merchants[0]), s.amount, target, "found"));
+      s.open = false;
+    }
     check_accounts(b, suspense);
 
     // The receivable is what the PSP still holds for us: nothing.
