@@ -138,7 +138,7 @@ void check_accounts(const books& b, const std::vector<suspense_entry>& suspense)
 
 }  // namespace
 
-TEST_CASE("Random money lifecycles balance, respect every account, and reconcile",
+TEST_CASE("Random money lifecycles balance and respect every account and reconcile",
           "[ledger][property]") {
   const std::uint32_t seed = 20261219;
   for (int run = 0; run < 40; ++run) {

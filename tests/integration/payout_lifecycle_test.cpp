@@ -33,7 +33,7 @@ void fail_payout(settlement_fixture& f, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("A payout that fails after it was paid is reversed, told, and paid again") {
+TEST_CASE("A payout that fails after it was paid is reversed and told and paid again") {
   settlement_fixture f;
   f.paid(f.shop_a, 5'000);
   f.paid(f.shop_b, 3'000);
@@ -183,7 +183,7 @@ TEST_CASE("A balance transaction the engine cannot attribute goes to suspense an
   CHECK_THROWS(f.db.query("DELETE FROM suspense_clearings"));
 }
 
-TEST_CASE("Reconciliation books a paid payout whose payout.paid never arrived, and says so") {
+TEST_CASE("Reconciliation books a paid payout whose payout.paid never arrived and says so") {
   settlement_fixture f;
   f.paid(f.shop_a, 4'000);
   REQUIRE(f.psp_call("POST", "/_sandbox/webhook_drops", "type=payout.paid").response.status == 200);
