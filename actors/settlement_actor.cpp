@@ -340,7 +340,8 @@ struct settlement_state {
       d.kind = kind;
       d.object = core::record_object::payout;
       d.psp_reference = po.id;
-      d.our_reference = po.id;
+      // The ledger had no record of it when the day was compared.
+      if (kind != core::difference_kind::missing_in_ledger) d.our_reference = po.id;
       d.psp_amount_minor = po.amount;
       d.psp_currency = po.currency;
       d.psp_status = std::string(core::to_string(po.status));
