@@ -242,7 +242,11 @@ using settlement_actor = caf::typed_actor<
     caf::replies_to<reconcile_atom, recon_request>::with<recon_run>,
     // To itself, for a PSP that announces no payouts (settlement_config::
     // payout_poll_s): books the paid payouts its list shows that are not booked yet.
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // Suspense items (every PSP's), newest first: (open only, limit).
+    caf::replies_to<suspense_list_atom, bool, std::uint64_t>::with<suspense_items>,
+    // Clears one suspense item to an account, for a reason (audited).
+    caf::replies_to<suspense_clear_atom, suspense_clear_request>::with<storage::suspense_item>>;
 
 /// The EXPIRY SCAN: on a timer, finds authorised intents whose expires_at
 /// passed and tells each intent actor (through the router) to expire it,

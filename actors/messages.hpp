@@ -94,6 +94,8 @@ using settle_atom = caf::atom_constant<caf::atom("settle")>;
 using settle_report_atom = caf::atom_constant<caf::atom("settlerep")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using recon_get_atom = caf::atom_constant<caf::atom("recon_get")>;
+using suspense_list_atom = caf::atom_constant<caf::atom("suslist")>;
+using suspense_clear_atom = caf::atom_constant<caf::atom("susclear")>;
 using recon_metrics_atom = caf::atom_constant<caf::atom("recon_mtr")>;
 using settlements_atom = caf::atom_constant<caf::atom("settlemnts")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
@@ -281,6 +283,15 @@ using recon_run = storage::recon_run;
 /// Per PSP, its latest run's difference counts by kind and finish time.
 using recon_metrics = std::vector<storage::recon_metrics_line>;
 using intent_settlements = std::vector<storage::intent_settlement>;
+using suspense_items = std::vector<storage::suspense_item>;
+/// An operator's decision about a suspense item (POST
+/// /v1/admin/suspense/{id}/clear).
+struct suspense_clear_request {
+  std::string id;
+  std::string account;  ///< "code:scope"
+  std::string reason;
+  std::string actor;
+};
 
 using inbox_rows = std::vector<storage::inbox_row>;
 using dead_letter_list = std::vector<storage::dead_letter_view>;
@@ -409,6 +420,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_run)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::recon_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::intent_settlements)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::suspense_items)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::suspense_clear_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::suspense_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::inbox_row)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::dispute_news)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::dispute_query)

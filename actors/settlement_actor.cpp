@@ -116,6 +116,7 @@ struct settlement_state {
     auto payout = std::get<core::psp_payout>(std::move(got));
     auto c = connection();
     if (!c) return c.err();
+    if (payout.status == core::payout_status::failed) return fail_payout(**c, payout, row.id);
     storage::payout_booking b;
     b.psp = config.psp;
     b.inbox_id = row.id;
@@ -206,6 +207,63 @@ struct settlement_state {
       }
     }
     return booked_count;
+  }
+
+  /// A payout the PSP reports failed: the booking of it (if any) reversed,
+  /// the money back on the receivable (storage::reverse_failed_payout).
+  core::result<std::string> fail_payout(storage::pg_connection& conn,
+                                        const core::psp_payout& payout,
+                                        std::optional<std::int64_t> inbox_id) {
+    storage::payout_failure_booking f{config.psp, payout.id, payout.failure_code, inbox_id};
+    auto done = storage::reverse_failed_payout(conn, f);
+    if (!done) {
+      if (!conn.healthy()) this->conn.reset();
+      return done.err();
+    }
+    using r = storage::payout_failure_outcome::result;
+    switch (done->what) {
+      case r::reversed:
+        core::log::warn("payout failed at the PSP; its booking is reversed",
+                        {{"payout", payout.id},
+                         {"settlement", done->settlement_id},
+                         {"merchants", std::to_string(done->merchants)},
+                         {"reversals", std::to_string(done->journals)},
+                         {"reversed_net", std::to_string(done->reversed_net)},
+                         {"failure_code", payout.failure_code}});
+        return std::string("payout failure reversed");
+      case r::duplicate:
+        return std::string("duplicate");
+      case r::not_booked:
+        core::log::info("payout failed before it was booked; nothing to reverse",
+                        {{"payout", payout.id}});
+        return std::string("ignored: payout never booked");
+      case r::already_processed:
+        return core::make_error(core::errc::invalid_state, "The event was already applied.",
+                                "inbox");
+    }
+    return std::string("payout failure reversed");
+  }
+
+  /// Books a paid payout the engine never booked (its paid event was lost),
+  /// found by reconciliation in the PSP's list. Answers whether it booked.
+  core::result<bool> book_missed(storage::pg_connection& conn, const core::psp_payout& payout) {
+    core::psp_list_query q;
+    q.payout = payout.id;
+    auto bts = balance_transactions(q);
+    if (!bts) return bts.err();
+    storage::payout_booking b;
+    b.psp = config.psp;
+    b.payout = payout;
+    b.balance_transactions = std::move(*bts);
+    auto booked = storage::book_payout(conn, b);
+    if (!booked) return booked.err();
+    if (booked->what != storage::booking_outcome::result::booked) return false;
+    core::log::warn("reconciliation booked a paid payout whose event never arrived",
+                    {{"payout", payout.id},
+                     {"settlement", booked->settlement_id},
+                     {"merchants", std::to_string(booked->merchants)},
+                     {"booked_net", std::to_string(booked->booked_net_minor)}});
+    return true;
   }
 
   /// Books every payout of the settlement report the row names (a PSP that
@@ -316,6 +374,47 @@ struct settlement_state {
         **c, req.psp, std::vector<std::string>(referenced.begin(), referenced.end()));
     if (!known_list) return known_list.err();
     std::set<std::string> known(known_list->begin(), known_list->end());
+    // A paid payout the engine never booked (its payout.paid was lost) is
+    // booked now from the PSP's data, and one booked as paid that the PSP
+    // now lists as failed is reversed (its payout.failed was lost): the
+    // report then compares the books as they should be, and the log and
+    // the run's count say what was caught up.
+    std::vector<core::recon_difference> caught_up;
+    auto caught = [&](const core::psp_payout& po, core::difference_kind kind,
+                      std::string our_status, std::string detail) {
+      // Reported on the day the PSP created the payout, like every record.
+      if (po.created < day->from_s || po.created >= day->to_s) return;
+      core::recon_difference d;
+      d.kind = kind;
+      d.object = core::record_object::payout;
+      d.psp_reference = po.id;
+      // The ledger had no record of it when the day was compared.
+      if (kind != core::difference_kind::missing_in_ledger) d.our_reference = po.id;
+      d.psp_amount_minor = po.amount;
+      d.psp_currency = po.currency;
+      d.psp_status = std::string(core::to_string(po.status));
+      d.our_status = std::move(our_status);
+      d.detail = std::move(detail);
+      caught_up.push_back(std::move(d));
+    };
+    for (const auto& po : pos) {
+      if (po.status == core::payout_status::paid && !known.count(po.id)) {
+        auto booked = book_missed(**c, po);
+        if (!booked) return booked.err();
+        known.insert(po.id);
+        if (*booked)
+          caught(po, core::difference_kind::missing_in_ledger, "",
+                 "The PSP paid this payout but its payout.paid never reached the engine; "
+                 "reconciliation booked it now from the PSP's balance transactions.");
+      } else if (po.status == core::payout_status::failed && known.count(po.id)) {
+        auto reversed = fail_payout(**c, po, std::nullopt);
+        if (!reversed) return reversed.err();
+        if (*reversed == "payout failure reversed")
+          caught(po, core::difference_kind::status_differs, "paid",
+                 "The PSP reports this payout failed but its payout.failed never reached the "
+                 "engine; reconciliation reversed its booking now.");
+      }
+    }
     std::vector<core::recon_record> theirs;
     std::map<std::string, core::recon_record> refunds;
     std::vector<std::string> refund_order;
@@ -367,6 +466,7 @@ struct settlement_state {
     auto ours = storage::our_recon_records(**c, req.psp, wide.from_s, wide.to_s);
     if (!ours) return ours.err();
     auto result = core::reconcile(*ours, theirs, *day);
+    for (auto& d : caught_up) result.differences.push_back(std::move(d));
     storage::recon_run run;
     run.psp = req.psp;
     run.day = req.day;
@@ -380,7 +480,8 @@ struct settlement_state {
                      {"day", req.day},
                      {"psp_records", std::to_string(saved->psp_records)},
                      {"our_records", std::to_string(saved->our_records)},
-                     {"differences", std::to_string(saved->differences)}});
+                     {"differences", std::to_string(saved->differences)},
+                     {"payouts_caught_up", std::to_string(caught_up.size())}});
     return saved;
   }
 };
@@ -416,6 +517,24 @@ settlement_actor::behavior_type settlement_behavior(
       },
       [self](reconcile_atom, const recon_request& req) -> caf::result<recon_run> {
         return reply(self->state.reconcile(req));
+      },
+      [self](suspense_list_atom, bool open_only,
+             std::uint64_t limit) -> caf::result<suspense_items> {
+        auto c = self->state.connection();
+        if (!c) return to_caf_error(c.err());
+        return reply(storage::list_suspense(**c, open_only, limit));
+      },
+      [self](suspense_clear_atom,
+             const suspense_clear_request& req) -> caf::result<storage::suspense_item> {
+        auto c = self->state.connection();
+        if (!c) return to_caf_error(c.err());
+        auto cleared = storage::clear_suspense(**c, req.id, req.account, req.reason, req.actor);
+        if (cleared)
+          core::log::info("suspense item cleared", {{"item", req.id},
+                                                    {"account", req.account},
+                                                    {"actor", req.actor},
+                                                    {"reason", req.reason}});
+        return reply(std::move(cleared));
       },
   };
 }

@@ -228,10 +228,12 @@ void process(worker_pointer self, storage::inbox_row row) {
       if (!event.dispute) return failed(self, row, "the dispute event carries no dispute");
       return record_dispute(self, row, event);
     case core::psp_event_kind::payout_paid:
+    case core::psp_event_kind::payout_failed:
+      // The settlement actor reads the payout and books what its status
+      // says: paid is booked, failed reverses a booking.
       return settle<settle_atom>(self, row);
     case core::psp_event_kind::report_available:
       return settle<settle_report_atom>(self, row);
-    case core::psp_event_kind::payout_failed:
     case core::psp_event_kind::other:
       return record(self, row);
   }

@@ -36,13 +36,19 @@ constexpr std::array chart{
     account_code_info{account_code::dispute_losses, "dispute_losses", account_type::expense,
                       normal_side::debit, scope_kind::merchant,
                       "Disputed sales lost for good (disputes closed as lost)."},
+    account_code_info{account_code::suspense, "suspense", account_type::liability,
+                      normal_side::credit, scope_kind::psp,
+                      "PSP money nobody is known to own yet, until an operator clears it."},
+    account_code_info{account_code::unattributed_cash, "unattributed_cash", account_type::asset,
+                      normal_side::debit, scope_kind::psp,
+                      "What the PSP paid out for suspense money, in no merchant's bank."},
 };
 
 constexpr std::array kinds{
     journal_kind::authorization, journal_kind::capture,  journal_kind::hold_release,
     journal_kind::refund,        journal_kind::fee,      journal_kind::payout,
     journal_kind::settlement,    journal_kind::reversal, journal_kind::dispute,
-    journal_kind::dispute_loss,
+    journal_kind::dispute_loss,  journal_kind::suspense, journal_kind::suspense_clearing,
 };
 
 error invalid(std::string message, std::string param = "entries") {
@@ -197,6 +203,12 @@ account_key disputes(std::string merchant_id) {
 }
 account_key dispute_losses(std::string merchant_id) {
   return {account_code::dispute_losses, std::move(merchant_id)};
+}
+account_key suspense(std::string psp) {
+  return {account_code::suspense, std::move(psp)};
+}
+account_key unattributed_cash(std::string psp) {
+  return {account_code::unattributed_cash, std::move(psp)};
 }
 }  // namespace accounts
 
@@ -400,6 +412,77 @@ result<journal_tx> payout_settlement(const posting_scope& scope,
   tx.memo = "settlement gross " + amount_text(amounts.gross_minor, s->currency) + ", fee " +
             amount_text(amounts.fee_minor, s->currency) + ", net " +
             amount_text(amounts.net_minor, s->currency);
+  return checked(std::move(tx));
+}
+
+namespace {
+
+/// The PSP and currency of a scope whose merchant is not used.
+result<posting_scope> checked_psp_scope(const posting_scope& scope) {
+  if (!valid_account_scope(scope.psp))
+    return invalid("The PSP is not a valid account scope.", "psp");
+  auto cur = canonical_currency(scope.currency);
+  if (!cur) return cur.err();
+  return posting_scope{scope.merchant_id, scope.psp, *cur};
+}
+
+bool out_of_range(std::int64_t v) {
+  return v == std::numeric_limits<std::int64_t>::min();
+}
+
+/// An entry on the side of its sign: debit when positive, credit when
+/// negative.
+ledger_entry signed_line(account_key key, std::int64_t debit_minor, const std::string& currency) {
+  if (debit_minor > 0) return debit(std::move(key), debit_minor, currency);
+  return credit(std::move(key), -debit_minor, currency);
+}
+
+}  // namespace
+
+result<journal_tx> suspense(const posting_scope& scope, const settlement_amounts& line) {
+  auto s = checked_psp_scope(scope);
+  if (!s) return s.err();
+  if (out_of_range(line.gross_minor) || out_of_range(line.fee_minor) ||
+      out_of_range(line.net_minor))
+    return make_error(errc::limit_exceeded, "A suspense amount is out of range.", "amount");
+  auto expected_net = checked_sub(line.gross_minor, line.fee_minor);
+  if (!expected_net || *expected_net != line.net_minor)
+    return invalid("A suspense line's net must equal its amount minus its fee.", "net");
+  if (line.gross_minor == 0 && line.fee_minor == 0)
+    return invalid("A suspense line moves no money.", "amount");
+  journal_tx tx{std::string(journal_kind::suspense), {}, {}};
+  if (line.net_minor != 0)
+    tx.entries.push_back(
+        signed_line(accounts::unattributed_cash(s->psp), line.net_minor, s->currency));
+  if (line.fee_minor != 0)
+    tx.entries.push_back(signed_line(accounts::psp_fees(s->psp), line.fee_minor, s->currency));
+  if (line.gross_minor != 0)
+    tx.entries.push_back(signed_line(accounts::suspense(s->psp), -line.gross_minor, s->currency));
+  tx.memo = "suspense: amount " + amount_text(line.gross_minor, s->currency) + ", fee " +
+            amount_text(line.fee_minor, s->currency) + ", net " +
+            amount_text(line.net_minor, s->currency) + " not attributable";
+  return checked(std::move(tx));
+}
+
+result<journal_tx> suspense_clearing(const posting_scope& scope, std::int64_t amount_minor,
+                                     const account_key& target, std::string_view reason) {
+  auto s = checked_psp_scope(scope);
+  if (!s) return s.err();
+  if (amount_minor == 0 || out_of_range(amount_minor))
+    return invalid("A suspense clearing must move a non-zero amount.", "amount");
+  if (target.code == account_code::suspense)
+    return invalid("A suspense item cannot be cleared to a suspense account.", "account");
+  if (info(target.code).type == account_type::memo)
+    return invalid("A suspense item cannot be cleared to a memo account.", "account");
+  if (!valid_account_scope(target.scope)) return invalid("The account is not valid.", "account");
+  if (reason.empty()) return invalid("A suspense clearing needs a reason.", "reason");
+  journal_tx tx{std::string(journal_kind::suspense_clearing), {}, {}};
+  tx.entries.push_back(signed_line(accounts::suspense(s->psp), amount_minor, s->currency));
+  tx.entries.push_back(signed_line(target, -amount_minor, s->currency));
+  auto memo = "suspense " + amount_text(amount_minor, s->currency) + " cleared to " +
+              target.to_string() + ": " + std::string(reason);
+  if (memo.size() > journal_memo_length_max) memo.resize(journal_memo_length_max);
+  tx.memo = std::move(memo);
   return checked(std::move(tx));
 }
 

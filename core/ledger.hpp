@@ -25,8 +25,7 @@ namespace pay::core {
 enum class account_type : std::uint8_t {
   /// What we are owed or hold: the PSP's receivable, the merchant's bank.
   asset,
-  /// What we owe to others. No account uses it yet; it is here so the
-  /// chart and the schema need no change when one does (merchant payables).
+  /// What we owe to others: suspense (money whose owner is not known yet).
   liability,
   /// Income: captured sales.
   revenue,
@@ -76,6 +75,12 @@ enum class account_code : std::uint8_t {
   disputes,
   /// Expense, per merchant: disputed sales lost for good.
   dispute_losses,
+  /// Liability, per PSP: PSP money nobody is known to own yet (a balance
+  /// transaction the engine cannot attribute), until an operator clears it.
+  suspense,
+  /// Asset, per PSP: what the PSP paid out for suspense money, attributed to
+  /// no merchant's bank.
+  unattributed_cash,
 };
 
 /// One row of the chart of accounts: what the code means and how it behaves.
@@ -147,6 +152,10 @@ account_key auth_hold_offset(std::string merchant_id);
 account_key disputes(std::string merchant_id);
 /// `dispute_losses:{merchant}`.
 account_key dispute_losses(std::string merchant_id);
+/// `suspense:{psp}`.
+account_key suspense(std::string psp);
+/// `unattributed_cash:{psp}`.
+account_key unattributed_cash(std::string psp);
 }  // namespace accounts
 
 /// One line of a journal transaction: a debit or a credit of one account.
@@ -185,6 +194,10 @@ inline constexpr std::string_view reversal = "reversal";
 inline constexpr std::string_view dispute = "dispute";
 /// A lost dispute's open balance realised as a loss.
 inline constexpr std::string_view dispute_loss = "dispute_loss";
+/// PSP money the engine cannot attribute, booked to suspense.
+inline constexpr std::string_view suspense = "suspense";
+/// A suspense item cleared to an account by an operator's decision.
+inline constexpr std::string_view suspense_clearing = "suspense_clearing";
 }  // namespace journal_kind
 
 /// Every kind above; `validate` refuses any other.
@@ -289,6 +302,24 @@ result<journal_tx> settlement(const posting_scope& scope, const settlement_amoun
 /// bank (Dr N, or Cr -N when the PSP takes money back). Refused unless
 /// N = G - F and something moves; a zero line writes no entry.
 result<journal_tx> payout_settlement(const posting_scope& scope, const settlement_amounts& amounts);
+
+/// A balance transaction of a payout that the engine cannot attribute
+/// (unknown charge or refund, an unknown type), booked instead of dropped:
+/// its net N went out in the payout attributed to no merchant
+/// (Dr unattributed_cash N), its fee F was kept by the PSP (Dr psp_fees F),
+/// and its amount A is owed to whoever it turns out to be (Cr suspense A).
+/// Any signs (a negative line goes on the other side); refused unless
+/// N = A - F and something moves. `psp` and `currency` come from `scope`
+/// (its merchant id is not used).
+result<journal_tx> suspense(const posting_scope& scope, const settlement_amounts& line);
+
+/// A suspense amount (signed, as the item's amount: positive is money held
+/// for someone) cleared to `target` by an operator: Dr suspense A /
+/// Cr target A (the other way round for a negative amount). Refused for a
+/// zero amount, a target that is the suspense account itself, or a memo
+/// target.
+result<journal_tx> suspense_clearing(const posting_scope& scope, std::int64_t amount_minor,
+                                     const account_key& target, std::string_view reason);
 
 /// The mirror of `original` (stored as `original_id`): every debit becomes a
 /// credit of the same account and amount and back, so the pair nets to zero.

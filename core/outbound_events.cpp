@@ -21,6 +21,7 @@ constexpr std::array all_types{
     outbound_event_type::refund_failed,
     outbound_event_type::intent_authorization_expiring,
     outbound_event_type::intent_capture_failed,
+    outbound_event_type::payout_failed,
 };
 
 /// The event a recorded transition makes, if any.
@@ -112,6 +113,8 @@ std::string_view to_string(outbound_event_type t) {
       return "refund.succeeded";
     case outbound_event_type::refund_failed:
       return "refund.failed";
+    case outbound_event_type::payout_failed:
+      return "payout.failed";
   }
   return "unknown";
 }
@@ -205,6 +208,29 @@ outbound_event authorization_expiring_event(const payment_intent& pi, std::int64
   e.dedupe_key = std::string(to_string(e.type)) + ":" + pi.id;
   e.created = created;
   e.payload_json = event_json(e, intent_api_json(pi));
+  return e;
+}
+
+outbound_event payout_failed_event(const payout_failure_share& share, std::int64_t created) {
+  outbound_event e;
+  e.id = make_id(outbound_event_id_prefix);
+  e.type = outbound_event_type::payout_failed;
+  e.merchant_id = share.merchant_id;
+  e.object_id = share.psp_payout_id;
+  e.object_version = 1;
+  e.dedupe_key = std::string(to_string(e.type)) + ":" + share.psp_payout_id;
+  e.created = created;
+  std::string body = "{";
+  field(body, "id", json_string(share.psp_payout_id), true);
+  field(body, "object", R"("payout")");
+  field(body, "settlement", json_string(share.settlement_id));
+  field(body, "amount", std::to_string(share.net_minor));
+  field(body, "currency", json_string(share.currency));
+  field(body, "status", R"("failed")");
+  field(body, "failure_code",
+        share.failure_code.empty() ? std::string("null") : json_string(share.failure_code));
+  body += "}";
+  e.payload_json = event_json(e, body);
   return e;
 }
 

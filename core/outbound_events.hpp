@@ -35,6 +35,9 @@ enum class outbound_event_type : std::uint8_t {
   /// A capture the PSP had accepted (capture_pending) or confirmed
   /// (captured) failed: the intent is authorized again.
   intent_capture_failed,
+  /// A payout booked as paid failed at the PSP: the merchant's share of it
+  /// is back on the PSP balance. Once per merchant and payout.
+  payout_failed,
 };
 
 /// "payment_intent.authorized", ..., "refund.failed".
@@ -82,6 +85,20 @@ std::vector<outbound_event> outbound_events_for(const payment_intent& after,
 /// The warning that `pi`'s authorisation lapses at pi.expires_at: one per
 /// intent (its dedupe key is the intent's id).
 outbound_event authorization_expiring_event(const payment_intent& pi, std::int64_t created);
+
+/// The merchant's share of a failed payout, as the event's object.
+struct payout_failure_share {
+  std::string merchant_id;
+  std::string psp_payout_id;   ///< the PSP's payout id
+  std::string settlement_id;   ///< ours, stl_...
+  std::int64_t net_minor = 0;  ///< what the merchant's bank no longer holds
+  std::string currency;
+  std::string failure_code;  ///< the PSP's, may be empty
+};
+
+/// `payout.failed` for one merchant's share; dedupe key "payout.failed:" +
+/// the payout, so a payout's failure is told once per merchant.
+outbound_event payout_failed_event(const payout_failure_share& share, std::int64_t created);
 
 /// The intent as the API shows it (net/intent_codec.cpp writes the same
 /// bytes; a test holds them equal).

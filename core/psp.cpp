@@ -48,6 +48,8 @@ std::string_view to_string(balance_tx_type t) {
       return "dispute";
     case balance_tx_type::other:
       return "other";
+    case balance_tx_type::payout_failure:
+      return "payout_failure";
   }
   return "other";
 }

@@ -133,7 +133,7 @@ enum class psp_event_kind : std::uint8_t {
   intent_changed,  ///< carries the payment intent as it now stands (`intent`)
   refund_changed,  ///< carries the refund as it now stands (`refund`)
   payout_paid,     ///< a payout reached the bank: settlement books it (`object_id`)
-  payout_failed,   ///< a payout failed: recorded
+  payout_failed,   ///< a payout failed: its booking is reversed (settlement actor)
   /// A settlement report is ready at the PSP (`object_id` names it, e.g. its
   /// download URL): settlement reads and books it.
   report_available,
@@ -210,10 +210,13 @@ enum class balance_tx_type : std::uint8_t {
   /// whose source is the dispute): booked with the dispute, matched to it.
   dispute,
   other,  ///< fees, adjustments and the like: settled, never matched to an intent
+  /// A failed payout's money back in the balance (Stripe: `payout_failure`,
+  /// source the failed payout), paid again in a later payout.
+  payout_failure,
 };
 
-/// "charge", "refund", "payout", "dispute", "other" (the names settlement
-/// stores).
+/// "charge", "refund", "payout", "dispute", "other", "payout_failure" (the
+/// names settlement stores).
 std::string_view to_string(balance_tx_type t);
 
 /// Where a payout stands, in the engine's terms.
@@ -253,6 +256,7 @@ struct psp_payout {
   payout_status status = payout_status::pending;
   std::int64_t created = 0;
   std::int64_t arrival_date = 0;
+  std::string failure_code;  ///< why a failed payout failed (Stripe's failure_code), or ""
 };
 
 /// A PSP's settlement report: the payouts it pays and every balance

@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <deque>
-#include <map>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -279,8 +279,9 @@ void serve_metrics(api_state& st, const call_ptr& c) {
               auto now_s = actors::inspector::unix_ms() / 1000;
               for (const auto& d : open) {
                 ++per_psp[d.psp];
-                if (!d.evidence_due_by || (d.status != core::dispute_status::needs_response &&
-                                           d.status != core::dispute_status::warning_needs_response))
+                if (!d.evidence_due_by ||
+                    (d.status != core::dispute_status::needs_response &&
+                     d.status != core::dispute_status::warning_needs_response))
                   continue;
                 auto secs = *d.evidence_due_by - now_s;
                 auto it = nearest.find(d.psp);
@@ -307,10 +308,32 @@ void serve_metrics(api_state& st, const call_ptr& c) {
           auto& t = s->add("payments_reconciliation_last_run_timestamp_seconds",
                            "When the latest reconciliation run of the PSP finished (unix seconds).",
                            {"psp"});
+          auto& pf = s->add("payments_payout_failures_total",
+                            "Booked payouts the PSP reported failed, whose booking was reversed.",
+                            {"psp"});
+          auto& sb = s->add("payments_suspense_balance_minor",
+                            "PSP money booked to suspense and not cleared, by PSP and currency "
+                            "(minor units).",
+                            {"psp", "currency"});
+          auto& so = s->add("payments_suspense_open_items",
+                            "Suspense items neither cleared nor reversed, by PSP and currency.",
+                            {"psp", "currency"});
+          auto& sa = s->add("payments_suspense_oldest_open_timestamp_seconds",
+                            "When the oldest open suspense item was booked (unix seconds).",
+                            {"psp", "currency"});
           for (const auto& line : lines) {
             for (const auto& [kind, count] : line.counts)
               f.samples.push_back({{line.psp, kind}, static_cast<double>(count)});
-            t.samples.push_back({{line.psp}, static_cast<double>(line.finished_at_ms) / 1000.0});
+            if (!line.run_id.empty())
+              t.samples.push_back({{line.psp}, static_cast<double>(line.finished_at_ms) / 1000.0});
+            pf.samples.push_back({{line.psp}, static_cast<double>(line.payout_failures)});
+            for (const auto& x : line.suspense) {
+              sb.samples.push_back({{line.psp, x.currency}, static_cast<double>(x.balance_minor)});
+              so.samples.push_back({{line.psp, x.currency}, static_cast<double>(x.open_items)});
+              if (x.oldest_open_s > 0)
+                sa.samples.push_back(
+                    {{line.psp, x.currency}, static_cast<double>(x.oldest_open_s)});
+            }
           }
           s->finish(self);
         },

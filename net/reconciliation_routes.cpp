@@ -2,6 +2,10 @@
 //   POST /v1/admin/reconciliation/runs        {date, psp?, rerun?}  (admin)
 //   GET  /v1/admin/reconciliation/runs/{id}                           (admin)
 //   GET  /v1/ledger/settlements?payment_intent=...                   (merchant)
+//   GET  /v1/admin/suspense?status=open|all&limit=                    (admin; inspector)
+//   POST /v1/admin/suspense/{id}/clear        {account, reason}       (admin)
+
+#include <charconv>
 
 #include "net/api_context.hpp"
 #include "net/json.hpp"
@@ -149,9 +153,125 @@ void list_settlements(api_state& st, const call_ptr& c) {
       [c](core::error e) { c->fail(e); }, actors::settlements_atom::value, c->merchant.id, *intent);
 }
 
+void write_suspense(json_writer& w, const storage::suspense_item& x) {
+  w.begin_object();
+  w.field("id", x.id);
+  w.field("object", "suspense_item");
+  w.field("psp", x.psp);
+  w.field("status", x.status);
+  w.field("payout", x.payout);
+  w.field("balance_transaction", x.balance_transaction);
+  w.field("type", x.type);
+  w.field("source", x.source);
+  w.field_optional("psp_payment_intent", x.psp_intent);
+  w.field("amount", x.amount);
+  w.field("fee", x.fee);
+  w.field("net", x.net);
+  w.field("currency", x.currency);
+  w.field("reason", x.reason);
+  w.field("transaction", x.transaction_id);
+  w.field("created", x.created_s);
+  w.key("clearing");
+  if (!x.cleared_to) {
+    w.null();
+  } else {
+    w.begin_object();
+    w.field("account", *x.cleared_to);
+    w.field_optional("reason", x.cleared_reason);
+    w.field_optional("actor", x.cleared_by);
+    w.field_optional("transaction", x.clearing_transaction);
+    w.end_object();
+  }
+  w.end_object();
+}
+
+/// Any settlement actor serves suspense: the items of every PSP are in the
+/// one database.
+const actors::settlement_actor* any_settlement(api_state& st, const call_ptr& c) {
+  if (st.actors.settlements.empty()) {
+    c->fail(core::make_error(core::errc::storage_unavailable,
+                             "Settlement is not running in this engine."));
+    return nullptr;
+  }
+  return &st.actors.settlements.begin()->second;
+}
+
+/// GET /v1/admin/suspense: suspense items, newest first; status=open (the
+/// default) or all.
+void list_suspense(api_state& st, const call_ptr& c) {
+  auto status = c->req.query_param("status").value_or("open");
+  if (status != "open" && status != "all")
+    return c->fail(core::make_error(core::errc::invalid_request,
+                                    "status must be \"open\" or \"all\".", "status"));
+  std::uint64_t limit = core::limits::list_limit_max;
+  if (auto given = c->req.query_param("limit")) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(given->data(), given->data() + given->size(), n);
+    if (ec != std::errc{} || end != given->data() + given->size() || n < 1 ||
+        n > core::limits::list_limit_max)
+      return c->fail(core::make_error(core::errc::invalid_request,
+                                      "limit must be an integer from 1 to " +
+                                          std::to_string(core::limits::list_limit_max) + ".",
+                                      "limit"));
+    limit = n;
+  }
+  const auto* settlement = any_settlement(st, c);
+  if (settlement == nullptr) return;
+  ask<actors::suspense_items>(
+      st.sys(), *settlement,
+      [c](actors::suspense_items items) {
+        json_writer w;
+        w.begin_object();
+        w.field("object", "list");
+        w.field("url", "/v1/admin/suspense");
+        w.field("has_more", false);
+        w.key("data");
+        w.begin_array();
+        for (const auto& x : items) write_suspense(w, x);
+        w.end_array();
+        w.end_object();
+        c->answer(json_response(w.take()));
+      },
+      [c](core::error e) { c->fail(e); }, actors::suspense_list_atom::value, status == "open",
+      limit);
+}
+
+/// POST /v1/admin/suspense/{id}/clear {account, reason}: the operator's
+/// decision, booked and audited.
+void clear_suspense(api_state& st, const call_ptr& c) {
+  if (!read_json_body(c)) return;
+  const auto& body = c->body;
+  actors::suspense_clear_request req;
+  req.id = c->params[0];
+  req.actor = "admin";
+  auto text = [&](const char* name, std::string& out) {
+    auto it = body.FindMember(name);
+    if (it == body.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() == 0) {
+      c->fail(core::make_error(core::errc::invalid_request,
+                               std::string("Missing required param: ") + name + ".", name));
+      return false;
+    }
+    out.assign(it->value.GetString(), it->value.GetStringLength());
+    return true;
+  };
+  if (!text("account", req.account) || !text("reason", req.reason)) return;
+  const auto* settlement = any_settlement(st, c);
+  if (settlement == nullptr) return;
+  ask<storage::suspense_item>(
+      st.sys(), *settlement,
+      [c](storage::suspense_item x) {
+        json_writer w;
+        write_suspense(w, x);
+        c->answer(json_response(w.take()));
+      },
+      [c](core::error e) { c->fail(e); }, actors::suspense_clear_atom::value, std::move(req));
+}
+
 }  // namespace
 
 void add_reconciliation_routes(api_state& st) {
+  st.admin_routes.add("GET", "/v1/admin/suspense", &list_suspense);
+  st.admin_routes.add("POST", "/v1/admin/suspense/{id}/clear", &clear_suspense);
   st.admin_routes.add("POST", "/v1/admin/reconciliation/runs", &create_run);
   st.admin_routes.add("GET", "/v1/admin/reconciliation/runs/{id}", &get_run);
   st.routes.add("GET", "/v1/ledger/settlements", &list_settlements);

@@ -720,6 +720,12 @@ net::http_response service::control(const net::http_request& req, const request_
       log_line("info", "refund failed by test control", {{"refund", parts[2]}});
     return from(std::move(answer));
   }
+  if (n == 4 && parts[1] == "payouts" && parts[3] == "fail" && req.method == "POST") {
+    auto answer = store_.fail_payout(parts[2], ctx);
+    if (answer.status == 200)
+      log_line("info", "payout failed by test control", {{"payout", parts[2]}});
+    return from(std::move(answer));
+  }
   if (n == 3 && parts[1] == "balance_transactions" && req.method == "POST") {
     auto answer = store_.alter_balance_transaction(parts[2], p);
     if (answer.status == 200)

@@ -619,9 +619,17 @@ std::string store::payout_json(const payout& po) const {
   w.field("currency", po.currency);
   w.field("description", "STRIPE PAYOUT");
   w.field_null("destination");
-  w.field_null("failure_balance_transaction");
-  w.field_null("failure_code");
-  w.field_null("failure_message");
+  if (po.failure_balance_transaction)
+    w.field("failure_balance_transaction", *po.failure_balance_transaction);
+  else
+    w.field_null("failure_balance_transaction");
+  if (po.failure_code) {
+    w.field("failure_code", *po.failure_code);
+    w.field("failure_message", "The bank account has been closed.");
+  } else {
+    w.field_null("failure_code");
+    w.field_null("failure_message");
+  }
   w.field("livemode", false);
   w.key("metadata");
   w.begin_object();
@@ -1515,6 +1523,35 @@ api_result store::fail_refund(const std::string& id, const request_context& ctx)
   emit("refund.failed", refund_json(r), ctx);
   emit("charge.refund.updated", refund_json(r), ctx);
   return {200, refund_json(r)};
+}
+
+api_result store::fail_payout(const std::string& id, const request_context& ctx) {
+  auto it = payouts_.find(id);
+  if (it == payouts_.end()) return no_such("payout", id, "payout").render();
+  auto& po = it->second;
+  if (po.status != "paid" && po.status != "in_transit")
+    return invalid("Payout " + id + " is " + po.status + "; only a paid payout can fail.", "payout")
+        .render();
+  if (auto full = check_room(room_per_request)) return full->render();
+  balance_transaction bt;
+  bt.id = core::make_id("txn");
+  bt.type = "payout_failure";
+  bt.amount = po.amount;
+  bt.fee = 0;
+  bt.net = po.amount;
+  bt.currency = po.currency;
+  bt.source = po.id;
+  bt.description = "PAYOUT FAILURE (" + po.id + ")";
+  bt.created = now_s();
+  bt.available_on = bt.created;
+  po.status = "failed";
+  po.failure_code = "account_closed";
+  po.failure_balance_transaction = bt.id;
+  ++objects_;
+  bt_order_.push_back(bt.id);
+  balance_transactions_.emplace(bt.id, std::move(bt));
+  emit("payout.failed", payout_json(po), ctx);
+  return {200, payout_json(po)};
 }
 
 api_result store::alter_balance_transaction(const std::string& id, const params& p) {

@@ -148,6 +148,12 @@ class store {
   /// balance transaction gives the money back, the charge's refunded amount
   /// goes down, and `refund.failed` and `charge.refund.updated` are sent.
   api_result fail_refund(const std::string& id, const request_context& ctx);
+  /// Test control: a paid payout fails after the fact, as Stripe's do when
+  /// the bank account is closed: status failed, failure_code
+  /// account_closed, a `payout_failure` balance transaction (source: the
+  /// payout) gives the money back to the balance, paid out again by the next
+  /// settlement run, and `payout.failed` is sent.
+  api_result fail_payout(const std::string& id, const request_context& ctx);
 
   /// Cancels every uncaptured intent whose authorisation lapsed by the
   /// sandbox clock, as Stripe does after 7 days: status canceled,
@@ -265,7 +271,7 @@ class store {
 
   struct balance_transaction {
     std::string id;
-    std::string type;  ///< charge | refund | refund_failure | adjustment | payout
+    std::string type;  ///< charge | refund | refund_failure | adjustment | payout | payout_failure
     /// Stripe's reporting_category when it is not the type (a dispute's
     /// adjustment: dispute, dispute_reversal).
     std::string category;
@@ -287,6 +293,8 @@ class store {
     std::int64_t created = 0;
     std::int64_t arrival_date = 0;
     std::string status;
+    std::optional<std::string> failure_code;
+    std::optional<std::string> failure_balance_transaction;
   };
 
   struct event {

@@ -385,6 +385,22 @@ journal_outcome reverse_capture_booking(pg_connection& conn, const core::payment
   return out;
 }
 
+journal_outcome reverse_in(pg_connection& tx, const std::string& id) {
+  journal_outcome out;
+  auto original = find_transaction(tx, id);
+  if (!original) {
+    out.error = refused(original.err());
+    return out;
+  }
+  auto mirror = core::postings::reversal(original->journal(), original->id);
+  if (!mirror) {
+    out.error = refused(mirror.err());
+    return out;
+  }
+  return insert_journal(tx, *mirror,
+                        post_context{original->intent_id, original->refund_id, original->id});
+}
+
 core::result<std::string> reverse(pg_connection& conn, const std::string& id) {
   auto original = find_transaction(conn, id);
   if (!original) return original.err();

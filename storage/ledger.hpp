@@ -137,6 +137,11 @@ journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& r
 /// capture is refused (the caller's transaction then rolls back).
 journal_outcome reverse_capture_booking(pg_connection& conn, const core::payment_intent& after);
 
+/// The mirror of transaction `id`, inside the caller's transaction (as
+/// insert_journal): refused when unknown; a second reversal fails on
+/// ledger_transactions_reversed_once and rolls the caller back.
+journal_outcome reverse_in(pg_connection& tx, const std::string& id);
+
 /// Posts the reversal of transaction `id` (core::postings::reversal),
 /// pointing at it and at its intent and refund; the original stays.
 /// not_found when unknown, invalid_state (param "reverses") when already

@@ -1,11 +1,14 @@
 #include "storage/settlement.hpp"
 
+#include <chrono>
 #include <utility>
 
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
+#include "core/outbound_events.hpp"
 #include "core/settlement.hpp"
 #include "storage/ledger.hpp"
+#include "storage/outbound_webhooks.hpp"
 
 namespace pay::storage {
 
@@ -43,6 +46,10 @@ struct attributed {
   std::optional<std::string> intent_id;
   std::optional<std::string> refund_id;
   std::optional<std::string> dispute_id;
+  /// A payout_failure line: the failed payout it pays again, and the shares
+  /// of that payout's merchants (amount, fee, net) as it was booked.
+  std::optional<std::string> repays_payout_id;
+  std::vector<core::settlement_line> repay_lines;
 };
 
 std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, attributed& a) {
@@ -66,6 +73,30 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
       a.dispute_id = std::string(r.rows.text(0, 0));
       a.intent_id = std::string(r.rows.text(0, 1));
       a.merchant_id = std::string(r.rows.text(0, 2));
+    }
+  } else if (bt.type == core::balance_tx_type::payout_failure) {
+    // A failed payout's money paid again: to the merchants whose shares the
+    // failure reversed, as they were booked (gross, fee, net), so the
+    // receivable and the fees come back to where the first payout left
+    // them. What the shares do not explain (the failed payout's suspense
+    // lines, a different amount) is left to suspense by the caller.
+    auto f = tx.exec(
+        "SELECT f.payout_id FROM settlement_payout_failures f WHERE f.psp = $1 AND "
+        "f.psp_payout_id = $2",
+        {psp, bt.source});
+    if (!f.ok()) return f.error;
+    if (!f.rows.empty()) {
+      a.repays_payout_id = std::string(f.rows.text(0, 0));
+      auto j = tx.exec(
+          "SELECT merchant_id, gross, fee, net FROM settlement_journals WHERE payout_id = $1 "
+          "ORDER BY merchant_id",
+          {*a.repays_payout_id});
+      if (!j.ok()) return j.error;
+      for (int i = 0; i < j.rows.size(); ++i)
+        a.repay_lines.push_back(core::settlement_line{
+            bt.id + "/" + std::string(j.rows.text(i, 0)), std::string(core::to_string(bt.type)),
+            std::string(j.rows.text(i, 0)), j.rows.int64(i, 1), j.rows.int64(i, 2),
+            j.rows.int64(i, 3), bt.currency});
     }
   } else if (bt.type == core::balance_tx_type::refund) {
     auto r = tx.exec(
@@ -94,6 +125,16 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
   }
   return std::nullopt;
 }
+
+/// A balance transaction (or the unexplained part of one) booked to
+/// suspense.
+struct suspense_line {
+  const core::psp_balance_transaction* bt = nullptr;
+  std::int64_t amount = 0;
+  std::int64_t fee = 0;
+  std::int64_t net = 0;
+  std::string reason;
+};
 
 std::string epoch_s(const std::string& column) {
   return "floor(extract(epoch FROM " + column + "))::bigint";
@@ -133,12 +174,35 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
     std::vector<attributed> items;
     std::vector<core::settlement_line> lines;
     items.reserve(b.balance_transactions.size());
+    // Lines nobody can be found for go to suspense (core::postings::suspense),
+    // except the payout's own balance transaction (type payout), which is
+    // the payout itself, not money of anyone's.
+    std::vector<suspense_line> to_suspense;
     for (const auto& bt : b.balance_transactions) {
       attributed a;
       a.bt = &bt;
       if (auto e = attribute(tx, b.psp, a)) return e;
-      lines.push_back(core::settlement_line{bt.id, std::string(core::to_string(bt.type)),
-                                            a.merchant_id, bt.amount, bt.fee, bt.net, bt.currency});
+      if (a.repays_payout_id) {
+        std::int64_t shares = 0;
+        for (const auto& l : a.repay_lines) {
+          lines.push_back(l);
+          shares += l.net_minor;  // bounded: each was booked, so each fits
+        }
+        if (bt.net != shares)
+          to_suspense.push_back(
+              {&bt, bt.net - shares, 0, bt.net - shares,
+               "pays again failed payout " + bt.source + " beyond its merchants' shares"});
+      } else {
+        lines.push_back(core::settlement_line{bt.id, std::string(core::to_string(bt.type)),
+                                              a.merchant_id, bt.amount, bt.fee, bt.net,
+                                              bt.currency});
+        if (!a.merchant_id && bt.type != core::balance_tx_type::payout)
+          to_suspense.push_back(
+              {&bt, bt.amount, bt.fee, bt.net,
+               bt.type == core::balance_tx_type::payout_failure
+                   ? "pays again payout " + bt.source + ", which the engine never booked as failed"
+                   : "unknown " + std::string(core::to_string(bt.type)) + " " + bt.source});
+      }
       items.push_back(std::move(a));
     }
     auto plan = core::plan_settlement(lines, b.payout.currency);
@@ -146,6 +210,9 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
       refused = plan.err();
       return refusal();
     }
+    // booked_net stays what went to merchants' banks: a payout with
+    // suspense lines is still short of the PSP's amount until they are
+    // cleared, and reconciliation says so.
     auto p = tx.exec(
         "INSERT INTO settlement_payouts (id, psp, psp_payout_id, currency, psp_amount, booked_net, "
         "psp_status, psp_created, unmatched_count, inbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
@@ -169,13 +236,13 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
       auto r = tx.exec(
           "INSERT INTO settlement_items (payout_id, psp, psp_balance_tx_id, type, source, "
           "psp_intent_id, merchant_id, intent_id, refund_id, amount, fee, net, currency, matched, "
-          "psp_created, dispute_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-          "$13, "
-          "$14, to_timestamp($15), $16)",
+          "psp_created, dispute_id, repays_payout_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+          "$10, $11, $12, $13, $14, to_timestamp($15), $16, $17)",
           {out.settlement_id, b.psp, bt.id, std::string(core::to_string(bt.type)), bt.source,
            opt(bt.payment_intent), opt(a.merchant_id), opt(a.intent_id), opt(a.refund_id),
            std::to_string(bt.amount), std::to_string(bt.fee), std::to_string(bt.net), bt.currency,
-           a.merchant_id ? "true" : "false", std::to_string(bt.created), opt(a.dispute_id)});
+           (a.merchant_id || a.repays_payout_id) ? "true" : "false", std::to_string(bt.created),
+           opt(a.dispute_id), opt(a.repays_payout_id)});
       if (!r.ok()) return r.error;
     }
     for (const auto& m : plan->merchants) {
@@ -195,6 +262,28 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
            std::to_string(m.amounts.gross_minor), std::to_string(m.amounts.fee_minor),
            std::to_string(m.amounts.net_minor)});
       if (!r.ok()) return r.error;
+    }
+    for (const auto& l : to_suspense) {
+      if (l.amount == 0 && l.fee == 0) continue;
+      auto journal = core::postings::suspense(core::posting_scope{"", b.psp, b.payout.currency},
+                                              {l.amount, l.fee, l.net});
+      if (!journal) {
+        refused = journal.err();
+        return refusal();
+      }
+      journal->memo = "payout " + b.payout.id + ", " + l.bt->id + ": " + journal->memo;
+      auto posted = insert_journal(tx, *journal, {});
+      if (!posted.ok()) return posted.error;
+      auto r = tx.exec(
+          "INSERT INTO suspense_items (id, psp, payout_id, psp_balance_tx_id, type, source, "
+          "psp_intent_id, amount, fee, net, currency, reason, transaction_id) VALUES ($1, $2, $3, "
+          "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+          {core::make_id("sus"), b.psp, out.settlement_id, l.bt->id,
+           std::string(core::to_string(l.bt->type)), l.bt->source, opt(l.bt->payment_intent),
+           std::to_string(l.amount), std::to_string(l.fee), std::to_string(l.net),
+           b.payout.currency, l.reason.substr(0, 200), posted.transaction_id});
+      if (!r.ok()) return r.error;
+      ++out.suspense_items;
     }
     out.merchants = plan->merchants.size();
     out.items = items.size();
@@ -321,9 +410,12 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
   }
   // Payouts we booked: what we booked to banks, by the PSP's time.
   auto payouts = conn.exec(
-      "SELECT id, psp_payout_id, booked_net, currency, psp_status, " + epoch_s("psp_created") +
-          " FROM settlement_payouts WHERE psp = $1 AND psp_created >= to_timestamp($2) AND "
-          "psp_created < to_timestamp($3)",
+      "SELECT p.id, p.psp_payout_id, p.booked_net, p.currency, CASE WHEN f.payout_id IS NOT "
+      "NULL THEN 'failed' ELSE p.psp_status END, " +
+          epoch_s("p.psp_created") +
+          " FROM settlement_payouts p LEFT JOIN settlement_payout_failures f ON f.payout_id = "
+          "p.id WHERE p.psp = $1 AND p.psp_created >= to_timestamp($2) AND "
+          "p.psp_created < to_timestamp($3)",
       args);
   if (!payouts.ok()) return to_core_error(*payouts.error);
   for (int i = 0; i < payouts.rows.size(); ++i) {
@@ -505,6 +597,23 @@ core::result<std::vector<recon_metrics_line>> reconciliation_metrics(pg_connecti
     if (auto e = load_counts(conn, line.run_id, line.counts)) return to_core_error(*e);
     out.push_back(std::move(line));
   }
+  auto line_of = [&](const std::string& psp) -> recon_metrics_line& {
+    for (auto& l : out)
+      if (l.psp == psp) return l;
+    recon_metrics_line l;
+    l.psp = psp;
+    out.push_back(std::move(l));
+    return out.back();
+  };
+  auto failures =
+      conn.exec("SELECT psp, count(*) FROM settlement_payout_failures GROUP BY psp ORDER BY psp");
+  if (!failures.ok()) return to_core_error(*failures.error);
+  for (int i = 0; i < failures.rows.size(); ++i)
+    line_of(std::string(failures.rows.text(i, 0))).payout_failures = failures.rows.int64(i, 1);
+  auto suspense = suspense_balances(conn);
+  if (!suspense) return suspense.err();
+  for (const auto& b : *suspense)
+    line_of(b.psp).suspense.push_back({b.currency, b.balance_minor, b.open_items, b.oldest_open_s});
   return out;
 }
 
@@ -524,11 +633,12 @@ core::status settled_psp_window(pg_connection& conn, const std::string& psp, std
     core::psp_balance_transaction bt;
     bt.id = items.rows.text(r, 0);
     auto type = items.rows.text(r, 1);
-    bt.type = type == "charge"    ? core::balance_tx_type::charge
-              : type == "refund"  ? core::balance_tx_type::refund
-              : type == "payout"  ? core::balance_tx_type::payout
-              : type == "dispute" ? core::balance_tx_type::dispute
-                                  : core::balance_tx_type::other;
+    bt.type = type == "charge"           ? core::balance_tx_type::charge
+              : type == "refund"         ? core::balance_tx_type::refund
+              : type == "payout"         ? core::balance_tx_type::payout
+              : type == "dispute"        ? core::balance_tx_type::dispute
+              : type == "payout_failure" ? core::balance_tx_type::payout_failure
+                                         : core::balance_tx_type::other;
     bt.amount = items.rows.int64(r, 2);
     bt.fee = items.rows.int64(r, 3);
     bt.net = items.rows.int64(r, 4);
@@ -558,6 +668,266 @@ core::status settled_psp_window(pg_connection& conn, const std::string& psp, std
     payouts.push_back(std::move(p));
   }
   return core::status::ok();
+}
+
+core::result<payout_failure_outcome> reverse_failed_payout(pg_connection& conn,
+                                                           const payout_failure_booking& f) {
+  payout_failure_outcome out;
+  std::optional<core::error> refused;
+  bool already = false;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    out = payout_failure_outcome{};
+    auto mark = [&](const std::string& outcome) -> std::optional<db_error> {
+      if (!f.inbox_id) return std::nullopt;
+      auto r = tx.exec(
+          "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = $2 "
+          "WHERE id = $1 AND processed_at IS NULL",
+          {std::to_string(*f.inbox_id), outcome});
+      if (!r.ok()) return r.error;
+      if (r.rows.affected() == 0) {
+        already = true;
+        return refusal();
+      }
+      auto d = tx.exec(
+          "UPDATE dead_letters SET resolved_at = clock_timestamp() WHERE inbox_id = $1 AND "
+          "resolved_at IS NULL",
+          {std::to_string(*f.inbox_id)});
+      if (!d.ok()) return d.error;
+      return std::nullopt;
+    };
+    // The payout row is append-only: a lock on its key orders a failure
+    // with a concurrent booking of the same payout.
+    auto lock = tx.exec("SELECT pg_advisory_xact_lock(hashtext('payout:' || $1 || ':' || $2))",
+                        {f.psp, f.psp_payout_id});
+    if (!lock.ok()) return lock.error;
+    auto p =
+        tx.exec("SELECT id, currency FROM settlement_payouts WHERE psp = $1 AND psp_payout_id = $2",
+                {f.psp, f.psp_payout_id});
+    if (!p.ok()) return p.error;
+    if (p.rows.empty()) {
+      out.what = payout_failure_outcome::result::not_booked;
+      return mark("ignored: payout failed before it was booked");
+    }
+    out.settlement_id = p.rows.text(0, 0);
+    std::string currency(p.rows.text(0, 1));
+    auto ins = tx.exec(
+        "INSERT INTO settlement_payout_failures (payout_id, psp, psp_payout_id, failure_code, "
+        "reversed_net, inbox_id) SELECT $1, $2, $3, $4, coalesce(sum(net), 0), $5 FROM "
+        "settlement_journals WHERE payout_id = $1 ON CONFLICT DO NOTHING RETURNING reversed_net",
+        {out.settlement_id, f.psp, f.psp_payout_id, f.failure_code.substr(0, 100),
+         f.inbox_id ? pg_param{std::to_string(*f.inbox_id)} : pg_param{}});
+    if (!ins.ok()) return ins.error;
+    if (ins.rows.empty()) {
+      out.what = payout_failure_outcome::result::duplicate;
+      return mark("duplicate: payout failure already booked");
+    }
+    out.reversed_net = ins.rows.int64(0, 0);
+    if (auto e = mark("payout failure reversed")) return e;
+    // Every journal the booking wrote, merchants' shares first.
+    auto journals = tx.exec(
+        "SELECT transaction_id, merchant_id, net FROM settlement_journals WHERE payout_id = $1 "
+        "ORDER BY merchant_id",
+        {out.settlement_id});
+    if (!journals.ok()) return journals.error;
+    auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    std::vector<core::outbound_event> events;
+    for (int i = 0; i < journals.rows.size(); ++i) {
+      std::string merchant(journals.rows.text(i, 1));
+      auto net = journals.rows.int64(i, 2);
+      auto rev = reverse_in(tx, std::string(journals.rows.text(i, 0)));
+      if (!rev.ok()) return rev.error;
+      ++out.journals;
+      ++out.merchants;
+      auto a = tx.exec(
+          "INSERT INTO audit_events (merchant_id, actor, action, cause, data) VALUES ($1, "
+          "'psp:' || $2, 'payout_failed', 'the PSP reports the payout failed; its booking is "
+          "reversed', jsonb_build_object('payout', $3::text, 'settlement', $4::text, 'net', "
+          "$5::bigint, 'currency', $6::text, 'failure_code', $7::text, 'reversal', $8::text))",
+          {merchant, f.psp, f.psp_payout_id, out.settlement_id, std::to_string(net), currency,
+           f.failure_code, rev.transaction_id});
+      if (!a.ok()) return a.error;
+      events.push_back(core::payout_failed_event(
+          {merchant, f.psp_payout_id, out.settlement_id, net, currency, f.failure_code}, created));
+    }
+    auto suspense =
+        tx.exec("SELECT transaction_id FROM suspense_items WHERE payout_id = $1 ORDER BY id",
+                {out.settlement_id});
+    if (!suspense.ok()) return suspense.error;
+    for (int i = 0; i < suspense.rows.size(); ++i) {
+      auto rev = reverse_in(tx, std::string(suspense.rows.text(i, 0)));
+      if (!rev.ok()) return rev.error;
+      ++out.journals;
+    }
+    if (auto e = append_outbound_events(tx, events)) return e;
+    return std::nullopt;
+  });
+  if (already) {
+    out.what = payout_failure_outcome::result::already_processed;
+    return out;
+  }
+  if (refused) return *refused;
+  if (failed) return to_core_error(*failed);
+  return out;
+}
+
+namespace {
+
+const std::string suspense_columns =
+    "s.id, s.psp, p.psp_payout_id, s.psp_balance_tx_id, s.type, s.source, s.psp_intent_id, "
+    "s.amount, s.fee, s.net, s.currency, s.reason, s.transaction_id, " +
+    epoch_s("s.created_at") +
+    ", CASE WHEN c.item_id IS NOT NULL THEN 'cleared' WHEN r.id IS NOT NULL THEN 'reversed' "
+    "ELSE 'open' END, c.target_account, c.reason, c.actor, c.transaction_id";
+
+const std::string suspense_from =
+    " FROM suspense_items s JOIN settlement_payouts p ON p.id = s.payout_id "
+    "LEFT JOIN suspense_clearings c ON c.item_id = s.id "
+    "LEFT JOIN ledger_transactions r ON r.reverses = s.transaction_id ";
+
+suspense_item suspense_of(const pg_rows& rows, int i) {
+  suspense_item x;
+  x.id = rows.text(i, 0);
+  x.psp = rows.text(i, 1);
+  x.payout = rows.text(i, 2);
+  x.balance_transaction = rows.text(i, 3);
+  x.type = rows.text(i, 4);
+  x.source = rows.text(i, 5);
+  x.psp_intent = rows.optional_text(i, 6);
+  x.amount = rows.int64(i, 7);
+  x.fee = rows.int64(i, 8);
+  x.net = rows.int64(i, 9);
+  x.currency = rows.text(i, 10);
+  x.reason = rows.text(i, 11);
+  x.transaction_id = rows.text(i, 12);
+  x.created_s = rows.int64(i, 13);
+  x.status = rows.text(i, 14);
+  x.cleared_to = rows.optional_text(i, 15);
+  x.cleared_reason = rows.optional_text(i, 16);
+  x.cleared_by = rows.optional_text(i, 17);
+  x.clearing_transaction = rows.optional_text(i, 18);
+  return x;
+}
+
+}  // namespace
+
+core::result<std::vector<suspense_item>> list_suspense(pg_connection& conn, bool open_only,
+                                                       std::size_t limit) {
+  auto r = conn.exec("SELECT " + suspense_columns + suspense_from +
+                         (open_only ? "WHERE c.item_id IS NULL AND r.id IS NULL " : "") +
+                         "ORDER BY s.created_at DESC, s.id DESC LIMIT $1",
+                     {std::to_string(limit)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<suspense_item> out;
+  for (int i = 0; i < r.rows.size(); ++i) out.push_back(suspense_of(r.rows, i));
+  return out;
+}
+
+core::result<suspense_item> find_suspense(pg_connection& conn, const std::string& id) {
+  auto r = conn.exec("SELECT " + suspense_columns + suspense_from + "WHERE s.id = $1", {id});
+  if (!r.ok()) return to_core_error(*r.error);
+  if (r.rows.empty())
+    return core::make_error(core::errc::not_found, "No such suspense item: " + id, "id");
+  return suspense_of(r.rows, 0);
+}
+
+core::result<suspense_item> clear_suspense(pg_connection& conn, const std::string& id,
+                                           const std::string& target, const std::string& reason,
+                                           const std::string& actor) {
+  auto key = core::parse_account_key(target);
+  if (!key)
+    return core::make_error(core::errc::invalid_request,
+                            "account must be a chart account as code:scope, e.g. "
+                            "psp_fees:stripe or merchant_revenue:mch_...",
+                            "account");
+  if (reason.empty() || reason.size() > 500)
+    return core::make_error(core::errc::invalid_request, "reason is required: 1 to 500 characters.",
+                            "reason");
+  std::optional<core::error> refused;
+  auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
+    // Clearings of one item run one at a time, so the checks below hold.
+    auto lock = tx.exec("SELECT pg_advisory_xact_lock(hashtext('suspense:' || $1))", {id});
+    if (!lock.ok()) return lock.error;
+    auto r = tx.exec("SELECT " + suspense_columns + suspense_from + "WHERE s.id = $1", {id});
+    if (!r.ok()) return r.error;
+    if (r.rows.empty()) {
+      refused = core::make_error(core::errc::not_found, "No such suspense item: " + id, "id");
+      return refusal();
+    }
+    auto item = suspense_of(r.rows, 0);
+    if (item.status != "open") {
+      refused =
+          core::make_error(core::errc::invalid_state,
+                           "Suspense item " + id + " is " + item.status +
+                               (item.status == "cleared" ? " already." : ": its payout failed."),
+                           "id");
+      return refusal();
+    }
+    const auto& info = core::info(key->code);
+    if (info.scope == core::scope_kind::merchant) {
+      auto m = tx.exec("SELECT 1 FROM merchants WHERE id = $1", {key->scope});
+      if (!m.ok()) return m.error;
+      if (m.rows.empty()) {
+        refused =
+            core::make_error(core::errc::not_found, "No such merchant: " + key->scope, "account");
+        return refusal();
+      }
+    } else if (key->scope != item.psp) {
+      refused =
+          core::make_error(core::errc::invalid_request,
+                           "A PSP account must be the item's PSP (" + item.psp + ").", "account");
+      return refusal();
+    }
+    auto journal = core::postings::suspense_clearing(
+        core::posting_scope{"", item.psp, item.currency}, item.amount, *key, reason);
+    if (!journal) {
+      refused = journal.err();
+      return refusal();
+    }
+    auto posted = insert_journal(tx, *journal, {});
+    if (!posted.ok()) return posted.error;
+    auto c = tx.exec(
+        "INSERT INTO suspense_clearings (item_id, target_account, reason, actor, transaction_id) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        {id, key->to_string(), reason, actor, posted.transaction_id});
+    if (!c.ok()) return c.error;
+    if (info.scope == core::scope_kind::merchant) {
+      auto a = tx.exec(
+          "INSERT INTO audit_events (merchant_id, actor, action, cause, data) VALUES ($1, $2, "
+          "'suspense_cleared', $3, jsonb_build_object('item', $4::text, 'account', $5::text, "
+          "'amount', $6::bigint, 'currency', $7::text, 'transaction', $8::text))",
+          {key->scope, actor, reason, id, key->to_string(), std::to_string(item.amount),
+           item.currency, posted.transaction_id});
+      if (!a.ok()) return a.error;
+    }
+    return std::nullopt;
+  });
+  if (refused) return *refused;
+  if (failed) return to_core_error(*failed);
+  return find_suspense(conn, id);
+}
+
+core::result<std::vector<suspense_balance>> suspense_balances(pg_connection& conn) {
+  auto r = conn.exec(
+      "WITH bal AS (SELECT a.scope AS psp, a.currency, sum(e.credit) - sum(e.debit) AS balance "
+      "FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE a.code = "
+      "'suspense' GROUP BY a.scope, a.currency), "
+      "open AS (SELECT s.psp, s.currency, count(*) AS n, " +
+      epoch_s("min(s.created_at)") +
+      " AS oldest FROM suspense_items s LEFT JOIN suspense_clearings c ON c.item_id = s.id "
+      "LEFT JOIN ledger_transactions r ON r.reverses = s.transaction_id WHERE c.item_id IS "
+      "NULL AND r.id IS NULL GROUP BY s.psp, s.currency) "
+      "SELECT coalesce(bal.psp, open.psp), coalesce(bal.currency, open.currency), "
+      "coalesce(bal.balance, 0)::bigint, coalesce(open.n, 0)::bigint, coalesce(open.oldest, "
+      "0)::bigint FROM bal FULL JOIN open ON open.psp = bal.psp AND open.currency = "
+      "bal.currency ORDER BY 1, 2");
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<suspense_balance> out;
+  for (int i = 0; i < r.rows.size(); ++i)
+    out.push_back(suspense_balance{std::string(r.rows.text(i, 0)), std::string(r.rows.text(i, 1)),
+                                   r.rows.int64(i, 2), r.rows.int64(i, 3), r.rows.int64(i, 4)});
+  return out;
 }
 
 }  // namespace pay::storage

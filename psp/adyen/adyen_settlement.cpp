@@ -262,6 +262,14 @@ std::optional<adyen_settlement_report> parse_adyen_settlement_report(std::string
       t.type = core::balance_tx_type::charge;
     } else if (type == "Refunded") {
       t.type = core::balance_tx_type::refund;
+    } else if (type == "Chargeback" || type == "ChargebackReversed" || type == "SecondChargeback" ||
+               type == "ChargebackCorrection" || type == "ChargebackReversedCorrection") {
+      // A chargeback's money: the dispute is known by its payment (as
+      // adyen_webhooks.cpp names it), so the line is matched to the dispute
+      // the CHARGEBACK notification booked; a chargeback the engine never
+      // heard of is unmatched and goes to suspense, never failing the report.
+      t.type = core::balance_tx_type::dispute;
+      if (!psp.empty()) t.source = psp;
     } else {
       t.type = core::balance_tx_type::other;
     }

@@ -414,6 +414,7 @@ std::optional<core::psp_payout> payout_of(const rapidjson::Value& v, std::string
     return std::nullopt;
   }
   out.status = *mapped;
+  out.failure_code = string_member(v, "failure_code");
   return out;
 }
 

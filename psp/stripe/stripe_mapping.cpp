@@ -39,6 +39,7 @@ core::balance_tx_type stripe_balance_tx_type(std::string_view t) {
   // second movement, positive (source: the refund).
   if (t == "refund" || t == "refund_failure") return balance_tx_type::refund;
   if (t == "payout") return balance_tx_type::payout;
+  if (t == "payout_failure") return balance_tx_type::payout_failure;
   return balance_tx_type::other;
 }
 

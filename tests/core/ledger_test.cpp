@@ -360,7 +360,7 @@ TEST_CASE("Account keys print as code and scope and parse back") {
 
 TEST_CASE("The chart of accounts lists every code in order with its type and normal side") {
   auto chart = chart_of_accounts();
-  REQUIRE(chart.size() == 9);
+  REQUIRE(chart.size() == 11);
   for (std::size_t i = 0; i < chart.size(); ++i) {
     CHECK(static_cast<std::size_t>(chart[i].code) == i);
     CHECK(parse_account_type(to_string(chart[i].type)) == chart[i].type);

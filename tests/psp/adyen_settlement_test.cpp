@@ -147,3 +147,35 @@ TEST_CASE("adyen settlement report: strict errors", "[adyen][settlement]") {
   CHECK(isk->transactions[0].amount == 10);
   CHECK(isk->transactions[0].created == 1717401600);  // 09:00 at +01:00
 }
+
+TEST_CASE("adyen settlement report: chargeback lines are the dispute's money, never a failure",
+          "[adyen][settlement]") {
+  auto csv =
+      header +
+      "C,M,PSP1,r1,visa,2024-06-03 09:00:00,UTC,Settled,CAP1,EUR,,100.00,1,EUR,,98.00,2.00,,,,v,"
+      "r1,9\n"
+      "C,M,PSP1,r1,visa,2024-06-03 10:00:00,UTC,Chargeback,CB1,EUR,40.00,,1,EUR,40.00,,,,,,v,r1,9\n"
+      "C,M,PSP1,r1,visa,2024-06-03 11:00:00,UTC,ChargebackReversed,CB2,EUR,,40.00,1,EUR,,40.00,,,,"
+      ",v,r1,9\n"
+      "C,M,PSP9,r9,visa,2024-06-03 12:00:00,UTC,SecondChargeback,CB3,EUR,5.00,,1,EUR,5.00,,,,,,v,"
+      "r9,9\n"
+      "C,M,,,,2024-06-04 09:00:00,UTC,MerchantPayout,,,,,,EUR,93.00,,,,,,,,9\n";
+  std::string error;
+  auto r = parse_adyen_settlement_report(csv, error);
+  INFO(error);
+  REQUIRE(r);
+  REQUIRE(r->transactions.size() == 4);
+  const auto& cb = r->transactions[1];
+  CHECK(cb.type == balance_tx_type::dispute);
+  CHECK(cb.amount == -4000);
+  CHECK(cb.net == -4000);
+  // Known by its payment, as the CHARGEBACK notification names the dispute.
+  CHECK(cb.source == "PSP1");
+  CHECK(cb.id == "Chargeback:CB1");
+  CHECK(r->transactions[2].type == balance_tx_type::dispute);
+  CHECK(r->transactions[2].amount == 4000);
+  CHECK(r->transactions[3].type == balance_tx_type::dispute);
+  CHECK(r->transactions[3].source == "PSP9");
+  REQUIRE(r->payouts.size() == 1);
+  CHECK(r->payouts[0].amount == 9300);
+}

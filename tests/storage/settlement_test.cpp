@@ -41,8 +41,8 @@ struct fixture {
   storage::payout_booking booking() const {
     storage::payout_booking b;
     b.psp = "sandbox";
-    b.payout = core::psp_payout{"po_1",        941 + 455,    "usd", core::payout_status::paid,
-                                1'795'478'600, 1'795'478'600};
+    b.payout = core::psp_payout{"po_1",        941 + 455,     "usd", core::payout_status::paid,
+                                1'795'478'600, 1'795'478'600, ""};
     b.balance_transactions = {
         bt("txn_1", core::balance_tx_type::charge, 1000, 59, "ch_1", "pi_psp"),
         bt("txn_2", core::balance_tx_type::charge, 500, 45, "ch_2", "pi_unknown")};

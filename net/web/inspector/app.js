@@ -224,6 +224,27 @@
     ];
   }
 
+  async function viewSuspense() {
+    const list = await api('GET', '/v1/admin/suspense?status=all');
+    const rows = list.data.map((x) => el('tr', { 'data-suspense': x.id },
+      el('td', {}, x.id),
+      el('td', {}, x.psp),
+      el('td', {}, badge(x.status, x.status === 'open' ? 'warn' : 'ok')),
+      el('td', {}, x.type + ' ' + x.source),
+      el('td', {}, x.payout),
+      el('td', { class: 'num' }, x.amount + ' ' + x.currency),
+      el('td', { class: 'num' }, String(x.fee)),
+      el('td', {}, x.reason),
+      el('td', {}, x.clearing ? x.clearing.account + ': ' + (x.clearing.reason || '') : '-')));
+    return [
+      el('h2', {}, 'Suspense'),
+      el('p', {}, 'PSP money the engine could not attribute, booked to suspense; an operator ' +
+        'clears an item with POST /v1/admin/suspense/{id}/clear {account, reason}.'),
+      table('suspense-table', ['item', 'PSP', 'status', 'balance transaction', 'payout',
+        { label: 'amount', num: true }, { label: 'fee', num: true }, 'why', 'cleared to'], rows),
+    ];
+  }
+
   async function replay(id) {
     const path = id ? `/v1/admin/dead_letters/${encodeURIComponent(id)}/replay`
       : '/v1/admin/dead_letters/replay';
@@ -383,7 +404,7 @@
   function route() {
     const hash = decodeURIComponent(location.hash.slice(1));
     if (hash.startsWith('intent/')) return { name: 'intent', arg: hash.slice(7) };
-    if (['gateways', 'webhooks', 'outbound', 'ledger', 'disputes'].includes(hash)) {
+    if (['gateways', 'webhooks', 'outbound', 'ledger', 'disputes', 'suspense'].includes(hash)) {
       return { name: hash };
     }
     return { name: 'actors' };
@@ -403,6 +424,7 @@
       else if (r.name === 'outbound') nodes = await viewOutbound();
       else if (r.name === 'ledger') nodes = await viewLedger();
       else if (r.name === 'disputes') nodes = await viewDisputes();
+      else if (r.name === 'suspense') nodes = await viewSuspense();
       else nodes = await viewActors();
       if (mine !== generation) return;
       const view = $('view');
