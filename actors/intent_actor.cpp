@@ -594,7 +594,7 @@ struct create_hooks {
   std::function<bool(const core::psp_failure&)> failover;
   /// Learns that the intent was written.
   std::function<void(const core::payment_intent&)> created;
-  /// Appended to the create's audit cause: "routed to adyen: stripe breaker open".
+  /// Appended to the create's audit cause, e.g. "routed to B: A breaker open".
   std::string note;
 };
 
@@ -696,10 +696,10 @@ void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
 
 /// Finds and cancels what failed-over attempts may have left at their PSPs,
 /// in the background (the create's answer does not wait): the create is
-/// sent again with the attempt's PSP key, so the PSP answers the intent it
-/// made then (Stripe: the same intent; Adyen: the same session), and that
-/// is canceled. A PSP that refuses the cancel (Adyen: a session is no
-/// payment, it lapses by itself) leaves it to expire. Each outcome is
+/// sent again with the attempt's PSP key, so the PSP answers the intent (or
+/// checkout session) it made then, and that is canceled. A PSP that refuses
+/// the cancel (a checkout session is no payment; it lapses by itself) leaves
+/// it to expire. Each outcome is
 /// recorded once (routing_orphans).
 void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
   for (const auto& orphan : walk->orphans) {

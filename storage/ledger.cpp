@@ -314,53 +314,50 @@ core::result<stored_transaction> find_transaction(pg_connection& conn, const std
   return t;
 }
 
-journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& refund_id) {
-  journal_outcome out;
-  auto r = conn.exec(
-      "SELECT id FROM ledger_transactions WHERE refund_id = $1 AND kind = $2 ORDER BY created_at",
-      {refund_id, std::string(core::journal_kind::refund)});
+namespace {
+
+/// The id of the one booking `sql` finds with `params`, for a reversal: a
+/// database error, or a refusal when it finds none or several (`what` names
+/// what was looked for), in `out.error`.
+std::optional<std::string> sole_booking(pg_connection& conn, std::string_view sql,
+                                        const std::vector<pg_param>& params,
+                                        const std::string& what, journal_outcome& out) {
+  auto r = conn.exec(sql, params);
   if (!r.ok()) {
     out.error = std::move(r.error);
-    return out;
+    return std::nullopt;
   }
   if (r.rows.size() != 1) {
-    out.error = refused(core::make_error(
-        core::errc::invalid_state, "refund " + refund_id + " has " + std::to_string(r.rows.size()) +
-                                       " bookings; expected exactly one to reverse"));
-    return out;
+    out.error = refused(core::make_error(core::errc::invalid_state,
+                                         what + " has " + std::to_string(r.rows.size()) +
+                                             " bookings; expected exactly one to reverse"));
+    return std::nullopt;
   }
-  auto original = find_transaction(conn, std::string(r.rows.text(0, 0)));
-  if (!original) {
-    out.error = refused(original.err());
-    return out;
-  }
-  auto mirror = core::postings::reversal(original->journal(), original->id);
-  if (!mirror) {
-    out.error = refused(mirror.err());
-    return out;
-  }
+  return std::string(r.rows.text(0, 0));
+}
+
+}  // namespace
+
+journal_outcome reverse_refund_booking(pg_connection& conn, const std::string& refund_id) {
+  journal_outcome out;
+  auto id = sole_booking(
+      conn, "SELECT id FROM ledger_transactions WHERE refund_id = $1 AND kind = $2",
+      {refund_id, std::string(core::journal_kind::refund)}, "refund " + refund_id, out);
+  if (!id) return out;
   // A second reversal of the same booking fails on ledger_transactions_reversed_once.
-  return insert_journal(conn, *mirror,
-                        post_context{original->intent_id, original->refund_id, original->id});
+  return reverse_in(conn, *id);
 }
 
 journal_outcome reverse_capture_booking(pg_connection& conn, const core::payment_intent& after) {
   journal_outcome out;
-  auto r = conn.exec(
+  auto id = sole_booking(
+      conn,
       "SELECT t.id FROM ledger_transactions t WHERE t.intent_id = $1 AND t.kind = $2 AND NOT "
-      "EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.reverses = t.id) ORDER BY t.created_at",
-      {after.id, std::string(core::journal_kind::capture)});
-  if (!r.ok()) {
-    out.error = std::move(r.error);
-    return out;
-  }
-  if (r.rows.size() != 1) {
-    out.error = refused(core::make_error(
-        core::errc::invalid_state, "intent " + after.id + " has " + std::to_string(r.rows.size()) +
-                                       " unreversed captures; expected exactly one to reverse"));
-    return out;
-  }
-  auto original = find_transaction(conn, std::string(r.rows.text(0, 0)));
+      "EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.reverses = t.id)",
+      {after.id, std::string(core::journal_kind::capture)},
+      "intent " + after.id + "'s unreversed capture", out);
+  if (!id) return out;
+  auto original = find_transaction(conn, *id);
   if (!original) {
     out.error = refused(original.err());
     return out;
