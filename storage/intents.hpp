@@ -57,6 +57,11 @@ struct intent_write {
   /// `refund` failed at the PSP after it was booked: its booking is
   /// reversed in the same transaction (reverse_refund_booking).
   bool reverses_refund = false;
+  /// With `idempotency_id`: the request's final answer, stored with the
+  /// change in the same transaction (recovery point `finished`, the lease
+  /// released), so a create's intent, audit row and answer commit together.
+  std::optional<int> answer_status = std::nullopt;
+  std::string answer_body = {};
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when
