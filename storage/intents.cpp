@@ -222,9 +222,9 @@ std::optional<db_error> insert_fused(pg_connection& conn, const intent_write& w,
          "::bigint)) RETURNING id)";
   sql +=
       ", a AS (INSERT INTO audit_events (merchant_id, intent_id, actor, action, from_status, "
-      "to_status, version, cause, data) VALUES ($10, $1, " +
-      p.add(a.actor) + ", " + p.add(a.action) + ", " +
-      p.add(a.from ? pg_param{std::string(core::to_string(*a.from))} : pg_param{}) + ", " +
+      "to_status, version, cause, data) VALUES (" +
+      p.add(pi.merchant_id) + ", " + p.add(pi.id) + ", " + p.add(a.actor) + ", " + p.add(a.action) +
+      ", " + p.add(a.from ? pg_param{std::string(core::to_string(*a.from))} : pg_param{}) + ", " +
       p.add(a.to ? pg_param{std::string(core::to_string(*a.to))} : pg_param{}) + ", 0, " +
       p.add(a.cause) + ", " + p.add(a.data_json) + "::jsonb))";
   if (!events.empty()) {
