@@ -73,6 +73,11 @@ engine_metrics::engine_metrics()
       webhook_dead_lettered(registry.add_counter(
           "payments_webhook_dead_lettered_total",
           "Webhook events moved to the dead letters after their retries were spent.", {"psp"})),
+      webhook_foreign(registry.add_counter(
+          "payments_webhook_foreign_total",
+          "Webhook events about PSP intents that are not the engine's (another system on the "
+          "same PSP account), recorded as foreign and not retried.",
+          {"psp"})),
       scrape_errors(registry.add_counter(
           "payments_scrape_errors_total",
           "Reads made while serving /metrics that failed or missed their deadline; the series "

@@ -55,6 +55,7 @@ struct engine_metrics {
   m::counter_family& webhook_retries;
   /// psp.
   m::counter_family& webhook_dead_lettered;
+  m::counter_family& webhook_foreign;
   /// source (inbox_stats, trial_balance, actor_census, gateway, reconciliation).
   m::counter_family& scrape_errors;
   /// scope (api, public, session): requests refused with 429.

@@ -1,6 +1,8 @@
 #include "actors/gateway_actor.hpp"
 
 #include <chrono>
+#include <deque>
+#include <functional>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -29,6 +31,13 @@ struct gateway_state {
   std::shared_ptr<core::psp_connector> connector;
   std::optional<core::circuit_breaker> breaker;
   std::size_t in_flight = 0;
+  /// Calls waiting for a slot (at most config.queue_max), oldest first.
+  struct waiting {
+    std::int64_t since_ms;
+    std::function<void()> start;
+    std::function<void()> refuse;
+  };
+  std::deque<waiting> queue;
   inspector::registration probe;
 
   static inline const char* name = "psp_gateway";
@@ -51,6 +60,19 @@ core::psp_failure refused(std::string code, std::string message, std::int64_t re
   f.message = std::move(message);
   f.retry_after_ms = retry_after_ms;
   return f;
+}
+
+/// Starts queued calls while slots are free; one that waited too long is
+/// refused instead.
+void drain(gateway_state& st, std::int64_t now) {
+  while (st.in_flight < st.config.concurrency_max && !st.queue.empty()) {
+    auto next = std::move(st.queue.front());
+    st.queue.pop_front();
+    if (now - next.since_ms > st.config.queue_wait_ms_max)
+      next.refuse();
+    else
+      next.start();
+  }
 }
 
 /// Records a finished call's effect on the breaker.
@@ -94,33 +116,44 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
         wait)});
     return rp;
   }
-  if (st.in_flight >= st.config.concurrency_max) {
-    // The breaker admitted the call; report it as not made so it does not
-    // count as a PSP failure.
-    st.breaker->on_success(now);
-    metrics::engine().psp_calls_refused.with({st.config.psp, "busy"}).inc();
+  // The breaker admitted the call; one not made is reported as such so it
+  // does not count as a PSP failure.
+  auto refuse = [self, rp]() mutable {
+    self->state.breaker->on_success(now_ms());
+    metrics::engine().psp_calls_refused.with({self->state.config.psp, "busy"}).inc();
     rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
-    return rp;
+  };
+  auto start = [self, rp, operation, call]() mutable {
+    auto& st = self->state;
+    auto now = now_ms();
+    ++st.in_flight;
+    st.publish(now);
+    auto handle = caf::actor_cast<gateway_actor>(self);
+    auto started_at = std::chrono::steady_clock::now();
+    call([self, handle, rp, operation, started_at, started = now,
+          psp = st.config.psp](Outcome outcome) mutable {
+      // On a connector thread: hand the result to the actor's own thread. The
+      // strong handle keeps the actor (and so `self`) alive until then.
+      metrics::observe_psp_call(
+          psp, operation,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count(),
+          std::get_if<core::psp_failure>(&outcome));
+      caf::anon_send(handle, psp_done_atom::value,
+                     completion{[self, rp, started, outcome = std::move(outcome)]() mutable {
+                       self->state.probe.add_latency(now_ms() - started);
+                       account(self->state, outcome);
+                       rp.deliver(std::move(outcome));
+                       drain(self->state, now_ms());
+                     }});
+    });
+  };
+  if (st.in_flight < st.config.concurrency_max && st.queue.empty()) {
+    start();
+  } else if (st.queue.size() < st.config.queue_max) {
+    st.queue.push_back({now, std::move(start), std::move(refuse)});
+  } else {
+    refuse();
   }
-  ++st.in_flight;
-  st.publish(now);
-  auto handle = caf::actor_cast<gateway_actor>(self);
-  auto started_at = std::chrono::steady_clock::now();
-  call([self, handle, rp, operation, started_at, started = now,
-        psp = st.config.psp](Outcome outcome) mutable {
-    // On a connector thread: hand the result to the actor's own thread. The
-    // strong handle keeps the actor (and so `self`) alive until then.
-    metrics::observe_psp_call(
-        psp, operation,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count(),
-        std::get_if<core::psp_failure>(&outcome));
-    caf::anon_send(handle, psp_done_atom::value,
-                   completion{[self, rp, started, outcome = std::move(outcome)]() mutable {
-                     self->state.probe.add_latency(now_ms() - started);
-                     account(self->state, outcome);
-                     rp.deliver(std::move(outcome));
-                   }});
-  });
   return rp;
 }
 

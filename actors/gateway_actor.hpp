@@ -16,6 +16,9 @@ struct gateway_config {
   std::string psp = "sandbox";
   core::breaker_config breaker{};
   std::size_t concurrency_max = core::limits::psp_concurrency_max;
+  /// Calls waiting for a slot beyond concurrency_max before one is refused.
+  std::size_t queue_max = core::limits::psp_queue_max;
+  std::int64_t queue_wait_ms_max = core::limits::psp_queue_wait_ms_max;
   std::int64_t call_timeout_ms = core::limits::psp_call_timeout_ms;
 };
 

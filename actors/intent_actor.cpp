@@ -634,9 +634,18 @@ void create_with_psp(intent_pointer self, create_command cmd,
                                     {},
                                     idem_ref(cmd.idempotency_id),
                                     core::recovery_point::psp_called};
+            // The request's answer commits with the intent: no later write
+            // of it, and a retry after any crash replays it.
+            bool store_answer = cmd.idempotency_id != 0 && cmd.render_answer;
+            if (store_answer) {
+              w.answer_status = 200;
+              w.answer_body = cmd.render_answer(w.intent);  // version 0, as written
+            }
             persist_insert(
                 self, std::move(w),
-                [rp, created = hooks.created](const core::payment_intent& written) mutable {
+                [rp, store_answer, stored = cmd.answer_stored,
+                 created = hooks.created](const core::payment_intent& written) mutable {
+                  if (store_answer && stored) stored->store(true);
                   rp.deliver(written);
                   if (created) created(written);
                 },
@@ -1409,7 +1418,7 @@ milliseconds idle_limit(const intent_state& st) {
 intent_actor::behavior_type intent_behavior(
     intent_pointer self, std::string id, storage_actor storage, gateway_set gateways,
     std::int64_t idle_ms, std::int64_t miss_idle_ms,
-    std::shared_ptr<const core::authorization_expiry_policy> expiry) {
+    std::shared_ptr<const core::authorization_expiry_policy> expiry, bool known_new) {
   auto& st = self->state;
   st.expiry =
       expiry ? std::move(expiry) : std::make_shared<const core::authorization_expiry_policy>();
@@ -1419,20 +1428,25 @@ intent_actor::behavior_type intent_behavior(
   st.idle_ms = idle_ms;
   st.miss_idle_ms = miss_idle_ms;
   st.probe.enroll(inspector::kind::payment_intent, st.id);
-  st.probe.set_state("hydrating");
-  // Hydrate before anything else: await holds every other message back.
-  self->request(st.storage, storage_timeout, load_atom::value, st.id)
-      .await(
-          [self](core::payment_intent& pi) {
-            use_gateway(self->state, pi.psp);
-            self->state.pi = std::move(pi);
-            publish(self);
-          },
-          [self](caf::error& err) {
-            auto e = from_caf_error(err);
-            self->state.probe.set_state(e.code == core::errc::not_found ? "new" : "load_failed");
-            if (e.code != core::errc::not_found) self->state.load_error = e;
-          });
+  // Hydrate before anything else: await holds every other message back. An
+  // intent being created has no row yet (the router knows): no read.
+  if (known_new)
+    st.probe.set_state("new");
+  else
+    st.probe.set_state("hydrating");
+  if (!known_new)
+    self->request(st.storage, storage_timeout, load_atom::value, st.id)
+        .await(
+            [self](core::payment_intent& pi) {
+              use_gateway(self->state, pi.psp);
+              self->state.pi = std::move(pi);
+              publish(self);
+            },
+            [self](caf::error& err) {
+              auto e = from_caf_error(err);
+              self->state.probe.set_state(e.code == core::errc::not_found ? "new" : "load_failed");
+              if (e.code != core::errc::not_found) self->state.load_error = e;
+            });
   // The first idle check comes after the shorter limit (no intent is held
   // yet); from then on one check is pending at a time.
   self->delayed_send(self, idle_limit(st), idle_atom::value);
@@ -1748,9 +1762,10 @@ intent_actor::behavior_type intent_behavior(
 intent_actor spawn_intent_actor(caf::actor_system& sys, std::string id, storage_actor storage,
                                 gateway_set gateways, std::int64_t idle_ms,
                                 std::int64_t miss_idle_ms,
-                                std::shared_ptr<const core::authorization_expiry_policy> expiry) {
+                                std::shared_ptr<const core::authorization_expiry_policy> expiry,
+                                bool known_new) {
   return sys.spawn(intent_behavior, std::move(id), std::move(storage), std::move(gateways), idle_ms,
-                   miss_idle_ms, std::move(expiry));
+                   miss_idle_ms, std::move(expiry), known_new);
 }
 
 }  // namespace pay::actors

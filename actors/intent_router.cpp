@@ -49,7 +49,8 @@ enum class spawn_refusal { total, merchant };
 /// both the total and the merchant's bound allow one. `merchant` is empty
 /// for the engine's own work.
 std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const std::string& id,
-                                                    const std::string& merchant) {
+                                                    const std::string& merchant,
+                                                    bool known_new = false) {
   auto& st = self->state;
   if (auto it = st.live.find(id); it != st.live.end()) return it->second;
   if (st.live.size() >= st.config.actors_max) return spawn_refusal::total;
@@ -60,7 +61,7 @@ std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const s
   }
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
   auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms,
-                                  st.config.miss_idle_ms, st.config.expiry);
+                                  st.config.miss_idle_ms, st.config.expiry, known_new);
   self->monitor(actor);
   st.ids.emplace(actor.address(), id);
   st.live.emplace(id, actor);
@@ -117,7 +118,9 @@ void relay(router_pointer self, const std::string& id, Command cmd,
         core::make_error(core::errc::not_found, "No such payment_intent: '" + id + "'")));
     return;
   }
-  auto found = actor_for(self, id, merchant);
+  bool known_new = false;
+  if constexpr (std::is_same_v<Command, create_command>) known_new = cmd.known_new && attempt == 0;
+  auto found = actor_for(self, id, merchant, known_new);
   if (auto* refused = std::get_if<spawn_refusal>(&found)) {
     rp.deliver(to_caf_error(core::make_error(
         core::errc::overloaded,

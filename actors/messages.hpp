@@ -5,10 +5,12 @@
 // serialised, so the value types are whitelisted as local-only below rather
 // than given inspectors (CAF 0.17's inspectors know no std::optional).
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -164,6 +166,17 @@ struct create_command {
   bool routed = false;
   /// What routing rules may match on besides amount and currency.
   std::string payment_method_type = "card";
+  /// The sender knows no row of this intent can exist (its idempotency key
+  /// is at `started`, or it has none): a newly spawned actor skips its
+  /// hydration read.
+  bool known_new = false;
+  /// Renders the request's final answer (the body of a 200) from the
+  /// written intent. With an idempotency record, the intent's insert stores
+  /// that answer in the same transaction (recovery point `finished`) and
+  /// sets `answer_stored`, so the caller need not store it again. Empty:
+  /// the caller stores the answer itself.
+  std::function<std::string(const core::payment_intent&)> render_answer = {};
+  std::shared_ptr<std::atomic<bool>> answer_stored = {};
 };
 
 /// Captures an authorised intent, fully or partly.

@@ -107,16 +107,26 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       [self](ready_atom) -> readiness {
         self->state.probe.on_message(self);
         readiness out;
-        auto c = self->state.connection();
-        if (!c) {
-          out.detail = "database unreachable";
-          return out;
-        }
-        auto ping = (*c)->exec("SELECT 1");
-        if (!ping.ok()) {
+        // A connection the server dropped (terminated backend, restart) is
+        // re-established and pinged once more, as a read is: only a database
+        // that still does not answer makes this connection count as down.
+        // (No request may have used this connection since the drop: API keys
+        // are answered from the key cache without a read.)
+        core::result<storage::pg_connection*> c = self->state.connection();
+        for (int attempt = 0;; ++attempt) {
+          if (!c) {
+            out.detail = "database unreachable";
+            return out;
+          }
+          auto ping = (*c)->exec("SELECT 1");
+          if (ping.ok()) break;
+          bool retry = attempt == 0 && !(*c)->timed_out();
           self->state.db->reset();
-          out.detail = "database unreachable";
-          return out;
+          if (!retry) {
+            out.detail = "database unreachable";
+            return out;
+          }
+          c = self->state.connection();
         }
         out.database_ok = true;
         auto applied = storage::migrations_applied(**c, storage::embedded_migrations());

@@ -101,6 +101,49 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
       .then(done, lost);
 }
 
+/// An event about a PSP intent the engine has no row for. Within the grace
+/// window, or when the event names the engine's own id (its create is still
+/// committing), it waits as before. After it, the intent is looked up at the
+/// PSP: one that carries no engine id is another system's, and the event is
+/// recorded `foreign` (terminal: no more retries). A failed lookup, or a
+/// PSP without a gateway here, keeps the event waiting.
+void unknown_intent(worker_pointer self, const storage::inbox_row& row,
+                    const std::string& psp_intent_id, const std::string& engine_reference) {
+  auto& st = self->state;
+  auto waiting = [self, row, psp_intent_id](const std::string& why) {
+    failed(self, row, "the engine has no intent for PSP intent " + psp_intent_id + " yet" + why,
+           true);
+  };
+  auto gateway = st.config.gateways.find(row.psp);
+  if (!engine_reference.empty() || psp_intent_id.empty() || gateway == st.config.gateways.end() ||
+      unix_ms() - row.received_ms < st.config.foreign_grace_ms)
+    return waiting("");
+  self->request(gateway->second, request_timeout, psp_get_atom::value, psp_intent_id,
+                "webhook_" + row.event_id)
+      .then(
+          [self, row, waiting](psp_intent_outcome& outcome) {
+            const auto* pi = std::get_if<core::psp_intent>(&outcome);
+            if (pi == nullptr) return waiting(" (the PSP lookup failed)");
+            auto engine_id = pi->engine_reference ? pi->engine_reference : pi->engine_metadata_id;
+            if (engine_id && !engine_id->empty())
+              return waiting(" (the PSP names engine intent " + *engine_id + ")");
+            core::log::info("webhook event about another system's PSP intent recorded as foreign",
+                            {{"event_id", row.event_id}, {"psp", row.psp}});
+            self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
+                          std::string("foreign"))
+                .then(
+                    [self, row](bool) {
+                      metrics::engine().webhook_foreign.with({row.psp}).inc();
+                      metrics::webhook_processed(row);
+                      settled(self);
+                    },
+                    [self, row](caf::error& err) {
+                      failed(self, row, from_caf_error(err).message);
+                    });
+          },
+          [waiting](caf::error&) { waiting(" (the PSP lookup failed)"); });
+}
+
 /// Finds the engine's intent for `psp_intent_id` (or, failing that, the
 /// one the PSP named by the engine's own id, `engine_reference`) and sends
 /// it the command `make(intent id)` builds. No intent yet: retried under the
@@ -112,11 +155,8 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
   self->request(self->state.storage, request_timeout, psp_ref_atom::value, row.psp, psp_intent_id,
                 engine_reference)
       .then(
-          [self, row, psp_intent_id, make](optional_id id) {
-            if (!id)
-              return failed(self, row,
-                            "the engine has no intent for PSP intent " + psp_intent_id + " yet",
-                            true);
+          [self, row, psp_intent_id, engine_reference, make](optional_id id) {
+            if (!id) return unknown_intent(self, row, psp_intent_id, engine_reference);
             self->request(self->state.router, request_timeout, Atom::value, make(*id))
                 .then(
                     [self, row](const std::string&) {

@@ -23,6 +23,10 @@ struct webhook_worker_config {
   /// Each PSP's settlement actor, which books its paid payouts; a PSP
   /// without one has its payout events only recorded.
   std::map<std::string, settlement_actor> settlements;
+  /// Each PSP's gateway, to look up intents the engine does not know
+  /// (foreign events); a PSP without one keeps such events waiting.
+  gateway_set gateways = {};
+  std::int64_t foreign_grace_ms = core::limits::webhook_foreign_grace_ms;
 };
 
 /// Spawns the webhook worker under a supervisor that restarts it (with

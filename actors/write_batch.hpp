@@ -5,7 +5,8 @@
 // it is queued with its response promise, and the first queued write sends
 // the actor a flush message. The mailbox is FIFO, so when the flush arrives
 // every write that was already waiting behind the first one has been queued
-// too; all of them then run in ONE transaction (a savepoint each) and are
+// too; all of them then run in ONE transaction (should one fail, each runs
+// again alone in its own) and are
 // answered after its COMMIT. Nothing waits on a timer: under light load a
 // batch holds one write and costs what a single write did; under heavy load
 // the writes that queued up during one commit share the next.

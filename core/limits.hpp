@@ -95,6 +95,21 @@ inline constexpr std::int64_t event_only_payment_window_s = 3'600;
 
 /// PSP calls in flight per PSP account; protects the PSP and our sockets.
 inline constexpr std::size_t psp_concurrency_max = 64;
+/// PSP calls that wait in the gateway for a free slot when
+/// psp_concurrency_max are in flight, before the next is refused
+/// (`psp_busy`, 503): a burst above the cap queues instead of failing, and
+/// the queue stays short enough to drain within a request's deadline. A
+/// queued call that waited longer than psp_queue_wait_ms_max is refused
+/// rather than made (its request has given up or soon will).
+inline constexpr std::size_t psp_queue_max = 4 * psp_concurrency_max;
+inline constexpr std::int64_t psp_queue_wait_ms_max = 5'000;
+
+/// A webhook event about a PSP intent the engine does not know, and whose
+/// event carries no engine id (metadata), waits this long (its own create
+/// may still be committing), then the intent is looked up at the PSP: one
+/// without the engine's id is another system's (a PSP account shared with
+/// it), and its event is recorded `foreign` and not retried again.
+inline constexpr std::int64_t webhook_foreign_grace_ms = 5'000;
 
 /// Attempts before failed work goes to the dead letters.
 inline constexpr std::size_t retry_attempts_max = 8;
@@ -375,6 +390,14 @@ inline constexpr std::size_t outbound_response_excerpt_bytes = 256;
 /// intent_actors_max, so a merchant probing ids (or a burst of its own
 /// traffic) cannot make the engine refuse everyone else.
 inline constexpr std::size_t intent_actors_per_merchant_max = intent_actors_max / 10;
+
+/// API key -> merchant answers are kept in the API front for this long, so
+/// a request needs no database read to authenticate: a key revoked in the
+/// database (or a merchant's settings changed) takes effect within this many
+/// seconds (docs/operations.md). Unknown keys are not cached. Bounded by
+/// api_key_cache_entries_max (full: the oldest half is dropped).
+inline constexpr std::int64_t api_key_cache_ttl_s = 2;
+inline constexpr std::size_t api_key_cache_entries_max = 10'000;
 
 /// API requests per merchant key: a burst of 200, refilled at 100 per
 /// second (one token per 10 ms). Stripe's live-mode default is 100/s.

@@ -75,6 +75,11 @@ struct psp_intent {
   /// the engine stored, e.g. a PSP whose payment id exists only once the
   /// shopper paid.
   std::optional<std::string> engine_reference;
+  /// The engine's intent id from the PSP object's metadata, as the engine
+  /// sent it at creation (Stripe: metadata.engine_intent_id). Used only to
+  /// tell the engine's intents from another system's on a shared PSP
+  /// account (foreign webhook events), never to find an intent.
+  std::optional<std::string> engine_metadata_id = std::nullopt;
   /// The PSP refused a capture or cancellation it had accepted for later
   /// (`capture_pending`, `cancel_pending`): the intent goes back to
   /// authorized. Only this says so; `authorized` alone is older news.

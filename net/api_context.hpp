@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -83,6 +84,42 @@ class shared_limiter {
   core::rate_limiter limiter_;
 };
 
+/// API key hash -> merchant, answers of the database kept for a short
+/// time (limits::api_key_cache_ttl_s); shared by the I/O threads.
+class api_key_cache {
+ public:
+  using clock = std::chrono::steady_clock;
+  std::optional<storage::merchant> find(const std::string& key_hash, clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key_hash);
+    if (it == entries_.end()) return std::nullopt;
+    if (now >= it->second.expires) {
+      entries_.erase(it);
+      return std::nullopt;
+    }
+    return it->second.merchant;
+  }
+  void put(const std::string& key_hash, storage::merchant m, clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= core::limits::api_key_cache_entries_max) {
+      // Drop what expired; if that frees nothing, everything (refilled on use).
+      std::erase_if(entries_, [now](const auto& e) { return now >= e.second.expires; });
+      if (entries_.size() >= core::limits::api_key_cache_entries_max) entries_.clear();
+    }
+    entries_.insert_or_assign(
+        key_hash,
+        entry{std::move(m), now + std::chrono::seconds(core::limits::api_key_cache_ttl_s)});
+  }
+
+ private:
+  struct entry {
+    storage::merchant merchant;
+    clock::time_point expires;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, entry> entries_;
+};
+
 /// Shared by every request: the routes and the actors they talk to.
 struct api_state {
   api_actors actors;
@@ -101,6 +138,7 @@ struct api_state {
   std::unique_ptr<shared_limiter> api_limiter;
   std::unique_ptr<shared_limiter> public_limiter;
   std::unique_ptr<shared_limiter> session_limiter;
+  api_key_cache key_cache;
 
   const actors::storage_actor& storage() {
     return actors
@@ -198,6 +236,10 @@ struct idem_ctx {
   std::string psp_key;  ///< the key the PSP sees, the same on every retry
   /// For a create: the intent id every retry of this request uses.
   std::string derived_intent_id;
+  /// Set by the executor's work when the final answer was stored with the
+  /// operation's own commit (a create's insert): the operation service then
+  /// answers without storing it again. Null without an Idempotency-Key.
+  std::shared_ptr<std::atomic<bool>> answer_stored = {};
 };
 
 /// Finishes a request: the answer, and whether it is final (stored and

@@ -280,15 +280,19 @@ void run_operation(api_state& st, operation_request op, executor exec,
         // ids.
         auto digest =
             core::sha256_hex(op.merchant_id + "\n" + op.key + "\n" + std::to_string(rec.id));
+        auto stored = std::make_shared<std::atomic<bool>>(false);
         idem_ctx ctx{rec.id,
                      rec.point,
                      rec.intent_id,
                      rec.refund_id,
                      rec.op_amount,
                      "pe_" + digest.substr(0, 40),
-                     std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest)};
+                     std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest),
+                     stored};
         auto id = rec.id;
-        exec(ctx, [state, answer, id](http_response res, bool final) {
+        exec(ctx, [state, answer, id, stored](http_response res, bool final) {
+          // Committed with the operation itself: nothing more to store.
+          if (final && stored->load()) return answer(std::move(res));
           auto status = res.status;
           auto body = res.body;
           auto send = [answer, res](auto&&...) mutable { answer(std::move(res)); };
@@ -328,6 +332,14 @@ void start_create(api_state& st, const std::string& merchant_id, const create_in
   cmd.return_url = p.return_url.value_or(public_base(st) + "/");
   cmd.routed = p.routed;
   cmd.payment_method_type = p.payment_method_type.value_or("card");
+  // From `started` no row of this intent exists (the insert moves the key
+  // past it in the same transaction): the new actor need not read it.
+  cmd.known_new = ctx.point == core::recovery_point::started;
+  if (ctx.id != 0 && ctx.answer_stored) {
+    // The answer `ok` gives, stored with the intent's insert.
+    cmd.render_answer = [](const core::payment_intent& written) { return intent_json(written); };
+    cmd.answer_stored = ctx.answer_stored;
+  }
   ask_until<core::payment_intent>(deadline, st.sys(), st.actors.router, ok, err,
                                   actors::create_atom::value, std::move(cmd));
 }
@@ -896,17 +908,24 @@ void authenticate_then(api_state& st, const call_ptr& c, route_fn route) {
         core::make_error(core::errc::unauthorized,
                          "No API key provided. Send 'Authorization: Bearer <secret key>'."));
   auto* state = &st;
+  auto hash = core::hash_api_key(key);
+  // A key seen within limits::api_key_cache_ttl_s needs no database read.
+  if (auto m = st.key_cache.find(hash, api_key_cache::clock::now())) {
+    c->merchant = std::move(*m);
+    if (!admit_rate(*state->api_limiter, "api", c, c->merchant.id)) return;
+    return route(*state, c);
+  }
   ask<actors::merchant_ref>(
       st.sys(), st.storage(),
-      [state, c, route](actors::merchant_ref m) {
+      [state, c, route, hash](actors::merchant_ref m) {
         if (!m)
           return c->fail(core::make_error(core::errc::unauthorized, "Invalid API key provided."));
+        state->key_cache.put(hash, *m, api_key_cache::clock::now());
         c->merchant = std::move(*m);
         if (!admit_rate(*state->api_limiter, "api", c, c->merchant.id)) return;
         route(*state, c);
       },
-      [c](core::error e) { c->fail(e); }, actors::authenticate_atom::value,
-      core::hash_api_key(key));
+      [c](core::error e) { c->fail(e); }, actors::authenticate_atom::value, hash);
 }
 
 void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder respond) {

@@ -46,38 +46,48 @@ batch_report run_batch(pg_connection& conn, std::vector<batch_item>& items) {
     report.committed = false;
     return report;
   };
-  if (auto begin = conn.exec("BEGIN; SAVEPOINT pay_batch_item"); !begin.ok())
-    return abandon(begin.error);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) {
-      // One round trip: the previous item's savepoint goes, the next's comes.
-      auto next = conn.exec("RELEASE SAVEPOINT pay_batch_item; SAVEPOINT pay_batch_item");
-      if (!next.ok()) return abandon(next.error);
-    }
+  // Optimistic: every item in one transaction with no savepoint of its own
+  // (a savepoint and its release are two statements and a round trip per
+  // item). Should one fail, the whole batch is rolled back and each item
+  // runs again alone, so the failing one fails alone and the others commit.
+  if (auto begin = conn.exec("BEGIN"); !begin.ok()) return abandon(begin.error);
+  bool all_ok = true;
+  for (std::size_t i = 0; i < items.size() && all_ok; ++i) {
     bool ok = items[i].run(conn);
     if (!conn.healthy())
       return abandon(
           db_error{db_error_kind::connection, "08006", "connection lost during a batch", {}});
+    all_ok = ok && !conn.in_failed_transaction();
+  }
+  if (all_ok) {
+    auto commit = conn.exec("COMMIT");
+    if (!commit.ok()) return abandon(commit.error);
+    report.committed = true;
+    for (std::size_t i = 0; i < items.size(); ++i) items[i].settle(std::nullopt);
+    return report;
+  }
+  if (auto back = conn.exec("ROLLBACK"); !back.ok()) return abandon(back.error);
+  report.rerun_alone = true;
+  // Alone, as a single write runs: its own transaction (or autocommit).
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    bool ok = items[i].run(conn);
     if (ok && conn.in_failed_transaction()) {
-      // The write said it succeeded yet left the transaction broken (it
+      // The write said it succeeded yet left its transaction broken (it
       // swallowed a failed statement): it fails, the others must not.
       core::log::error("a batched write left its transaction failed; rolled back alone");
+      conn.exec("ROLLBACK");
       settled[i] = true;
       items[i].settle(
           core::make_error(core::errc::internal, "An internal storage error occurred."));
       ok = false;
     }
-    if (!ok) {
-      ++report.failed;
-      auto back = conn.exec("ROLLBACK TO SAVEPOINT pay_batch_item");
-      if (!back.ok()) return abandon(back.error);
+    if (!ok) ++report.failed;
+    if (!settled[i]) {
+      settled[i] = true;
+      items[i].settle(std::nullopt);
     }
   }
-  auto commit = conn.exec("COMMIT");
-  if (!commit.ok()) return abandon(commit.error);
-  report.committed = true;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    if (!settled[i]) items[i].settle(std::nullopt);
+  report.committed = conn.healthy();
   return report;
 }
 

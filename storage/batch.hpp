@@ -1,12 +1,13 @@
 #pragma once
 
 // Group commit: many independent writes in ONE transaction, so they share
-// one commit (one WAL flush) instead of paying one each. Each write runs
-// under its own savepoint, so a write that fails is rolled back alone and
-// the others still commit; every write is answered only after the batch's
-// COMMIT succeeded, and a lost connection or failed COMMIT answers every
-// write of the batch with that error (none is acknowledged without its
-// commit). See docs/performance.md.
+// one commit (one WAL flush) instead of paying one each. The writes run
+// one after another in the batch's transaction without savepoints; should
+// one fail, the batch is rolled back and every write runs again alone, so a
+// write that fails fails alone and the others still commit. Every write is
+// answered only after its COMMIT succeeded, and a lost connection or failed
+// COMMIT of the batch answers every write of the batch with that error
+// (none is acknowledged without its commit). See docs/performance.md.
 
 #include <cstddef>
 #include <functional>
@@ -21,9 +22,10 @@ namespace pay::storage {
 
 /// One write of a batch.
 struct batch_item {
-  /// Runs the write on the connection (inside the batch's transaction, under
-  /// its own savepoint) and keeps its result; false: it failed, and its
-  /// changes are rolled back to the savepoint.
+  /// Runs the write on the connection (inside the batch's transaction, or
+  /// alone after another write of the batch failed) and keeps its result;
+  /// false: it failed. It may run twice: the second run replaces the first
+  /// one's result (the first one's changes were rolled back).
   std::function<bool(pg_connection&)> run;
   /// Answers the write once the batch is over: with no error after the
   /// COMMIT (it then answers the result `run` kept, success or its own
@@ -34,12 +36,15 @@ struct batch_item {
 /// What one batch did.
 struct batch_report {
   std::size_t items = 0;
-  std::size_t failed = 0;  ///< items rolled back to their savepoint
+  std::size_t failed = 0;  ///< items that failed (when run alone)
   bool committed = false;  ///< false: every item was answered with the batch's error
+  /// An item failed in the shared transaction: it was rolled back and every
+  /// item ran again alone (its own transaction).
+  bool rerun_alone = false;
 };
 
 /// Runs `items` in one transaction and settles each exactly once. A single
-/// item runs as it would alone (its own transaction, no savepoint).
+/// item runs as it would alone (its own transaction).
 batch_report run_batch(pg_connection& conn, std::vector<batch_item>& items);
 
 /// Stores several verified webhook events with one multi-row INSERT ... ON

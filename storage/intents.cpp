@@ -153,9 +153,113 @@ std::vector<core::outbound_event> outbound_events_of(const intent_write& w, std:
   return core::outbound_events_for(after, w.audit, w.refund, now_s);
 }
 
+/// Builds a statement's parameters: each value appended answers its "$N".
+struct param_list {
+  std::vector<pg_param> values;
+  std::string add(pg_param v) {
+    values.push_back(std::move(v));
+    return "$" + std::to_string(values.size());
+  }
+};
+
+/// The UPDATE that moves `w`'s idempotency record on: to its recovery
+/// point, or, with an answer, to `finished` with the answer stored and the
+/// lease released.
+std::string idempotency_update_sql(const intent_write& w, param_list& p) {
+  std::string sql = "UPDATE idempotency_keys SET ";
+  if (w.answer_status) {
+    sql += "recovery_point = 'finished', response_status = " +
+           p.add(std::to_string(*w.answer_status)) +
+           "::int, response_body = " + p.add(w.answer_body) + ", locked_until = NULL";
+  } else {
+    sql += "recovery_point = coalesce(" +
+           p.add(w.recovery_point ? pg_param{std::string(core::to_string(*w.recovery_point))}
+                                  : pg_param{}) +
+           ", recovery_point)";
+  }
+  sql += ", intent_id = " + p.add(w.intent.id) + ", refund_id = coalesce(" +
+         p.add(w.refund ? pg_param{w.refund->id} : pg_param{}) +
+         ", refund_id), updated_at = now() WHERE id = " + p.add(std::to_string(*w.idempotency_id)) +
+         "::bigint";
+  return sql;
+}
+
+/// Whether `w` is a plain new intent (a create): its insert, its one audit
+/// row, at most one outbound event and the idempotency record can go to the
+/// database as ONE statement.
+bool fusable_insert(const intent_write& w, const std::vector<core::outbound_event>& events) {
+  return w.expected_version < 0 && w.touch_intent && !w.inbox_id && !w.refund &&
+         w.postings.empty() && !w.reverses_refund && !w.reverses_capture && w.audit.size() == 1 &&
+         events.size() <= 1;
+}
+
+/// A create in one statement of data-modifying CTEs: the intent row, its
+/// audit row, its outbound event (and deliveries), the idempotency record
+/// (with the stored answer when given). One statement is atomic on its own,
+/// so it needs no BEGIN/COMMIT round trips; in a group-commit batch it runs
+/// under the batch's savepoint. Foreign keys are checked at the statement's
+/// end, when the intent row exists.
+std::optional<db_error> insert_fused(pg_connection& conn, const intent_write& w,
+                                     const std::vector<core::outbound_event>& events) {
+  const auto& pi = w.intent;
+  const auto& a = w.audit.front();
+  param_list p;
+  std::string sql =
+      "WITH i AS (INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
+      "amount_refunded, psp_reference, client_secret, last_payment_error, expires_at, "
+      "merchant_id, amount, currency, capture_method, description, metadata, psp, version, "
+      "created_at) VALUES (";
+  sql += p.add(pi.id) + ", " + p.add(std::string(core::to_string(pi.status))) + ", " +
+         p.add(std::to_string(pi.amount_capturable)) + ", " +
+         p.add(std::to_string(pi.amount_received)) + ", " +
+         p.add(std::to_string(pi.amount_refunded)) + ", " +
+         p.add(optional_param(pi.psp_reference)) + ", " + p.add(optional_param(pi.client_secret)) +
+         ", " + p.add(optional_param(pi.last_payment_error_json)) + "::jsonb, to_timestamp(" +
+         p.add(pi.expires_at ? pg_param{std::to_string(*pi.expires_at)} : pg_param{}) +
+         "::bigint), " + p.add(pi.merchant_id) + ", " + p.add(std::to_string(pi.amount)) + ", " +
+         p.add(pi.currency) + ", " + p.add(std::string(core::to_string(pi.capture))) + ", " +
+         p.add(optional_param(pi.description)) + ", " + p.add(pi.metadata_json) + "::jsonb, " +
+         p.add(pi.psp) + ", 0, to_timestamp(" + p.add(std::to_string(pi.created)) +
+         "::bigint)) RETURNING id)";
+  sql +=
+      ", a AS (INSERT INTO audit_events (merchant_id, intent_id, actor, action, from_status, "
+      "to_status, version, cause, data) VALUES (" +
+      p.add(pi.merchant_id) + ", " + p.add(pi.id) + ", " + p.add(a.actor) + ", " + p.add(a.action) +
+      ", " + p.add(a.from ? pg_param{std::string(core::to_string(*a.from))} : pg_param{}) + ", " +
+      p.add(a.to ? pg_param{std::string(core::to_string(*a.to))} : pg_param{}) + ", 0, " +
+      p.add(a.cause) + ", " + p.add(a.data_json) + "::jsonb))";
+  if (!events.empty()) {
+    const auto& e = events.front();
+    sql +=
+        ", e AS (INSERT INTO outbound_events (id, merchant_id, type, object_id, "
+        "object_version, dedupe_key, payload, created_at) VALUES (" +
+        p.add(e.id) + ", " + p.add(e.merchant_id) + ", " +
+        p.add(std::string(core::to_string(e.type))) + ", " + p.add(e.object_id) + ", " +
+        p.add(std::to_string(e.object_version)) + ", " + p.add(e.dedupe_key) + ", " +
+        p.add(e.payload_json) + ", to_timestamp(" + p.add(std::to_string(e.created)) +
+        "::bigint)) ON CONFLICT (merchant_id, dedupe_key) DO NOTHING RETURNING id, "
+        "merchant_id, type), d AS (INSERT INTO webhook_deliveries (event_id, endpoint_id, "
+        "merchant_id) SELECT e.id, w.id, e.merchant_id FROM e JOIN webhook_endpoints w "
+        "ON w.merchant_id = e.merchant_id AND w.status = 'enabled' AND w.deleted_at IS NULL "
+        "AND (e.type = ANY (w.enabled_events) OR '*' = ANY (w.enabled_events)))";
+  }
+  if (w.idempotency_id) sql += ", k AS (" + idempotency_update_sql(w, p) + ")";
+  sql += " SELECT 1 FROM i";
+  auto r = conn.exec(sql, p.values);
+  if (!r.ok()) return r.error;
+  return std::nullopt;
+}
+
 }  // namespace
 
 core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write& w) {
+  if (w.expected_version < 0 && w.audit.size() == 1) {
+    auto events = outbound_events_of(w, 0);
+    if (fusable_insert(w, events)) {
+      if (auto e = insert_fused(conn, w, events)) return to_core_error(*e);
+      return std::int64_t{0};
+    }
+  }
   std::int64_t version = -1;
   bool conflict = false;
   bool already_processed = false;
@@ -223,13 +327,9 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
     // transaction, so no event without its change and no change without it.
     if (auto e = append_outbound_events(tx, outbound_events_of(w, version))) return e;
     if (w.idempotency_id) {
-      auto r = tx.exec(
-          "UPDATE idempotency_keys SET recovery_point = coalesce($2, recovery_point), intent_id = "
-          "$3, refund_id = coalesce($4, refund_id), updated_at = now() WHERE id = $1",
-          {std::to_string(*w.idempotency_id),
-           w.recovery_point ? pg_param{std::string(core::to_string(*w.recovery_point))}
-                            : pg_param{},
-           w.intent.id, w.refund ? pg_param{w.refund->id} : pg_param{}});
+      param_list p;
+      auto sql = idempotency_update_sql(w, p);
+      auto r = tx.exec(sql, p.values);
       if (!r.ok()) return r.error;
     }
     return std::nullopt;

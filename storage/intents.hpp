@@ -61,6 +61,11 @@ struct intent_write {
   /// reversed and the hold set to the intent's amount_capturable in the same
   /// transaction (reverse_capture_booking).
   bool reverses_capture = false;
+  /// With `idempotency_id`: the request's final answer, stored with the
+  /// change in the same transaction (recovery point `finished`, the lease
+  /// released), so a create's intent, audit row and answer commit together.
+  std::optional<int> answer_status = std::nullopt;
+  std::string answer_body = {};
 };
 
 /// Applies `w`; answers the intent's new version, or version_conflict when

@@ -439,6 +439,7 @@ int run(const core::option_values& opts) {
   worker_cfg.retry.deadline_ms = std::max<std::int64_t>(1, opts.get_int("webhook-deadline-ms"));
   worker_cfg.stuck_idle_ms = std::max<std::int64_t>(1, opts.get_int("stuck-intent-ms"));
   worker_cfg.stuck_poll_ms = std::max<std::int64_t>(10, opts.get_int("stuck-poll-ms"));
+  worker_cfg.gateways = gateways;  // to look up PSP intents it does not know (foreign events)
   // One settlement actor per PSP account; the API's reconciliation routes
   // serve the account new intents go to.
   for (const auto& name : psps->names()) {

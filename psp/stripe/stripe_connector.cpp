@@ -327,6 +327,11 @@ std::optional<core::psp_intent> parse_stripe_intent(std::string_view body, std::
     }
   }
   out.last_payment_error_json = raw_object(doc, "last_payment_error");
+  if (auto metadata = doc.FindMember("metadata");
+      metadata != doc.MemberEnd() && metadata->value.IsObject()) {
+    auto engine_id = string_member(metadata->value, "engine_intent_id");
+    if (!engine_id.empty()) out.engine_metadata_id = std::string(engine_id);
+  }
   read_card_facts(doc, out);
   return out;
 }

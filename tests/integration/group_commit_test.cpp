@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/limits.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -163,6 +164,84 @@ TEST_CASE("Many concurrent replays of a few keys all answer the stored response 
     CHECK(*replayed == "true");
   }
   CHECK(f.db.query("SELECT count(*) FROM payment_intents").int64(0, 0) == 3);
+}
+
+TEST_CASE("A create's intent, its audit row and its stored answer commit together") {
+  // One write after the PSP call: the key is `finished` with the very answer
+  // the client got, in the intent's own transaction (no later answer write).
+  engine_fixture f;
+  auto r = f.create("together");
+  REQUIRE(r.response.status == 200);
+  auto id = id_of(r);
+  auto key = f.db.query(
+      "SELECT recovery_point, response_status, response_body, intent_id, locked_until IS NULL, "
+      "xmin::text FROM idempotency_keys WHERE key = 'together'");
+  REQUIRE(key.size() == 1);
+  CHECK(key.text(0, 0) == "finished");
+  CHECK(key.int64(0, 1) == 200);
+  CHECK(key.text(0, 2) == r.response.body);
+  CHECK(key.text(0, 3) == id);
+  CHECK(key.boolean(0, 4));
+  // The same transaction wrote the intent, its audit row and the answer.
+  auto intent_xmin = f.db.query("SELECT xmin::text FROM payment_intents WHERE id = $1", {id});
+  auto audit_xmin = f.db.query("SELECT xmin::text FROM audit_events WHERE intent_id = $1", {id});
+  REQUIRE(audit_xmin.size() == 1);
+  CHECK(intent_xmin.text(0, 0) == key.text(0, 5));
+  CHECK(audit_xmin.text(0, 0) == key.text(0, 5));
+  auto replay = f.create("together");
+  REQUIRE(replay.response.status == 200);
+  CHECK(replay.response.body == r.response.body);
+  CHECK(replay.response.header_value("Idempotent-Replayed").value_or("") == "true");
+}
+
+TEST_CASE("Creates beyond the PSP concurrency cap wait at the gateway instead of answering 503") {
+  engine_fixture f;
+  // Every PSP call takes 300 ms, so the burst holds more calls than
+  // psp_concurrency_max at once; the rest queue (psp_queue_max) and go when
+  // slots free.
+  auto faults =
+      test::http("POST", f.sandbox.base_url() + "/_sandbox/faults", R"({"latency_ms":300})",
+                 {{"Authorization", "Bearer " + f.sandbox.secret_key()}}, "application/json");
+  REQUIRE(faults.response.status == 200);
+  constexpr int over = static_cast<int>(core::limits::psp_concurrency_max) + 40;
+  static_assert(over - core::limits::psp_concurrency_max <= core::limits::psp_queue_max);
+  std::vector<std::future<net::client_result>> calls;
+  for (int i = 0; i < over; ++i)
+    calls.push_back(
+        std::async(std::launch::async, [&f, i] { return f.create("cap-" + std::to_string(i)); }));
+  int ok = 0;
+  for (auto& c : calls) {
+    auto r = c.get();
+    REQUIRE(r.answered);
+    INFO(r.response.body);
+    CHECK(r.response.status == 200);
+    if (r.response.status == 200) ++ok;
+  }
+  CHECK(ok == over);
+  CHECK(f.db.query("SELECT count(*) FROM payment_intents").int64(0, 0) == over);
+}
+
+TEST_CASE("A revoked API key stops working within api_key_cache_ttl_s seconds") {
+  engine_fixture f;
+  auto list = [&f] {
+    return test::http("GET", f.engine.base_url() + "/v1/payment_intents", {},
+                      {{"Authorization", "Bearer " + f.merchant.api_key}});
+  };
+  REQUIRE(list().response.status == 200);  // the key -> merchant answer is now cached
+  f.db.query("UPDATE api_keys SET revoked_at = now()");
+  auto revoked_at = std::chrono::steady_clock::now();
+  int status = 200;
+  while (status == 200 && std::chrono::steady_clock::now() - revoked_at <
+                              std::chrono::seconds(core::limits::api_key_cache_ttl_s) + 3s) {
+    status = list().response.status;
+    if (status == 200) std::this_thread::sleep_for(50ms);
+  }
+  auto took = std::chrono::steady_clock::now() - revoked_at;
+  CHECK(status == 401);
+  // Within the bound (plus a request's time).
+  CHECK(took <= std::chrono::seconds(core::limits::api_key_cache_ttl_s) + 500ms);
+  // And for good: every later request is refused.
+  CHECK(list().response.status == 401);
 }
 
 #endif

@@ -586,4 +586,66 @@ TEST_CASE("A signed body that is not an event gets 400, is counted, and is never
   CHECK(stats["invalid_events"].GetUint64() == 3);
 }
 
+TEST_CASE(
+    "Events about a PSP intent another system made on the same account are recorded as foreign "
+    "and not retried") {
+  webhook_fixture f{
+      {{"PAYMENTS_WEBHOOK_BACKOFF_BASE_MS", "50"}, {"PAYMENTS_WEBHOOK_BACKOFF_CEILING_MS", "500"}}};
+  // Made at the sandbox directly, as another system sharing the PSP account
+  // would: no engine id in its metadata.
+  auto made = test::http("POST", f.sandbox->base_url() + "/v1/payment_intents",
+                         net::encode_form({{"amount", "1200"},
+                                           {"currency", "usd"},
+                                           {"capture_method", "manual"},
+                                           {"payment_method_types[0]", "card"}}),
+                         {{"Authorization", "Bearer " + f.sandbox->secret_key()}},
+                         "application/x-www-form-urlencoded");
+  REQUIRE(made.response.status == 200);
+  auto foreign = parse(made.response.body);
+  std::string psp_id = foreign["id"].GetString();
+  auto confirmed =
+      test::http("POST", f.sandbox->base_url() + "/v1/payment_intents/" + psp_id + "/confirm",
+                 net::encode_form({{"payment_method", "pm_card_visa"},
+                                   {"client_secret", foreign["client_secret"].GetString()}}),
+                 {{"Authorization", "Bearer " + f.sandbox->publishable_key()}},
+                 "application/x-www-form-urlencoded");
+  REQUIRE(confirmed.response.status == 200);
+  // After the grace window (limits::webhook_foreign_grace_ms) and one PSP
+  // lookup each, every intent event of it is done as `foreign`.
+  auto deadline = std::chrono::steady_clock::now() + 40s;
+  std::int64_t done = 0, open = 1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    done =
+        f.count("SELECT count(*) FROM webhook_inbox WHERE object_id = $1 AND outcome = 'foreign'",
+                {psp_id});
+    open =
+        f.count("SELECT count(*) FROM webhook_inbox WHERE object_id = $1 AND processed_at IS NULL",
+                {psp_id});
+    if (done >= 2 && open == 0) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(done >= 2);  // payment_intent.created and .amount_capturable_updated at least
+  CHECK(open == 0);
+  CHECK(f.count("SELECT count(*) FROM dead_letters") == 0);
+  CHECK(f.count("SELECT count(*) FROM payment_intents") == 0);  // nothing made of it
+  // Terminal: no attempt is scheduled for them any more.
+  auto attempts = f.count(
+      "SELECT count(*) FROM webhook_attempts a JOIN webhook_inbox i ON i.id = a.inbox_id WHERE "
+      "i.object_id = $1",
+      {psp_id});
+  std::this_thread::sleep_for(1s);
+  CHECK(f.count("SELECT count(*) FROM webhook_attempts a JOIN webhook_inbox i ON i.id = "
+                "a.inbox_id WHERE i.object_id = $1",
+                {psp_id}) == attempts);
+  // The engine's own intents on the same account are applied as ever.
+  auto mine = f.create(1300, "manual");
+  f.confirm(mine);
+  CHECK(f.eventually("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'authorized'",
+                     1, 15s, {std::string(mine["id"].GetString())}));
+  // And counted where operators look.
+  auto metrics = test::http("GET", f.url("/metrics"), {}, {});
+  CHECK(metrics.response.body.find("payments_webhook_foreign_total{psp=\"sandbox\"}") !=
+        std::string::npos);
+}
+
 #endif  // PSP_SANDBOX_BIN

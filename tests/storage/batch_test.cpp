@@ -88,6 +88,7 @@ TEST_CASE("A batch commits its good writes and answers the failing one its own e
   CHECK(report.items == 3);
   CHECK(report.failed == 1);
   CHECK(report.committed);
+  CHECK(report.rerun_alone);  // the shared transaction was rolled back, each ran alone
   for (const auto& s : {a, bad, c}) {
     CHECK(s->ran);
     CHECK(s->settled == 1);  // each answered exactly once
