@@ -447,12 +447,27 @@ TEST_CASE("hardening: /readyz is ready only when every storage connection is up"
   auto doc = test::parse_json(ready.response.body);
   CHECK(doc["connections"].GetUint64() == 2);
   CHECK(doc["connections_up"].GetUint64() == 2);
-  // Every engine connection is cut (as a database restart does).
-  f.db.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND "
-      "pid <> pg_backend_pid()",
-      {f.db.name()});
+  // A connection the server merely dropped is re-established by the probe
+  // itself: the database answers, so the engine is ready.
+  auto admin = storage::pg_connection::connect(test::admin_database_url());
+  REQUIRE(admin);
+  auto admin_exec = [&](const std::string& sql, const std::vector<storage::pg_param>& params) {
+    auto r = admin->exec(sql, params);
+    REQUIRE(r.ok());
+  };
+  auto cut_all = [&] {
+    admin_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+               {f.db.name()});
+  };
+  cut_all();
+  auto redialled = test::http("GET", f.url("/readyz"));
+  CHECK(redialled.response.status == 200);
+  // Every engine connection is cut and the database takes no new ones (as
+  // while it restarts): not ready.
+  admin_exec("ALTER DATABASE " + f.db.name() + " ALLOW_CONNECTIONS false", {});
+  cut_all();
   auto after = test::http("GET", f.url("/readyz"));
+  admin_exec("ALTER DATABASE " + f.db.name() + " ALLOW_CONNECTIONS true", {});
   CHECK(after.response.status == 503);
   auto down = test::parse_json(after.response.body);
   CHECK(down["connections_up"].GetUint64() < 2);
