@@ -26,6 +26,8 @@
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <rapidjson/document.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -38,9 +40,9 @@
 #include <boost/beast/http.hpp>
 
 #include "core/ids.hpp"
-#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
 #include "net/http_client.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 
 namespace {
 
@@ -590,6 +592,17 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
+/// The CPU time (user + system) this process has used, so the report can
+/// split a point's CPU by process (bench/run.sh reads the others' /proc).
+double own_cpu_ms() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+  auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -681,7 +694,8 @@ int main(int argc, char** argv) {
       ",\"ops_per_s\":" + num(window_s > 0 ? static_cast<double>(ok) / window_s : 0.0) +
       ",\"rate_per_s\":" + num(opts.rate) + ",\"p50_ms\":" + num(percentile(all, 0.50)) +
       ",\"p90_ms\":" + num(percentile(all, 0.90)) + ",\"p99_ms\":" + num(percentile(all, 0.99)) +
-      ",\"max_ms\":" + num(all.empty() ? 0.0 : all.back()) + ",\"errors\":{";
+      ",\"max_ms\":" + num(all.empty() ? 0.0 : all.back()) + ",\"cpu_ms\":" + num(own_cpu_ms()) +
+      ",\"errors\":{";
   bool first = true;
   for (auto& [k, n] : errors) {
     out += (first ? "\"" : ",\"") + k + "\":" + std::to_string(n);

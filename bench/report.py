@@ -92,8 +92,22 @@ def loadgen_row(name, r, note):
         "answers_503": count_503(res["errors"]),
         "loadavg_1m_before": r.get("loadavg_1m_before"),
         "postgresql_per_op": per_op(r.get("pg"), ops_all, r.get("stats_flush_s", 0) > 0),
+        "cpu_per_op_ms": cpu_per_op(r.get("cpu"), res.get("cpu_ms"), ops_all),
         "note": note,
     }
+
+
+def cpu_per_op(cpu, loadgen_ms, ops):
+    """CPU time per operation by process over one point (warm-up included,
+    like `ops`): the service under test (paymentsd or the seed service), the
+    sandbox PSP, PostgreSQL's processes and the load generator. None when the
+    point was recorded without CPU figures."""
+    if not cpu or not ops:
+        return None
+    out = {k: round(cpu[k + "_ms"] / ops, 3) for k in ("service", "sandbox", "postgresql")}
+    out["loadgen"] = round(loadgen_ms / ops, 3) if loadgen_ms is not None else None
+    out["total"] = round(sum(v for v in out.values() if v is not None), 3)
+    return out
 
 
 def machine_limit(sandbox_ops, pgbench_ops):
@@ -494,6 +508,27 @@ def markdown(machine, baselines, rows, halves, targets):
         s = r.get("postgresql_per_op")
         if s and r["name"] != "sandbox_create":
             lines.append(stats_line(r["name"], r["concurrency"], s))
+    lines += [
+        "",
+        "## CPU per operation by process",
+        "",
+        "CPU time (user + system) each process spent during the point, divided by every "
+        "operation it finished (warm-up included): the service under test (paymentsd, or the "
+        "seed service's processes), the sandbox PSP, every PostgreSQL process of the cluster "
+        "(/proc/<pid>/stat), and the load generator (getrusage). On 2 cores, 2,000 ms of CPU "
+        "per second is the whole machine.",
+        "",
+        "| name | concurrency | ops/s | service ms/op | PostgreSQL ms/op | sandbox ms/op "
+        "| loadgen ms/op | total ms/op |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        c = r.get("cpu_per_op_ms")
+        if c:
+            lines.append(
+                f"| {r['name']} | {r['concurrency']} | {fmt(r['ops_per_s'])} "
+                f"| {fmt(c['service'], 3)} | {fmt(c['postgresql'], 3)} | {fmt(c['sandbox'], 3)} "
+                f"| {fmt(c['loadgen'], 3)} | {fmt(c['total'], 3)} |")
     lines += [
         "",
         "## p99 at half of peak",

@@ -305,14 +305,55 @@ WEBHOOK_SECRET="whsec_bench_$(openssl rand -hex 16)"
 SANDBOX_SECRET_KEY="$SANDBOX_SECRET" SANDBOX_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
   "$BUILD/apps/psp-sandbox" --port 0 --port-file "$WORK/sandbox.port" --objects-max 10000000 \
   >"$WORK/psp-sandbox.out" 2>"$WORK/psp-sandbox.log" &
-PIDS+=($!)
+SANDBOX_PID=$!
+PIDS+=("$SANDBOX_PID")
 wait_for_file "$WORK/sandbox.port" 30 || die "psp-sandbox did not start"
 SANDBOX_URL="http://127.0.0.1:$(head -1 "$WORK/sandbox.port")"
 wait_for_http "$SANDBOX_URL/healthz" 30 || die "psp-sandbox is not healthy"
 say "sandbox $SANDBOX_URL"
 
+# ---- CPU per process around each point ----------------------------------------
+
+# The CPU time (user + system, from /proc/<pid>/stat) each process spent
+# during a point, by role: the service under test (paymentsd, or the seed
+# service with its worker processes), the sandbox PSP, and PostgreSQL (every
+# process pg_stat_activity lists: client backends, WAL writer, checkpointer
+# and the rest; the postmaster does no per-request work). The load
+# generator reports its own (getrusage). Each role's figure is the sum over
+# the processes alive at the end of the point (one started during it, such as
+# a pool's new connection, counts whole); a process that exited during the
+# point is not counted.
+CLK_TCK=$(getconf CLK_TCK)
+service_pids() {  # kind
+  case "$1" in
+    engine*) echo "${ENGINE_PID:-}" ;;
+    seed) echo "${SEED_PID:-} $(pgrep -P "${SEED_PID:-0}" | tr '\n' ' ')" ;;
+    *) echo "" ;;
+  esac
+}
+cpu_snapshot() {  # kind: lines "role pid ticks"
+  local pid
+  {
+    for pid in $(service_pids "$1"); do echo "service $pid"; done
+    echo "sandbox $SANDBOX_PID"
+    for pid in $(psql "$STATS_URL" -qAtc "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"); do
+      echo "postgresql $pid"
+    done
+  } | while read -r role pid; do
+    # Fields after "pid (comm) ": 12 utime, 13 stime (clock ticks).
+    [ -r "/proc/$pid/stat" ] || continue
+    sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk -v r="$role" -v p="$pid" '{print r, p, $12 + $13}' || true
+  done
+}
+cpu_delta_json() {  # before-file after-file: {"service_ms":..,"sandbox_ms":..,"postgresql_ms":..}
+  awk -v tck="$CLK_TCK" 'NR == FNR { before[$1 " " $2] = $3; next }
+    { ms[$1] += ($3 - (($1 " " $2) in before ? before[$1 " " $2] : 0)) * 1000 / tck }
+    END { printf "{\"service_ms\":%d,\"sandbox_ms\":%d,\"postgresql_ms\":%d}",
+          ms["service"], ms["sandbox"], ms["postgresql"] }' "$1" "$2"
+}
+
 # Runs one loadgen point and records it with the counters of the database
-# it loads ("" for none).
+# it loads ("" for none) and the CPU each process spent.
 run_point() {  # kind scenario concurrency url api_key database [loadgen flags...]
   local kind=$1 scenario=$2 c=$3 url=$4 key=$5 db=$6
   shift 6
@@ -322,17 +363,21 @@ run_point() {  # kind scenario concurrency url api_key database [loadgen flags..
   load=$(cut -d' ' -f1 /proc/loadavg)
   say "$kind: $scenario at concurrency $c, ${DURATION_S}s (load average $load)"
   [ -n "$db" ] && before=$(db_counters "$db")
+  cpu_snapshot "$kind" >"$WORK/cpu_before"
   LOADGEN_API_KEY="$key" LOADGEN_PUBLISHABLE_KEY="$SANDBOX_PUBLISHABLE" \
     LOADGEN_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     "$BUILD/bench/loadgen" --scenario "$scenario" --url "$url" --sandbox-url "$SANDBOX_URL" \
     --concurrency "$c" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" \
     --requests-max "$REQUESTS_MAX" --replay-keys "$REPLAY_KEYS" "$@" >"$out" 2>"$WORK/loadgen.log" ||
     die "loadgen $scenario ($kind) failed: $(tail -3 "$WORK/loadgen.log")"
+  cpu_snapshot "$kind" >"$WORK/cpu_after"
+  local cpu
+  cpu=$(cpu_delta_json "$WORK/cpu_before" "$WORK/cpu_after")
   if [ -n "$db" ]; then
     flush_stats
     after=$(db_counters "$db")
   fi
-  record "{\"kind\":\"$kind\",\"loadavg_1m_before\":$load,\"stats_flush_s\":$STATS_FLUSH_S,\"pg\":{\"before\":$before,\"after\":$after},\"result\":$(cat "$out")}"
+  record "{\"kind\":\"$kind\",\"loadavg_1m_before\":$load,\"stats_flush_s\":$STATS_FLUSH_S,\"pg\":{\"before\":$before,\"after\":$after},\"cpu\":$cpu,\"result\":$(cat "$out")}"
   say "  $(cat "$out")"
 }
 settle() { :; }  # replaced once the engine runs (below)
@@ -396,7 +441,8 @@ PAYMENTS_DATABASE_URL="$ENGINE_DB_URL" PAYMENTS_PORT=0 PAYMENTS_PORT_FILE="$WORK
   PAYMENTS_WEBHOOK_SECRET="$WEBHOOK_SECRET" PAYMENTS_LOG_LEVEL=warn \
   PAYMENTS_API_RATE_BURST=1000000 PAYMENTS_API_RATE_REFILL_MS=1 \
   "$BUILD/apps/paymentsd" >"$WORK/paymentsd.out" 2>"$WORK/paymentsd.log" &
-PIDS+=($!)
+ENGINE_PID=$!
+PIDS+=("$ENGINE_PID")
 wait_for_file "$WORK/engine.port" 60 || die "paymentsd did not start"
 ENGINE_URL="http://127.0.0.1:$(head -1 "$WORK/engine.port")"
 wait_for_http "$ENGINE_URL/readyz" 60 || die "paymentsd is not ready"

@@ -31,6 +31,14 @@ for r in creates:
         assert key in r, f"create_intent: no {key}"
     # Counted from PostgreSQL: a create writes, so it takes a transaction id.
     assert r["postgresql_per_op"]["write_xacts_per_op"] > 0, r
+# CPU per create by process, from /proc and the load generator's getrusage:
+# the service, PostgreSQL and the load generator all work for a create.
+for r in creates + [r for r in rows if r["name"] == "seed_create_intent"]:
+    cpu = r.get("cpu_per_op_ms")
+    assert cpu, f"{r['name']}: no cpu_per_op_ms"
+    for key in ("service", "postgresql", "sandbox", "loadgen"):
+        assert isinstance(cpu[key], (int, float)) and cpu[key] >= 0, f"{r['name']} cpu {key}: {cpu}"
+    assert cpu["service"] > 0 and cpu["loadgen"] > 0, cpu
 seed = [r for r in rows if r["name"] == "seed_create_intent" and r.get("ops_per_s") is not None]
 assert seed, "the seed-style service was not measured"
 assert any(r["ops_per_s"] > 0 for r in seed), seed
