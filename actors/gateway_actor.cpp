@@ -116,10 +116,10 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
         wait)});
     return rp;
   }
-  // The breaker admitted the call; one not made is reported as such so it
-  // does not count as a PSP failure.
+  // The breaker admitted the call; one not made gives its admission back
+  // without an outcome: it proves nothing about the PSP either way.
   auto refuse = [self, rp]() mutable {
-    self->state.breaker->on_success(now_ms());
+    self->state.breaker->release();
     metrics::engine().psp_calls_refused.with({self->state.config.psp, "busy"}).inc();
     rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
   };

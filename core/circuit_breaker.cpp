@@ -74,6 +74,10 @@ void circuit_breaker::on_failure(std::int64_t now_ms) {
   }
 }
 
+void circuit_breaker::release() {
+  if (state_ == breaker_state::half_open && probes_in_flight_ > 0) --probes_in_flight_;
+}
+
 breaker_state circuit_breaker::state(std::int64_t now_ms) const {
   if (state_ == breaker_state::open && now_ms - opened_at_ms_ >= config_.open_ms) {
     return breaker_state::half_open;

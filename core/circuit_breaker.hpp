@@ -54,8 +54,8 @@ std::string_view to_string(breaker_state state);
 /// closes the breaker with a fresh window, a probe failure opens it again.
 ///
 /// Report every admitted call's outcome exactly once with `on_success` or
-/// `on_failure`. Outcomes reported while open belong to calls admitted before
-/// the breaker opened and are ignored.
+/// `on_failure` (or `release` when it was not made). Outcomes reported while open belong to calls
+/// admitted before the breaker opened and are ignored.
 class circuit_breaker {
  public:
   /// A closed breaker with `config`.
@@ -70,6 +70,11 @@ class circuit_breaker {
 
   /// Records that an admitted call failed (timeout, 5xx, connection error).
   void on_failure(std::int64_t now_ms);
+
+  /// An admitted call that was never made (refused while it queued): gives
+  /// back its probe slot without an outcome, so it neither closes nor trips
+  /// the breaker and does not count in the window.
+  void release();
 
   /// The state at `now_ms`; an open breaker whose period has ended reads as
   /// half open.

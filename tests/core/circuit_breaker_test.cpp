@@ -178,6 +178,28 @@ TEST_CASE("a probe failure reopens the breaker and counts a trip") {
   CHECK(breaker.try_acquire(2'200));
 }
 
+TEST_CASE("a probe that was never made gives its slot back and leaves the breaker half open") {
+  circuit_breaker breaker(consecutive_only());
+  for (int i = 0; i < 3; ++i) call(breaker, 0, false);
+  REQUIRE(breaker.try_acquire(1'000));
+  CHECK_FALSE(breaker.try_acquire(1'000));  // the one probe slot is taken
+  breaker.release();                        // refused while it queued
+  CHECK(breaker.state(1'001) == breaker_state::half_open);
+  CHECK(breaker.trips() == 1);
+  CHECK(breaker.try_acquire(1'001));  // the slot is free again
+}
+
+TEST_CASE("a call that was never made does not reset the consecutive failures") {
+  circuit_breaker breaker(consecutive_only());
+  call(breaker, 0, false);
+  call(breaker, 1, false);
+  REQUIRE(breaker.try_acquire(2));
+  breaker.release();
+  CHECK(breaker.consecutive_failures() == 2);
+  call(breaker, 3, false);
+  CHECK(breaker.state(3) == breaker_state::open);
+}
+
 TEST_CASE("outcomes of calls admitted before the breaker opened are ignored") {
   circuit_breaker breaker(consecutive_only());
   REQUIRE(breaker.try_acquire(0));  // a slow call still in flight
