@@ -820,7 +820,7 @@ void routed_create(intent_pointer self, create_command cmd,
   auto merchant_id = cmd.intent.merchant_id;
   auto intent_id = cmd.intent.id;
   self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
-                routing_plan_atom::value, merchant_id, intent_id)
+                routing_plan_atom::value, merchant_id, intent_id, cmd.first_attempt)
       .await(
           [self, cmd, rp](storage::routing_plan& plan) mutable {
             auto walk = std::make_shared<routing_walk>();

@@ -119,9 +119,11 @@ using storage_actor = caf::typed_actor<
     // (merchant, rules, actor).
     caf::replies_to<routing_put_atom, std::string, core::routing_rules,
                     std::string>::with<storage::routing_record>,
-    // A create's routing: the merchant's rules and the attempts recorded for
-    // the intent: (merchant, intent).
-    caf::replies_to<routing_plan_atom, std::string, std::string>::with<storage::routing_plan>,
+    // A create's routing: the merchant's rules (cached for
+    // limits::routing_rules_cache_ttl_s) and the attempts recorded for the
+    // intent, none read on a create's first attempt: (merchant, intent,
+    // first attempt).
+    caf::replies_to<routing_plan_atom, std::string, std::string, bool>::with<storage::routing_plan>,
     // Records a create's attempt at a PSP, before the PSP call (durable when
     // answered).
     caf::replies_to<routing_try_atom, storage::routing_attempt>::with<bool>,

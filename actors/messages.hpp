@@ -170,6 +170,10 @@ struct create_command {
   /// is at `started`, or it has none): a newly spawned actor skips its
   /// hydration read.
   bool known_new = false;
+  /// No earlier attempt of this create ran (its idempotency key was claimed
+  /// fresh, or it has none), so it left nothing to continue: a routed
+  /// create reads no earlier routing attempts.
+  bool first_attempt = false;
   /// Renders the request's final answer (the body of a 200) from the
   /// written intent. With an idempotency record, the intent's insert stores
   /// that answer in the same transaction (recovery point `finished`) and

@@ -1,5 +1,7 @@
 #include "actors/storage_actor.hpp"
 
+#include <chrono>
+#include <memory>
 #include <optional>
 
 #include <caf/actor_system.hpp>
@@ -10,6 +12,7 @@
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
 #include "actors/write_batch.hpp"
+#include "core/limits.hpp"
 #include "core/log.hpp"
 #include "storage/idempotency.hpp"
 #include "storage/inbox.hpp"
@@ -34,6 +37,9 @@ struct storage_state {
 
   /// Writes waiting for the next group commit (actors/write_batch.hpp).
   write_batch batch;
+
+  /// Merchants' routing rules, shared with the process's other storage actors.
+  std::shared_ptr<routing_rules_cache> routing_rules;
 
   static inline const char* name = "storage";
 
@@ -75,6 +81,21 @@ struct storage_state {
   }
 };
 
+/// A merchant's current routing rules: from the cache, or read and kept.
+core::result<storage::routing_record> current_routing(storage_state& st, storage::pg_connection& c,
+                                                      const std::string& merchant_id) {
+  auto now = routing_rules_cache::clock::now();
+  if (auto hit = st.routing_rules->find(merchant_id, now)) return std::move(*hit);
+  auto read = storage::load_routing(c, merchant_id);
+  if (read)
+    st.routing_rules->put(
+        merchant_id, *read, now,
+        [](const storage::routing_record& held, const storage::routing_record& got) {
+          return held.version > got.version;
+        });
+  return read;
+}
+
 template <class T>
 caf::result<T> reply(core::result<T>&& r) {
   if (r) return std::move(*r);
@@ -87,7 +108,9 @@ caf::result<bool> done(core::status&& s) {
 }
 
 storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<storage_state> self,
-                                              std::string url) {
+                                              std::string url,
+                                              std::shared_ptr<routing_rules_cache> routing_rules) {
+  self->state.routing_rules = std::move(routing_rules);
   // The connection carries the process's identity: the holder recorded on
   // idempotency leases, alive exactly as long as a connection of ours is.
   self->state.db.emplace(std::move(url), "storage", [](storage::pg_connection& c) -> core::status {
@@ -374,20 +397,37 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
       },
       [self](routing_get_atom,
              const std::string& merchant_id) -> caf::result<storage::routing_record> {
-        return reply(self->state.read(
-            [&](storage::pg_connection& c) { return storage::load_routing(c, merchant_id); }));
+        return reply(self->state.read([&](storage::pg_connection& c) {
+          return current_routing(self->state, c, merchant_id);
+        }));
       },
       [self](routing_put_atom, const std::string& merchant_id, const core::routing_rules& rules,
              const std::string& actor) -> caf::result<storage::routing_record> {
-        return reply(self->state.write([&](storage::pg_connection& c) {
+        auto stored = self->state.write([&](storage::pg_connection& c) {
           return storage::replace_routing(c, merchant_id, rules, actor);
-        }));
+        });
+        // This process's next create uses the new rules; a failed write may
+        // still have committed, so what is held is dropped.
+        if (stored)
+          self->state.routing_rules->put(merchant_id, *stored, routing_rules_cache::clock::now());
+        else
+          self->state.routing_rules->erase(merchant_id);
+        return reply(std::move(stored));
       },
-      [self](routing_plan_atom, const std::string& merchant_id,
-             const std::string& intent_id) -> caf::result<storage::routing_plan> {
-        return reply(self->state.read([&](storage::pg_connection& c) {
-          return storage::load_routing_plan(c, merchant_id, intent_id);
-        }));
+      [self](routing_plan_atom, const std::string& merchant_id, const std::string& intent_id,
+             bool first_attempt) -> caf::result<storage::routing_plan> {
+        return reply(
+            self->state.read([&](storage::pg_connection& c) -> core::result<storage::routing_plan> {
+              auto rules = current_routing(self->state, c, merchant_id);
+              if (!rules) return rules.err();
+              storage::routing_plan plan{std::move(*rules), {}};
+              // The first attempt of a create has no earlier one to continue.
+              if (first_attempt) return plan;
+              auto attempts = storage::load_routing_attempts(c, merchant_id, intent_id);
+              if (!attempts) return attempts.err();
+              plan.attempts = std::move(*attempts);
+              return plan;
+            }));
       },
       [self](routing_try_atom, const storage::routing_attempt& a) -> caf::result<bool> {
         // On the create path: group-committed, answered once durable.
@@ -422,8 +462,17 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
 
 }  // namespace
 
-storage_actor spawn_storage_actor(caf::actor_system& sys, std::string database_url) {
-  return sys.spawn<caf::detached>(storage_behavior, std::move(database_url));
+std::shared_ptr<routing_rules_cache> make_routing_rules_cache() {
+  return std::make_shared<routing_rules_cache>(
+      std::chrono::seconds(core::limits::routing_rules_cache_ttl_s),
+      core::limits::routing_rules_cache_entries_max);
+}
+
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::string database_url,
+                                  std::shared_ptr<routing_rules_cache> routing_rules) {
+  if (!routing_rules) routing_rules = make_routing_rules_cache();
+  return sys.spawn<caf::detached>(storage_behavior, std::move(database_url),
+                                  std::move(routing_rules));
 }
 
 }  // namespace pay::actors

@@ -399,6 +399,14 @@ inline constexpr std::size_t intent_actors_per_merchant_max = intent_actors_max 
 inline constexpr std::int64_t api_key_cache_ttl_s = 2;
 inline constexpr std::size_t api_key_cache_entries_max = 10'000;
 
+/// A merchant's routing rules are kept by the storage actors for this long,
+/// so a create the rules place reads none: rules replaced through this
+/// engine process apply at once, and ones replaced through another process
+/// (or by hand in the database) within this many seconds. Bounded by
+/// routing_rules_cache_entries_max merchants.
+inline constexpr std::int64_t routing_rules_cache_ttl_s = 2;
+inline constexpr std::size_t routing_rules_cache_entries_max = 10'000;
+
 /// API requests per merchant key: a burst of 200, refilled at 100 per
 /// second (one token per 10 ms). Stripe's live-mode default is 100/s.
 inline constexpr std::int64_t api_rate_burst = 200;

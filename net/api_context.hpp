@@ -22,7 +22,9 @@
 #include "actors/engine_metrics.hpp"
 #include "core/error.hpp"
 #include "core/idempotency.hpp"
+#include "core/limits.hpp"
 #include "core/rate_limiter.hpp"
+#include "core/ttl_cache.hpp"
 #include "net/api_error.hpp"
 #include "net/api_server.hpp"
 #include "net/caf_bridge.hpp"
@@ -84,41 +86,9 @@ class shared_limiter {
   core::rate_limiter limiter_;
 };
 
-/// API key hash -> merchant, answers of the database kept for a short
-/// time (limits::api_key_cache_ttl_s); shared by the I/O threads.
-class api_key_cache {
- public:
-  using clock = std::chrono::steady_clock;
-  std::optional<storage::merchant> find(const std::string& key_hash, clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(key_hash);
-    if (it == entries_.end()) return std::nullopt;
-    if (now >= it->second.expires) {
-      entries_.erase(it);
-      return std::nullopt;
-    }
-    return it->second.merchant;
-  }
-  void put(const std::string& key_hash, storage::merchant m, clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    if (entries_.size() >= core::limits::api_key_cache_entries_max) {
-      // Drop what expired; if that frees nothing, everything (refilled on use).
-      std::erase_if(entries_, [now](const auto& e) { return now >= e.second.expires; });
-      if (entries_.size() >= core::limits::api_key_cache_entries_max) entries_.clear();
-    }
-    entries_.insert_or_assign(
-        key_hash,
-        entry{std::move(m), now + std::chrono::seconds(core::limits::api_key_cache_ttl_s)});
-  }
-
- private:
-  struct entry {
-    storage::merchant merchant;
-    clock::time_point expires;
-  };
-  std::mutex mutex_;
-  std::unordered_map<std::string, entry> entries_;
-};
+/// API key hash -> merchant, answers of the database kept for
+/// limits::api_key_cache_ttl_s; shared by the I/O threads.
+using api_key_cache = core::ttl_cache<std::string, storage::merchant>;
 
 /// Shared by every request: the routes and the actors they talk to.
 struct api_state {
@@ -138,7 +108,8 @@ struct api_state {
   std::unique_ptr<shared_limiter> api_limiter;
   std::unique_ptr<shared_limiter> public_limiter;
   std::unique_ptr<shared_limiter> session_limiter;
-  api_key_cache key_cache;
+  api_key_cache key_cache{std::chrono::seconds(core::limits::api_key_cache_ttl_s),
+                          core::limits::api_key_cache_entries_max};
 
   const actors::storage_actor& storage() {
     return actors
@@ -240,6 +211,9 @@ struct idem_ctx {
   /// operation's own commit (a create's insert): the operation service then
   /// answers without storing it again. Null without an Idempotency-Key.
   std::shared_ptr<std::atomic<bool>> answer_stored = {};
+  /// No earlier attempt of this request ran: it has no key, or its key was
+  /// claimed fresh (not resumed).
+  bool first_attempt = true;
 };
 
 /// Finishes a request: the answer, and whether it is final (stored and

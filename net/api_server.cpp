@@ -288,7 +288,8 @@ void run_operation(api_state& st, operation_request op, executor exec,
                      rec.op_amount,
                      "pe_" + digest.substr(0, 40),
                      std::string(core::id_prefix::payment_intent) + "_" + base62_of(digest),
-                     stored};
+                     stored,
+                     rec.state == idempotency_state::fresh};
         auto id = rec.id;
         exec(ctx, [state, answer, id, stored](http_response res, bool final) {
           // Committed with the operation itself: nothing more to store.
@@ -335,6 +336,7 @@ void start_create(api_state& st, const std::string& merchant_id, const create_in
   // From `started` no row of this intent exists (the insert moves the key
   // past it in the same transaction): the new actor need not read it.
   cmd.known_new = ctx.point == core::recovery_point::started;
+  cmd.first_attempt = ctx.first_attempt;
   if (ctx.id != 0 && ctx.answer_stored) {
     // The answer `ok` gives, stored with the intent's insert.
     cmd.render_answer = [](const core::payment_intent& written) { return intent_json(written); };

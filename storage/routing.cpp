@@ -131,21 +131,29 @@ core::result<routing_record> replace_routing(pg_connection& conn, const std::str
   return load_routing(conn, merchant_id);
 }
 
-core::result<routing_plan> load_routing_plan(pg_connection& conn, const std::string& merchant_id,
-                                             const std::string& intent_id) {
-  auto current = load_routing(conn, merchant_id);
-  if (!current) return current.err();
-  routing_plan plan{std::move(*current), {}};
+core::result<std::vector<routing_attempt>> load_routing_attempts(pg_connection& conn,
+                                                                 const std::string& merchant_id,
+                                                                 const std::string& intent_id) {
   auto r = conn.exec("SELECT " + std::string(attempt_columns) +
                          " FROM routing_attempts WHERE intent_id = $1 ORDER BY attempt",
                      {intent_id});
   if (!r.ok()) return to_core_error(*r.error);
+  std::vector<routing_attempt> out;
   for (int i = 0; i < r.rows.size(); ++i) {
     auto a = read_attempt(r.rows, i);
     // An id is derived per merchant, but never trust another's rows.
-    if (a.merchant_id == merchant_id) plan.attempts.push_back(std::move(a));
+    if (a.merchant_id == merchant_id) out.push_back(std::move(a));
   }
-  return plan;
+  return out;
+}
+
+core::result<routing_plan> load_routing_plan(pg_connection& conn, const std::string& merchant_id,
+                                             const std::string& intent_id) {
+  auto current = load_routing(conn, merchant_id);
+  if (!current) return current.err();
+  auto attempts = load_routing_attempts(conn, merchant_id, intent_id);
+  if (!attempts) return attempts.err();
+  return routing_plan{std::move(*current), std::move(*attempts)};
 }
 
 core::status record_routing_attempt(pg_connection& conn, const routing_attempt& a) {

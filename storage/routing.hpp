@@ -59,6 +59,11 @@ core::result<routing_record> replace_routing(pg_connection& conn, const std::str
                                              const core::routing_rules& rules,
                                              const std::string& actor);
 
+/// The attempts recorded for one of a merchant's creates, oldest first.
+core::result<std::vector<routing_attempt>> load_routing_attempts(pg_connection& conn,
+                                                                 const std::string& merchant_id,
+                                                                 const std::string& intent_id);
+
 /// The merchant's rules and the attempts recorded for `intent_id`.
 core::result<routing_plan> load_routing_plan(pg_connection& conn, const std::string& merchant_id,
                                              const std::string& intent_id);

@@ -390,8 +390,9 @@ int run(const core::option_values& opts) {
   handles.system = &sys;
   auto connections = std::clamp<std::int64_t>(opts.get_int("storage-connections"), 1,
                                               core::limits::storage_connections_max);
+  auto routing_rules = actors::make_routing_rules_cache();
   for (std::int64_t i = 0; i < connections; ++i)
-    handles.storage.push_back(actors::spawn_storage_actor(sys, url));
+    handles.storage.push_back(actors::spawn_storage_actor(sys, url, routing_rules));
   // One gateway (breaker, in-flight limit, metrics) per PSP account.
   actors::gateway_set gateways;
   for (const auto& name : psps->names()) {

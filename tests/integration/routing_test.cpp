@@ -20,6 +20,7 @@
 #include <rapidjson/document.h>
 
 #include "core/ids.hpp"
+#include "core/limits.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -193,6 +194,40 @@ TEST_CASE("Routing rules by currency send new payments to the right PSP, and bad
                 "AND action = 'merchant_routing'") == 2);
   auto by_default = f.create(R"({"amount":700,"currency":"eur"})", "dflt-" + core::random_token(8));
   CHECK(str(by_default, "psp") == "adyen");
+}
+
+TEST_CASE(
+    "Routing rules another engine process stores apply within routing_rules_cache_ttl_s and "
+    "rules replaced through this engine at once",
+    "[routing]") {
+  routing_fixture f;
+  // No rules: routed to the merchant's default (and the rules, none, cached).
+  auto first = f.create(R"({"amount":900,"currency":"eur"})", "ttl0-" + core::random_token(8));
+  CHECK(str(first, "psp") == "sandbox");
+  // Another engine process replaces the rules: here only the database shows it.
+  f.db.query(
+      "INSERT INTO routing_versions (merchant_id, version, default_psps, actor) "
+      "VALUES ($1, 1, 'adyen:1', 'another engine')",
+      {f.merchant.id});
+  const auto written = std::chrono::steady_clock::now();
+  const auto ttl = std::chrono::seconds(core::limits::routing_rules_cache_ttl_s);
+  std::string psp;
+  for (int n = 1; std::chrono::steady_clock::now() - written < ttl + 3s; ++n) {
+    auto pi = f.create(R"({"amount":900,"currency":"eur"})",
+                       "ttl" + std::to_string(n) + "-" + core::random_token(8));
+    psp = str(pi, "psp");
+    if (psp == "adyen") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - written;
+  CHECK(psp == "adyen");
+  CHECK(took <= ttl + 1s);
+  // Rules replaced through this engine apply to the very next create, and
+  // GET /v1/routing shows them at once.
+  f.set_rules(R"({"default_psps":["stripe"]})");
+  CHECK(f.get("/v1/routing")["version"].GetInt64() == 2);
+  auto back = f.create(R"({"amount":900,"currency":"eur"})", "ttlb-" + core::random_token(8));
+  CHECK(str(back, "psp") == "sandbox");
 }
 
 TEST_CASE(
