@@ -85,9 +85,9 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
 }  // namespace
 
 core::result<create_intent_params> parse_create_intent(const rapidjson::Value& body) {
-  if (auto ok = only_fields(body, {"amount", "currency", "capture_method", "merchant_initiated",
-                                   "description", "metadata", "psp", "return_url",
-                                   "payment_method_type"});
+  if (auto ok = only_fields(
+          body, {"amount", "currency", "capture_method", "merchant_initiated", "description",
+                 "metadata", "psp", "return_url", "payment_method_type"});
       !ok)
     return ok.err();
   create_intent_params p;

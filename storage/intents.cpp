@@ -113,11 +113,11 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
       optional_param(pi.last_payment_error_json),
       pi.expires_at ? pg_param{std::to_string(*pi.expires_at)} : pg_param{}};
   if (w.expected_version < 0) {
-    common.insert(common.end(),
-                  {pi.merchant_id, std::to_string(pi.amount), pi.currency,
-                   std::string(core::to_string(pi.capture)), optional_param(pi.description),
-                   pi.metadata_json, pi.psp, std::to_string(pi.created),
-                   pi.merchant_initiated ? "true" : "false"});
+    common.insert(
+        common.end(),
+        {pi.merchant_id, std::to_string(pi.amount), pi.currency,
+         std::string(core::to_string(pi.capture)), optional_param(pi.description), pi.metadata_json,
+         pi.psp, std::to_string(pi.created), pi.merchant_initiated ? "true" : "false"});
     auto r = tx.exec(
         "INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
         "amount_refunded, psp_reference, client_secret, last_payment_error, expires_at, "

@@ -139,8 +139,8 @@ struct booked_amounts {
   bool fee_booked = false;  ///< false: the engine books the PSP's fee as reported
 };
 
-std::optional<db_error> booked_for(pg_connection& tx, const std::string& psp,
-                                   const attributed& a, std::optional<booked_amounts>& out) {
+std::optional<db_error> booked_for(pg_connection& tx, const std::string& psp, const attributed& a,
+                                   std::optional<booked_amounts>& out) {
   out.reset();
   const auto& bt = *a.bt;
   if (bt.type == core::balance_tx_type::charge && a.intent_id) {
@@ -156,9 +156,9 @@ std::optional<db_error> booked_for(pg_connection& tx, const std::string& psp,
     auto captured = r.rows.int64(0, 0);
     if (captured > 0 && r.rows.int64(0, 1) == 0) out = booked_amounts{captured, 0, false};
   } else if (bt.type == core::balance_tx_type::dispute && a.dispute_id) {
-    auto r = tx.exec(
-        "SELECT amount, fee FROM dispute_movements WHERE psp = $1 AND psp_movement_id = $2",
-        {psp, bt.id});
+    auto r =
+        tx.exec("SELECT amount, fee FROM dispute_movements WHERE psp = $1 AND psp_movement_id = $2",
+                {psp, bt.id});
     if (!r.ok()) return r.error;
     if (!r.rows.empty()) out = booked_amounts{r.rows.int64(0, 0), r.rows.int64(0, 1), true};
   }
@@ -258,10 +258,10 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
                                                 booked_net, bt.currency});
           to_suspense.push_back(
               {&bt, d_net, 0, d_net,
-               std::string(core::to_string(bt.type)) + " " +
-                   bt.payment_intent.value_or(bt.source) + " settled at amount " +
-                   std::to_string(bt.amount) + ", fee " + std::to_string(bt.fee) +
-                   "; the engine booked amount " + std::to_string(booked->amount) +
+               std::string(core::to_string(bt.type)) + " " + bt.payment_intent.value_or(bt.source) +
+                   " settled at amount " + std::to_string(bt.amount) + ", fee " +
+                   std::to_string(bt.fee) + "; the engine booked amount " +
+                   std::to_string(booked->amount) +
                    (booked->fee_booked ? ", fee " + std::to_string(booked->fee) : std::string()),
                true});
           items.push_back(std::move(a));
@@ -496,9 +496,16 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
                                      {},
                                      rows.int64(i, 4)});
   }
-  // Payouts we booked: what we booked to banks, by the PSP's time.
+  // Payouts we booked: what we booked to banks, by the PSP's time, and the
+  // suspense of its known lines (a line settled differently from its
+  // booking, a repayment beyond its merchants' shares): that money is
+  // accounted for. An unknown line's suspense is not: the payout differs
+  // until its charge is known.
   auto payouts = conn.exec(
-      "SELECT p.id, p.psp_payout_id, p.booked_net, p.currency, CASE WHEN f.payout_id IS NOT "
+      "SELECT p.id, p.psp_payout_id, p.booked_net + coalesce((SELECT sum(s.net) FROM "
+      "suspense_items s JOIN settlement_items si ON si.payout_id = s.payout_id AND "
+      "si.psp_balance_tx_id = s.psp_balance_tx_id WHERE s.payout_id = p.id AND si.matched), "
+      "0)::bigint, p.currency, CASE WHEN f.payout_id IS NOT "
       "NULL THEN 'failed' ELSE p.psp_status END, " +
           epoch_s("p.psp_created") +
           " FROM settlement_payouts p LEFT JOIN settlement_payout_failures f ON f.payout_id = "
@@ -839,16 +846,16 @@ core::result<payout_failure_outcome> reverse_failed_payout(pg_connection& conn,
       events.push_back(core::payout_failed_event(
           {merchant, f.psp_payout_id, out.settlement_id, net, currency, f.failure_code}, created));
     }
-    auto suspense = tx.exec("SELECT id, transaction_id FROM suspense_items WHERE payout_id = $1 "
-                            "ORDER BY id",
-                            {out.settlement_id});
+    auto suspense = tx.exec(
+        "SELECT id, transaction_id FROM suspense_items WHERE payout_id = $1 "
+        "ORDER BY id",
+        {out.settlement_id});
     if (!suspense.ok()) return suspense.error;
     for (int i = 0; i < suspense.rows.size(); ++i) {
       std::string item(suspense.rows.text(i, 0));
       // The item's clearing lock: a clearing either committed before (and
       // is seen below) or waits and then finds the item reversed.
-      auto item_lock =
-          tx.exec("SELECT pg_advisory_xact_lock(hashtext('suspense:' || $1))", {item});
+      auto item_lock = tx.exec("SELECT pg_advisory_xact_lock(hashtext('suspense:' || $1))", {item});
       if (!item_lock.ok()) return item_lock.error;
       // A cleared item's money left suspense for its target account: the
       // clearing is reversed first (the target gives it back), then the

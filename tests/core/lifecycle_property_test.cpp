@@ -3,9 +3,9 @@
 // refunds, refund failures, disputes won and lost, expiries, payouts with
 // unknown lines (suspense), known lines the PSP settles at another amount
 // or fee (the difference to suspense), payout failures and their repayment,
-// and suspense clearings, some of them before their payout fails. No server: the books are kept in memory the way the
-// database keeps them (sums of entries), and after every step and at the
-// end the test checks that
+// and suspense clearings, some of them before their payout fails. No server: the books are kept in
+// memory the way the database keeps them (sums of entries), and after every step and at the end the
+// test checks that
 //   - every journal validates and balances per currency, real and memo apart;
 //   - no account goes where it must not (holds, refunds beyond revenue,
 //     negative open disputes or losses, suspense not what is open or below

@@ -19,8 +19,8 @@
 #include "core/ids.hpp"
 #include "net/checkout_requests.hpp"
 #include "net/form.hpp"
-#include "net/json.hpp"
 #include "net/http_server.hpp"
+#include "net/json.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -388,7 +388,9 @@ TEST_CASE("The engine's expiry and the PSP's automatic cancel racing expire the 
   CHECK(f.trial_balanced());
 }
 
-TEST_CASE("merchant_initiated on create is a JSON boolean, false when absent, refused otherwise") {
+TEST_CASE(
+    "merchant_initiated on create is a JSON boolean that is false when absent and refused "
+    "otherwise") {
   auto parse = [](const std::string& json) {
     rapidjson::Document doc;
     REQUIRE(net::parse_json_object(json, doc) == net::json_error::none);
@@ -415,8 +417,8 @@ TEST_CASE("merchant_initiated on create is a JSON boolean, false when absent, re
 }
 
 TEST_CASE(
-    "A merchant-initiated Visa authorization is valid 5 days; a customer-initiated one and a "
-    "merchant-initiated Mastercard one get the PSP's 7") {
+    "A merchant-initiated Visa authorization is valid 5 days while customer-initiated and "
+    "merchant-initiated Mastercard ones get the PSP's 7") {
   expiry_fixture f;
   auto mit = f.authorized(1200, R"(,"merchant_initiated":true)");
   auto cit = f.authorized(1300);
@@ -447,8 +449,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A bad merchant_initiated is refused before the PSP is called, and a retry that changes it "
-    "is an idempotency mismatch") {
+    "A bad merchant_initiated is refused before the PSP is called and a retry that changes it is "
+    "an idempotency mismatch") {
   expiry_fixture f;
   const auto creates_before = f.sandbox_requests(R"("path":"/v1/payment_intents")");
   auto bad = f.api("POST", "/v1/payment_intents",

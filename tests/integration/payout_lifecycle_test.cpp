@@ -240,7 +240,7 @@ TEST_CASE("Reconciliation reverses a payout whose payout.failed never arrived") 
 
 TEST_CASE(
     "A known charge that settles at another amount is settled as booked and the difference goes "
-    "to suspense, once") {
+    "to suspense once") {
   settlement_fixture f;
   auto a = f.paid(f.shop_a, 4'000);
   auto b = f.paid(f.shop_b, 5'000);
@@ -289,9 +289,10 @@ TEST_CASE(
   REQUIRE(at != std::string::npos);
   variant.replace(at + 1, 4, "evt_again_");
   CHECK(f.deliver(*f.engine, variant).response.status == 200);
-  REQUIRE(f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = 'payout.paid' AND "
-                       "processed_at IS NOT NULL",
-                       2, 30s));
+  REQUIRE(
+      f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = 'payout.paid' AND "
+                   "processed_at IS NOT NULL",
+                   2, 30s));
   CHECK(f.count("SELECT count(*) FROM suspense_items") == 1);
   CHECK(credit_balance(f, "suspense:sandbox") == 100);
 
@@ -315,7 +316,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A cleared suspense item whose payout fails takes its clearing back: suspense never goes "
+    "A cleared suspense item whose payout fails takes its clearing back so suspense never goes "
     "below zero") {
   settlement_fixture f;
   f.paid(f.shop_a, 5'000);
@@ -366,9 +367,10 @@ TEST_CASE(
   // The failure's event again: nothing more is reversed.
   auto body = f.psp_event("payout.failed", payouts[0]);
   CHECK(f.deliver(*f.engine, body).response.status == 200);
-  REQUIRE(f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = 'payout.failed' AND "
-                       "processed_at IS NOT NULL",
-                       1, 30s));
+  REQUIRE(
+      f.eventually("SELECT count(*) FROM webhook_inbox WHERE event_type = 'payout.failed' AND "
+                   "processed_at IS NOT NULL",
+                   1, 30s));
   CHECK(f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'reversal'") == 3);
   CHECK(credit_balance(f, "suspense:sandbox") == 0);
 }

@@ -85,8 +85,8 @@ TEST_CASE("Reconciliation reports exactly the seeded discrepancies by kind") {
   // The altered charge is known: booking the missed payout settled it as
   // the engine captured it and put the PSP's extra 100 in suspense, so the
   // books explain the PSP's amount and it is no difference.
-  CHECK(settlement_fixture::kinds_of(run) == std::vector<std::string>{"missing_at_psp/charge",
-                                                                      "missing_in_ledger/payout"});
+  CHECK(settlement_fixture::kinds_of(run) ==
+        std::vector<std::string>{"missing_at_psp/charge", "missing_in_ledger/payout"});
   CHECK(f.count("SELECT amount FROM suspense_items WHERE type = 'charge' AND psp_intent_id = $1",
                 {psp_altered}) == 100);
   CHECK(run["counts"]["amount_differs"].GetInt64() == 0);
