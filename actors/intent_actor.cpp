@@ -242,8 +242,9 @@ bool merge_psp_intent(core::payment_intent& next, const core::psp_intent& psp,
     return rule.on == core::intent_event::authorized;
   });
   if (authorizes && next.status == core::intent_status::authorized && !next.expires_at)
-    next.expires_at = expiry.expires_at(next.psp, {nullptr, psp.card_network.value_or(""), false},
-                                        unix_now_s(), psp.capture_before);
+    next.expires_at = expiry.expires_at(
+        next.psp, {nullptr, psp.card_network.value_or(""), next.merchant_initiated}, unix_now_s(),
+        psp.capture_before);
   if (psp.client_secret) next.client_secret = psp.client_secret;
   if (psp.amount_capturable) next.amount_capturable = *psp.amount_capturable;
   if (psp.amount_received) next.amount_received = *psp.amount_received;

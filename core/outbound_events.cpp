@@ -181,6 +181,7 @@ std::string intent_api_json(const payment_intent& pi) {
   field(out, "amount", std::to_string(pi.amount));
   field(out, "currency", json_string(pi.currency));
   field(out, "capture_method", json_string(to_string(pi.capture)));
+  field(out, "merchant_initiated", pi.merchant_initiated ? "true" : "false");
   field(out, "amount_capturable", std::to_string(pi.amount_capturable));
   field(out, "amount_received", std::to_string(pi.amount_received));
   field(out, "amount_refunded", std::to_string(pi.amount_refunded));

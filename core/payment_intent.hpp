@@ -27,6 +27,11 @@ struct payment_intent {
   std::int64_t amount = 0;
   std::string currency;
   capture_method capture = capture_method::automatic;
+  /// The merchant starts the payment without the customer present (a
+  /// delayed or recurring charge, a resubmission): a merchant-initiated
+  /// transaction. Fixed at create; on a Visa card it shortens the
+  /// authorisation's validity to 5 days (core/authorization_expiry.hpp).
+  bool merchant_initiated = false;
   std::int64_t amount_capturable = 0;
   std::int64_t amount_received = 0;
   std::int64_t amount_refunded = 0;

@@ -326,6 +326,7 @@ void start_create(api_state& st, const std::string& merchant_id, const create_in
   pi.amount = p.amount;
   pi.currency = p.currency;
   pi.capture = p.capture;
+  pi.merchant_initiated = p.merchant_initiated;
   pi.description = p.description;
   pi.metadata_json = p.metadata_json;
   pi.psp = p.psp.value_or(st.options.psp_name);

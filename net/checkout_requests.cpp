@@ -85,8 +85,9 @@ core::result<std::string> metadata_field(const rapidjson::Value& body) {
 }  // namespace
 
 core::result<create_intent_params> parse_create_intent(const rapidjson::Value& body) {
-  if (auto ok = only_fields(body, {"amount", "currency", "capture_method", "description",
-                                   "metadata", "psp", "return_url", "payment_method_type"});
+  if (auto ok = only_fields(
+          body, {"amount", "currency", "capture_method", "merchant_initiated", "description",
+                 "metadata", "psp", "return_url", "payment_method_type"});
       !ok)
     return ok.err();
   create_intent_params p;
@@ -107,6 +108,13 @@ core::result<create_intent_params> parse_create_intent(const rapidjson::Value& b
     auto parsed = cm->IsString() ? core::parse_capture_method(cm->GetString()) : std::nullopt;
     if (!parsed) return bad("capture_method must be 'automatic' or 'manual'.", "capture_method");
     p.capture = *parsed;
+  }
+  // Strictly a JSON boolean: "true", 1 or "merchant" are refused, so a
+  // client's typo never silently becomes a customer-initiated payment.
+  if (const auto* mi = field(body, "merchant_initiated")) {
+    if (!mi->IsBool())
+      return bad("merchant_initiated must be a boolean (true or false).", "merchant_initiated");
+    p.merchant_initiated = mi->GetBool();
   }
   auto description = short_string(body, "description", core::limits::description_length_max);
   if (!description) return description.err();

@@ -19,6 +19,9 @@ struct create_intent_params {
   std::int64_t amount = 0;
   std::string currency;  ///< lowercase ISO 4217
   core::capture_method capture = core::capture_method::automatic;
+  /// A merchant-initiated transaction (the customer is not present): a JSON
+  /// boolean, false when absent.
+  bool merchant_initiated = false;
   std::optional<std::string> description;
   std::string metadata_json = "{}";  ///< canonical JSON object of strings
   /// The PSP the intent goes to; nullopt: the merchant's default. Checked

@@ -10,6 +10,7 @@ void write_intent(json_writer& w, const core::payment_intent& pi) {
   w.field("amount", pi.amount);
   w.field("currency", pi.currency);
   w.field("capture_method", core::to_string(pi.capture));
+  w.field("merchant_initiated", pi.merchant_initiated);
   w.field("amount_capturable", pi.amount_capturable);
   w.field("amount_received", pi.amount_received);
   w.field("amount_refunded", pi.amount_refunded);

@@ -14,7 +14,8 @@ constexpr std::string_view intent_columns =
     "id, merchant_id, status, amount, currency, capture_method, amount_capturable, "
     "amount_received, amount_refunded, description, metadata::text, psp, psp_reference, "
     "client_secret, last_payment_error::text, version, "
-    "extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint";
+    "extract(epoch FROM created_at)::bigint, extract(epoch FROM expires_at)::bigint, "
+    "merchant_initiated";
 
 core::payment_intent read_intent(const pg_rows& rows, int row) {
   core::payment_intent pi;
@@ -38,6 +39,7 @@ core::payment_intent read_intent(const pg_rows& rows, int row) {
   pi.version = rows.int64(row, 15);
   pi.created = rows.int64(row, 16);
   if (!rows.is_null(row, 17)) pi.expires_at = rows.int64(row, 17);
+  pi.merchant_initiated = rows.boolean(row, 18);
   return pi;
 }
 
@@ -111,16 +113,18 @@ std::optional<db_error> insert_or_update_intent(pg_connection& tx, const intent_
       optional_param(pi.last_payment_error_json),
       pi.expires_at ? pg_param{std::to_string(*pi.expires_at)} : pg_param{}};
   if (w.expected_version < 0) {
-    common.insert(common.end(),
-                  {pi.merchant_id, std::to_string(pi.amount), pi.currency,
-                   std::string(core::to_string(pi.capture)), optional_param(pi.description),
-                   pi.metadata_json, pi.psp, std::to_string(pi.created)});
+    common.insert(
+        common.end(),
+        {pi.merchant_id, std::to_string(pi.amount), pi.currency,
+         std::string(core::to_string(pi.capture)), optional_param(pi.description), pi.metadata_json,
+         pi.psp, std::to_string(pi.created), pi.merchant_initiated ? "true" : "false"});
     auto r = tx.exec(
         "INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
         "amount_refunded, psp_reference, client_secret, last_payment_error, expires_at, "
         "merchant_id, amount, currency, capture_method, description, metadata, psp, version, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::bigint), "
-        "$10, $11, $12, $13, $14, $15::jsonb, $16, 0, to_timestamp($17))",
+        "created_at, merchant_initiated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, "
+        "to_timestamp($9::bigint), $10, $11, $12, $13, $14, $15::jsonb, $16, 0, "
+        "to_timestamp($17), $18::boolean)",
         common);
     if (!r.ok()) return r.error;
     version = 0;
@@ -208,7 +212,7 @@ std::optional<db_error> insert_fused(pg_connection& conn, const intent_write& w,
       "WITH i AS (INSERT INTO payment_intents (id, status, amount_capturable, amount_received, "
       "amount_refunded, psp_reference, client_secret, last_payment_error, expires_at, "
       "merchant_id, amount, currency, capture_method, description, metadata, psp, version, "
-      "created_at) VALUES (";
+      "created_at, merchant_initiated) VALUES (";
   sql += p.add(pi.id) + ", " + p.add(std::string(core::to_string(pi.status))) + ", " +
          p.add(std::to_string(pi.amount_capturable)) + ", " +
          p.add(std::to_string(pi.amount_received)) + ", " +
@@ -219,8 +223,8 @@ std::optional<db_error> insert_fused(pg_connection& conn, const intent_write& w,
          "::bigint), " + p.add(pi.merchant_id) + ", " + p.add(std::to_string(pi.amount)) + ", " +
          p.add(pi.currency) + ", " + p.add(std::string(core::to_string(pi.capture))) + ", " +
          p.add(optional_param(pi.description)) + ", " + p.add(pi.metadata_json) + "::jsonb, " +
-         p.add(pi.psp) + ", 0, to_timestamp(" + p.add(std::to_string(pi.created)) +
-         "::bigint)) RETURNING id)";
+         p.add(pi.psp) + ", 0, to_timestamp(" + p.add(std::to_string(pi.created)) + "::bigint), " +
+         p.add(pi.merchant_initiated ? "true" : "false") + "::boolean) RETURNING id)";
   sql +=
       ", a AS (INSERT INTO audit_events (merchant_id, intent_id, actor, action, from_status, "
       "to_status, version, cause, data) VALUES (" +

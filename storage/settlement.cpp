@@ -1,6 +1,7 @@
 #include "storage/settlement.hpp"
 
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "core/ids.hpp"
@@ -126,6 +127,44 @@ std::optional<db_error> attribute(pg_connection& tx, const std::string& psp, att
   return std::nullopt;
 }
 
+/// What the engine booked for a matched line before its payout, when that
+/// is known and comparable: a charge's capture on the receivable (net of a
+/// reversed capture), a dispute movement's amount and fee. nullopt: nothing
+/// to compare (another line of the same charge settled before, the capture
+/// not booked yet, a line of another type), so the line is booked as the
+/// PSP reports it.
+struct booked_amounts {
+  std::int64_t amount = 0;
+  std::int64_t fee = 0;
+  bool fee_booked = false;  ///< false: the engine books the PSP's fee as reported
+};
+
+std::optional<db_error> booked_for(pg_connection& tx, const std::string& psp, const attributed& a,
+                                   std::optional<booked_amounts>& out) {
+  out.reset();
+  const auto& bt = *a.bt;
+  if (bt.type == core::balance_tx_type::charge && a.intent_id) {
+    auto r = tx.exec(
+        "SELECT (SELECT coalesce(sum(e.debit) - sum(e.credit), 0)::bigint FROM "
+        "ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN "
+        "ledger_accounts ac ON ac.id = e.account_id WHERE ac.code = 'psp_receivable' AND "
+        "(t.kind = 'capture' AND t.intent_id = $1 OR t.reverses IN (SELECT id FROM "
+        "ledger_transactions WHERE kind = 'capture' AND intent_id = $1))), (SELECT count(*) "
+        "FROM settlement_items WHERE psp = $2 AND intent_id = $1 AND type = 'charge')",
+        {*a.intent_id, psp});
+    if (!r.ok()) return r.error;
+    auto captured = r.rows.int64(0, 0);
+    if (captured > 0 && r.rows.int64(0, 1) == 0) out = booked_amounts{captured, 0, false};
+  } else if (bt.type == core::balance_tx_type::dispute && a.dispute_id) {
+    auto r =
+        tx.exec("SELECT amount, fee FROM dispute_movements WHERE psp = $1 AND psp_movement_id = $2",
+                {psp, bt.id});
+    if (!r.ok()) return r.error;
+    if (!r.rows.empty()) out = booked_amounts{r.rows.int64(0, 0), r.rows.int64(0, 1), true};
+  }
+  return std::nullopt;
+}
+
 /// A balance transaction (or the unexplained part of one) booked to
 /// suspense.
 struct suspense_line {
@@ -134,6 +173,9 @@ struct suspense_line {
   std::int64_t fee = 0;
   std::int64_t net = 0;
   std::string reason;
+  /// A known line settled differently from its booking (the rest of the
+  /// line went to its merchant): the journal's memo says so.
+  bool mismatch = false;
 };
 
 std::string epoch_s(const std::string& column) {
@@ -178,6 +220,9 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
     // except the payout's own balance transaction (type payout), which is
     // the payout itself, not money of anyone's.
     std::vector<suspense_line> to_suspense;
+    // Charge lines compared with their capture: one per intent (a second
+    // line of the same charge is booked as reported).
+    std::set<std::string> charged_before;
     for (const auto& bt : b.balance_transactions) {
       attributed a;
       a.bt = &bt;
@@ -193,6 +238,35 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
               {&bt, bt.net - shares, 0, bt.net - shares,
                "pays again failed payout " + bt.source + " beyond its merchants' shares"});
       } else {
+        // A known charge or dispute movement whose settled amount or fee
+        // differs from what the engine booked: the merchant is settled as
+        // booked and the difference goes to suspense, once with its payout.
+        std::optional<booked_amounts> booked;
+        const bool charge = bt.type == core::balance_tx_type::charge;
+        if (a.merchant_id && !(charge && a.intent_id && charged_before.count(*a.intent_id)))
+          if (auto e = booked_for(tx, b.psp, a, booked)) return e;
+        if (charge && a.intent_id) charged_before.insert(*a.intent_id);
+        const auto booked_fee = booked && booked->fee_booked ? booked->fee : bt.fee;
+        if (booked && (booked->amount != bt.amount || booked_fee != bt.fee)) {
+          // The whole difference in what the PSP paid is held in suspense
+          // (a fee difference too: the operator decides whether it is the
+          // PSP's fee), so the item is clearable whatever differs.
+          const auto booked_net = booked->amount - booked_fee;
+          const auto d_net = bt.net - booked_net;
+          lines.push_back(core::settlement_line{bt.id, std::string(core::to_string(bt.type)),
+                                                a.merchant_id, booked->amount, booked_fee,
+                                                booked_net, bt.currency});
+          to_suspense.push_back(
+              {&bt, d_net, 0, d_net,
+               std::string(core::to_string(bt.type)) + " " + bt.payment_intent.value_or(bt.source) +
+                   " settled at amount " + std::to_string(bt.amount) + ", fee " +
+                   std::to_string(bt.fee) + "; the engine booked amount " +
+                   std::to_string(booked->amount) +
+                   (booked->fee_booked ? ", fee " + std::to_string(booked->fee) : std::string()),
+               true});
+          items.push_back(std::move(a));
+          continue;
+        }
         lines.push_back(core::settlement_line{bt.id, std::string(core::to_string(bt.type)),
                                               a.merchant_id, bt.amount, bt.fee, bt.net,
                                               bt.currency});
@@ -271,7 +345,10 @@ core::result<booking_outcome> book_payout(pg_connection& conn, const payout_book
         refused = journal.err();
         return refusal();
       }
-      journal->memo = "payout " + b.payout.id + ", " + l.bt->id + ": " + journal->memo;
+      journal->memo = "payout " + b.payout.id + ", " + l.bt->id + ": " +
+                      (l.mismatch ? "suspense: " + l.reason : journal->memo);
+      if (journal->memo.size() > core::journal_memo_length_max)
+        journal->memo.resize(core::journal_memo_length_max);
       auto posted = insert_journal(tx, *journal, {});
       if (!posted.ok()) return posted.error;
       auto r = tx.exec(
@@ -335,9 +412,13 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
                                                                 std::int64_t to_s) {
   std::vector<core::recon_record> out;
   std::vector<pg_param> args{psp, std::to_string(from_s), std::to_string(to_s)};
-  // Captures: what each capture journal debited to the receivable, per intent.
+  // Captures: what each capture journal debited to the receivable, per
+  // intent, and what its charge settled beyond that (a mismatch booked to
+  // suspense with its payout): together, what the PSP charged.
   auto captures = conn.exec(
-      "SELECT i.id, i.psp_reference, a.currency, sum(e.debit)::bigint, " +
+      "SELECT i.id, i.psp_reference, a.currency, sum(e.debit)::bigint + coalesce((SELECT "
+      "sum(s.amount) FROM suspense_items s WHERE s.psp = i.psp AND s.psp_intent_id = "
+      "i.psp_reference AND s.type = 'charge'), 0)::bigint, " +
           epoch_s("min(t.created_at)") +
           ", coalesce((SELECT p.psp_payout_id FROM settlement_items si JOIN settlement_payouts p "
           "ON p.id = si.payout_id WHERE si.intent_id = i.id AND si.type = 'charge' ORDER BY si.id "
@@ -392,8 +473,15 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
                                      rows.int64(i, 4)});
   }
   // Disputes: the money each one moved as we booked it, by the PSP's time.
+  // A movement that settled differently, its difference in suspense: the
+  // books account for the PSP's amount.
   auto disputes = conn.exec(
-      "SELECT d.psp_dispute_id, d.id, m.amount, m.currency, " + epoch_s("m.psp_created") +
+      "SELECT d.psp_dispute_id, d.id, coalesce((SELECT si.amount FROM settlement_items si "
+      "WHERE si.psp = m.psp AND si.psp_balance_tx_id = m.psp_movement_id AND EXISTS (SELECT 1 "
+      "FROM suspense_items s WHERE s.psp = si.psp AND s.psp_balance_tx_id = "
+      "si.psp_balance_tx_id AND s.type = 'dispute') ORDER BY si.id LIMIT 1), m.amount), "
+      "m.currency, " +
+          epoch_s("m.psp_created") +
           " FROM dispute_movements m JOIN disputes d ON d.id = m.dispute_id WHERE m.psp = $1 "
           "AND m.psp_created >= to_timestamp($2) AND m.psp_created < to_timestamp($3)",
       args);
@@ -408,9 +496,16 @@ core::result<std::vector<core::recon_record>> our_recon_records(pg_connection& c
                                      {},
                                      rows.int64(i, 4)});
   }
-  // Payouts we booked: what we booked to banks, by the PSP's time.
+  // Payouts we booked: what we booked to banks, by the PSP's time, and the
+  // suspense of its known lines (a line settled differently from its
+  // booking, a repayment beyond its merchants' shares): that money is
+  // accounted for. An unknown line's suspense is not: the payout differs
+  // until its charge is known.
   auto payouts = conn.exec(
-      "SELECT p.id, p.psp_payout_id, p.booked_net, p.currency, CASE WHEN f.payout_id IS NOT "
+      "SELECT p.id, p.psp_payout_id, p.booked_net + coalesce((SELECT sum(s.net) FROM "
+      "suspense_items s JOIN settlement_items si ON si.payout_id = s.payout_id AND "
+      "si.psp_balance_tx_id = s.psp_balance_tx_id WHERE s.payout_id = p.id AND si.matched), "
+      "0)::bigint, p.currency, CASE WHEN f.payout_id IS NOT "
       "NULL THEN 'failed' ELSE p.psp_status END, " +
           epoch_s("p.psp_created") +
           " FROM settlement_payouts p LEFT JOIN settlement_payout_failures f ON f.payout_id = "
@@ -751,12 +846,41 @@ core::result<payout_failure_outcome> reverse_failed_payout(pg_connection& conn,
       events.push_back(core::payout_failed_event(
           {merchant, f.psp_payout_id, out.settlement_id, net, currency, f.failure_code}, created));
     }
-    auto suspense =
-        tx.exec("SELECT transaction_id FROM suspense_items WHERE payout_id = $1 ORDER BY id",
-                {out.settlement_id});
+    auto suspense = tx.exec(
+        "SELECT id, transaction_id FROM suspense_items WHERE payout_id = $1 "
+        "ORDER BY id",
+        {out.settlement_id});
     if (!suspense.ok()) return suspense.error;
     for (int i = 0; i < suspense.rows.size(); ++i) {
-      auto rev = reverse_in(tx, std::string(suspense.rows.text(i, 0)));
+      std::string item(suspense.rows.text(i, 0));
+      // The item's clearing lock: a clearing either committed before (and
+      // is seen below) or waits and then finds the item reversed.
+      auto item_lock = tx.exec("SELECT pg_advisory_xact_lock(hashtext('suspense:' || $1))", {item});
+      if (!item_lock.ok()) return item_lock.error;
+      // A cleared item's money left suspense for its target account: the
+      // clearing is reversed first (the target gives it back), then the
+      // line, so suspense never goes below zero.
+      auto cleared = tx.exec(
+          "SELECT transaction_id, target_account FROM suspense_clearings WHERE item_id = $1",
+          {item});
+      if (!cleared.ok()) return cleared.error;
+      if (!cleared.rows.empty()) {
+        auto rev = reverse_in(tx, std::string(cleared.rows.text(0, 0)));
+        if (!rev.ok()) return rev.error;
+        ++out.journals;
+        auto target = core::parse_account_key(std::string(cleared.rows.text(0, 1)));
+        if (target && core::info(target->code).scope == core::scope_kind::merchant) {
+          auto a = tx.exec(
+              "INSERT INTO audit_events (merchant_id, actor, action, cause, data) VALUES ($1, "
+              "'psp:' || $2, 'suspense_clearing_reversed', 'the payout that brought the "
+              "suspense item failed; its clearing is reversed', jsonb_build_object('item', "
+              "$3::text, 'account', $4::text, 'payout', $5::text, 'reversal', $6::text))",
+              {target->scope, f.psp, item, target->to_string(), f.psp_payout_id,
+               rev.transaction_id});
+          if (!a.ok()) return a.error;
+        }
+      }
+      auto rev = reverse_in(tx, std::string(suspense.rows.text(i, 1)));
       if (!rev.ok()) return rev.error;
       ++out.journals;
     }
@@ -778,7 +902,7 @@ const std::string suspense_columns =
     "s.id, s.psp, p.psp_payout_id, s.psp_balance_tx_id, s.type, s.source, s.psp_intent_id, "
     "s.amount, s.fee, s.net, s.currency, s.reason, s.transaction_id, " +
     epoch_s("s.created_at") +
-    ", CASE WHEN c.item_id IS NOT NULL THEN 'cleared' WHEN r.id IS NOT NULL THEN 'reversed' "
+    ", CASE WHEN r.id IS NOT NULL THEN 'reversed' WHEN c.item_id IS NOT NULL THEN 'cleared' "
     "ELSE 'open' END, c.target_account, c.reason, c.actor, c.transaction_id";
 
 const std::string suspense_from =

@@ -172,7 +172,9 @@ struct payout_failure_outcome {
 /// failed payout wrote (its merchants' settlements and its suspense lines):
 /// each a reversal naming the original, so the money is back on the PSP's
 /// receivable and off the banks; one settlement_payout_failures row (the
-/// failure is booked at most once: a redelivery is `duplicate`), one audit
+/// failure is booked at most once: a redelivery is `duplicate`), a cleared
+/// suspense line's clearing reversed before the line itself (the account it
+/// was cleared to gives it back, so suspense never goes below zero), one audit
 /// row and one outbound `payout.failed` event per merchant, and the inbox
 /// row processed. A payout never booked (failed before it was paid, or its
 /// paid event not processed yet) is `not_booked` and only marks the inbox.
@@ -195,8 +197,9 @@ struct suspense_item {
   std::string reason;
   std::string transaction_id;
   std::int64_t created_s = 0;
-  /// open | cleared | reversed (its payout failed and its booking was
-  /// reversed)
+  /// open | cleared | reversed (its payout failed: its booking, and its
+  /// clearing when it had one, were reversed; `cleared_*` still say where
+  /// it had gone)
   std::string status;
   std::optional<std::string> cleared_to;
   std::optional<std::string> cleared_reason;

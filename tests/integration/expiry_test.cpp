@@ -17,8 +17,10 @@
 #include <thread>
 
 #include "core/ids.hpp"
+#include "net/checkout_requests.hpp"
 #include "net/form.hpp"
 #include "net/http_server.hpp"
+#include "net/json.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -110,17 +112,20 @@ struct expiry_fixture {
     REQUIRE(r.response.status == 200);
   }
 
-  /// An authorised manual-capture intent the engine knows as authorized.
-  rapidjson::Document authorized(std::int64_t amount) {
+  /// An authorised manual-capture intent the engine knows as authorized:
+  /// `extra` adds create fields (e.g. `,"merchant_initiated":true`), the
+  /// shopper pays with `payment_method`.
+  rapidjson::Document authorized(std::int64_t amount, const std::string& extra = {},
+                                 const std::string& payment_method = "pm_card_visa") {
     auto r = api("POST", "/v1/payment_intents",
                  R"({"amount":)" + std::to_string(amount) +
-                     R"(,"currency":"usd","capture_method":"manual"})",
+                     R"(,"currency":"usd","capture_method":"manual")" + extra + "}",
                  "create-" + core::random_token(8));
     INFO(r.response.body);
     REQUIRE(r.response.status == 200);
     auto pi = test::parse_json(r.response.body);
     auto body = net::encode_form(
-        {{"payment_method", "pm_card_visa"}, {"client_secret", str(pi, "client_secret")}});
+        {{"payment_method", payment_method}, {"client_secret", str(pi, "client_secret")}});
     auto c = test::http(
         "POST", sandbox.base_url() + "/v1/payment_intents/" + str(pi, "psp_reference") + "/confirm",
         body, {{"Authorization", "Bearer " + sandbox.publishable_key()}},
@@ -381,6 +386,97 @@ TEST_CASE("The engine's expiry and the PSP's automatic cancel racing expire the 
   CHECK(total > 0);
   CHECK(f.holds() == 0);
   CHECK(f.trial_balanced());
+}
+
+TEST_CASE(
+    "merchant_initiated on create is a JSON boolean that is false when absent and refused "
+    "otherwise") {
+  auto parse = [](const std::string& json) {
+    rapidjson::Document doc;
+    REQUIRE(net::parse_json_object(json, doc) == net::json_error::none);
+    return net::parse_create_intent(doc);
+  };
+  auto absent = parse(R"({"amount":100,"currency":"usd"})");
+  REQUIRE(absent.has_value());
+  CHECK_FALSE(absent->merchant_initiated);
+  auto yes = parse(R"({"amount":100,"currency":"usd","merchant_initiated":true})");
+  REQUIRE(yes.has_value());
+  CHECK(yes->merchant_initiated);
+  auto no = parse(R"({"amount":100,"currency":"usd","merchant_initiated":false})");
+  REQUIRE(no.has_value());
+  CHECK_FALSE(no->merchant_initiated);
+  for (const char* bad : {R"("true")", "1", "0", R"("merchant")", "{}", "[true]"}) {
+    INFO(bad);
+    auto refused =
+        parse(std::string(R"({"amount":100,"currency":"usd","merchant_initiated":)") + bad + "}");
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.err().code == core::errc::invalid_request);
+    CHECK(refused.err().param == "merchant_initiated");
+    CHECK(refused.err().message == "merchant_initiated must be a boolean (true or false).");
+  }
+}
+
+TEST_CASE(
+    "A merchant-initiated Visa authorization is valid 5 days while customer-initiated and "
+    "merchant-initiated Mastercard ones get the PSP's 7") {
+  expiry_fixture f;
+  auto mit = f.authorized(1200, R"(,"merchant_initiated":true)");
+  auto cit = f.authorized(1300);
+  auto mit_mc = f.authorized(1400, R"(,"merchant_initiated":true)", "pm_card_mastercard");
+  CHECK(mit["merchant_initiated"].GetBool());
+  CHECK_FALSE(cit["merchant_initiated"].GetBool());
+
+  // Visa's network rule: 5 days from the authorisation, earlier than
+  // Stripe's capture_before.
+  auto shown = f.get(str(mit, "id"));
+  CHECK(shown["merchant_initiated"].GetBool());
+  REQUIRE(shown["expires_at"].IsInt64());
+  const auto mit_expires = shown["expires_at"].GetInt64();
+  CHECK(mit_expires >= unix_now() + 5 * day_s - 60);
+  CHECK(mit_expires <= unix_now() + 5 * day_s + 5);
+
+  // Customer-initiated: Stripe's own window (capture_before, 7 days).
+  for (const auto* pi : {&cit, &mit_mc}) {
+    auto other = f.get(str(*pi, "id"));
+    REQUIRE(other["expires_at"].IsInt64());
+    CHECK(other["expires_at"].GetInt64() >= unix_now() + 7 * day_s - 60);
+    CHECK(other["expires_at"].GetInt64() <= unix_now() + 7 * day_s + 5);
+  }
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents WHERE merchant_initiated") == 2);
+
+  CHECK(f.holds() == 1200 + 1300 + 1400);
+  CHECK(f.trial_balanced());
+}
+
+TEST_CASE(
+    "A bad merchant_initiated is refused before the PSP is called and a retry that changes it is "
+    "an idempotency mismatch") {
+  expiry_fixture f;
+  const auto creates_before = f.sandbox_requests(R"("path":"/v1/payment_intents")");
+  auto bad = f.api("POST", "/v1/payment_intents",
+                   R"({"amount":900,"currency":"usd","merchant_initiated":"yes"})", "mit-bad");
+  INFO(bad.response.body);
+  CHECK(bad.response.status == 400);
+  auto err = test::parse_json(bad.response.body);
+  CHECK(str(err["error"], "param") == "merchant_initiated");
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents") == 0);
+  CHECK(f.sandbox_requests(R"("path":"/v1/payment_intents")") == creates_before);
+
+  auto first = f.api("POST", "/v1/payment_intents",
+                     R"({"amount":900,"currency":"usd","merchant_initiated":true})", "mit-key");
+  INFO(first.response.body);
+  REQUIRE(first.response.status == 200);
+  CHECK(test::parse_json(first.response.body)["merchant_initiated"].GetBool());
+  auto changed = f.api("POST", "/v1/payment_intents",
+                       R"({"amount":900,"currency":"usd","merchant_initiated":false})", "mit-key");
+  INFO(changed.response.body);
+  CHECK(changed.response.status == 422);
+  CHECK(changed.response.body.find("idempotency_key_reuse") != std::string::npos);
+  auto same = f.api("POST", "/v1/payment_intents",
+                    R"({"amount":900,"currency":"usd","merchant_initiated":true})", "mit-key");
+  CHECK(same.response.status == 200);
+  CHECK(same.response.body == first.response.body);
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents WHERE merchant_initiated") == 1);
 }
 
 #endif  // PSP_SANDBOX_BIN
