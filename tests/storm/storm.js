@@ -683,6 +683,28 @@ class Client {
     }
   }
 
+  // During each outage (--outage on), a merchant's checkout keeps opening
+  // payments: routed creates one after another (left unpaid, as a shopper
+  // who leaves would), so the outage invariant counts more than the few
+  // creates the flow clients happen to start meanwhile.
+  async probe(stopAt) {
+    while (now() < stopAt) {
+      if (!this.world.counts.outages.some((o) => o.to === null)) { await sleep(200); continue; }
+      const flow = { no: this.flowNo++, kind: 'outage_create', psp: 'routed', opNo: 0, intent: null };
+      this.rec.flows++;
+      this.rec.flowKinds[flow.kind] = (this.rec.flowKinds[flow.kind] || 0) + 1;
+      const create = await this.op('create', 'POST', '/v1/payment_intents',
+        { amount: this.rng.int(100, 20000), currency: this.rng.chance(0.8) ? 'usd' : 'eur', capture_method: 'manual',
+          metadata: { storm_flow: `probe-f${flow.no}` } }, flow, { routed: true });
+      if (create.final && create.final.status === 200) {
+        create.psp = create.final.body.psp === 'sandbox' ? 'stripe' : create.final.body.psp;
+        create.intent = create.final.body.id;
+      }
+      this.rec.flowsByPsp[create.psp] = (this.rec.flowsByPsp[create.psp] || 0) + 1;
+      await sleep(this.rng.int(100, 400));
+    }
+  }
+
   async flow() {
     const rng = this.rng;
     const kind = rng.weighted([
@@ -1772,11 +1794,13 @@ async function main() {
     await world.startEngine(null);
     log(`engine on ${world.engineUrl('')}, sandbox on ${world.sandboxUrl}, database ${world.dbName}`);
     if (opt.outage) {
-      // Routing over every PSP of the storm, weighted alike: a create's
+      // Routing over every PSP of the storm, weighted about alike: a create's
       // order is drawn from its intent id, and a create fails over down it.
+      // Equal weights would mean a fixed order (core/routing.cpp): nearly
+      // equal ones spread the creates about evenly.
       const r = await http('POST', world.engineUrl('/v1/routing'), {
         headers: { Authorization: `Bearer ${world.apiKey}` },
-        json: { default_psps: opt.psps.map((p) => ({ psp: p, weight: 1 })) },
+        json: { default_psps: opt.psps.map((p, i) => ({ psp: p, weight: 100 + i })) },
       });
       if (r.status !== 200) throw new Error(`POST /v1/routing answered ${r.status}: ${r.text.slice(0, 300)}`);
       log(`routing: ${opt.psps.join(', ')} (weighted alike), with failover`);
@@ -1785,7 +1809,8 @@ async function main() {
     stopAt = now() + opt.seconds * 1000;
     const clients = Array.from({ length: opt.clients }, (_, i) => new Client(world, rec, i, opt));
     const chaosDone = chaos(world, opt, stopAt);
-    const clientsDone = Promise.all(clients.map((c) => c.run(stopAt)));
+    const clientsDone = Promise.all([...clients.map((c) => c.run(stopAt)),
+      ...(opt.outage ? [new Client(world, rec, 'probe', opt).probe(stopAt)] : [])]);
     await chaosDone;
     log('storm over: faults off, engine up without failpoint; clients finish their flows');
     await world.setFaults({});
