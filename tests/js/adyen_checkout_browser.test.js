@@ -23,7 +23,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { startBrowserStack, entry, WAIT_MS } = require('./browser_stack');
+const { startBrowserStack, helpersOf, entry, WAIT_MS } = require('./browser_stack');
 
 const CARDS = {
   adyenOk: '4111111145551142',
@@ -39,15 +39,8 @@ let engineUrl = null;
 let sandboxUrl = null;
 let ADYEN = null;
 let ADMIN_TOKEN = null;
-const api = (...args) => s.api(...args);
-const createLink = (params) => s.createLink(params);
-const onlyIntentOf = (linkId) => s.onlyIntentOf(linkId);
-const intentReaches = (id, status) => s.intentReaches(id, status);
-const ledgerOf = (id) => s.ledgerOf(id);
-const assertTrialBalance = () => s.assertTrialBalance();
-const newPage = () => s.newPage();
-const shot = (page, name) => s.shot(page, name);
-const waitState = (page, state) => s.waitState(page, state);
+const { api, createLink, onlyIntentOf, intentReaches, ledgerOf, assertTrialBalance, newPage, shot,
+        waitState } = helpersOf(() => s);
 
 /** Opens an Adyen link and waits for the component's card iframe. */
 async function openAdyenLink(page, link) {

@@ -275,4 +275,14 @@ function entry(tx, prefix, side) {
   return e[side];
 }
 
-module.exports = { startBrowserStack, entry, WAIT_MS };
+/**
+ * The stack's helpers as plain functions for a test file whose stack starts
+ * in `before` (`get` answers it then): `const { api, ... } = helpersOf(() => s)`.
+ */
+function helpersOf(get) {
+  const names = ['api', 'createLink', 'onlyIntentOf', 'intentReaches', 'ledgerOf', 'assertTrialBalance',
+                 'newPage', 'shot', 'waitState'];
+  return Object.fromEntries(names.map((n) => [n, (...args) => get()[n](...args)]));
+}
+
+module.exports = { startBrowserStack, helpersOf, entry, WAIT_MS };

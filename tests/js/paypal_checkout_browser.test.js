@@ -18,21 +18,14 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { startBrowserStack, entry, WAIT_MS } = require('./browser_stack');
+const { startBrowserStack, helpersOf, entry, WAIT_MS } = require('./browser_stack');
 
 // The world (browser_stack.js): engine, sandbox with its PayPal mode, proxy
 // and Chromium; its helpers are named here as the flows use them.
 let s = null;
 let engineUrl = null;
-const api = (...args) => s.api(...args);
-const createLink = (params) => s.createLink(params);
-const onlyIntentOf = (linkId) => s.onlyIntentOf(linkId);
-const intentReaches = (id, status) => s.intentReaches(id, status);
-const ledgerOf = (id) => s.ledgerOf(id);
-const assertTrialBalance = () => s.assertTrialBalance();
-const newPage = () => s.newPage();
-const shot = (page, name) => s.shot(page, name);
-const waitState = (page, state) => s.waitState(page, state);
+const { api, createLink, onlyIntentOf, intentReaches, ledgerOf, assertTrialBalance, newPage, shot,
+        waitState } = helpersOf(() => s);
 const sandboxBasic = (method, urlPath, body) => s.paypalBasic(method, urlPath, body);
 
 /** Opens a PayPal link: the page offers PayPal's button. */
