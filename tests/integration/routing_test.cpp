@@ -297,6 +297,19 @@ TEST_CASE(
     return false;
   };
   CHECK(orphan_handled());
+
+  // The canceled orphan's own events (created, canceled) name the engine's
+  // intent, which lives at Adyen: past the grace window they are recorded
+  // as a routing orphan's, not retried for ever, and the inbox drains.
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'sandbox' AND outcome = "
+                      "'routing_orphan' AND event_type IN ('payment_intent.created', "
+                      "'payment_intent.canceled')",
+                      2, 30s));
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND "
+                      "dead_lettered_at IS NULL",
+                      0, 30s));
 }
 
 #endif
