@@ -128,29 +128,29 @@ void orphan_or_waiting(worker_pointer self, const storage::inbox_row& row,
   auto others = std::make_shared<std::vector<std::string>>();
   for (const auto& [name, gateway] : self->state.config.gateways)
     if (name != row.psp) others->push_back(name);
-  auto next = std::make_shared<std::function<void(std::size_t)>>();
-  *next = [self, row, engine_reference, waiting, others, next](std::size_t i) {
-    if (i >= others->size()) {
-      *next = nullptr;  // breaks the cycle through the captured pointer
-      return waiting("");
-    }
+  // Asks the other PSPs one after another. The step holds itself only
+  // weakly; each pending lookup holds it strongly, so it lives exactly as
+  // long as a lookup is in flight (no cycle, and it never frees itself
+  // while it runs).
+  using step_fn = std::function<void(std::size_t)>;
+  auto step = std::make_shared<step_fn>();
+  std::weak_ptr<step_fn> weak = step;
+  *step = [self, row, engine_reference, waiting, others, weak](std::size_t i) {
+    if (i >= others->size()) return waiting("");
+    auto keep = weak.lock();
     self->request(self->state.storage, request_timeout, psp_ref_atom::value, (*others)[i],
                   std::string(), engine_reference)
         .then(
-            [self, row, engine_reference, waiting, next, i](optional_id id) {
-              if (!id) return (*next)(i + 1);
-              *next = nullptr;
+            [self, row, engine_reference, keep, i](optional_id id) {
+              if (!id) return (*keep)(i + 1);
               core::log::info(
                   "webhook event about a routing orphan recorded",
                   {{"event_id", row.event_id}, {"psp", row.psp}, {"intent_id", engine_reference}});
               finish_unowned(self, row, "routing_orphan");
             },
-            [waiting, next](caf::error&) {
-              *next = nullptr;
-              waiting(" (the lookup failed)");
-            });
+            [waiting](caf::error&) { waiting(" (the lookup failed)"); });
   };
-  (*next)(0);
+  (*step)(0);
 }
 
 /// An event about a PSP intent the engine has no row for. Within the grace
