@@ -7,10 +7,11 @@
 #   ./dev.sh test    the same set-up, then every test (ctest).
 #   ./dev.sh build   install what is missing and build only.
 #   ./dev.sh bench   the same set-up, then the benchmarks (bench/run.sh).
-#   ./dev.sh storm [--minutes N] [--seed S] [--psps stripe,adyen]
+#   ./dev.sh storm [--minutes N] [--seed S] [--psps stripe,adyen,paypal] [--outage on]
 #                    build, then the crash storm (tests/storm/storm.js, see
 #                    docs/reliability.md) in its own PostgreSQL cluster;
-#                    payments spread over the PSPs named (default both).
+#                    payments spread over the PSPs named (default all three);
+#                    with --outage on, one PSP at a time goes down.
 #   ./dev.sh test --sanitize
 #                    every test, built with ASan and UBSan in build-sanitize/.
 #   ./dev.sh test --sanitize=thread

@@ -1,8 +1,11 @@
 #include "actors/webhook_worker.hpp"
 
 #include <chrono>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -101,12 +104,63 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
       .then(done, lost);
 }
 
+/// Marks an event terminal with `outcome` (no more retries).
+void finish_unowned(worker_pointer self, const storage::inbox_row& row, std::string outcome) {
+  self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
+                std::move(outcome))
+      .then(
+          [self, row](bool) {
+            metrics::webhook_processed(row);
+            settled(self);
+          },
+          [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+}
+
+/// An event naming engine intent `engine_reference`, which this PSP holds
+/// no row of, past the grace window: when that intent exists at another PSP
+/// its create failed over, and this PSP's object is a routing orphan (made
+/// by an attempt the create left; canceled or left to lapse, see
+/// routing_orphans). The event is recorded `routing_orphan` (terminal). Not
+/// found at any PSP: its create may still be committing, so it waits.
+void orphan_or_waiting(worker_pointer self, const storage::inbox_row& row,
+                       const std::string& engine_reference,
+                       std::function<void(const std::string&)> waiting) {
+  auto others = std::make_shared<std::vector<std::string>>();
+  for (const auto& [name, gateway] : self->state.config.gateways)
+    if (name != row.psp) others->push_back(name);
+  // Asks the other PSPs one after another. The step holds itself only
+  // weakly; each pending lookup holds it strongly, so it lives exactly as
+  // long as a lookup is in flight (no cycle, and it never frees itself
+  // while it runs).
+  using step_fn = std::function<void(std::size_t)>;
+  auto step = std::make_shared<step_fn>();
+  std::weak_ptr<step_fn> weak = step;
+  *step = [self, row, engine_reference, waiting, others, weak](std::size_t i) {
+    if (i >= others->size()) return waiting("");
+    auto keep = weak.lock();
+    self->request(self->state.storage, request_timeout, psp_ref_atom::value, (*others)[i],
+                  std::string(), engine_reference)
+        .then(
+            [self, row, engine_reference, keep, i](optional_id id) {
+              if (!id) return (*keep)(i + 1);
+              core::log::info(
+                  "webhook event about a routing orphan recorded",
+                  {{"event_id", row.event_id}, {"psp", row.psp}, {"intent_id", engine_reference}});
+              finish_unowned(self, row, "routing_orphan");
+            },
+            [waiting](caf::error&) { waiting(" (the lookup failed)"); });
+  };
+  (*step)(0);
+}
+
 /// An event about a PSP intent the engine has no row for. Within the grace
-/// window, or when the event names the engine's own id (its create is still
-/// committing), it waits as before. After it, the intent is looked up at the
-/// PSP: one that carries no engine id is another system's, and the event is
-/// recorded `foreign` (terminal: no more retries). A failed lookup, or a
-/// PSP without a gateway here, keeps the event waiting.
+/// window it waits as before. After it, an event that names the engine's own
+/// id is a routing orphan's when that intent lives at another PSP (see
+/// orphan_or_waiting), else its create is still committing and it waits;
+/// an event without one is looked up at the PSP: one that carries no engine
+/// id is another system's, and the event is recorded `foreign` (terminal: no
+/// more retries). A failed lookup, or a PSP without a gateway here, keeps the
+/// event waiting.
 void unknown_intent(worker_pointer self, const storage::inbox_row& row,
                     const std::string& psp_intent_id, const std::string& engine_reference) {
   auto& st = self->state;
@@ -114,10 +168,10 @@ void unknown_intent(worker_pointer self, const storage::inbox_row& row,
     failed(self, row, "the engine has no intent for PSP intent " + psp_intent_id + " yet" + why,
            true);
   };
+  if (unix_ms() - row.received_ms < st.config.foreign_grace_ms) return waiting("");
+  if (!engine_reference.empty()) return orphan_or_waiting(self, row, engine_reference, waiting);
   auto gateway = st.config.gateways.find(row.psp);
-  if (!engine_reference.empty() || psp_intent_id.empty() || gateway == st.config.gateways.end() ||
-      unix_ms() - row.received_ms < st.config.foreign_grace_ms)
-    return waiting("");
+  if (psp_intent_id.empty() || gateway == st.config.gateways.end()) return waiting("");
   self->request(gateway->second, request_timeout, psp_get_atom::value, psp_intent_id,
                 "webhook_" + row.event_id)
       .then(
@@ -126,7 +180,7 @@ void unknown_intent(worker_pointer self, const storage::inbox_row& row,
             if (pi == nullptr) return waiting(" (the PSP lookup failed)");
             auto engine_id = pi->engine_reference ? pi->engine_reference : pi->engine_metadata_id;
             if (engine_id && !engine_id->empty())
-              return waiting(" (the PSP names engine intent " + *engine_id + ")");
+              return orphan_or_waiting(self, row, *engine_id, waiting);
             core::log::info("webhook event about another system's PSP intent recorded as foreign",
                             {{"event_id", row.event_id}, {"psp", row.psp}});
             self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,

@@ -332,6 +332,47 @@ TEST_CASE(
     return false;
   };
   CHECK(orphan_handled());
+
+  // The canceled orphan's own events (created, canceled) name the engine's
+  // intent, which lives at Adyen: past the grace window they are recorded
+  // as a routing orphan's, not retried for ever, and the inbox drains.
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE psp = 'sandbox' AND outcome = "
+                      "'routing_orphan' AND event_type IN ('payment_intent.created', "
+                      "'payment_intent.canceled')",
+                      2, 30s));
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL AND "
+                      "dead_lettered_at IS NULL",
+                      0, 30s));
+}
+
+TEST_CASE(
+    "An event naming an engine intent that exists at no PSP keeps waiting past the grace window, "
+    "and the engine keeps running",
+    "[routing]") {
+  routing_fixture f;
+  // A PSP intent carrying an engine id the engine never made (as a create
+  // still committing would): its events name that id.
+  auto made = test::http("POST", f.sandbox.base_url() + "/v1/payment_intents",
+                         "amount=1000&currency=eur&metadata[engine_intent_id]=pi_"
+                         "NoSuchEngineIntent0000000",
+                         {{"Authorization", "Bearer " + f.sandbox.secret_key()}},
+                         "application/x-www-form-urlencoded");
+  INFO(made.response.body);
+  REQUIRE(made.response.status == 200);
+  // Past the grace window (5 s) the worker asks every other PSP for the id,
+  // finds it nowhere, and keeps the event waiting: a failed attempt is
+  // recorded after the window, and the event stays unprocessed.
+  CHECK(f.db.eventually(
+      "SELECT count(*) FROM (SELECT 1 FROM webhook_attempts a JOIN webhook_inbox i ON i.id = "
+      "a.inbox_id WHERE i.psp = 'sandbox' AND i.event_type = 'payment_intent.created' AND "
+      "i.processed_at IS NULL AND a.at > i.received_at + interval '5500 milliseconds' LIMIT 1) x",
+      1, 60s));
+  auto ready = test::http("GET", f.engine->base_url() + "/readyz", {}, {});
+  CHECK(ready.response.status == 200);
+  CHECK(f.db.count("SELECT count(*) FROM webhook_inbox WHERE outcome IN ('routing_orphan', "
+                   "'foreign')") == 0);
 }
 
 #endif

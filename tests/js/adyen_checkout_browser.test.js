@@ -22,135 +22,25 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 
-const { chromium } = require('playwright-core');
-const { startProgram, makeDatabase, freePort, startProxy, required, WAIT_MS } =
-  require('./engine_harness');
+const { startBrowserStack, helpersOf, entry, WAIT_MS } = require('./browser_stack');
 
 const CARDS = {
   adyenOk: '4111111145551142',
   adyen3ds: '5454545454545454',
   stripeOk: '4242424242424242',
 };
-const SANDBOX_SECRET = 'sk_test_sbx_' + crypto.randomBytes(12).toString('hex');
-const SANDBOX_PUBLISHABLE = 'pk_test_sbx_' + crypto.randomBytes(12).toString('hex');
-const WEBHOOK_SECRET = 'whsec_' + crypto.randomBytes(12).toString('hex');
-const ADMIN_TOKEN = 'adm_' + crypto.randomBytes(16).toString('hex');
-const ADYEN = {
-  apiKey: 'AQE' + crypto.randomBytes(16).toString('hex'),
-  clientKey: 'test_' + crypto.randomBytes(12).toString('hex').toUpperCase(),
-  hmacKey: crypto.randomBytes(32).toString('hex').toUpperCase(),
-  merchantAccount: 'BrowserShopECOM',
-};
 
-const screenshotDir = process.env.CHECKOUT_SCREENSHOT_DIR ||
-                      fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-shots-'));
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'adyen-checkout-browser-'));
-
-let db = null;
-let sandbox = null;
+// The world (browser_stack.js): engine with both accounts, sandbox with its
+// Adyen mode, proxy and Chromium; its helpers are named here as the flows
+// use them.
+let s = null;
+let engineUrl = null;
 let sandboxUrl = null;
-let engine = null;
-let engineUrl = null;  // the proxy's URL: the only address of the engine anyone uses
-let proxy = null;
-let browser = null;
-const browserRequests = [];  // every request Chromium made: { url, method, headers, body }
-
-// ---- the merchant's API ---------------------------------------------------------------
-
-async function api(method, urlPath, body, headers = {}) {
-  const res = await fetch(engineUrl + urlPath, {
-    method,
-    headers: { Authorization: `Bearer ${db.keys.shop}`,
-               ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-async function createLink(params) {
-  const r = await api('POST', '/v1/payment_links', params,
-                      { 'Idempotency-Key': 'link-' + crypto.randomUUID() });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.url, `${engineUrl}/pay/${r.json.id}`);
-  return r.json;
-}
-
-/** The one intent a link's visit made. */
-async function onlyIntentOf(linkId) {
-  const r = await api('GET', '/v1/payment_intents?limit=100');
-  assert.equal(r.status, 200);
-  const intents = r.json.data.filter((pi) => pi.metadata && pi.metadata.payment_link === linkId);
-  assert.equal(intents.length, 1, JSON.stringify(intents));
-  return intents[0];
-}
-
-async function intentReaches(id, status) {
-  const until = Date.now() + WAIT_MS;
-  let pi;
-  do {
-    pi = (await api('GET', `/v1/payment_intents/${id}`)).json;
-    if (pi.status === status) return pi;
-    await new Promise((r) => setTimeout(r, 200));
-  } while (Date.now() < until);
-  assert.fail(`intent ${id} is ${pi.status}, expected ${status}`);
-}
-
-async function ledgerOf(id) {
-  const r = await api('GET', `/v1/ledger/transactions?payment_intent=${id}`);
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  for (const tx of r.json.data) {
-    const debits = tx.entries.reduce((s, e) => s + e.debit, 0);
-    const credits = tx.entries.reduce((s, e) => s + e.credit, 0);
-    assert.equal(debits, credits, `transaction ${tx.id} balances`);
-  }
-  return r.json.data;
-}
-
-function entry(tx, prefix, side) {
-  const e = tx.entries.find((x) => x.account_key.startsWith(prefix) && x[side] > 0);
-  assert.ok(e, `${tx.kind}: no ${side} on ${prefix}: ${JSON.stringify(tx.entries)}`);
-  return e[side];
-}
-
-async function assertTrialBalance() {
-  const res = await fetch(`${engineUrl}/v1/ledger/trial_balance`,
-                          { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const tb = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(tb));
-  assert.equal(tb.balanced, true, JSON.stringify(tb));
-  for (const c of tb.currencies) assert.equal(c.debits, c.credits, JSON.stringify(c));
-}
-
-// ---- the browser ----------------------------------------------------------------------
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 720, height: 900 } });
-  context.on('request', (req) => {
-    browserRequests.push({ url: req.url(), method: req.method(), headers: req.headers(),
-                           body: req.postData() || '' });
-  });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(String(err)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  return { context, page, problems };
-}
-
-let shotNumber = 0;
-async function shot(page, name) {
-  shotNumber += 1;
-  await page.screenshot({ path: path.join(screenshotDir, `adyen-${String(shotNumber)
-    .padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-async function waitState(page, state) {
-  await page.waitForSelector(`body[data-state="${state}"]`, { timeout: WAIT_MS });
-}
+let ADYEN = null;
+let ADMIN_TOKEN = null;
+const { api, createLink, onlyIntentOf, intentReaches, ledgerOf, assertTrialBalance, newPage, shot,
+        waitState } = helpersOf(() => s);
 
 /** Opens an Adyen link and waits for the component's card iframe. */
 async function openAdyenLink(page, link) {
@@ -173,68 +63,15 @@ async function payAdyen(frame, { number, holder = 'Jo Shopper', expiry = '03/30'
 // ---- set-up ---------------------------------------------------------------------------
 
 before(async () => {
-  db = makeDatabase('adyenco', ['shop']);
-  const enginePort = await freePort();
-  proxy = await startProxy();
-  proxy.upstreamPort = enginePort;
-  engineUrl = proxy.url;
-  // The sandbox's webhooks (both formats) go to the engine, whose port is
-  // chosen now; the sandbox retries until it is up.
-  sandbox = await startProgram(workDir, 'psp-sandbox', required('PSP_SANDBOX_BIN'), [
-    '--secret-key', SANDBOX_SECRET, '--publishable-key', SANDBOX_PUBLISHABLE,
-    '--webhook-url', `${engineUrl}/v1/webhooks/sandbox`, '--webhook-secret', WEBHOOK_SECRET,
-    '--webhook-backoff-base-ms', '100', '--webhook-backoff-max-ms', '500',
-    '--adyen-modification-delay-ms', '300',
-  ], {
-    SANDBOX_ADYEN_API_KEY: ADYEN.apiKey,
-    SANDBOX_ADYEN_CLIENT_KEY: ADYEN.clientKey,
-    SANDBOX_ADYEN_HMAC_KEY: ADYEN.hmacKey,
-    SANDBOX_ADYEN_MERCHANT_ACCOUNT: ADYEN.merchantAccount,
-    SANDBOX_ADYEN_WEBHOOK_URL: `${engineUrl}/v1/webhooks/adyen`,
-  });
-  sandboxUrl = `http://127.0.0.1:${sandbox.port}`;
-  engine = await startProgram(workDir, 'paymentsd', required('PAYMENTSD_BIN'), [
-    '--psp-base-url', sandboxUrl, '--psp-publishable-key', SANDBOX_PUBLISHABLE,
-    '--public-url', engineUrl, '--log-level', 'debug',
-  ], {
-    PAYMENTS_DATABASE_URL: db.url,
-    PAYMENTS_PSP_SECRET_KEY: SANDBOX_SECRET,
-    PAYMENTS_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    PAYMENTS_ADMIN_TOKEN: ADMIN_TOKEN,
-    PAYMENTS_ADYEN_BASE_URL: `${sandboxUrl}/adyen/checkout/v71`,
-    PAYMENTS_ADYEN_API_KEY: ADYEN.apiKey,
-    PAYMENTS_ADYEN_CLIENT_KEY: ADYEN.clientKey,
-    PAYMENTS_ADYEN_HMAC_KEY: ADYEN.hmacKey,
-    PAYMENTS_ADYEN_MERCHANT_ACCOUNT: ADYEN.merchantAccount,
-    PAYMENTS_ADYEN_SDK_URL: `${sandboxUrl}/adyen/sdk/adyen.js`,
-  }, enginePort);
-  const until = Date.now() + WAIT_MS;
-  for (;;) {
-    const res = await fetch(`${engineUrl}/readyz`).catch(() => null);
-    if (res && res.status === 200) break;
-    if (Date.now() > until) throw new Error('engine not ready:\n' + engine.output);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  fs.mkdirSync(screenshotDir, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
+  s = await startBrowserStack({ name: 'adyen', adyen: true });
+  engineUrl = s.engineUrl;
+  sandboxUrl = s.sandboxUrl;
+  ADYEN = s.secrets.adyen;
+  ADMIN_TOKEN = s.secrets.adminToken;
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  const codes = [];
-  if (engine) codes.push(['paymentsd', await engine.stop()]);
-  if (sandbox) codes.push(['psp-sandbox', await sandbox.stop()]);
-  if (engine && process.env.CHECKOUT_KEEP_LOGS) {
-    fs.writeFileSync(path.join(screenshotDir, 'adyen-paymentsd.log'), engine.output);
-  }
-  if (proxy) await proxy.close();
-  if (db) db.drop();
-  fs.rmSync(workDir, { recursive: true, force: true });
-  for (const [name, code] of codes) assert.equal(code, 0, `${name} exits cleanly`);
+  if (s) await s.stop();
 });
 
 // ---- the flows ------------------------------------------------------------------------
@@ -425,11 +262,11 @@ function findCards(text) {
 
 test('no card number reached the engine: requests, answers, webhooks and logs are clean',
      () => {
-  const toSandbox = browserRequests.filter((r) => r.url.startsWith(sandboxUrl + '/') &&
+  const toSandbox = s.browserRequests.filter((r) => r.url.startsWith(sandboxUrl + '/') &&
                                                   r.method === 'POST');
   const seen = new Set(toSandbox.flatMap((r) => findCards(r.body)));
   assert.deepEqual([...seen].sort(), Object.keys(CARDS).sort(), 'the search finds typed cards');
-  const records = proxy.records;
+  const records = s.proxy.records;
   assert.ok(records.some((r) => r.url.endsWith('/session') && r.method === 'POST'));
   assert.ok(records.some((r) => r.url.endsWith('/status')));
   assert.ok(records.some((r) => r.url === '/v1/webhooks/adyen'), 'Adyen notifications recorded');
@@ -441,10 +278,10 @@ test('no card number reached the engine: requests, answers, webhooks and logs ar
       assert.deepEqual(findCards(text), [], `card number in the ${part} of ${r.method} ${r.url}`);
     }
   }
-  for (const r of browserRequests) {
+  for (const r of s.browserRequests) {
     const origin = new URL(r.url).origin;
     assert.ok(origin === engineUrl || origin === sandboxUrl, `unexpected origin ${origin}`);
   }
-  assert.ok(engine.output.length > 0, 'the engine logged');
-  assert.deepEqual(findCards(engine.output), [], 'card number in the engine logs');
+  assert.ok(s.engine.output.length > 0, 'the engine logged');
+  assert.deepEqual(findCards(s.engine.output), [], 'card number in the engine logs');
 });

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// The crash storm (issue 13, with Adyen issue 14): merchants' clients run
-// mixed payment flows, spread over the Stripe-format and the Adyen account,
+// The crash storm (issue 13, with Adyen issue 14 and PayPal issue 15):
+// merchants' clients run mixed payment flows, spread over the Stripe-format,
+// the Adyen and the PayPal account,
 // against the real engine and the real sandbox PSP, retrying every request
 // with the same Idempotency-Key until it gets a final answer, while the
 // engine is SIGKILLed (and restarted, sometimes at a failpoint), PostgreSQL
-// restarts with `-m immediate` and the sandbox runs fault phases. After a
+// restarts with `-m immediate` and the sandbox runs fault phases; with
+// `--outage on`, one PSP (rotating, seeded) is fully down for a while and
+// creates are routed over every PSP (POST /v1/routing), so they fail over. After a
 // settle period it checks the invariants of docs/reliability.md per PSP and
 // prints PASS/FAIL for each; exit code 1 on any FAIL, 2 on a set-up failure.
 //
 //   node tests/storm/storm.js [--seconds N | --minutes N] [--seed S] [--clients C]
-//                             [--psps stripe,adyen] [--adyen-probes on|off]
+//                             [--psps stripe,adyen,paypal] [--outage on|off]
+//                             [--adyen-probes on|off]
 //                             [--build DIR] [--database-url ADMIN_URL] [--work DIR]
 //
 // Every random choice (flows, PSPs, amounts, cards, kill moments, failpoints,
@@ -25,6 +29,7 @@ const path = require('node:path');
 const net = require('node:net');
 const crypto = require('node:crypto');
 const adyen = require('./adyen.js');
+const paypal = require('./paypal.js');
 
 // ---- options -------------------------------------------------------------------
 
@@ -43,8 +48,9 @@ function parseArgs(argv) {
     killMinMs: 3000,
     killMaxMs: 9000,
     pgRestartEverySeconds: 75,
-    psps: ['stripe', 'adyen'],
+    psps: ['stripe', 'adyen', 'paypal'],
     adyenProbes: true,
+    outage: false,
   };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
@@ -76,6 +82,10 @@ function parseArgs(argv) {
       const v = next();
       if (v !== 'on' && v !== 'off') usage('--adyen-probes wants on or off');
       o.adyenProbes = v === 'on';
+    } else if (a === '--outage') {
+      const v = next();
+      if (v !== 'on' && v !== 'off') usage('--outage wants on or off');
+      o.outage = v === 'on';
     } else if (a === '--psps') {
       o.psps = [...new Set(next().split(',').map((x) => x.trim()).filter(Boolean))];
       if (o.psps.length === 0 || o.psps.some((x) => !PSPS.includes(x))) usage(`--psps wants a list of ${PSPS.join(', ')}`);
@@ -84,6 +94,7 @@ function parseArgs(argv) {
     else usage(`unknown argument ${a}`);
   }
   if (o.seed === null) o.seed = String(crypto.randomInt(1, 2 ** 31));
+  if (o.outage && o.psps.length < 2) usage('--outage on needs at least two PSPs to fail over between');
   return o;
 }
 
@@ -94,15 +105,17 @@ function usage(err) {
   console.error(text);
   console.error('More options: --settle-seconds N, --kill-interval-ms LO..HI, --keep (the work ' +
     'folder, deleted after a PASS), ' +
-    '--pg-restart-every-seconds N, --psps (default stripe,adyen), --adyen-probes (default on: also ' +
+    '--pg-restart-every-seconds N, --psps (default stripe,adyen,paypal), --outage (default off: ' +
+    'with on, one PSP at a time is down at the sandbox and creates are routed with failover), --adyen-probes (default on: also ' +
     'flows the engine is known to mis-answer, see docs/reliability.md). Without --database-url a private PostgreSQL cluster is ' +
     'started (pg_ctl) and restarted during the storm; with it, no PostgreSQL restarts.');
   process.exit(err ? 2 : 0);
 }
 
 // The PSP accounts the engine runs with (as `./dev.sh run` starts it): the
-// Stripe-format one named `stripe` (alias `sandbox`) and the Adyen one.
-const PSPS = ['stripe', 'adyen'];
+// Stripe-format one named `stripe` (alias `sandbox`), the Adyen and the
+// PayPal one.
+const PSPS = ['stripe', 'adyen', 'paypal'];
 
 // The programs: PAYMENTSD_BIN, PSP_SANDBOX_BIN, PAYMENTSCTL_BIN, else under --build.
 const BIN_ENV = { paymentsd: 'PAYMENTSD_BIN', 'psp-sandbox': 'PSP_SANDBOX_BIN', paymentsctl: 'PAYMENTSCTL_BIN' };
@@ -241,6 +254,10 @@ class World {
     this.adyenClientKey = this.token('test_');
     this.adyenHmacKey = crypto.randomBytes(32).toString('hex');
     this.adyenMerchant = 'StormMerchantECOM';
+    this.paypalClientId = this.token('Ab');
+    this.paypalClientSecret = this.token('Eb');
+    this.paypalWebhookId = `WH${crypto.randomBytes(8).toString('hex').toUpperCase()}`;
+    this.paypal = null; // a PayPalClient once the sandbox runs
     // Every Adyen notification passes through the storm's recorder on its
     // way to the engine: the PSP's side of every payment, for the checks.
     this.notifications = new adyen.NotificationRecorder(() => this.engineUrl('/v1/webhooks/adyen'), T0);
@@ -250,7 +267,7 @@ class World {
     this.lock = Promise.resolve();
     this.dropTypes = new Set();
     this.counts = { kills: 0, restarts: 0, failpointStarts: {}, failpointFired: {}, pgRestarts: 0,
-      faultPhases: {}, unexpectedExits: 0 };
+      faultPhases: {}, unexpectedExits: 0, outages: [] };
     this.ownCluster = !opt.databaseUrl;
   }
 
@@ -338,6 +355,10 @@ class World {
       SANDBOX_ADYEN_HMAC_KEY: this.adyenHmacKey,
       SANDBOX_ADYEN_MERCHANT_ACCOUNT: this.adyenMerchant,
       SANDBOX_ADYEN_WEBHOOK_URL: this.notifications.url,
+      SANDBOX_PAYPAL_CLIENT_ID: this.paypalClientId,
+      SANDBOX_PAYPAL_CLIENT_SECRET: this.paypalClientSecret,
+      SANDBOX_PAYPAL_WEBHOOK_ID: this.paypalWebhookId,
+      SANDBOX_PAYPAL_WEBHOOK_URL: `http://127.0.0.1:${this.enginePort}/v1/webhooks/paypal`,
     };
     const logFd = fs.openSync(path.join(this.work, 'psp-sandbox.log'), 'a');
     this.sandbox = spawn(binPath(this.opt, 'psp-sandbox'), [],
@@ -346,7 +367,12 @@ class World {
     while (now() < deadline) {
       try {
         const p = Number(fs.readFileSync(portFile, 'utf8').trim());
-        if (p > 0) { this.sandboxUrl = `http://127.0.0.1:${p}`; return; }
+        if (p > 0) {
+          this.sandboxUrl = `http://127.0.0.1:${p}`;
+          this.paypal = new paypal.PayPalClient(http, `${this.sandboxUrl}/paypal`, this.paypalClientId,
+            this.paypalClientSecret);
+          return;
+        }
       } catch { /* not yet */ }
       await sleep(50);
     }
@@ -386,6 +412,20 @@ class World {
       PAYMENTS_API_RATE_REFILL_MS: '1',
       PAYMENTS_LOG_LEVEL: 'warn',
     };
+    if (this.opt.psps.includes('paypal')) {
+      // The PayPal account (configured when its client id is set); its
+      // webhooks are verified offline against the sandbox's certificate.
+      Object.assign(env, {
+        PAYMENTS_PAYPAL_BASE_URL: `${this.sandboxUrl}/paypal`,
+        PAYMENTS_PAYPAL_CLIENT_ID: this.paypalClientId,
+        PAYMENTS_PAYPAL_CLIENT_SECRET: this.paypalClientSecret,
+        PAYMENTS_PAYPAL_WEBHOOK_ID: this.paypalWebhookId,
+        PAYMENTS_PAYPAL_SANDBOX_CERT_URL: this.sandboxUrl,
+        // Withdrawals are read from Transaction Search on this timer (and
+        // before each reconciliation).
+        PAYMENTS_PAYPAL_PAYOUT_POLL_S: '5',
+      });
+    }
     delete env.PAYMENTS_FAILPOINT;
     if (failpoint) env.PAYMENTS_FAILPOINT = failpoint;
     return env;
@@ -559,7 +599,7 @@ class Client {
     const key = `storm-${this.opt.seed}-c${this.index}-f${flow.no}-${kind}-${flow.opNo++}`;
     const rec = { key, kind, method, path: p, request: json ?? null, intent: flow.intent || null,
       flow: flow.kind, psp: flow.psp, at_s: Number(((now() - T0) / 1000).toFixed(1)), attempts: 0, statuses: [],
-      final: null, ...extra };
+      final: null, startMs: now(), errors: [], ...extra };
     this.rec.ops.push(rec);
     const started = now();
     let delay = 100;
@@ -570,6 +610,9 @@ class Client {
       });
       this.rec.attemptStatus[r.status] = (this.rec.attemptStatus[r.status] || 0) + 1;
       if (rec.statuses.length < 40) rec.statuses.push(r.status);
+      if (r.status >= 500 && rec.errors.length < 40) {
+        rec.errors.push({ at: now(), status: r.status, message: r.body && r.body.error ? String(r.body.error.message) : r.text.slice(0, 200) });
+      }
       if (FINAL(r.status)) {
         rec.final = { status: r.status, body: r.body, text: r.body ? undefined : r.text.slice(0, 300),
           ms: now() - started };
@@ -640,23 +683,61 @@ class Client {
     }
   }
 
+  // During each outage (--outage on), a merchant's checkout keeps opening
+  // payments: routed creates one after another (left unpaid, as a shopper
+  // who leaves would), so the outage invariant counts more than the few
+  // creates the flow clients happen to start meanwhile.
+  async probe(stopAt) {
+    while (now() < stopAt) {
+      if (!this.world.counts.outages.some((o) => o.to === null)) { await sleep(200); continue; }
+      const flow = { no: this.flowNo++, kind: 'outage_create', psp: 'routed', opNo: 0, intent: null };
+      this.rec.flows++;
+      this.rec.flowKinds[flow.kind] = (this.rec.flowKinds[flow.kind] || 0) + 1;
+      const create = await this.op('create', 'POST', '/v1/payment_intents',
+        { amount: this.rng.int(100, 20000), currency: this.rng.chance(0.8) ? 'usd' : 'eur', capture_method: 'manual',
+          metadata: { storm_flow: `probe-f${flow.no}` } }, flow, { routed: true });
+      if (create.final && create.final.status === 200) {
+        create.psp = create.final.body.psp === 'sandbox' ? 'stripe' : create.final.body.psp;
+        create.intent = create.final.body.id;
+      }
+      this.rec.flowsByPsp[create.psp] = (this.rec.flowsByPsp[create.psp] || 0) + 1;
+      await sleep(this.rng.int(100, 400));
+    }
+  }
+
   async flow() {
     const rng = this.rng;
     const kind = rng.weighted([
       ['manual_capture', 20], ['manual_partial_capture', 12], ['automatic', 18], ['three_d_secure', 12],
       ['decline', 12], ['cancel_created', 5], ['cancel_authorized', 8], ['concurrent_capture_refund', 13],
     ]);
-    const psp = this.opt.psps.length === 1 ? this.opt.psps[0] : rng.pick(this.opt.psps);
+    // With --outage on every create is routed by the merchant's rules (over
+    // every PSP of the storm, weighted alike): the PSP is the one the create
+    // lands at, known from its answer. Otherwise the create names its PSP.
+    const routed = this.opt.outage;
+    let psp = this.opt.psps.length === 1 ? this.opt.psps[0] : rng.pick(this.opt.psps);
+    if (routed) psp = 'routed';
     const flow = { no: this.flowNo++, kind, psp, opNo: 0, intent: null };
     this.rec.flows++;
     this.rec.flowKinds[kind] = (this.rec.flowKinds[kind] || 0) + 1;
-    this.rec.flowsByPsp[psp] = (this.rec.flowsByPsp[psp] || 0) + 1;
     const amount = rng.int(100, 20000);
     const currency = rng.chance(0.8) ? 'usd' : 'eur';
-    const automatic = kind === 'automatic' || (kind === 'three_d_secure' && rng.chance(0.4));
-    const create = await this.op('create', 'POST', '/v1/payment_intents',
-      { amount, currency, capture_method: automatic ? 'automatic' : 'manual', psp,
-        metadata: { storm_flow: `c${this.index}-f${flow.no}` } }, flow);
+    // PayPal declines at capture (the buyer's funding is denied): the storm
+    // sends its decline flows as automatic captures there, so the capture
+    // the engine makes when the order is approved is the one denied.
+    let automatic = kind === 'automatic' || (kind === 'three_d_secure' && rng.chance(0.4));
+    if (psp === 'paypal' && kind === 'decline') automatic = true;
+    const createBody = { amount, currency, capture_method: automatic ? 'automatic' : 'manual',
+      metadata: { storm_flow: `c${this.index}-f${flow.no}` } };
+    if (!routed) createBody.psp = psp;
+    const create = await this.op('create', 'POST', '/v1/payment_intents', createBody, flow, { routed });
+    if (create.final && create.final.status === 200 && routed) {
+      // The account the create landed at (an alias would answer its name).
+      psp = create.final.body.psp === 'sandbox' ? 'stripe' : create.final.body.psp;
+      flow.psp = psp;
+      create.psp = psp;
+    }
+    this.rec.flowsByPsp[flow.psp] = (this.rec.flowsByPsp[flow.psp] || 0) + 1;
     if (!create.final || create.final.status !== 200) return;
     flow.intent = create.final.body.id;
     flow.pspRef = create.final.body.psp_reference;
@@ -677,7 +758,8 @@ class Client {
     }
 
     // The shopper pays at the PSP.
-    const pay = psp === 'adyen' ? this.adyenShopper(flow) : this.stripeShopper(flow);
+    const pay = psp === 'adyen' ? this.adyenShopper(flow)
+      : psp === 'paypal' ? this.paypalShopper(flow) : this.stripeShopper(flow);
     let outcome;
     if (kind === 'three_d_secure') {
       const approve = rng.chance(0.8);
@@ -698,6 +780,14 @@ class Client {
           return;
         }
       }
+    } else if (kind === 'decline' && psp === 'paypal') {
+      // The denied order cannot be approved again (the sandbox, as PayPal,
+      // keeps its declined capture): the merchant may cancel, and is done.
+      outcome = await pay.decline();
+      if (rng.chance(0.5)) {
+        await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`, {}, flow);
+      }
+      return;
     } else if (kind === 'decline') {
       outcome = await pay.decline();
       if (rng.chance(0.5) && cancelUnpaid) {
@@ -726,8 +816,12 @@ class Client {
     // on, a quarter act at once on the shopper's `Authorised`.
     const early = rng.chance(0.25) && this.opt.adyenProbes;
     if (psp === 'adyen' && !early) await this.waitFor(flow, ['authorized'], 45000);
+    // PayPal: the buyer's approval is no authorisation; the engine
+    // authorizes the order when it learns of the approval (its event or a
+    // read). The merchant waits until the engine shows it authorized.
+    if (psp === 'paypal' && !(await this.waitFor(flow, ['authorized'], 45000))) return;
     if (kind === 'cancel_authorized') {
-      if (rng.chance(0.5) && psp !== 'adyen') await this.waitFor(flow, ['authorized'], 10000);
+      if (rng.chance(0.5) && psp === 'stripe') await this.waitFor(flow, ['authorized'], 10000);
       await this.op('cancel', 'POST', `/v1/payment_intents/${flow.intent}/cancel`,
         { cancellation_reason: 'requested_by_customer' }, flow, { pspAuthorized });
       return;
@@ -810,6 +904,28 @@ class Client {
     };
   }
 
+  // The buyer at PayPal's approval page (its test control, the page's own
+  // button): approves with a funding that pays or whose capture is denied,
+  // cancels at the page (approve false) or leaves it (approve null). There
+  // is no 3-D Secure at PayPal: the storm's 3DS flows are the approval step.
+  // Answers 'approved' (PayPal authorised nothing yet: the engine confirms
+  // the order), 'declined' or 'requires_action' (nothing happened).
+  paypalShopper(flow) {
+    const w = this.world;
+    const sh = this.rec.shopper;
+    const approve = async (funding) => { sh.confirms++; return w.paypal.approve(flow.pspRef, funding); };
+    return {
+      good: () => approve(paypal.FUNDING_OK),
+      decline: async () => { sh.declines++; return approve(paypal.FUNDING_DENIED); },
+      challenge: async (ok) => {
+        sh.threeDs++;
+        if (ok === null) return 'requires_action';
+        if (ok === false) { sh.threeDsFailed++; return 'declined'; }
+        return approve(paypal.FUNDING_OK);
+      },
+    };
+  }
+
   async refunds(flow, captured) {
     const rng = this.rng;
     const plan = rng.weighted([['none', 35], ['partial', 30], ['two_partial', 15], ['full', 20]]);
@@ -870,13 +986,41 @@ async function chaos(world, opt, stopAt) {
       plan.push({ t, what: 'pg_restart' });
     }
   }
+  // Outages (--outage on): one PSP at a time fully down at the sandbox
+  // (every API call answers 500 or 503), the PSPs taken in a seeded
+  // rotation; one outage per 100 s of storm, each a fifth of its share, 10
+  // to 40 s (shorter than a client's deadline for a final answer, so
+  // operations on the down PSP's intents finish after it recovers). No other
+  // fault phase overlaps one: the outage is the fault.
+  const outages = [];
+  if (opt.outage) {
+    const n = Math.max(1, Math.floor(length / 100000));
+    let rotation = [];
+    for (let i = 0; i < n; i++) {
+      if (rotation.length === 0) rotation = rng.shuffle(opt.psps);
+      const share = length / n;
+      const dur = Math.round(Math.min(40000, Math.max(10000, share / 5)));
+      const t = Math.round(i * share + share * 0.3 + rng.int(0, 2000));
+      if (t + dur > length - 3000) break;
+      outages.push({ t, end: t + dur, psp: rotation.shift() });
+    }
+    for (const o of outages) {
+      plan.push({ t: o.t, what: 'outage', psp: o.psp, end: o.end });
+      plan.push({ t: o.end, what: 'recover', psp: o.psp });
+    }
+  }
+  const overlapsOutage = (a, b) => outages.some((o) => a < o.end + 1000 && b > o.t - 1000);
   let phases = [];
   for (let t = rng.int(1000, 4000); t < length - 3000;) {
     if (phases.length === 0) phases = rng.shuffle(Object.keys(PHASES));
-    const name = phases.shift();
+    const name = phases[0];
     const dur = rng.int(6000, 14000);
-    plan.push({ t, what: 'phase', name });
-    plan.push({ t: Math.min(t + dur, length - 1000), what: 'calm' });
+    const end = Math.min(t + dur, length - 1000);
+    if (!overlapsOutage(t, end)) {
+      phases.shift();
+      plan.push({ t, what: 'phase', name });
+      plan.push({ t: end, what: 'calm' });
+    }
     t += dur + rng.int(1000, 4000);
   }
   plan.sort((a, b) => a.t - b.t);
@@ -904,6 +1048,16 @@ async function chaos(world, opt, stopAt) {
         }
       } else if (step.what === 'calm') {
         await world.setFaults({});
+      } else if (step.what === 'outage') {
+        log(`OUTAGE: ${step.psp} down at the sandbox for ${((step.end - step.t) / 1000).toFixed(0)} s`);
+        await world.setFaults({});
+        await world.setFaults({ psp: step.psp, error_percent: 100 });
+        world.counts.outages.push({ psp: step.psp, from: now(), to: null });
+      } else if (step.what === 'recover') {
+        log(`outage over: ${step.psp} back`);
+        await world.setFaults({});
+        const o = world.counts.outages.find((x) => x.psp === step.psp && x.to === null);
+        if (o) o.to = now();
       }
     } catch (e) {
       log(`chaos step ${step.what} failed: ${e.message}`);
@@ -931,8 +1085,12 @@ async function settle(world, opt) {
     const signed = await adyenSignedIds(world);
     const unseen = [...signed].filter((id) => !world.notifications.items.has(id)).length;
     const adyenMissing = [...world.notifications.items.keys()].filter((id) => !inbox.has(id)).length;
-    last = { pending: stats.body ? stats.body.pending : '?', missing, adyen_unsent: unseen, adyen_missing: adyenMissing };
-    if (stats.status === 200 && stats.body.pending === 0 && missing === 0 && unseen === 0 && adyenMissing === 0) {
+    const paypalMissing = world.opt.psps.includes('paypal')
+      ? (await world.paypal.eventIds()).filter((e) => !inbox.has(e)).length : 0;
+    last = { pending: stats.body ? stats.body.pending : '?', missing, adyen_unsent: unseen, adyen_missing: adyenMissing,
+      paypal_missing: paypalMissing };
+    if (stats.status === 200 && stats.body.pending === 0 && missing === 0 && unseen === 0 && adyenMissing === 0 &&
+        paypalMissing === 0) {
       if (++calm >= 3) return { drained: true, ...last };
     } else {
       calm = 0;
@@ -970,6 +1128,20 @@ async function settleAdyen(world, opt) {
   throw new Error(`the engine did not book Adyen's report ${r.body.file} (${payouts} payouts) within ${opt.settleSeconds} s`);
 }
 
+// PayPal's settlement: the sandbox withdraws each currency's balance
+// (Transaction Search rows T0400); the engine reads them on its poll and
+// books one payout each. Answers the withdrawals, or throws.
+async function settlePayPal(world, opt) {
+  const withdrawals = await world.paypal.settle();
+  const until = now() + opt.settleSeconds * 1000;
+  while (now() < until) {
+    const done = await sqlRows(world.dbUrl, "SELECT count(*)::int AS n FROM settlement_payouts WHERE psp = 'paypal'");
+    if (done[0].n >= withdrawals.length) return withdrawals;
+    await sleep(500);
+  }
+  throw new Error(`the engine did not book PayPal's ${withdrawals.length} withdrawals within ${opt.settleSeconds} s`);
+}
+
 async function pspEventIds(world) {
   const ids = [];
   let after = null;
@@ -1002,7 +1174,18 @@ function expectedStatus(pspPi, charge) {
   }
 }
 
-async function check(world, rec, opt, adyenReport) {
+// The engine statuses a PayPal order's payments allow.
+function paypalWant(v) {
+  const refunded = [...v.refunds.values()].reduce((a, b) => a + b, 0);
+  if (v.captured > 0) return [refunded === 0 ? 'captured' : refunded >= v.captured ? 'refunded' : 'partially_refunded'];
+  if (v.voided) return ['canceled'];
+  if (v.authorization && v.authorization.status === 'CREATED') return ['authorized'];
+  // Nothing paid (not approved, approved and never confirmed, or its capture
+  // denied): a cancel needs no PSP call.
+  return ['created', 'canceled'];
+}
+
+async function check(world, rec, opt, adyenReport, stopAt) {
   const results = [];
   const result = (name, failures, detail = '') => results.push({ name, failures, detail });
   const sbx = { Authorization: `Bearer ${world.sandboxSecret}` };
@@ -1023,8 +1206,16 @@ async function check(world, rec, opt, adyenReport) {
     'SELECT id, psp, status, amount, currency, capture_method, amount_capturable, amount_received, ' +
     'amount_refunded, psp_reference, version FROM payment_intents ORDER BY id');
   const byId = new Map(engineIntents.map((p) => [p.id, p]));
-  const stripeIntents = engineIntents.filter((p) => p.psp !== 'adyen');
+  const stripeIntents = engineIntents.filter((p) => p.psp === 'stripe');
   const adyenIntents = engineIntents.filter((p) => p.psp === 'adyen');
+  const paypalIntents = engineIntents.filter((p) => p.psp === 'paypal');
+  // Routing: every attempt of a routed create and what was done about the
+  // ones that may have left an intent at their PSP (routing_orphans).
+  const attempts = await sqlRows(world.dbUrl,
+    'SELECT a.intent_id, a.attempt, a.psp, a.reason, a.previous_may_exist, o.outcome, o.psp_reference ' +
+    'FROM routing_attempts a LEFT JOIN routing_orphans o USING (intent_id, attempt) ORDER BY 1, 2');
+  // PSP objects a routing orphan left (canceled there, or lapsing by itself).
+  const orphanObjects = (name) => attempts.filter((a) => a.psp === name && (a.outcome === 'canceled' || a.outcome === 'expires')).length;
   const creates = rec.ops.filter((o) => o.kind === 'create');
   const created = creates.filter((o) => o.final && o.final.status === 200);
   // The PSP's side of every Adyen payment, from every notification it sent.
@@ -1040,6 +1231,7 @@ async function check(world, rec, opt, adyenReport) {
   };
   const adyenRefunded = (v) => [...v.refunds.values()].reduce((s, x) => s + x, 0);
   let pspCounts = '';
+  const unexplained = {}; // PSP -> objects backing no engine intent and no recorded orphan
   {
     const f = [];
     const ids = new Map();
@@ -1048,10 +1240,10 @@ async function check(world, rec, opt, adyenReport) {
       if (ids.has(id)) f.push(`keys ${ids.get(id)} and ${o.key} answered the same intent ${id}`);
       ids.set(id, o.key);
       if (!byId.has(id)) f.push(`create ${o.key} answered ${id}, which the engine does not have`);
-      else if (byId.get(id).psp !== o.request.psp) f.push(`create ${o.key} asked for ${o.request.psp}, intent ${id} is at ${byId.get(id).psp}`);
+      else if (o.request.psp && byId.get(id).psp !== o.request.psp) f.push(`create ${o.key} asked for ${o.request.psp}, intent ${id} is at ${byId.get(id).psp}`);
     }
     for (const p of engineIntents) if (!ids.has(p.id)) f.push(`engine intent ${p.id} was answered to no key`);
-    for (const p of stripeIntents) if (p.psp !== 'stripe') f.push(`engine intent ${p.id} is at PSP ${p.psp}`);
+    for (const p of engineIntents) if (!opt.psps.includes(p.psp)) f.push(`engine intent ${p.id} is at PSP ${p.psp}`);
     const psp = new Set();
     for (const p of engineIntents) {
       if (!p.psp_reference) f.push(`engine intent ${p.id} has no PSP reference`);
@@ -1061,18 +1253,33 @@ async function check(world, rec, opt, adyenReport) {
     const state = await http('GET', world.sandboxApi('/_sandbox/state'), { headers: sbx });
     const stripeCount = state.body && state.body.objects ? state.body.objects.payment_intents
       : (state.body && state.body.payment_intents);
-    if (stripeCount !== stripeIntents.length) {
-      f.push(`the Stripe-format PSP holds ${stripeCount} payment intents, the engine ${stripeIntents.length}`);
+    // Each PSP holds one object per engine intent, plus those of routing
+    // orphans the engine found and canceled (or left to lapse).
+    unexplained.stripe = stripeCount - stripeIntents.length - orphanObjects('stripe');
+    if (stripeCount !== stripeIntents.length + orphanObjects('stripe')) {
+      f.push(`the Stripe-format PSP holds ${stripeCount} payment intents, the engine ${stripeIntents.length}` +
+        ` and ${orphanObjects('stripe')} recorded routing orphans`);
     }
     // Adyen: one session per Adyen intent, and every payment names one of them.
     const sessions = state.body && state.body.adyen ? state.body.adyen.sessions : undefined;
-    if (sessions !== adyenIntents.length) f.push(`the Adyen PSP holds ${sessions} sessions, the engine ${adyenIntents.length} Adyen intents`);
+    unexplained.adyen = sessions - adyenIntents.length - orphanObjects('adyen');
+    if (sessions !== adyenIntents.length + orphanObjects('adyen')) {
+      f.push(`the Adyen PSP holds ${sessions} sessions, the engine ${adyenIntents.length} Adyen intents` +
+        ` and ${orphanObjects('adyen')} recorded routing orphans`);
+    }
+    const orders = state.body && state.body.paypal ? state.body.paypal.orders : undefined;
+    if (opt.psps.includes('paypal')) unexplained.paypal = orders - paypalIntents.length - orphanObjects('paypal');
+    if (opt.psps.includes('paypal') && orders !== paypalIntents.length + orphanObjects('paypal')) {
+      f.push(`the PayPal PSP holds ${orders} orders, the engine ${paypalIntents.length} PayPal intents` +
+        ` and ${orphanObjects('paypal')} recorded routing orphans`);
+    }
     for (const [id, v] of adyenView) {
       if (!byId.has(id) || byId.get(id).psp !== 'adyen') f.push(`Adyen payments ${v.payments.map((x) => x.psp).join(', ')} name ${id}, not an engine Adyen intent`);
       if (v.twoAuthorised) f.push(`${id}: Adyen authorised two payments: ${v.payments.filter((x) => x.authorised).map((x) => x.psp).join(', ')}`);
     }
     for (const x of adyenProblems) f.push(`Adyen: ${x}`);
-    pspCounts = `stripe ${stripeIntents.length} intents / ${stripeCount} at the PSP; adyen ${adyenIntents.length} / ${sessions} sessions`;
+    pspCounts = `stripe ${stripeIntents.length} intents / ${stripeCount} at the PSP; adyen ${adyenIntents.length} / ${sessions} sessions` +
+      `; paypal ${paypalIntents.length} / ${orders} orders`;
     result('each key made one intent at the engine and one at the PSP', f,
       `${created.length} creates answered 200; ${pspCounts}`);
   }
@@ -1090,6 +1297,11 @@ async function check(world, rec, opt, adyenReport) {
     }
     engine.set(p.id, e.status === 200 ? e.body : { status: `answered ${e.status}` });
     if (p.psp === 'adyen') return;
+    if (p.psp === 'paypal') {
+      const order = await world.paypal.order(p.psp_reference);
+      psp.set(p.id, { order, v: paypal.view(order) });
+      return;
+    }
     const r = await http('GET', world.sandboxApi(`/v1/payment_intents/${p.psp_reference}`), { headers: sbx });
     let charge = null;
     if (r.status === 200 && r.body.latest_charge) {
@@ -1163,8 +1375,26 @@ async function check(world, rec, opt, adyenReport) {
       }
       if (diffs.length) f.push(`${p.id} (adyen ${p.psp_reference}): ${diffs.join('; ')}`);
     }
+    for (const p of paypalIntents) {
+      const e = engine.get(p.id);
+      const { order, v } = psp.get(p.id);
+      if (!e || e.status.startsWith('answered')) { f.push(`${p.id}: the engine's GET ${e ? e.status : 'failed'}`); continue; }
+      if (!order) { f.push(`${p.id}: the PSP's GET of order ${p.psp_reference} failed`); continue; }
+      const want = paypalWant(v);
+      const refunded = [...v.refunds.values()].reduce((a, b) => a + b, 0);
+      const capturable = v.authorization && v.authorization.status === 'CREATED' && v.captured === 0 ? v.authorizedValue : 0;
+      const diffs = [];
+      if (!want.includes(e.status)) diffs.push(`status engine ${e.status}, PayPal's order ${v.status} says ${want.join(' or ')}`);
+      if (e.amount !== v.value) diffs.push(`amount ${e.amount} vs order ${v.value}`);
+      if (e.amount_received !== v.captured) diffs.push(`amount_received ${e.amount_received} vs captured ${v.captured}`);
+      if (e.amount_capturable !== capturable) diffs.push(`amount_capturable ${e.amount_capturable} vs ${capturable}`);
+      if (e.amount_refunded !== refunded) diffs.push(`amount_refunded ${e.amount_refunded} vs ${refunded}`);
+      const unit = (order.purchase_units || [])[0] || {};
+      if (unit.custom_id && unit.custom_id !== p.id) diffs.push(`PayPal's custom_id names ${unit.custom_id}`);
+      if (diffs.length) f.push(`${p.id} (paypal ${p.psp_reference}): ${diffs.join('; ')}`);
+    }
     result('engine and PSP agree on every intent\'s status and amounts', f,
-      `${stripeIntents.length} stripe intents, ${adyenIntents.length} adyen intents (against ${world.notifications.items.size} notifications and a report of ${adyenReport.rows.length} lines)`);
+      `${stripeIntents.length} stripe intents, ${paypalIntents.length} paypal intents, ${adyenIntents.length} adyen intents (against ${world.notifications.items.size} notifications and a report of ${adyenReport.rows.length} lines)`);
   }
 
   // 3. Nothing captured or refunded twice or above its amount.
@@ -1198,6 +1428,15 @@ async function check(world, rec, opt, adyenReport) {
         if (v.captures.length > 1) f.push(`${p.id}: Adyen captured ${v.captures.length} times`);
         if (adyenRefunded(v) > captured) f.push(`${p.id}: Adyen refunded ${adyenRefunded(v)} > captured ${captured}`);
         for (const r of mine.filter((x) => x.status === 'pending')) f.push(`${p.id}: refund ${r.id} (${r.psp_reference}) still pending`);
+        pspIds = new Set(v.refunds.keys());
+      } else if (p.psp === 'paypal') {
+        const { v } = psp.get(p.id);
+        const refunded = [...v.refunds.values()].reduce((a, b) => a + b, 0);
+        const completed = v.captures.filter((c) => c.status !== 'DECLINED' && c.status !== 'PENDING');
+        if (v.twoAuthorizations) f.push(`${p.id}: PayPal authorized twice: ${v.twoAuthorizations.join(', ')}`);
+        if (completed.length > 1) f.push(`${p.id}: PayPal captured ${completed.length} times`);
+        if (v.captured > v.value) f.push(`${p.id}: PayPal captured ${v.captured} > ${v.value}`);
+        if (refunded > v.captured) f.push(`${p.id}: PayPal refunded ${refunded} > captured ${v.captured}`);
         pspIds = new Set(v.refunds.keys());
       } else {
         const { pi, charge } = psp.get(p.id);
@@ -1261,10 +1500,17 @@ async function check(world, rec, opt, adyenReport) {
     const signed = await adyenSignedIds(world);
     const unseen = [...signed].filter((id) => !world.notifications.items.has(id));
     if (unseen.length) f.push(`${unseen.length} items the Adyen sandbox signed were never delivered, e.g. ${unseen.slice(0, 3).join(', ')}`);
+    let paypalEvents = [];
+    if (opt.psps.includes('paypal')) {
+      paypalEvents = await world.paypal.eventIds();
+      const lost = paypalEvents.filter((e) => !inbox.has(e));
+      if (lost.length) f.push(`${lost.length} PayPal events never reached the inbox, e.g. ${lost.slice(0, 3).join(', ')}`);
+    }
     const n = await sqlRows(world.dbUrl, 'SELECT count(*)::int AS n FROM webhook_inbox');
     result('inbox empty, no open dead letters', f,
       `stripe: ${events.length} PSP events (${dropped.size} never delivered, by design); adyen: ${adyenItems.length} ` +
-      `notification items in ${world.notifications.posts} POSTs; ${n[0].n} inbox rows`);
+      `notification items in ${world.notifications.posts} POSTs; paypal: ${paypalEvents.length} events (its last 2000); ` +
+      `${n[0].n} inbox rows`);
   }
 
   // 6. Reconciliation, per PSP account.
@@ -1272,7 +1518,7 @@ async function check(world, rec, opt, adyenReport) {
     const f = [];
     const detail = [];
     const date = new Date().toISOString().slice(0, 10);
-    for (const name of PSPS) {
+    for (const name of opt.psps) {
       const r = await http('POST', world.engineUrl('/v1/admin/reconciliation/runs'),
         { headers: admin, json: { date, rerun: true, psp: name }, timeoutMs: 60000 });
       if (r.status !== 200) { f.push(`${name}: reconciliation answered ${r.status}: ${r.text.slice(0, 300)}`); continue; }
@@ -1311,6 +1557,15 @@ async function check(world, rec, opt, adyenReport) {
         pspRefunds = [...v.refunds].map(([rid, amount]) => ({ id: rid, amount }));
         // Adyen refused the capture after accepting it: a 202 was still true.
         pspCaptureAnswered = v.captures.length + v.captureFailed.length > 0;
+      } else if (row.psp === 'paypal') {
+        const { order, v } = psp.get(id) || {};
+        if (!order) continue; // reported by the agreement check
+        captured = row.capture_method === 'manual' ? v.captured : 0;
+        canceled = v.voided;
+        nothingPaid = !v.authorization && v.captured === 0;
+        authorisedUncaptured = !!v.authorization && v.authorization.status === 'CREATED' && v.captured === 0;
+        pspRefunds = [...v.refunds].map(([rid, amount]) => ({ id: rid, amount }));
+        pspCaptureAnswered = v.captures.length > 0;
       } else {
         const { pi, charge } = psp.get(id) || {};
         if (!pi) continue; // reported by the agreement check
@@ -1417,9 +1672,84 @@ async function check(world, rec, opt, adyenReport) {
       } else reasked.same++;
     });
     const counted = rec.ops.filter((o) => o.kind !== 'create');
-    const byPsp = PSPS.map((n) => `${n} ${counted.filter((o) => o.psp === n).length}`).join(', ');
+    const byPsp = opt.psps.map((n) => `${n} ${counted.filter((o) => o.psp === n).length}`).join(', ');
     result('every operation\'s final answer matches its effect', f,
       `${counted.length} captures, cancels and refunds checked (${byPsp}); ${again.length} asked again after the storm, ${reasked.same} answered the same`);
+  }
+
+  // 9. Routing orphans: every attempt that may have left an intent at its
+  // PSP (a 5xx, a timeout or a broken connection before the create failed
+  // over) was handled: canceled at the PSP, left to lapse, or found absent
+  // (recorded in routing_orphans); the PSP-side counts of the key check
+  // prove no unrecorded one made anything.
+  if (attempts.length) {
+    const f = [];
+    const byKey = new Map(attempts.map((a) => [`${a.intent_id}/${a.attempt}`, a]));
+    const outcomes = {};
+    const unrecorded = [];
+    for (const a of attempts) {
+      if (!a.previous_may_exist) continue;
+      const prev = byKey.get(`${a.intent_id}/${a.attempt - 1}`);
+      if (!prev) { f.push(`${a.intent_id} attempt ${a.attempt}: no attempt ${a.attempt - 1} recorded`); continue; }
+      if (!prev.outcome) { unrecorded.push(prev); continue; }
+      outcomes[`${prev.psp} ${prev.outcome}`] = (outcomes[`${prev.psp} ${prev.outcome}`] || 0) + 1;
+      if (prev.outcome === 'canceled' && prev.psp === 'stripe') {
+        const r = await http('GET', world.sandboxApi(`/v1/payment_intents/${prev.psp_reference}`), { headers: sbx });
+        if (r.status !== 200 || r.body.status !== 'canceled') {
+          f.push(`${a.intent_id}: orphan ${prev.psp_reference} at stripe recorded canceled, the PSP says ${r.body ? r.body.status : r.status}`);
+        }
+      }
+      if (prev.outcome === 'canceled' && prev.psp === 'paypal') {
+        const v = paypal.view(await world.paypal.order(prev.psp_reference));
+        if (v.captured > 0 || (v.authorization && !v.voided)) f.push(`${a.intent_id}: orphan order ${prev.psp_reference} recorded canceled, PayPal holds money on it`);
+      }
+    }
+    // An unrecorded attempt is fine when its PSP made nothing: the PSP's
+    // count of objects is then exactly the engine's intents and the recorded
+    // orphans. Otherwise one of them left an object nobody handled.
+    for (const [name, extra] of Object.entries(unexplained)) {
+      if (!(extra > 0)) continue;
+      const there = unrecorded.filter((a) => a.psp === name);
+      f.push(`${name} holds ${extra} object(s) backing no engine intent and no recorded orphan; ` +
+        `unrecorded orphan attempts there: ${there.map((a) => `${a.intent_id} attempt ${a.attempt} (${a.reason})`).join(', ') || 'none'}`);
+    }
+    const failovers = attempts.filter((a) => a.attempt > 0).length;
+    result('routing orphans canceled or recorded, none left holding money', f,
+      `${attempts.length} routing attempts, ${failovers} failovers; orphans: ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none recorded'}` +
+      `, ${unrecorded.length} unrecorded`);
+  }
+
+  // 10. Outages: creates kept succeeding on the other PSPs.
+  if (opt.outage) {
+    const f = [];
+    const detail = [];
+    for (const o of world.counts.outages) {
+      const to = o.to ?? stopAt;
+      const creates = rec.ops.filter((x) => x.kind === 'create' && x.startMs >= o.from && x.startMs < to);
+      const at = {};
+      for (const c of creates) {
+        if (!c.final || c.final.status !== 200) {
+          f.push(`${o.psp} down: ${fmt(c)}`);
+          continue;
+        }
+        at[c.psp] = (at[c.psp] || 0) + 1;
+        if (c.psp === o.psp && c.final.ms + c.startMs < to) f.push(`${o.psp} down: create ${c.key} answered at ${c.psp} during its outage`);
+      }
+      // An error answer during the outage that blames a PSP (the engine's
+      // own transient errors, e.g. while PostgreSQL restarts, are counted).
+      let engineErrors = 0;
+      for (const c of rec.ops.filter((x) => x.kind === 'create')) {
+        for (const e of c.errors.filter((x) => x.at >= o.from && x.at < to)) {
+          if (/psp|paypal|adyen|stripe|sandbox/i.test(e.message)) f.push(`${o.psp} down: create ${c.key} answered ${e.status} "${e.message}"`);
+          else engineErrors++;
+        }
+      }
+      detail.push(`${o.psp} down ${((to - o.from) / 1000).toFixed(0)} s: ${creates.length} creates, ` +
+        `${Object.entries(at).sort().map(([k, v]) => `${v} at ${k}`).join(', ') || 'none answered'}` +
+        `${engineErrors ? `; ${engineErrors} engine 5xx not about a PSP` : ''}`);
+    }
+    if (world.counts.outages.length === 0) f.push('no outage ran (the storm is too short)');
+    result('during each PSP outage new creates kept succeeding on the others', f, detail.join('; '));
   }
 
   // 8. Audit: every version of every intent has an audit row.
@@ -1457,10 +1787,11 @@ async function main() {
   const world = new World(opt);
   const rec = new Recorder();
   const replay = `./dev.sh storm --seconds ${opt.seconds} --seed ${opt.seed} --clients ${opt.clients} --psps ${opt.psps.join(',')}` +
-    `${opt.adyenProbes ? '' : ' --adyen-probes off'}`;
+    `${opt.outage ? ' --outage on' : ''}${opt.adyenProbes ? '' : ' --adyen-probes off'}`;
   log(`seed ${opt.seed}, ${opt.seconds} s, ${opt.clients} clients; work folder ${world.work}`);
   let results;
   let settled;
+  let stopAt;
   let exitCode = 0;
   const cleanup = async () => {
     await world.stopAll();
@@ -1475,11 +1806,24 @@ async function main() {
     await world.startSandbox();
     await world.startEngine(null);
     log(`engine on ${world.engineUrl('')}, sandbox on ${world.sandboxUrl}, database ${world.dbName}`);
+    if (opt.outage) {
+      // Routing over every PSP of the storm, weighted about alike: a create's
+      // order is drawn from its intent id, and a create fails over down it.
+      // Equal weights would mean a fixed order (core/routing.cpp): nearly
+      // equal ones spread the creates about evenly.
+      const r = await http('POST', world.engineUrl('/v1/routing'), {
+        headers: { Authorization: `Bearer ${world.apiKey}` },
+        json: { default_psps: opt.psps.map((p, i) => ({ psp: p, weight: 100 + i })) },
+      });
+      if (r.status !== 200) throw new Error(`POST /v1/routing answered ${r.status}: ${r.text.slice(0, 300)}`);
+      log(`routing: ${opt.psps.join(', ')} (weighted about alike), with failover`);
+    }
 
-    const stopAt = now() + opt.seconds * 1000;
+    stopAt = now() + opt.seconds * 1000;
     const clients = Array.from({ length: opt.clients }, (_, i) => new Client(world, rec, i, opt));
     const chaosDone = chaos(world, opt, stopAt);
-    const clientsDone = Promise.all(clients.map((c) => c.run(stopAt)));
+    const clientsDone = Promise.all([...clients.map((c) => c.run(stopAt)),
+      ...(opt.outage ? [new Client(world, rec, 'probe', opt).probe(stopAt)] : [])]);
     await chaosDone;
     log('storm over: faults off, engine up without failpoint; clients finish their flows');
     await world.setFaults({});
@@ -1491,7 +1835,11 @@ async function main() {
     log(`settled: ${JSON.stringify(settled)}`);
     const adyenReport = await settleAdyen(world, opt);
     log(`adyen settled: report ${adyenReport.file}, ${adyenReport.rows.length} lines, ${adyenReport.payouts} payouts booked`);
-    results = await check(world, rec, opt, adyenReport);
+    if (opt.psps.includes('paypal')) {
+      const withdrawals = await settlePayPal(world, opt);
+      log(`paypal settled: ${withdrawals.length} withdrawals booked`);
+    }
+    results = await check(world, rec, opt, adyenReport, stopAt);
   } catch (e) {
     console.error(`storm: set-up or run failed: ${e.stack || e}`);
     console.error(`replay: ${replay}; logs in ${world.work}`);
@@ -1523,6 +1871,7 @@ async function main() {
     ['webhooks never delivered (dropped for good)', world.droppedEventIds().size],
     ['adyen notification items / POSTs (answers)', `${world.notifications.items.size} / ${world.notifications.posts} (${Object.entries(world.notifications.forwardStatus).sort().map(([k, v]) => `${k} ${v}`).join(', ')})`],
     ['sandbox fault phases', Object.entries(c.faultPhases).sort().map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['PSP outages', c.outages.map((o) => `${o.psp} ${(((o.to ?? stopAt) - o.from) / 1000).toFixed(0)} s`).join(', ') || 'none'],
     ['longest wait for a final answer (s)', (Math.max(0, ...rec.ops.filter((o) => o.final).map((o) => o.final.ms)) / 1000).toFixed(1)],
     ['settled', settled.drained ? 'yes' : `no (${JSON.stringify(settled)})`],
     ['attempt answers', Object.entries(rec.attemptStatus).sort().map(([k, v]) => `${k === '0' ? 'none' : k} ${v}`).join(', ')],
