@@ -325,7 +325,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A capture still queued for a PSP slot when its request's deadline passes is never sent; the "
+    "A capture still queued for a PSP slot when its request's deadline passes is never sent, and the "
     "retry with the same key makes it") {
   operations_fixture f{
       {{"PAYMENTS_REQUEST_DEADLINE_MS", "1500"}, {"PAYMENTS_PSP_CONCURRENCY_MAX", "1"}}};
