@@ -33,7 +33,7 @@ engine_metrics::engine_metrics()
       psp_calls_refused(registry.add_counter(
           "payments_psp_calls_refused_total",
           "PSP calls the gateway refused without calling the PSP, by PSP and reason "
-          "(circuit_open, busy).",
+          "(circuit_open, busy, deadline: the request's deadline passed first).",
           {"psp", "reason"})),
       breaker_trips(registry.add_counter("payments_psp_circuit_breaker_trips_total",
                                          "Times the PSP's circuit breaker opened.", {"psp"})),

@@ -31,7 +31,7 @@ struct engine_metrics {
   m::histogram_family& psp_call_duration;
   /// psp, operation, kind (retryable, rejected, declined).
   m::counter_family& psp_call_errors;
-  /// psp, reason (circuit_open, busy): calls the gateway refused itself.
+  /// psp, reason (circuit_open, busy, deadline): calls the gateway refused itself.
   m::counter_family& psp_calls_refused;
   /// psp.
   m::counter_family& breaker_trips;

@@ -49,8 +49,10 @@ void scan(expiry_pointer self) {
                                               core::limits::actor_request_timeout_ms),
                     expire_atom::value, id)
           .then(
-              [id](const std::string& outcome) {
-                core::log::info("authorization expiry", {{"intent_id", id}, {"outcome", outcome}});
+              [id](core::expiry_result outcome) {
+                core::log::info(
+                    "authorization expiry",
+                    {{"intent_id", id}, {"outcome", std::string(core::to_string(outcome))}});
               },
               [id](caf::error& err) {
                 core::log::warn("authorization expiry failed; the next scan retries",

@@ -1,8 +1,11 @@
 #include "actors/gateway_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <limits>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -13,6 +16,7 @@
 
 #include "actors/engine_metrics.hpp"
 #include "actors/inspector.hpp"
+#include "core/deadline.hpp"
 #include "core/log.hpp"
 
 namespace pay::actors {
@@ -34,8 +38,10 @@ struct gateway_state {
   /// Calls waiting for a slot (at most config.queue_max), oldest first.
   struct waiting {
     std::int64_t since_ms;
+    core::deadline_point deadline;  ///< the request's; zero: none
     std::function<void()> start;
-    std::function<void()> refuse;
+    /// Answers without calling the PSP: busy (false) or the deadline passed (true).
+    std::function<void(bool)> refuse;
   };
   std::deque<waiting> queue;
   inspector::registration probe;
@@ -62,17 +68,40 @@ core::psp_failure refused(std::string code, std::string message, std::int64_t re
   return f;
 }
 
+/// True when a call for a request due at `deadline` may no longer be made.
+bool too_late(core::deadline_point deadline) {
+  return core::call_timeout_ms(std::numeric_limits<std::int64_t>::max(), deadline,
+                               std::chrono::steady_clock::now(),
+                               core::limits::psp_call_time_min_ms) == 0;
+}
+
 /// Starts queued calls while slots are free; one that waited too long is
-/// refused instead.
+/// refused instead (and one whose request's deadline passed, by start).
 void drain(gateway_state& st, std::int64_t now) {
   while (st.in_flight < st.config.concurrency_max && !st.queue.empty()) {
     auto next = std::move(st.queue.front());
     st.queue.pop_front();
     if (now - next.since_ms > st.config.queue_wait_ms_max)
-      next.refuse();
+      next.refuse(false);
     else
       next.start();
   }
+}
+
+/// Answers the queued calls whose request's deadline passed, without
+/// calling the PSP: their requests have answered by now, and a retry with
+/// the same key makes the call.
+void expire_queued(gateway_state& st) {
+  std::deque<gateway_state::waiting> kept;
+  std::vector<gateway_state::waiting> late;
+  for (auto& w : st.queue) {
+    if (too_late(w.deadline))
+      late.push_back(std::move(w));
+    else
+      kept.push_back(std::move(w));
+  }
+  st.queue = std::move(kept);
+  for (auto& w : late) w.refuse(true);
 }
 
 /// Records a finished call's effect on the breaker.
@@ -98,12 +127,15 @@ void account(gateway_state& st, const Outcome& outcome) {
 }
 
 /// Runs one PSP call under the breaker and the concurrency limit. `call`
-/// starts the connector's operation with a completion callback; the result
-/// comes back to this actor's thread as a psp_done message, where the
-/// breaker learns of it and the caller gets the answer.
+/// starts the connector's operation with a timeout (the configured one, cut
+/// to what `deadline` leaves) and a completion callback; the result comes
+/// back to this actor's thread as a psp_done message, where the breaker
+/// learns of it and the caller gets the answer. A call whose deadline has
+/// passed when its turn comes, or while it waits in the queue, is answered
+/// a retryable failure without calling the PSP.
 template <class Outcome, class Call>
 caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* operation,
-                                             Call call) {
+                                             core::deadline_point deadline, Call call) {
   auto rp = self->template make_response_promise<Outcome>();
   auto& st = self->state;
   auto now = now_ms();
@@ -118,20 +150,32 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
   }
   // The breaker admitted the call; one not made gives its admission back
   // without an outcome: it proves nothing about the PSP either way.
-  auto refuse = [self, rp]() mutable {
+  auto refuse = [self, rp](bool late) mutable {
     self->state.breaker->release();
-    metrics::engine().psp_calls_refused.with({self->state.config.psp, "busy"}).inc();
-    rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
+    metrics::engine()
+        .psp_calls_refused.with({self->state.config.psp, late ? "deadline" : "busy"})
+        .inc();
+    if (late)
+      rp.deliver(Outcome{refused("deadline_passed",
+                                 "The request's deadline passed before the PSP call could be "
+                                 "made; retry with the same Idempotency-Key.",
+                                 0)});
+    else
+      rp.deliver(Outcome{refused("psp_busy", "Too many PSP calls in flight; retry shortly.", 0)});
   };
-  auto start = [self, rp, operation, call]() mutable {
+  auto start = [self, rp, operation, call, deadline, refuse]() mutable {
     auto& st = self->state;
     auto now = now_ms();
+    auto timeout_ms =
+        core::call_timeout_ms(st.config.call_timeout_ms, deadline, std::chrono::steady_clock::now(),
+                              core::limits::psp_call_time_min_ms);
+    if (timeout_ms == 0) return refuse(true);
     ++st.in_flight;
     st.publish(now);
     auto handle = caf::actor_cast<gateway_actor>(self);
     auto started_at = std::chrono::steady_clock::now();
-    call([self, handle, rp, operation, started_at, started = now,
-          psp = st.config.psp](Outcome outcome) mutable {
+    call(timeout_ms, [self, handle, rp, operation, started_at, started = now,
+                      psp = st.config.psp](Outcome outcome) mutable {
       // On a connector thread: hand the result to the actor's own thread. The
       // strong handle keeps the actor (and so `self`) alive until then.
       metrics::observe_psp_call(
@@ -150,9 +194,17 @@ caf::typed_response_promise<Outcome> guarded(gateway_pointer self, const char* o
   if (st.in_flight < st.config.concurrency_max && st.queue.empty()) {
     start();
   } else if (st.queue.size() < st.config.queue_max) {
-    st.queue.push_back({now, std::move(start), std::move(refuse)});
+    st.queue.push_back({now, deadline, std::move(start), std::move(refuse)});
+    if (deadline != core::deadline_point{}) {
+      // Wakes the gateway when this call's deadline passes: if it is still
+      // queued then, it is answered without calling the PSP.
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      self->delayed_send(self, std::max(left, std::chrono::milliseconds(0)), psp_done_atom::value,
+                         completion{[self] { expire_queued(self->state); }});
+    }
   } else {
-    refuse();
+    refuse(false);
   }
   return rp;
 }
@@ -164,93 +216,108 @@ gateway_actor::behavior_type gateway_behavior(gateway_pointer self, gateway_conf
   self->state.connector = std::move(connector);
   self->state.probe.enroll(inspector::kind::psp_gateway, self->state.config.psp, true);
   self->state.publish(now_ms());
-  auto timeout = self->state.config.call_timeout_ms;
   return {
-      [self, timeout](psp_create_atom, const core::psp_create_intent& req,
-                      const std::string& key) -> caf::typed_response_promise<psp_intent_outcome> {
+      [self](psp_create_atom,
+             const psp_create_request& req) -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
-        core::log::request_scope scope{req.request_id};
-        return guarded<psp_intent_outcome>(self, "create_intent", [=](auto done) {
-          connector->create_intent(req, key, timeout, std::move(done));
-        });
+        core::log::request_scope scope{req.intent.request_id};
+        return guarded<psp_intent_outcome>(
+            self, "create_intent", req.deadline, [=](std::int64_t timeout, auto done) {
+              connector->create_intent(req.intent, req.idempotency_key, timeout, std::move(done));
+            });
       },
-      [self, timeout](psp_get_atom, const std::string& id, const std::string& request_id)
-          -> caf::typed_response_promise<psp_intent_outcome> {
+      [self](psp_get_atom, const std::string& id,
+             const std::string& request_id) -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
         core::log::request_scope scope{request_id};
-        return guarded<psp_intent_outcome>(self, "retrieve_intent", [=](auto done) {
-          connector->retrieve_intent(id, timeout, std::move(done));
-        });
+        return guarded<psp_intent_outcome>(
+            self, "retrieve_intent", core::deadline_point{}, [=](std::int64_t timeout, auto done) {
+              connector->retrieve_intent(id, timeout, std::move(done));
+            });
       },
-      [self, timeout](psp_capture_atom, const psp_modification_request& req)
+      [self](psp_capture_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
         core::log::request_scope scope{req.modification.request_id};
-        return guarded<psp_intent_outcome>(self, "capture_intent", [=](auto done) {
-          connector->capture_intent(req.modification, req.idempotency_key, timeout,
-                                    std::move(done));
-        });
+        return guarded<psp_intent_outcome>(
+            self, "capture_intent", req.deadline, [=](std::int64_t timeout, auto done) {
+              connector->capture_intent(req.modification, req.idempotency_key, timeout,
+                                        std::move(done));
+            });
       },
-      [self, timeout](psp_cancel_atom, const psp_modification_request& req)
+      [self](psp_cancel_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
         core::log::request_scope scope{req.modification.request_id};
-        return guarded<psp_intent_outcome>(self, "cancel_intent", [=](auto done) {
-          connector->cancel_intent(req.modification, req.idempotency_key, timeout, std::move(done));
-        });
+        return guarded<psp_intent_outcome>(
+            self, "cancel_intent", req.deadline, [=](std::int64_t timeout, auto done) {
+              connector->cancel_intent(req.modification, req.idempotency_key, timeout,
+                                       std::move(done));
+            });
       },
-      [self, timeout](psp_refund_atom, const psp_modification_request& req)
+      [self](psp_refund_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_refund_outcome> {
         auto connector = self->state.connector;
         core::log::request_scope scope{req.modification.request_id};
-        return guarded<psp_refund_outcome>(self, "create_refund", [=](auto done) {
-          connector->create_refund(req.modification, req.idempotency_key, timeout, std::move(done));
-        });
+        return guarded<psp_refund_outcome>(
+            self, "create_refund", req.deadline, [=](std::int64_t timeout, auto done) {
+              connector->create_refund(req.modification, req.idempotency_key, timeout,
+                                       std::move(done));
+            });
       },
-      [self, timeout](psp_confirm_atom, const psp_modification_request& req)
+      [self](psp_confirm_atom, const psp_modification_request& req)
           -> caf::typed_response_promise<psp_intent_outcome> {
         auto connector = self->state.connector;
         core::log::request_scope scope{req.modification.request_id};
-        return guarded<psp_intent_outcome>(self, "confirm_intent", [=](auto done) {
-          connector->confirm_intent(req.modification, req.idempotency_key, timeout,
-                                    std::move(done));
-        });
+        return guarded<psp_intent_outcome>(
+            self, "confirm_intent", req.deadline, [=](std::int64_t timeout, auto done) {
+              connector->confirm_intent(req.modification, req.idempotency_key, timeout,
+                                        std::move(done));
+            });
       },
-      [self, timeout](psp_bts_atom, const core::psp_list_query& query)
+      [self](psp_bts_atom, const core::psp_list_query& query)
           -> caf::typed_response_promise<psp_balance_page_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_balance_page_outcome>(self, "list_balance_transactions", [=](auto done) {
-          connector->list_balance_transactions(query, timeout, std::move(done));
-        });
+        return guarded<psp_balance_page_outcome>(
+            self, "list_balance_transactions", core::deadline_point{},
+            [=](std::int64_t timeout, auto done) {
+              connector->list_balance_transactions(query, timeout, std::move(done));
+            });
       },
-      [self, timeout](psp_payouts_atom, const core::psp_list_query& query)
+      [self](psp_payouts_atom, const core::psp_list_query& query)
           -> caf::typed_response_promise<psp_payout_page_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_payout_page_outcome>(self, "list_payouts", [=](auto done) {
-          connector->list_payouts(query, timeout, std::move(done));
-        });
+        return guarded<psp_payout_page_outcome>(
+            self, "list_payouts", core::deadline_point{}, [=](std::int64_t timeout, auto done) {
+              connector->list_payouts(query, timeout, std::move(done));
+            });
       },
-      [self, timeout](psp_payout_atom,
-                      const std::string& id) -> caf::typed_response_promise<psp_payout_outcome> {
+      [self](psp_payout_atom,
+             const std::string& id) -> caf::typed_response_promise<psp_payout_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_payout_outcome>(self, "retrieve_payout", [=](auto done) {
-          connector->retrieve_payout(id, timeout, std::move(done));
-        });
+        return guarded<psp_payout_outcome>(
+            self, "retrieve_payout", core::deadline_point{}, [=](std::int64_t timeout, auto done) {
+              connector->retrieve_payout(id, timeout, std::move(done));
+            });
       },
-      [self, timeout](psp_report_atom, const std::string& report)
-          -> caf::typed_response_promise<psp_report_outcome> {
+      [self](psp_report_atom,
+             const std::string& report) -> caf::typed_response_promise<psp_report_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_report_outcome>(self, "read_settlement_report", [=](auto done) {
-          connector->read_settlement_report(report, timeout, std::move(done));
-        });
+        return guarded<psp_report_outcome>(self, "read_settlement_report", core::deadline_point{},
+                                           [=](std::int64_t timeout, auto done) {
+                                             connector->read_settlement_report(report, timeout,
+                                                                               std::move(done));
+                                           });
       },
-      [self, timeout](psp_evidence_atom, const psp_evidence_request& req)
-          -> caf::typed_response_promise<psp_dispute_outcome> {
+      [self](psp_evidence_atom,
+             const psp_evidence_request& req) -> caf::typed_response_promise<psp_dispute_outcome> {
         auto connector = self->state.connector;
-        return guarded<psp_dispute_outcome>(self, "submit_dispute_evidence", [=](auto done) {
-          connector->submit_dispute_evidence(req.psp_dispute_id, req.evidence_json,
-                                             req.idempotency_key, timeout, std::move(done));
-        });
+        return guarded<psp_dispute_outcome>(self, "submit_dispute_evidence", core::deadline_point{},
+                                            [=](std::int64_t timeout, auto done) {
+                                              connector->submit_dispute_evidence(
+                                                  req.psp_dispute_id, req.evidence_json,
+                                                  req.idempotency_key, timeout, std::move(done));
+                                            });
       },
       [self](psp_done_atom, completion& c) {
         self->state.probe.on_message(self);

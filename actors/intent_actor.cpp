@@ -40,7 +40,10 @@ bool failpoint(std::string_view name) {
 /// One intent actor's state: the intent as last written, and its peers.
 struct intent_state {
   std::string id;
-  storage_actor storage;
+  // The storage areas the actor uses: its intent, refunds and operation
+  // records (operations), and a routed create's plan and attempts (routing).
+  storage_operations_actor storage;
+  storage_routing_actor routing;
   gateway_set gateways;                    ///< by PSP name
   gateway_actor gateway;                   ///< the gateway of the intent's PSP, once known
   std::optional<core::payment_intent> pi;  ///< nullopt: not in the database (yet)
@@ -425,7 +428,7 @@ void confirm_at_psp(intent_pointer self, Then then) {
   m.currency = current.currency;
   m.request_id = self->state.request_id;
   m.capture = current.capture;
-  psp_modification_request req{std::move(m), confirm_key(current.id)};
+  psp_modification_request req{std::move(m), confirm_key(current.id), self->state.deadline};
   core::log::info(
       "confirming the approved payment at the PSP",
       {{"intent_id", current.id},
@@ -607,9 +610,9 @@ struct create_hooks {
 void create_with_psp(intent_pointer self, create_command cmd,
                      caf::typed_response_promise<core::payment_intent> rp,
                      create_hooks hooks = {}) {
-  auto req = create_request(cmd);
+  psp_create_request req{create_request(cmd), cmd.psp_key, self->state.deadline};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
-                psp_create_atom::value, req, cmd.psp_key)
+                psp_create_atom::value, req)
       .await(
           [self, cmd, rp, hooks](psp_intent_outcome& outcome) mutable {
             if (auto* f = std::get_if<core::psp_failure>(&outcome)) {
@@ -698,7 +701,7 @@ void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
       walk->cmd.intent.id,         walk->attempt,    walk->cmd.intent.merchant_id,
       walk->candidates[walk->pos], walk->candidates, walk->reason,
       previous_may_exist};
-  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+  self->request(self->state.routing, budget(self->state.deadline, storage_timeout),
                 routing_try_atom::value, std::move(a))
       .await([self, walk, rp](bool) mutable { call_attempt(self, walk, rp); },
              [rp](caf::error& err) mutable { rp.deliver(err); });
@@ -718,16 +721,16 @@ void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
     auto it = self->state.gateways.find(psp);
     if (it == self->state.gateways.end()) continue;
     auto gateway = it->second;
-    auto storage = self->state.storage;
+    auto routing = self->state.routing;
     auto req = create_request(walk->cmd);
     auto key = core::attempt_psp_key(walk->cmd.psp_key, attempt);
     auto intent_id = walk->cmd.intent.id;
-    auto record = [self, storage, intent_id, attempt](std::string outcome,
+    auto record = [self, routing, intent_id, attempt](std::string outcome,
                                                       std::optional<std::string> ref) {
       core::log::info(
           "routing orphan handled",
           {{"intent_id", intent_id}, {"attempt", std::to_string(attempt)}, {"outcome", outcome}});
-      self->request(storage, storage_timeout, routing_orphan_atom::value,
+      self->request(routing, storage_timeout, routing_orphan_atom::value,
                     storage::routing_orphan{intent_id, attempt, std::move(outcome), std::move(ref)})
           .then([](bool) {},
                 [intent_id](caf::error& err) {
@@ -740,7 +743,9 @@ void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
       core::log::warn("routing orphan not handled; a retry of the create handles it",
                       {{"intent_id", intent_id}, {"psp", psp}, {"error", what}});
     };
-    self->request(gateway, gateway_timeout, psp_create_atom::value, req, key)
+    // In the background, after the create answered: no request deadline.
+    self->request(gateway, gateway_timeout, psp_create_atom::value,
+                  psp_create_request{req, key, {}})
         .then(
             [self, gateway, key, req, record, warn](psp_intent_outcome& outcome) {
               auto* found = std::get_if<core::psp_intent>(&outcome);
@@ -820,7 +825,7 @@ void routed_create(intent_pointer self, create_command cmd,
                    caf::typed_response_promise<core::payment_intent> rp) {
   auto merchant_id = cmd.intent.merchant_id;
   auto intent_id = cmd.intent.id;
-  self->request(self->state.storage, budget(self->state.deadline, storage_timeout),
+  self->request(self->state.routing, budget(self->state.deadline, storage_timeout),
                 routing_plan_atom::value, merchant_id, intent_id, cmd.first_attempt)
       .await(
           [self, cmd, rp](storage::routing_plan& plan) mutable {
@@ -938,7 +943,7 @@ void capture_at_psp(intent_pointer self, capture_command cmd, std::int64_t asked
   }
   psp_modification_request req{
       modification_of(current, current.id, cmd.amount, current.amount_capturable, cmd.request_id),
-      cmd.psp_key};
+      cmd.psp_key, self->state.deadline};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_capture_atom::value, req)
       .await(
@@ -1045,7 +1050,7 @@ void cancel_at_psp(intent_pointer self, cancel_command cmd,
     return record_cancel(self, std::move(cmd), false, rp);
   psp_modification_request req{
       modification_of(current, current.id, std::nullopt, current.amount_capturable, cmd.request_id),
-      cmd.psp_key};
+      cmd.psp_key, self->state.deadline};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_cancel_atom::value, req)
       .await(
@@ -1194,7 +1199,7 @@ void refund_at_psp(intent_pointer self, refund_command cmd, std::int64_t amount,
   auto m = modification_of(current, cmd.refund_id, amount,
                            current.amount_received - current.amount_refunded, cmd.request_id);
   m.reason = cmd.reason;
-  psp_modification_request req{std::move(m), cmd.psp_key};
+  psp_modification_request req{std::move(m), cmd.psp_key, self->state.deadline};
   self->request(self->state.gateway, budget(self->state.deadline, gateway_timeout),
                 psp_refund_atom::value, req)
       .await(
@@ -1244,10 +1249,10 @@ void run_refund(intent_pointer self, refund_command cmd,
 // automatic cancel or an expiry notification) leads to the same transition through
 // `apply`; whichever comes first wins and the other finds nothing to do.
 
-/// Records authorized -> expired; answers "expired", or the status the
-/// intent has when it is no longer authorized.
+/// Records authorized -> expired; answers expired, or not_authorized when
+/// the intent is no longer authorized.
 void record_expiry(intent_pointer self, std::string cause,
-                   caf::typed_response_promise<std::string> rp) {
+                   caf::typed_response_promise<core::expiry_result> rp) {
   auto written = std::make_shared<bool>(false);
   change_builder build =
       [cause,
@@ -1271,8 +1276,8 @@ void record_expiry(intent_pointer self, std::string cause,
   };
   persist_change(
       self, std::move(build),
-      [rp, written](const core::payment_intent& pi) mutable {
-        rp.deliver(*written ? std::string("expired") : std::string(core::to_string(pi.status)));
+      [rp, written](const core::payment_intent&) mutable {
+        rp.deliver(*written ? core::expiry_result::expired : core::expiry_result::not_authorized);
       },
       failer(rp));
 }
@@ -1280,7 +1285,7 @@ void record_expiry(intent_pointer self, std::string cause,
 /// Cancels the lapsed authorisation at its PSP, then records the expiry. A
 /// PSP that refuses the cancel (it no longer holds the authorisation) is
 /// recorded as expired too: the deadline passed either way.
-void cancel_for_expiry(intent_pointer self, caf::typed_response_promise<std::string> rp) {
+void cancel_for_expiry(intent_pointer self, caf::typed_response_promise<core::expiry_result> rp) {
   const auto& current = *self->state.pi;
   psp_modification_request req{
       modification_of(current, current.id, std::nullopt, current.amount_capturable, {}),
@@ -1301,14 +1306,14 @@ void cancel_for_expiry(intent_pointer self, caf::typed_response_promise<std::str
           [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
-void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp) {
+void run_expire(intent_pointer self, caf::typed_response_promise<core::expiry_result> rp) {
   const auto& current = *self->state.pi;
   if (current.status != core::intent_status::authorized) {
-    rp.deliver(std::string("not_authorized"));
+    rp.deliver(core::expiry_result::not_authorized);
     return;
   }
   if (!current.expires_at || !core::authorization_expired(*current.expires_at, unix_now_s())) {
-    rp.deliver(std::string("not_due"));
+    rp.deliver(core::expiry_result::not_due);
     return;
   }
   if (!current.psp_reference) return record_expiry(self, "the PSP never held it", rp);
@@ -1357,7 +1362,10 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
             persist_change(
                 self, std::move(build),
                 [rp](const core::payment_intent& pi) mutable {
-                  rp.deliver(std::string(core::to_string(pi.status)));
+                  core::log::info(
+                      "authorization expiry superseded by the PSP's state",
+                      {{"intent_id", pi.id}, {"status", std::string(core::to_string(pi.status))}});
+                  rp.deliver(core::expiry_result::superseded);
                 },
                 failer(rp));
           },
@@ -1366,9 +1374,9 @@ void run_expire(intent_pointer self, caf::typed_response_promise<std::string> rp
 
 /// Applies one PSP event's news (`confirmed`: what the engine did about it
 /// first, for the audit text) with the inbox mark in the same write.
-void apply_news(intent_pointer self, apply_command cmd, caf::typed_response_promise<std::string> rp,
-                const std::string& confirmed) {
-  auto outcome = std::make_shared<std::string>();
+void apply_news(intent_pointer self, apply_command cmd,
+                caf::typed_response_promise<core::inbox_outcome> rp, const std::string& confirmed) {
+  auto outcome = std::make_shared<core::inbox_outcome>(core::inbox_outcome::applied);
   auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id + confirmed;
   change_builder build =
       [cmd, cause, outcome, expiry = self->state.expiry](
@@ -1378,7 +1386,7 @@ void apply_news(intent_pointer self, apply_command cmd, caf::typed_response_prom
     bool forward = merge_psp_intent(next, news_for(current, cmd), trail, cause, *expiry);
     for (auto& a : trail) a.actor = "webhook";
     if (forward && !same_view(next, current)) {
-      *outcome = "applied";
+      *outcome = core::inbox_outcome::applied;
       storage::intent_write w{next, current.version, std::move(trail), {}, {}, {}};
       w.inbox_id = cmd.inbox_id;
       w.inbox_outcome = *outcome;
@@ -1388,7 +1396,8 @@ void apply_news(intent_pointer self, apply_command cmd, caf::typed_response_prom
     }
     // Stale news (behind our status) or nothing new: recorded as
     // ignored, never applied backwards.
-    *outcome = forward ? "ignored_no_change" : "ignored_stale";
+    *outcome =
+        forward ? core::inbox_outcome::ignored_no_change : core::inbox_outcome::ignored_stale;
     auto reason = forward ? "the intent already reflects it"
                           : "the PSP status " + cmd.view.psp_status + " is behind " +
                                 std::string(core::to_string(current.status));
@@ -1424,7 +1433,8 @@ intent_actor::behavior_type intent_behavior(
   st.expiry =
       expiry ? std::move(expiry) : std::make_shared<const core::authorization_expiry_policy>();
   st.id = std::move(id);
-  st.storage = std::move(storage);
+  st.storage = storage;
+  st.routing = std::move(storage);
   st.gateways = std::move(gateways);
   st.idle_ms = idle_ms;
   st.miss_idle_ms = miss_idle_ms;
@@ -1564,11 +1574,11 @@ intent_actor::behavior_type intent_behavior(
         return rp;
       },
 
-      [self, entered_existing](apply_atom,
-                               apply_command& cmd) -> caf::typed_response_promise<std::string> {
+      [self, entered_existing](
+          apply_atom, apply_command& cmd) -> caf::typed_response_promise<core::inbox_outcome> {
         self->state.request_id.clear();
         self->state.deadline = {};
-        auto rp = self->make_response_promise<std::string>();
+        auto rp = self->make_response_promise<core::inbox_outcome>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
           return rp;
@@ -1597,10 +1607,10 @@ intent_actor::behavior_type intent_behavior(
       },
 
       [self, entered_existing](apply_refund_atom, apply_refund_command& cmd)
-          -> caf::typed_response_promise<std::string> {
+          -> caf::typed_response_promise<core::inbox_outcome> {
         self->state.request_id.clear();
         self->state.deadline = {};
-        auto rp = self->make_response_promise<std::string>();
+        auto rp = self->make_response_promise<core::inbox_outcome>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
           return rp;
@@ -1631,7 +1641,8 @@ intent_actor::behavior_type intent_behavior(
                       return;
                     }
                   }
-                  auto outcome = std::make_shared<std::string>();
+                  // Empty while the change builds nothing: the refund no longer fits.
+                  auto outcome = std::make_shared<std::optional<core::inbox_outcome>>();
                   auto cause = "PSP event " + cmd.event_type + " " + cmd.event_id;
                   change_builder build = [cmd, known, moves_money, cause,
                                           outcome](const core::payment_intent& current)
@@ -1641,10 +1652,10 @@ intent_actor::behavior_type intent_behavior(
                     w.inbox_id = cmd.inbox_id;
                     w.touch_intent = false;
                     auto ignored = [&](const std::string& why) {
-                      *outcome = "ignored_no_change";
+                      *outcome = core::inbox_outcome::ignored_no_change;
                       w.audit.push_back(audit("webhook", "ignored", current.status, std::nullopt,
                                               cause + ": " + why));
-                      w.inbox_outcome = *outcome;
+                      w.inbox_outcome = **outcome;
                       return w;
                     };
                     if (known) {
@@ -1654,8 +1665,8 @@ intent_actor::behavior_type intent_behavior(
                           !moved_money(core::to_string(*view.status))) {
                         auto r = reverse_refund(w, *known, *view.status, cause);
                         if (r) {
-                          *outcome = "applied";
-                          r->inbox_outcome = *outcome;
+                          *outcome = core::inbox_outcome::applied;
+                          r->inbox_outcome = **outcome;
                         }
                         return r;
                       }
@@ -1666,11 +1677,11 @@ intent_actor::behavior_type intent_behavior(
                       auto rf = *known;
                       rf.status = core::to_string(*view.status);
                       w.refund = rf;
-                      *outcome = "applied";
+                      *outcome = core::inbox_outcome::applied;
                       w.audit.push_back(audit("webhook", "refund_status", current.status,
                                               current.status,
                                               cause + ": refund " + rf.id + " is " + rf.status));
-                      w.inbox_outcome = *outcome;
+                      w.inbox_outcome = **outcome;
                       return w;
                     }
                     if (!moves_money) return ignored("refund " + view.id + " moved no money");
@@ -1701,19 +1712,19 @@ intent_actor::behavior_type intent_behavior(
                             std::string(rule->cause),
                         "{\"refund\":\"" + rf.id + "\",\"amount\":" + std::to_string(rf.amount) +
                             "}"));
-                    *outcome = "applied";
-                    w.inbox_outcome = *outcome;
+                    *outcome = core::inbox_outcome::applied;
+                    w.inbox_outcome = **outcome;
                     return w;
                   };
                   persist_change(
                       self, std::move(build),
                       [rp, outcome](const core::payment_intent&) mutable {
-                        if (outcome->empty()) {
+                        if (!*outcome) {
                           rp.deliver(to_caf_error(core::make_error(
                               core::errc::invalid_state, "The refund no longer fits the intent.")));
                           return;
                         }
-                        rp.deliver(*outcome);
+                        rp.deliver(**outcome);
                       },
                       failer(rp));
                 },
@@ -1734,11 +1745,11 @@ intent_actor::behavior_type intent_behavior(
         return rp;
       },
 
-      [self, entered_existing](expire_atom,
-                               const std::string&) -> caf::typed_response_promise<std::string> {
+      [self, entered_existing](
+          expire_atom, const std::string&) -> caf::typed_response_promise<core::expiry_result> {
         self->state.request_id.clear();
         self->state.deadline = {};
-        auto rp = self->make_response_promise<std::string>();
+        auto rp = self->make_response_promise<core::expiry_result>();
         if (auto e = entered_existing()) {
           rp.deliver(to_caf_error(*e));
           return rp;

@@ -194,15 +194,15 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
         return rp;
       },
       [self](apply_atom, apply_command& cmd) {
-        auto rp = self->make_response_promise<std::string>();
+        auto rp = self->make_response_promise<core::inbox_outcome>();
         auto id = cmd.intent_id;
-        relay<std::string, apply_atom>(self, id, std::move(cmd), rp);
+        relay<core::inbox_outcome, apply_atom>(self, id, std::move(cmd), rp);
         return rp;
       },
       [self](apply_refund_atom, apply_refund_command& cmd) {
-        auto rp = self->make_response_promise<std::string>();
+        auto rp = self->make_response_promise<core::inbox_outcome>();
         auto id = cmd.intent_id;
-        relay<std::string, apply_refund_atom>(self, id, std::move(cmd), rp);
+        relay<core::inbox_outcome, apply_refund_atom>(self, id, std::move(cmd), rp);
         return rp;
       },
       [self](refresh_atom, std::string& id) {
@@ -211,8 +211,8 @@ intent_router_actor::behavior_type router_behavior(router_pointer self,
         return rp;
       },
       [self](expire_atom, std::string& id) {
-        auto rp = self->make_response_promise<std::string>();
-        relay<std::string, expire_atom>(self, id, id, rp);
+        auto rp = self->make_response_promise<core::expiry_result>();
+        relay<core::expiry_result, expire_atom>(self, id, id, rp);
         return rp;
       },
       [self](census_atom) {

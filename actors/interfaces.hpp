@@ -20,7 +20,13 @@ namespace pay::actors {
 /// while the database is away. Every write is atomic; intent writes, key
 /// claims and answers and webhook inserts waiting together share one
 /// transaction (group commit, a savepoint each: actors/write_batch.hpp).
-using storage_actor = caf::typed_actor<
+/// Its interface is the union of the areas below; each consumer holds the
+/// handle of the areas it uses (a handle converts to any subset of its
+/// interface), so what a component may ask of storage is in its types.
+
+/// The STORAGE actor's OPERATIONS AND INTENTS area: API keys, intents and
+/// their audit, refunds, idempotency keys and operation records.
+using storage_operations_actor = caf::typed_actor<
     // Resolves the SHA-256 hash of an API key to its merchant (nullopt: no such key).
     caf::replies_to<authenticate_atom, std::string>::with<merchant_ref>,
     // Reports whether the database answers and every migration is applied.
@@ -47,12 +53,22 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<idem_release_atom, std::int64_t>::with<bool>,
     // Records an admitted operation before its PSP call (psp_requested).
     caf::replies_to<idem_admit_atom, storage::idempotency_admission>::with<bool>,
+    // The engine's intent id for a PSP intent: (psp, PSP id).
+    caf::replies_to<psp_ref_atom, std::string, std::string, std::string>::with<optional_id>,
+    // Deletes idempotency keys older than (retention hours); answers how many.
+    caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>,
+    // The refund booked for a PSP refund id, if any.
+    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>>;
+
+/// The STORAGE actor's INBOX area: verified webhook events, their claims,
+/// retries and dead letters, and the poll for stuck intents.
+using storage_inbox_actor = caf::typed_actor<
     // Stores a verified webhook event once per (psp, event id).
     caf::replies_to<inbox_add_atom, storage::inbox_item>::with<storage::inbox_receipt>,
     // Claims due events: (batch max, lease ms).
     caf::replies_to<inbox_claim_atom, std::uint64_t, std::int64_t>::with<inbox_rows>,
     // Marks an event processed that changes no intent: (inbox id, outcome).
-    caf::replies_to<inbox_done_atom, std::int64_t, std::string>::with<bool>,
+    caf::replies_to<inbox_done_atom, std::int64_t, core::inbox_outcome>::with<bool>,
     // Records a failed attempt, due again later: (inbox id, attempt, error, delay ms).
     caf::replies_to<inbox_retry_atom, std::int64_t, std::int32_t, std::string,
                     std::int64_t>::with<bool>,
@@ -65,10 +81,12 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<dead_list_atom, bool, std::uint64_t>::with<dead_letter_list>,
     // Makes one dead letter (or all unresolved, given none) due again.
     caf::replies_to<dead_replay_atom, optional_id>::with<id_list>,
-    // The engine's intent id for a PSP intent: (psp, PSP id).
-    caf::replies_to<psp_ref_atom, std::string, std::string, std::string>::with<optional_id>,
     // Intents pending without change for (idle ms), at most (limit).
-    caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>,
+    caf::replies_to<stuck_atom, std::int64_t, std::uint64_t>::with<id_list>>;
+
+/// The STORAGE actor's LEDGER area: accounts, entries, the trial balance,
+/// reconciliation runs, settlements and disputes.
+using storage_ledger_actor = caf::typed_actor<
     // A merchant's ledger accounts with balances.
     caf::replies_to<ledger_accounts_atom, ledger_query>::with<account_page>,
     // One of a merchant's accounts' entries, newest first (another's: not_found).
@@ -77,10 +95,30 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<ledger_tx_atom, std::string, std::string>::with<ledger_transactions>,
     // The trial balance per currency, over every account.
     caf::replies_to<trial_balance_atom>::with<trial_balance_lines>,
-    // Deletes idempotency keys older than (retention hours); answers how many.
-    caf::replies_to<expire_keys_atom, std::int64_t>::with<std::int64_t>,
-    // The refund booked for a PSP refund id, if any.
-    caf::replies_to<refund_ref_atom, std::string>::with<optional_refund>,
+    // One reconciliation run with its counts and differences, by id.
+    caf::replies_to<recon_get_atom, std::string>::with<recon_run>,
+    // For the metrics: per PSP, the latest run's differences by kind and its time.
+    caf::replies_to<recon_metrics_atom>::with<recon_metrics>,
+    // The payouts that settled one of a merchant's intents: (merchant, intent).
+    caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>,
+    // Records the PSP's news of a dispute with its postings and the inbox
+    // mark in one transaction; answers the inbox outcome (dispute); errors:
+    // not_found while the engine has no intent for it, already_processed
+    // when done before.
+    caf::replies_to<dispute_record_atom, storage::dispute_news>::with<core::inbox_outcome>,
+    // One of a merchant's disputes: (merchant, dispute id).
+    caf::replies_to<dispute_get_atom, std::string, std::string>::with<core::dispute>,
+    // A page of a merchant's disputes, filtered by status or intent.
+    caf::replies_to<dispute_list_atom, storage::dispute_query>::with<storage::dispute_page>,
+    // The disputes of one of a merchant's intents: (merchant, intent).
+    caf::replies_to<dispute_intent_atom, std::string, std::string>::with<dispute_list>,
+    // Records evidence the PSP accepted (compare-and-swap on the version).
+    caf::replies_to<dispute_evidence_atom, evidence_record>::with<core::dispute>,
+    // Every open dispute by deadline (inspector, metrics).
+    caf::replies_to<disputes_open_atom>::with<dispute_list>>;
+
+/// The STORAGE actor's LINKS area: payment links and their visits.
+using storage_links_actor = caf::typed_actor<
     // Stores a payment link (a retry with its id answers the stored one).
     caf::replies_to<link_create_atom, storage::payment_link>::with<storage::payment_link>,
     // Reads a link: (link id, merchant id or none for the public page).
@@ -92,27 +130,11 @@ using storage_actor = caf::typed_actor<
     // The intent of one visit of a link: (link id, visit hash).
     caf::replies_to<visit_get_atom, std::string, std::string>::with<optional_id>,
     // Records a visit's intent (the first one stays): (link, visit hash, intent).
-    caf::replies_to<visit_put_atom, std::string, std::string, std::string>::with<std::string>,
-    // One reconciliation run with its counts and differences, by id.
-    caf::replies_to<recon_get_atom, std::string>::with<recon_run>,
-    // For the metrics: per PSP, the latest run's differences by kind and its time.
-    caf::replies_to<recon_metrics_atom>::with<recon_metrics>,
-    // The payouts that settled one of a merchant's intents: (merchant, intent).
-    caf::replies_to<settlements_atom, std::string, std::string>::with<intent_settlements>,
-    // Records the PSP's news of a dispute with its postings and the inbox
-    // mark in one transaction; answers the outcome text (not_found while the
-    // engine has no intent for it, invalid_state "inbox" when done before).
-    caf::replies_to<dispute_record_atom, storage::dispute_news>::with<std::string>,
-    // One of a merchant's disputes: (merchant, dispute id).
-    caf::replies_to<dispute_get_atom, std::string, std::string>::with<core::dispute>,
-    // A page of a merchant's disputes, filtered by status or intent.
-    caf::replies_to<dispute_list_atom, storage::dispute_query>::with<storage::dispute_page>,
-    // The disputes of one of a merchant's intents: (merchant, intent).
-    caf::replies_to<dispute_intent_atom, std::string, std::string>::with<dispute_list>,
-    // Records evidence the PSP accepted (compare-and-swap on the version).
-    caf::replies_to<dispute_evidence_atom, evidence_record>::with<core::dispute>,
-    // Every open dispute by deadline (inspector, metrics).
-    caf::replies_to<disputes_open_atom>::with<dispute_list>,
+    caf::replies_to<visit_put_atom, std::string, std::string, std::string>::with<std::string>>;
+
+/// The STORAGE actor's ROUTING area: merchants' routing rules and the
+/// attempts and orphans of routed creates.
+using storage_routing_actor = caf::typed_actor<
     // A merchant's current routing rules (version 0: none set).
     caf::replies_to<routing_get_atom, std::string>::with<storage::routing_record>,
     // Replaces a merchant's routing rules (validated) with its audit event:
@@ -130,18 +152,26 @@ using storage_actor = caf::typed_actor<
     // Records what became of an orphan PSP intent left by a failed-over create.
     caf::replies_to<routing_orphan_atom, storage::routing_orphan>::with<bool>,
     // A merchant's latest routing attempts, newest first: (merchant, limit).
-    caf::replies_to<routing_recent_atom, std::string, std::uint64_t>::with<routing_attempt_list>,
-    // To itself: commit the writes gathered since the last batch (group commit).
-    caf::reacts_to<flush_atom>>;
+    caf::replies_to<routing_recent_atom, std::string, std::uint64_t>::with<routing_attempt_list>>;
+
+/// The whole STORAGE actor: every area, and its own group-commit tick.
+using storage_actor =
+    storage_operations_actor::extend_with<storage_inbox_actor, storage_ledger_actor,
+                                          storage_links_actor, storage_routing_actor>::
+        extend<
+            // To itself: commit the writes gathered since the last batch (group commit).
+            caf::reacts_to<flush_atom>>;
 
 /// The PSP GATEWAY actor, one per PSP account: a circuit breaker, a limit on
 /// calls in flight and a deadline on each. Failures come back as values
 /// (psp_outcome), never as caf::error: an open breaker answers a retryable
-/// failure at once without calling the PSP.
+/// failure at once without calling the PSP. A call that carries its
+/// request's deadline gets min(configured PSP timeout, time left) as its
+/// timeout; one still queued (beyond the in-flight limit) when its deadline
+/// passes is answered a retryable failure without calling the PSP.
 using gateway_actor = caf::typed_actor<
-    // Creates the PSP's intent: (request, idempotency key).
-    caf::replies_to<psp_create_atom, core::psp_create_intent,
-                    std::string>::with<psp_intent_outcome>,
+    // Creates the PSP's intent (request, idempotency key, deadline).
+    caf::replies_to<psp_create_atom, psp_create_request>::with<psp_intent_outcome>,
     // Reads the PSP's intent: (PSP id, request id).
     caf::replies_to<psp_get_atom, std::string, std::string>::with<psp_intent_outcome>,
     // Captures at the PSP.
@@ -186,36 +216,37 @@ using intent_actor = caf::typed_actor<
     // Reads the intent, first refreshing a pending one from the PSP.
     caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
     // Applies a PSP event from the inbox and marks it processed in the same
-    // write; a stale or repeated event is recorded as ignored. Answers the outcome.
-    caf::replies_to<apply_atom, apply_command>::with<std::string>,
+    // write; a stale or repeated event is recorded as ignored. Answers the
+    // inbox outcome; already_processed when another worker applied it first.
+    caf::replies_to<apply_atom, apply_command>::with<core::inbox_outcome>,
     // Applies a PSP refund event: a refund made at the PSP directly is booked
     // (transition, refund row, postings); a known one gets its new status.
-    caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
+    caf::replies_to<apply_refund_atom, apply_refund_command>::with<core::inbox_outcome>,
     // Refreshes a pending intent from the PSP (the missed-webhook poll).
     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
     // Expires a lapsed authorisation (the expiry scan): asks the PSP, cancels
     // its hold there (key "expire:<id>"), then authorized -> expired with the
-    // hold released. Answers the outcome ("expired", "not_due", "not_authorized",
-    // or what the PSP's read recorded instead).
-    caf::replies_to<expire_atom, std::string>::with<std::string>,
+    // hold released. Answers what it did (core::expiry_result: superseded when
+    // the PSP's read showed a later state, recorded instead).
+    caf::replies_to<expire_atom, std::string>::with<core::expiry_result>,
     // Stops the actor when it has been idle long enough (state is in the database).
     caf::reacts_to<idle_atom>>;
 
 /// The INTENT ROUTER: intent id -> live intent actor, spawned and hydrated on
 /// demand, forgotten when it stops; a command that races an actor's
 /// passivation is re-sent to a fresh one.
-using intent_router_actor =
-    caf::typed_actor<caf::replies_to<create_atom, create_command>::with<core::payment_intent>,
-                     caf::replies_to<capture_atom, capture_command>::with<core::payment_intent>,
-                     caf::replies_to<cancel_atom, cancel_command>::with<core::payment_intent>,
-                     caf::replies_to<refund_atom, refund_command>::with<refund_result>,
-                     caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
-                     caf::replies_to<apply_atom, apply_command>::with<std::string>,
-                     caf::replies_to<apply_refund_atom, apply_refund_command>::with<std::string>,
-                     caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
-                     caf::replies_to<expire_atom, std::string>::with<std::string>,
-                     // Live intent actors and their backlog (metrics).
-                     caf::replies_to<census_atom>::with<actor_census>>;
+using intent_router_actor = caf::typed_actor<
+    caf::replies_to<create_atom, create_command>::with<core::payment_intent>,
+    caf::replies_to<capture_atom, capture_command>::with<core::payment_intent>,
+    caf::replies_to<cancel_atom, cancel_command>::with<core::payment_intent>,
+    caf::replies_to<refund_atom, refund_command>::with<refund_result>,
+    caf::replies_to<get_atom, get_command>::with<core::payment_intent>,
+    caf::replies_to<apply_atom, apply_command>::with<core::inbox_outcome>,
+    caf::replies_to<apply_refund_atom, apply_refund_command>::with<core::inbox_outcome>,
+    caf::replies_to<refresh_atom, std::string>::with<core::payment_intent>,
+    caf::replies_to<expire_atom, std::string>::with<core::expiry_result>,
+    // Live intent actors and their backlog (metrics).
+    caf::replies_to<census_atom>::with<actor_census>>;
 
 /// The WEBHOOK WORKER: claims due inbox events, hands each to its intent
 /// actor through the router, retries failures with full-jitter backoff and

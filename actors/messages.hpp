@@ -19,7 +19,9 @@
 #include <caf/atom.hpp>
 
 #include "core/circuit_breaker.hpp"
+#include "core/deadline.hpp"
 #include "core/error.hpp"
+#include "core/inbox_outcome.hpp"
 #include "core/payment_intent.hpp"
 #include "core/psp.hpp"
 #include "storage/disputes.hpp"
@@ -351,6 +353,19 @@ struct evidence_record {
 struct psp_modification_request {
   core::psp_modification modification;
   std::string idempotency_key;
+  /// The request's deadline: the gateway's call timeout is cut to it, and a
+  /// call still queued when it passes is not made (zero: none, the
+  /// configured PSP timeout applies).
+  core::deadline_point deadline = {};
+};
+
+/// Creates the PSP's intent, with the PSP idempotency key that makes a
+/// repeat answer the same intent.
+struct psp_create_request {
+  core::psp_create_intent intent;
+  std::string idempotency_key;
+  /// As for psp_modification_request.
+  core::deadline_point deadline = {};
 };
 
 /// Work to run on an actor's own thread (a PSP callback handing back).
@@ -400,6 +415,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_payout_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_report_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::psp_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_modification_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_create_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::completion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::storage::intent_write)
@@ -449,3 +465,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::dispute_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_dispute_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::psp_evidence_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::actors::evidence_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::inbox_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pay::core::expiry_result)

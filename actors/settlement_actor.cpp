@@ -157,8 +157,7 @@ struct settlement_state {
         return std::string("duplicate");
       case r::already_processed:
         // Another worker finished this inbox row first: nothing to do.
-        return core::make_error(core::errc::invalid_state, "The event was already applied.",
-                                "inbox");
+        return core::make_error(core::errc::already_processed, "The event was already applied.");
     }
     return std::string("settled");
   }
@@ -238,8 +237,7 @@ struct settlement_state {
                         {{"payout", payout.id}});
         return std::string("ignored: payout never booked");
       case r::already_processed:
-        return core::make_error(core::errc::invalid_state, "The event was already applied.",
-                                "inbox");
+        return core::make_error(core::errc::already_processed, "The event was already applied.");
     }
     return std::string("payout failure reversed");
   }
@@ -302,8 +300,7 @@ struct settlement_state {
       }
       using r = storage::booking_outcome::result;
       if (booked->what == r::already_processed)
-        return core::make_error(core::errc::invalid_state, "The event was already applied.",
-                                "inbox");
+        return core::make_error(core::errc::already_processed, "The event was already applied.");
       if (booked->what == r::booked) {
         ++booked_count;
         core::log::info("payout settled from a report",

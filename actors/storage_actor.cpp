@@ -234,11 +234,11 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(self->state.write(
             [&](storage::pg_connection& c) { return storage::inbox_claim(c, batch, lease_ms); }));
       },
-      [self](inbox_done_atom, std::int64_t id, const std::string& outcome) -> caf::result<bool> {
+      [self](inbox_done_atom, std::int64_t id, core::inbox_outcome outcome) -> caf::result<bool> {
         // The worker marks a whole claimed batch at once: one commit for all.
         return self->state.batch.add<bool>(
             self, [id, outcome](storage::pg_connection& c) -> core::result<bool> {
-              auto r = storage::inbox_mark_processed(c, id, outcome);
+              auto r = storage::inbox_mark_processed(c, id, std::string(core::to_string(outcome)));
               if (!r) return r.err();
               return true;
             });
@@ -366,9 +366,13 @@ storage_actor::behavior_type storage_behavior(storage_actor::stateful_pointer<st
         return reply(self->state.read(
             [&](storage::pg_connection& c) { return storage::reconciliation_metrics(c); }));
       },
-      [self](dispute_record_atom, const storage::dispute_news& news) -> caf::result<std::string> {
-        return reply(self->state.write(
-            [&](storage::pg_connection& c) { return storage::record_dispute(c, news); }));
+      [self](dispute_record_atom,
+             const storage::dispute_news& news) -> caf::result<core::inbox_outcome> {
+        auto done = self->state.write(
+            [&](storage::pg_connection& c) { return storage::record_dispute(c, news); });
+        if (!done) return to_caf_error(done.err());
+        core::log::info("dispute recorded", {{"event_id", news.event_id}, {"outcome", *done}});
+        return core::inbox_outcome::dispute;
       },
       [self](dispute_get_atom, const std::string& merchant_id,
              const std::string& id) -> caf::result<core::dispute> {

@@ -38,7 +38,11 @@ struct worker_state {
   // first member is an actor handle be "constructed" that way.
   worker_state() = default;
 
-  storage_actor storage;
+  // The storage areas the worker uses: the inbox, the intents' PSP ids and
+  // idempotency keys (operations), and disputes (ledger).
+  storage_inbox_actor inbox;
+  storage_operations_actor operations;
+  storage_ledger_actor ledger;
   intent_router_actor router;
   std::shared_ptr<const core::psp_registry> psps;
   webhook_worker_config config;
@@ -89,7 +93,7 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
                                                       {"attempt", std::to_string(row.attempts)},
                                                       {"delay_ms", std::to_string(plan.delay_ms)},
                                                       {"error", error}});
-    self->request(st.storage, request_timeout, inbox_retry_atom::value, row.id,
+    self->request(st.inbox, request_timeout, inbox_retry_atom::value, row.id,
                   static_cast<std::int32_t>(row.attempts), error, plan.delay_ms)
         .then(done, lost);
     return;
@@ -98,16 +102,16 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
   core::log::warn(
       "webhook event dead-lettered",
       {{"event_id", row.event_id}, {"attempts", std::to_string(row.attempts)}, {"error", error}});
-  self->request(st.storage, request_timeout, inbox_dead_atom::value, row.id,
+  self->request(st.inbox, request_timeout, inbox_dead_atom::value, row.id,
                 static_cast<std::int32_t>(row.attempts), error,
                 std::string(core::to_string(plan.verdict)) + ": " + error)
       .then(done, lost);
 }
 
 /// Marks an event terminal with `outcome` (no more retries).
-void finish_unowned(worker_pointer self, const storage::inbox_row& row, std::string outcome) {
-  self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
-                std::move(outcome))
+void finish_unowned(worker_pointer self, const storage::inbox_row& row,
+                    core::inbox_outcome outcome) {
+  self->request(self->state.inbox, request_timeout, inbox_done_atom::value, row.id, outcome)
       .then(
           [self, row](bool) {
             metrics::webhook_processed(row);
@@ -138,7 +142,7 @@ void orphan_or_waiting(worker_pointer self, const storage::inbox_row& row,
   *step = [self, row, engine_reference, waiting, others, weak](std::size_t i) {
     if (i >= others->size()) return waiting("");
     auto keep = weak.lock();
-    self->request(self->state.storage, request_timeout, psp_ref_atom::value, (*others)[i],
+    self->request(self->state.operations, request_timeout, psp_ref_atom::value, (*others)[i],
                   std::string(), engine_reference)
         .then(
             [self, row, engine_reference, keep, i](optional_id id) {
@@ -146,7 +150,7 @@ void orphan_or_waiting(worker_pointer self, const storage::inbox_row& row,
               core::log::info(
                   "webhook event about a routing orphan recorded",
                   {{"event_id", row.event_id}, {"psp", row.psp}, {"intent_id", engine_reference}});
-              finish_unowned(self, row, "routing_orphan");
+              finish_unowned(self, row, core::inbox_outcome::routing_orphan);
             },
             [waiting](caf::error&) { waiting(" (the lookup failed)"); });
   };
@@ -183,8 +187,8 @@ void unknown_intent(worker_pointer self, const storage::inbox_row& row,
               return orphan_or_waiting(self, row, *engine_id, waiting);
             core::log::info("webhook event about another system's PSP intent recorded as foreign",
                             {{"event_id", row.event_id}, {"psp", row.psp}});
-            self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
-                          std::string("foreign"))
+            self->request(self->state.inbox, request_timeout, inbox_done_atom::value, row.id,
+                          core::inbox_outcome::foreign)
                 .then(
                     [self, row](bool) {
                       metrics::engine().webhook_foreign.with({row.psp}).inc();
@@ -206,21 +210,20 @@ template <class Atom, class MakeCommand>
 void route_to_intent(worker_pointer self, const storage::inbox_row& row,
                      const std::string& psp_intent_id, const std::string& engine_reference,
                      MakeCommand make) {
-  self->request(self->state.storage, request_timeout, psp_ref_atom::value, row.psp, psp_intent_id,
-                engine_reference)
+  self->request(self->state.operations, request_timeout, psp_ref_atom::value, row.psp,
+                psp_intent_id, engine_reference)
       .then(
           [self, row, psp_intent_id, engine_reference, make](optional_id id) {
             if (!id) return unknown_intent(self, row, psp_intent_id, engine_reference);
             self->request(self->state.router, request_timeout, Atom::value, make(*id))
                 .then(
-                    [self, row](const std::string&) {
+                    [self, row](core::inbox_outcome) {
                       metrics::webhook_processed(row);
                       settled(self);
                     },
                     [self, row](caf::error& err) {
                       auto e = from_caf_error(err);
-                      if (e.code == core::errc::invalid_state && e.param == "inbox")
-                        return settled(self);
+                      if (e.code == core::errc::already_processed) return settled(self);
                       failed(self, row, e.message);
                     });
           },
@@ -229,8 +232,8 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
 
 /// Records an event the engine does not act on.
 void record(worker_pointer self, const storage::inbox_row& row) {
-  self->request(self->state.storage, request_timeout, inbox_done_atom::value, row.id,
-                std::string("recorded"))
+  self->request(self->state.inbox, request_timeout, inbox_done_atom::value, row.id,
+                core::inbox_outcome::recorded)
       .then(
           [self, row](bool) {
             metrics::webhook_processed(row);
@@ -255,16 +258,15 @@ void record_dispute(worker_pointer self, const storage::inbox_row& row,
   news.psp_type = event.psp_type;
   news.event_created = event.created;
   news.inbox_id = row.id;
-  self->request(self->state.storage, request_timeout, dispute_record_atom::value, std::move(news))
+  self->request(self->state.ledger, request_timeout, dispute_record_atom::value, std::move(news))
       .then(
-          [self, row](const std::string& outcome) {
-            core::log::info("dispute recorded", {{"event_id", row.event_id}, {"outcome", outcome}});
+          [self, row](core::inbox_outcome) {
             metrics::webhook_processed(row);
             settled(self);
           },
           [self, row](caf::error& err) {
             auto e = from_caf_error(err);
-            if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
+            if (e.code == core::errc::already_processed) return settled(self);
             failed(self, row, e.message,
                    e.code == core::errc::not_found && e.param == "payment_intent");
           });
@@ -283,7 +285,7 @@ void settle(worker_pointer self, const storage::inbox_row& row) {
       .then([self](const std::string&) { settled(self); },
             [self, row](caf::error& err) {
               auto e = from_caf_error(err);
-              if (e.code == core::errc::invalid_state && e.param == "inbox") return settled(self);
+              if (e.code == core::errc::already_processed) return settled(self);
               failed(self, row, e.message);
             });
 }
@@ -339,7 +341,7 @@ void claim(worker_pointer self) {
   st.wake_pending = false;
   st.claiming = true;
   st.probe.set_state("claiming");
-  self->request(st.storage, request_timeout, inbox_claim_atom::value,
+  self->request(st.inbox, request_timeout, inbox_claim_atom::value,
                 static_cast<std::uint64_t>(st.config.batch_max), st.config.lease_ms)
       .then(
           [self](inbox_rows& rows) {
@@ -367,7 +369,9 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
                                                     std::shared_ptr<const core::psp_registry> psps,
                                                     webhook_worker_config config) {
   auto& st = self->state;
-  st.storage = std::move(storage);
+  st.inbox = storage;
+  st.operations = storage;
+  st.ledger = std::move(storage);
   st.router = std::move(router);
   st.psps = std::move(psps);
   st.config = std::move(config);
@@ -395,7 +399,7 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
       [self](stuck_atom) {
         self->state.probe.on_message(self);
         auto& st = self->state;
-        self->request(st.storage, request_timeout, stuck_atom::value, st.config.stuck_idle_ms,
+        self->request(st.inbox, request_timeout, stuck_atom::value, st.config.stuck_idle_ms,
                       static_cast<std::uint64_t>(core::limits::stuck_batch_max))
             .then(
                 [self](id_list& ids) {
@@ -408,7 +412,7 @@ webhook_worker_actor::behavior_type worker_behavior(worker_pointer self, storage
                 [](caf::error&) {});
         // Housekeeping on the same slow tick: idempotency keys past their
         // retention (24 h) go; they are not ledger or audit rows.
-        self->request(st.storage, request_timeout, expire_keys_atom::value,
+        self->request(st.operations, request_timeout, expire_keys_atom::value,
                       core::limits::idempotency_key_retention_hours)
             .then(
                 [](std::int64_t expired) {

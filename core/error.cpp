@@ -46,6 +46,8 @@ std::string_view to_string(errc code) {
       return "internal";
     case errc::overloaded:
       return "overloaded";
+    case errc::already_processed:
+      return "already_processed";
   }
   invalid_errc(code);
 }
@@ -82,6 +84,9 @@ int http_status(errc code) {
       return 500;
     case errc::overloaded:
       return 503;
+    case errc::already_processed:
+      // Never answered to a client (the inbox's own signal); a conflict if it were.
+      return 409;
   }
   invalid_errc(code);
 }
@@ -106,6 +111,7 @@ std::string_view error_type(errc code) {
     case errc::storage_unavailable:
     case errc::internal:
     case errc::overloaded:
+    case errc::already_processed:
       return "api_error";
   }
   invalid_errc(code);

@@ -34,6 +34,9 @@ enum class errc : std::uint8_t {
   limit_exceeded,
   internal,
   overloaded,
+  /// Internal, never an API answer: the webhook inbox event was processed
+  /// before (another worker finished it first), so there is nothing to do.
+  already_processed,
 };
 
 /// Every error code, in declaration order, for tests and documentation.
@@ -52,6 +55,7 @@ inline constexpr std::array all_errcs{
     errc::limit_exceeded,
     errc::internal,
     errc::overloaded,
+    errc::already_processed,
 };
 
 /// The snake_case name of `code`, identical to the enumerator's name.

@@ -83,6 +83,11 @@ inline constexpr std::size_t list_limit_max = 100;
 /// Deadline for one PSP HTTP call; the PSP answers in well under a second when
 /// healthy, and a hung call must free its concurrency slot.
 inline constexpr std::int64_t psp_call_timeout_ms = 5'000;
+/// A PSP call whose request has less time left than this is not made (the
+/// gateway answers a retryable failure): its answer could not come back in
+/// time, and the PSP would act on a call nobody waits for. A retry with the
+/// same key makes it.
+inline constexpr std::int64_t psp_call_time_min_ms = 100;
 
 /// How long after its creation an intent at a PSP that tells outcomes by its
 /// events only (no read by id) may still be paid by the shopper: such PSPs'

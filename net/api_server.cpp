@@ -183,6 +183,7 @@ bool is_final(core::errc code) {
     case core::errc::version_conflict:
     case core::errc::internal:
     case core::errc::overloaded:
+    case core::errc::already_processed:
       return false;
     case core::errc::invalid_request:
     case core::errc::unauthorized:
@@ -933,6 +934,8 @@ void authenticate_then(api_state& st, const call_ptr& c, route_fn route) {
 
 void dispatch(const std::shared_ptr<api_state>& st, http_request req, responder respond) {
   auto c = std::make_shared<call>();
+  c->deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(st->options.request_deadline_ms);
   c->request_id = request_id_of(req);
   c->req = std::move(req);
   c->respond = observe_request(c.get(), std::move(respond));

@@ -50,6 +50,9 @@ struct api_options {
   /// How long a request holds its Idempotency-Key; a crashed request's key
   /// is resumable after this.
   std::int64_t idempotency_lease_ms = core::limits::http_request_deadline_ms;
+  /// Each API request's deadline, from its arrival: every hop (storage,
+  /// intent actor, PSP gateway and the PSP call) waits at most until then.
+  std::int64_t request_deadline_ms = core::limits::actor_request_timeout_ms;
   /// Bearer token of /v1/admin/...; empty disables the admin API.
   std::string admin_token;
   /// Base URL shoppers reach the engine's hosted pages at (payment links'

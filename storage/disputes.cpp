@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/ids.hpp"
+#include "core/inbox_outcome.hpp"
 #include "core/json_text.hpp"
 #include "core/ledger.hpp"
 #include "core/limits.hpp"
@@ -103,9 +104,10 @@ core::result<std::string> record_dispute(pg_connection& conn, const dispute_news
   auto failed = conn.transaction([&](pg_connection& tx) -> std::optional<db_error> {
     if (n.inbox_id) {
       auto r = tx.exec(
-          "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = 'dispute' "
+          "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = $2 "
           "WHERE id = $1 AND processed_at IS NULL",
-          {std::to_string(*n.inbox_id)});
+          {std::to_string(*n.inbox_id),
+           std::string(core::to_string(core::inbox_outcome::dispute))});
       if (!r.ok()) return r.error;
       if (r.rows.affected() == 0) {
         already = true;
@@ -276,7 +278,7 @@ core::result<std::string> record_dispute(pg_connection& conn, const dispute_news
     return std::nullopt;
   });
   if (already)
-    return core::make_error(core::errc::invalid_state, "The event was already applied.", "inbox");
+    return core::make_error(core::errc::already_processed, "The event was already applied.");
   if (no_intent)
     return core::make_error(core::errc::not_found,
                             "The engine has no intent for the disputed payment " +

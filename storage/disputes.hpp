@@ -32,10 +32,12 @@ struct dispute_news {
 /// inserted or updated (its status moved along core::dispute_path only when
 /// the news is not older than what was applied), one audit row per change,
 /// the journals of every movement not booked before and of a loss
-/// (core::dispute_postings), and the movements. Answers the outcome text.
+/// (core::dispute_postings), and the movements. Answers what changed, as text.
 /// Errors: not_found (param "payment_intent") when the engine has no
 /// intent for the dispute yet (nothing written; retry later);
-/// invalid_state (param "inbox") when the inbox row was processed before.
+/// already_processed when the inbox row was processed before. The inbox row's
+/// outcome is core::inbox_outcome::dispute; the answer's text (the dispute's
+/// id and what changed) is for the log.
 core::result<std::string> record_dispute(pg_connection& conn, const dispute_news& news);
 
 /// One of the merchant's disputes; another merchant's or an unknown id is

@@ -272,7 +272,7 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
       auto r = tx.exec(
           "UPDATE webhook_inbox SET processed_at = clock_timestamp(), outcome = $2 "
           "WHERE id = $1 AND processed_at IS NULL",
-          {std::to_string(*w.inbox_id), w.inbox_outcome});
+          {std::to_string(*w.inbox_id), std::string(core::to_string(w.inbox_outcome))});
       if (!r.ok()) return r.error;
       if (r.rows.affected() == 0) {
         already_processed = true;
@@ -339,7 +339,7 @@ core::result<std::int64_t> write_intent(pg_connection& conn, const intent_write&
     return std::nullopt;
   });
   if (already_processed)
-    return core::make_error(core::errc::invalid_state, "The event was already applied.", "inbox");
+    return core::make_error(core::errc::already_processed, "The event was already applied.");
   if (conflict)
     return core::make_error(core::errc::version_conflict,
                             "The payment intent changed concurrently; re-read and retry.");

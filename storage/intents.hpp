@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/idempotency.hpp"
+#include "core/inbox_outcome.hpp"
 #include "core/payment_intent.hpp"
 #include "storage/ledger.hpp"
 #include "storage/pg.hpp"
@@ -44,9 +45,10 @@ struct intent_write {
   std::optional<core::recovery_point> recovery_point;
   /// A webhook event this write applies: marked processed in the same
   /// transaction, so an event is applied exactly once (a second application
-  /// is refused with invalid_state, param "inbox").
+  /// is refused with already_processed).
   std::optional<std::int64_t> inbox_id = std::nullopt;
-  std::string inbox_outcome = {};
+  /// What the inbox row records as its outcome (webhook_inbox.outcome).
+  core::inbox_outcome inbox_outcome = core::inbox_outcome::applied;
   /// false: the intent itself is unchanged (an ignored event); only the audit
   /// rows and the inbox are written, and the version stays.
   bool touch_intent = true;

@@ -129,6 +129,14 @@ std::vector<core::option_spec> option_specs() {
        "Consecutive PSP failures that open the circuit breaker."},
       {"breaker-open-ms", "PAYMENTS_BREAKER_OPEN_MS", std::to_string(core::limits::breaker_open_ms),
        "How long an open breaker refuses PSP calls before a probe."},
+      {"psp-concurrency-max", "PAYMENTS_PSP_CONCURRENCY_MAX",
+       std::to_string(core::limits::psp_concurrency_max),
+       "PSP calls in flight per PSP account; more wait in the gateway's queue (at most the "
+       "default)."},
+      {"request-deadline-ms", "PAYMENTS_REQUEST_DEADLINE_MS",
+       std::to_string(core::limits::actor_request_timeout_ms),
+       "Deadline of one API request, down to its PSP call (at most the default); a request past "
+       "it answers 503 and its retry with the same key finishes the operation."},
       {"intent-idle-ms", "PAYMENTS_INTENT_IDLE_MS",
        std::to_string(core::limits::intent_actor_idle_ms),
        "Idle time after which a payment intent actor stops (it rehydrates on demand)."},
@@ -401,6 +409,9 @@ int run(const core::option_values& opts) {
     gateway_cfg.breaker.consecutive_failures_max =
         static_cast<std::uint32_t>(std::max<std::int64_t>(1, opts.get_int("breaker-failures")));
     gateway_cfg.breaker.open_ms = std::max<std::int64_t>(1, opts.get_int("breaker-open-ms"));
+    gateway_cfg.concurrency_max = static_cast<std::size_t>(
+        std::clamp<std::int64_t>(opts.get_int("psp-concurrency-max"), 1,
+                                 static_cast<std::int64_t>(core::limits::psp_concurrency_max)));
     gateways.emplace(name,
                      actors::spawn_gateway_actor(sys, gateway_cfg, psps->find(name)->connector));
   }
@@ -539,6 +550,9 @@ int run(const core::option_values& opts) {
   api_opts.idempotency_lease_ms = std::clamp<std::int64_t>(opts.get_int("idempotency-lease-ms"), 1,
                                                            core::limits::http_request_deadline_ms);
   api_opts.public_url = opts.get("public-url");
+  api_opts.request_deadline_ms = std::clamp<std::int64_t>(opts.get_int("request-deadline-ms"),
+                                                          core::limits::psp_call_time_min_ms,
+                                                          core::limits::actor_request_timeout_ms);
   auto rate = [&opts](const char* burst, const char* refill) {
     return core::rate_limit{std::max<std::int64_t>(1, opts.get_int(burst)),
                             std::max<std::int64_t>(1, opts.get_int(refill))};

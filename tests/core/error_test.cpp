@@ -14,6 +14,7 @@ TEST_CASE("every error code's name equals its enumerator name and is unique") {
   CHECK(to_string(errc::idempotency_key_reuse) == "idempotency_key_reuse");
   CHECK(to_string(errc::storage_unavailable) == "storage_unavailable");
   CHECK(to_string(errc::internal) == "internal");
+  CHECK(to_string(errc::already_processed) == "already_processed");
 }
 
 TEST_CASE("error codes map to the documented HTTP statuses") {

@@ -11,6 +11,7 @@
 
 #include <rapidjson/document.h>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "core/ids.hpp"
@@ -108,6 +109,16 @@ struct operations_fixture {
     auto r = test::http("POST", sandbox.base_url() + "/_sandbox/faults", json,
                         {{"Authorization", "Bearer " + sandbox.secret_key()}}, "application/json");
     REQUIRE(r.response.status == 200);
+  }
+
+  /// The value of one series of the engine's /metrics ("name{labels}"); 0
+  /// while it has none.
+  double metric(const std::string& series) {
+    auto r = test::http("GET", engine->base_url() + "/metrics");
+    REQUIRE(r.response.status == 200);
+    auto at = r.response.body.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(r.response.body.substr(at + series.size() + 2));
   }
 
   /// The engine died at its failpoint, as kill -9 would leave it.
@@ -273,6 +284,80 @@ TEST_CASE("A declined confirmation is a new version with its own audit row and d
   CHECK(f.db.count("SELECT count(*) FROM generate_series(0, $2::bigint) v WHERE NOT EXISTS "
                    "(SELECT 1 FROM audit_events a WHERE a.intent_id = $1 AND a.version = v)",
                    {id, std::to_string(version)}) == 0);
+}
+
+TEST_CASE(
+    "A capture whose PSP answers after the request's deadline answers 503 at the deadline, its "
+    "PSP call ends with it, and the retry with the same key answers 200 captured") {
+  // The request's deadline (1.5 s) is shorter than the PSP timeout (5 s) and
+  // than the sandbox's latency (3 s): the deadline, not the PSP timeout,
+  // bounds the call.
+  operations_fixture f{{{"PAYMENTS_REQUEST_DEADLINE_MS", "1500"}}};
+  auto pi = f.authorized(3300);
+  auto id = str(pi, "id");
+  const std::string calls =
+      R"(payments_psp_call_duration_seconds_count{psp="sandbox",operation="capture_intent"})";
+  REQUIRE(f.metric(calls) == 0);
+  f.set_faults(R"({"latency_ms":3000})");
+  auto started = std::chrono::steady_clock::now();
+  auto first = f.post("/v1/payment_intents/" + id + "/capture", "{}", "cap-deadline");
+  auto answered_after = std::chrono::steady_clock::now() - started;
+  INFO(first.response.body);
+  CHECK((first.response.status == 503 || first.response.status == 504));
+  CHECK(answered_after < 2500ms);
+  // The gateway's call was cut to the deadline: it has ended (as a timeout)
+  // by now, not when the PSP's answer comes at 3 s.
+  bool ended = false;
+  while (!ended && std::chrono::steady_clock::now() - started < 2200ms) {
+    ended = f.metric(calls) == 1;
+    if (!ended) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(ended);
+  f.set_faults(R"({"reset":true})");
+  std::this_thread::sleep_for(2000ms);  // the sandbox has done the late call
+  auto retried = f.post("/v1/payment_intents/" + id + "/capture", "{}", "cap-deadline");
+  INFO(retried.response.body);
+  REQUIRE(retried.response.status == 200);
+  auto doc = test::parse_json(retried.response.body);
+  CHECK(str(doc, "status") == "captured");
+  CHECK(doc["amount_received"].GetInt64() == 3300);
+  CHECK(f.psp_intent(str(pi, "psp_reference"))["amount_received"].GetInt64() == 3300);
+}
+
+TEST_CASE(
+    "A capture still queued for a PSP slot when its request's deadline passes is never sent, and the "
+    "retry with the same key makes it") {
+  operations_fixture f{
+      {{"PAYMENTS_REQUEST_DEADLINE_MS", "1500"}, {"PAYMENTS_PSP_CONCURRENCY_MAX", "1"}}};
+  auto pending = f.create(700, "manual");
+  auto pi = f.authorized(2100);
+  auto id = str(pi, "id");
+  auto psp_id = str(pi, "psp_reference");
+  f.set_faults(R"({"latency_ms":3000})");
+  // A read of the pending intent refreshes it from the PSP and holds the one
+  // PSP slot for the sandbox's 3 s (a read carries no request deadline).
+  auto read = std::async(std::launch::async, [&] {
+    return test::http("GET", f.engine->base_url() + "/v1/payment_intents/" + str(pending, "id"), {},
+                      {{"Authorization", "Bearer " + f.merchant.api_key}});
+  });
+  std::this_thread::sleep_for(300ms);
+  auto started = std::chrono::steady_clock::now();
+  auto first = f.post("/v1/payment_intents/" + id + "/capture", "{}", "cap-queued");
+  INFO(first.response.body);
+  CHECK((first.response.status == 503 || first.response.status == 504));
+  CHECK(std::chrono::steady_clock::now() - started < 2500ms);
+  read.wait();
+  // Long after the slot came free (3 s) and the sandbox's latency passed
+  // again: the queued capture was answered at its deadline, not made then.
+  std::this_thread::sleep_for(5500ms);
+  CHECK(str(f.psp_intent(psp_id), "status") == "requires_capture");
+  CHECK(f.metric(R"(payments_psp_calls_refused_total{psp="sandbox",reason="deadline"})") == 1);
+  f.set_faults(R"({"reset":true})");
+  auto retried = f.post("/v1/payment_intents/" + id + "/capture", "{}", "cap-queued");
+  INFO(retried.response.body);
+  REQUIRE(retried.response.status == 200);
+  CHECK(str(test::parse_json(retried.response.body), "status") == "captured");
+  CHECK(str(f.psp_intent(psp_id), "status") == "succeeded");
 }
 
 #endif
