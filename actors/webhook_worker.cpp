@@ -70,14 +70,17 @@ void settled(worker_pointer self) {
 /// A failed attempt: retry after a full-jitter delay, or dead-letter once
 /// the attempt budget or the deadline is spent.
 ///
-/// An event whose intent the engine does not know yet (a webhook that raced
-/// ahead of the create answer) waits under the deadline alone: it is kept,
-/// not dead-lettered after a handful of attempts.
+/// An event that waits for something outside it waits under the deadline
+/// alone (limits::retry_deadline_ms), kept rather than dead-lettered after a
+/// handful of attempts: one whose intent the engine does not know yet (a
+/// webhook that raced ahead of the create answer), and one whose processing
+/// needs a PSP or the database that is down right now (e.g. PayPal's
+/// approval, which the engine confirms at the PSP, during an outage).
 void failed(worker_pointer self, const storage::inbox_row& row, const std::string& error,
-            bool waiting_for_intent = false) {
+            bool waiting = false) {
   auto& st = self->state;
   auto policy = st.config.retry;
-  if (waiting_for_intent) policy.attempts_max = std::numeric_limits<std::uint32_t>::max();
+  if (waiting) policy.attempts_max = std::numeric_limits<std::uint32_t>::max();
   auto plan = core::plan_retry(policy, static_cast<std::uint32_t>(row.attempts),
                                unix_ms() - row.received_ms, st.rng());
   auto done = [self](bool) { settled(self); };
@@ -106,6 +109,14 @@ void failed(worker_pointer self, const storage::inbox_row& row, const std::strin
                 static_cast<std::int32_t>(row.attempts), error,
                 std::string(core::to_string(plan.verdict)) + ": " + error)
       .then(done, lost);
+}
+
+/// A failed attempt whose error says a dependency (the PSP, the database)
+/// is unavailable waits for it; any other failure counts against the
+/// attempt budget.
+void failed(worker_pointer self, const storage::inbox_row& row, const core::error& e) {
+  failed(self, row, e.message,
+         e.code == core::errc::psp_unavailable || e.code == core::errc::storage_unavailable);
 }
 
 /// Marks an event terminal with `outcome` (no more retries).
@@ -224,10 +235,10 @@ void route_to_intent(worker_pointer self, const storage::inbox_row& row,
                     [self, row](caf::error& err) {
                       auto e = from_caf_error(err);
                       if (e.code == core::errc::already_processed) return settled(self);
-                      failed(self, row, e.message);
+                      failed(self, row, e);
                     });
           },
-          [self, row](caf::error& err) { failed(self, row, from_caf_error(err).message); });
+          [self, row](caf::error& err) { failed(self, row, from_caf_error(err)); });
 }
 
 /// Records an event the engine does not act on.
@@ -286,7 +297,7 @@ void settle(worker_pointer self, const storage::inbox_row& row) {
             [self, row](caf::error& err) {
               auto e = from_caf_error(err);
               if (e.code == core::errc::already_processed) return settled(self);
-              failed(self, row, e.message);
+              failed(self, row, e);
             });
 }
 

@@ -114,6 +114,15 @@ struct paypal_fixture {
     REQUIRE(r.response.status == 200);
   }
 
+  /// Sets the sandbox's PayPal mode faults (JSON knobs, e.g. error_percent).
+  void paypal_faults(const std::string& knobs) {
+    auto r = test::http("POST", sandbox.base_url() + "/_sandbox/faults",
+                        R"({"psp":"paypal",)" + knobs.substr(1),
+                        {{"Authorization", "Bearer " + sandbox.secret_key()}}, "application/json");
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+  }
+
   /// The order as the sandbox holds it.
   rapidjson::Document order(const std::string& id) {
     auto token =
@@ -335,6 +344,32 @@ TEST_CASE(
   auto order = f.order(str(pi, "psp_reference"));
   CHECK(array_size(order, "captures") == 1);
   CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.books_balance());
+}
+
+TEST_CASE(
+    "A PayPal approval that arrives while PayPal is down waits for it instead of being "
+    "dead-lettered, and the order is confirmed once PayPal answers again") {
+  // Two attempts per event: a failure that counted against the attempt
+  // budget would dead-letter the approval within a second.
+  paypal_fixture f{{{"PAYMENTS_WEBHOOK_ATTEMPTS_MAX", "2"}}};
+  auto pi = f.create(R"({"amount":2600,"currency":"eur","psp":"paypal"})");
+  auto id = str(pi, "id");
+  f.paypal_faults(R"({"error_percent":100})");
+  f.approve(pi);
+  // The engine's confirm fails (5xx, then its breaker opens) for a while.
+  REQUIRE(f.db.eventually(
+      "SELECT count(*) FROM webhook_inbox WHERE psp = 'paypal' AND attempts >= 3", 1, 20s));
+  CHECK(f.db.count("SELECT count(*) FROM webhook_inbox WHERE dead_lettered_at IS NOT NULL") == 0);
+  CHECK(f.db.count("SELECT count(*) FROM dead_letters") == 0);
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = 'created'",
+                   {id}) == 1);
+  // PayPal is back: the waiting approval is confirmed, once.
+  f.paypal_faults(R"({"error_percent":0})");
+  REQUIRE(f.status_becomes(id, "captured"));
+  CHECK(array_size(f.order(str(pi, "psp_reference")), "captures") == 1);
+  CHECK(f.journals(id, "capture") == 1);
+  CHECK(f.db.count("SELECT count(*) FROM dead_letters") == 0);
   CHECK(f.books_balance());
 }
 
