@@ -83,6 +83,11 @@ engine_metrics::engine_metrics()
           "Reads made while serving /metrics that failed or missed their deadline; the series "
           "they feed are left out of that scrape.",
           {"source"})),
+      intent_actors_passivated(registry.add_counter(
+          "payments_intent_actors_passivated_total",
+          "Idle intent actors stopped early to make room for a request's actor, by the bound "
+          "that was reached (merchant: the merchant's live actors; total: the engine's).",
+          {"bound"})),
       rate_limited(registry.add_counter(
           "payments_rate_limited_total",
           "Requests refused with 429 by a rate limit, by scope (api: per merchant; public: "

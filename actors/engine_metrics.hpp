@@ -58,6 +58,9 @@ struct engine_metrics {
   m::counter_family& webhook_foreign;
   /// source (inbox_stats, trial_balance, actor_census, gateway, reconciliation).
   m::counter_family& scrape_errors;
+  /// bound (merchant, total): idle intent actors stopped to make room for a
+  /// request's actor.
+  m::counter_family& intent_actors_passivated;
   /// scope (api, public, session): requests refused with 429.
   m::counter_family& rate_limited;
   /// psp, source (engine_timer: the expiry scan; psp_event: the PSP's own

@@ -1766,6 +1766,13 @@ intent_actor::behavior_type intent_behavior(
         self->delayed_send(self, std::chrono::duration_cast<milliseconds>(limit - idle_for),
                            idle_atom::value);
       },
+
+      // Commands run to their end before the next message is taken (await),
+      // so this arrives between commands: nothing is half done.
+      [self](passivate_atom) {
+        self->state.probe.on_message(self);
+        self->quit();
+      },
   };
 }
 

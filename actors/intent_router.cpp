@@ -1,6 +1,8 @@
 #include "actors/intent_router.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <list>
 #include <type_traits>
 #include <unordered_map>
 #include <variant>
@@ -11,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
 #include "actors/intent_actor.hpp"
@@ -20,6 +23,18 @@ namespace pay::actors {
 
 namespace {
 
+/// One live intent actor as the router knows it.
+struct live_actor {
+  std::string id;
+  /// The merchant whose requests spawned it; empty for the engine's own
+  /// work (webhooks, polling), which counts only against the total.
+  std::string owner;
+  /// Its place in its owner's least-recently-used order; unused once it is
+  /// passivating (it has left that order).
+  std::list<caf::actor_addr>::iterator recency;
+  bool passivating = false;
+};
+
 /// The router's state: live intent actors by id, and what they need.
 struct router_state {
   std::vector<storage_actor> storage;
@@ -27,14 +42,16 @@ struct router_state {
   gateway_set gateways;
   router_config config;
   std::unordered_map<std::string, intent_actor> live;
-  std::unordered_map<caf::actor_addr, std::string> ids;
-  /// Requests sent to each intent actor and not yet answered (census).
+  std::unordered_map<caf::actor_addr, live_actor> actors;
+  /// Requests sent to each intent actor and not yet answered (census; an
+  /// actor with none is idle as far as the router is concerned).
   std::unordered_map<caf::actor_addr, std::size_t> pending;
-  /// Live actors spawned for each merchant's requests, and whose each is;
-  /// actors spawned for the engine's own work (webhooks, polling) count
-  /// only against the total.
-  std::unordered_map<std::string, std::size_t> per_merchant;
-  std::unordered_map<caf::actor_addr, std::string> merchant_of;
+  /// Each owner's actors that are not passivating, least recently used
+  /// first: its count against the bounds, and where room is made.
+  std::unordered_map<std::string, std::list<caf::actor_addr>> by_owner;
+  /// Actors told to stop that have not stopped yet (still in `live`: a
+  /// command that reaches one is re-sent to a fresh actor).
+  std::size_t passivating = 0;
   inspector::registration probe;
 
   static inline const char* name = "intent_router";
@@ -45,46 +62,93 @@ using router_pointer = intent_router_actor::stateful_pointer<router_state>;
 /// Why no actor can be had for a request.
 enum class spawn_refusal { total, merchant };
 
-/// The live actor of `id`, spawned (and monitored) when there is none and
-/// both the total and the merchant's bound allow one. `merchant` is empty
-/// for the engine's own work.
+/// Stops the least recently used idle actor of `owner` (looking at no more
+/// than core::limits::intent_passivation_scan_max of them): its state is in
+/// the database, so the room is better spent on a request. False when each
+/// of those has a request waiting.
+bool passivate_one(router_pointer self, const std::string& owner, const char* bound) {
+  auto& st = self->state;
+  auto order = st.by_owner.find(owner);
+  if (order == st.by_owner.end()) return false;
+  std::size_t looked = 0;
+  for (auto it = order->second.begin();
+       it != order->second.end() && looked < core::limits::intent_passivation_scan_max;
+       ++it, ++looked) {
+    if (st.pending.count(*it) != 0) continue;
+    auto& entry = st.actors.at(*it);
+    auto victim = st.live.find(entry.id);
+    if (victim == st.live.end()) continue;
+    self->send(victim->second, passivate_atom::value);
+    entry.passivating = true;
+    ++st.passivating;
+    order->second.erase(it);
+    if (order->second.empty()) st.by_owner.erase(order);
+    metrics::engine().intent_actors_passivated.with({bound}).inc();
+    return true;
+  }
+  return false;
+}
+
+/// Makes room under the engine's total bound: from the owner with the most
+/// actors (one merchant's burst pays for itself before it costs others).
+bool passivate_for_total(router_pointer self) {
+  auto& st = self->state;
+  const std::string* largest = nullptr;
+  std::size_t most = 0;
+  for (const auto& [owner, order] : st.by_owner)
+    if (order.size() > most) most = order.size(), largest = &owner;
+  return largest != nullptr && passivate_one(self, std::string(*largest), "total");
+}
+
+/// The live actor of `id`, spawned (and monitored) when there is none. At a
+/// bound (the total, or the merchant's) the least recently used idle actor
+/// is passivated to make room; only when every candidate has work waiting
+/// is the request refused.
 std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const std::string& id,
                                                     const std::string& merchant,
                                                     bool known_new = false) {
   auto& st = self->state;
-  if (auto it = st.live.find(id); it != st.live.end()) return it->second;
-  if (st.live.size() >= st.config.actors_max) return spawn_refusal::total;
+  if (auto it = st.live.find(id); it != st.live.end()) {
+    auto& entry = st.actors.at(it->second.address());
+    if (!entry.passivating) {
+      auto& order = st.by_owner[entry.owner];
+      order.splice(order.end(), order, entry.recency);
+    }
+    return it->second;
+  }
+  if (st.live.size() - st.passivating >= st.config.actors_max && !passivate_for_total(self))
+    return spawn_refusal::total;
   if (!merchant.empty()) {
-    auto it = st.per_merchant.find(merchant);
-    if (it != st.per_merchant.end() && it->second >= st.config.actors_per_merchant_max)
+    auto it = st.by_owner.find(merchant);
+    if (it != st.by_owner.end() && it->second.size() >= st.config.actors_per_merchant_max &&
+        !passivate_one(self, merchant, "merchant"))
       return spawn_refusal::merchant;
   }
   auto& storage = st.storage[st.next_storage++ % st.storage.size()];
   auto actor = spawn_intent_actor(self->system(), id, storage, st.gateways, st.config.idle_ms,
                                   st.config.miss_idle_ms, st.config.expiry, known_new);
   self->monitor(actor);
-  st.ids.emplace(actor.address(), id);
+  auto& order = st.by_owner[merchant];
+  order.push_back(actor.address());
+  st.actors.emplace(actor.address(), live_actor{id, merchant, std::prev(order.end())});
   st.live.emplace(id, actor);
-  if (!merchant.empty()) {
-    ++st.per_merchant[merchant];
-    st.merchant_of.emplace(actor.address(), merchant);
-  }
   return actor;
 }
 
 void forget(router_pointer self, const caf::actor_addr& addr) {
   auto& st = self->state;
-  if (auto it = st.ids.find(addr); it != st.ids.end()) {
-    if (auto live = st.live.find(it->second);
-        live != st.live.end() && live->second.address() == addr)
-      st.live.erase(live);
-    st.ids.erase(it);
+  auto it = st.actors.find(addr);
+  if (it == st.actors.end()) return;
+  auto& entry = it->second;
+  if (auto live = st.live.find(entry.id); live != st.live.end() && live->second.address() == addr)
+    st.live.erase(live);
+  if (entry.passivating) {
+    --st.passivating;
+  } else if (auto order = st.by_owner.find(entry.owner); order != st.by_owner.end()) {
+    order->second.erase(entry.recency);
+    if (order->second.empty()) st.by_owner.erase(order);
   }
-  if (auto it = st.merchant_of.find(addr); it != st.merchant_of.end()) {
-    if (auto n = st.per_merchant.find(it->second); n != st.per_merchant.end() && --n->second == 0)
-      st.per_merchant.erase(n);
-    st.merchant_of.erase(it);
-  }
+  st.actors.erase(it);
 }
 
 /// One request to the actor at `addr` is answered.

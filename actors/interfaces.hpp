@@ -230,7 +230,10 @@ using intent_actor = caf::typed_actor<
     // the PSP's read showed a later state, recorded instead).
     caf::replies_to<expire_atom, std::string>::with<core::expiry_result>,
     // Stops the actor when it has been idle long enough (state is in the database).
-    caf::reacts_to<idle_atom>>;
+    caf::reacts_to<idle_atom>,
+    // Stops the actor now: the router needs its place for another intent and
+    // has no request of its own waiting on it (state is in the database).
+    caf::reacts_to<passivate_atom>>;
 
 /// The INTENT ROUTER: intent id -> live intent actor, spawned and hydrated on
 /// demand, forgotten when it stops; a command that races an actor's

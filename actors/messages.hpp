@@ -55,6 +55,7 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using refund_atom = caf::atom_constant<caf::atom("refund")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using psp_create_atom = caf::atom_constant<caf::atom("pspcreate")>;
 using psp_get_atom = caf::atom_constant<caf::atom("pspget")>;
 using psp_capture_atom = caf::atom_constant<caf::atom("pspcapture")>;

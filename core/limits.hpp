@@ -196,8 +196,9 @@ inline constexpr std::int64_t intent_actor_idle_ms = 60'000;
 /// so misses with well-formed ids cannot keep actors alive (issue 16).
 inline constexpr std::int64_t intent_actor_miss_idle_ms = 1'000;
 
-/// Intent actors alive at once; beyond this the router refuses to spawn so
-/// memory stays bounded.
+/// Intent actors alive at once, so memory stays bounded: at the bound the
+/// router stops the least recently used idle one to make room, and refuses
+/// only when those it looks at all have requests waiting.
 inline constexpr std::size_t intent_actors_max = 200'000;
 
 /// Messages queued for one worker or storage actor before callers are told to
@@ -394,7 +395,15 @@ inline constexpr std::size_t outbound_response_excerpt_bytes = 256;
 /// Live intent actors one merchant's requests may hold: a tenth of
 /// intent_actors_max, so a merchant probing ids (or a burst of its own
 /// traffic) cannot make the engine refuse everyone else.
+/// At the bound, the merchant's least recently used idle actor is stopped
+/// to make room (its state is in the database); only a merchant whose
+/// actors all have requests waiting is refused.
 inline constexpr std::size_t intent_actors_per_merchant_max = intent_actors_max / 10;
+
+/// Actors the router looks at, least recently used first, for an idle one
+/// to stop when a bound is reached: the oldest are almost always idle, and
+/// the look stays cheap when they are not.
+inline constexpr std::size_t intent_passivation_scan_max = 64;
 
 /// API key -> merchant answers are kept in the API front for this long, so
 /// a request needs no database read to authenticate: a key revoked in the

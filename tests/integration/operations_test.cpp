@@ -287,6 +287,47 @@ TEST_CASE("A declined confirmation is a new version with its own audit row and d
 }
 
 TEST_CASE(
+    "At its bound of live intent actors a merchant's creates stop its least recently used idle "
+    "actors instead of being refused - only actors with work in flight make it answer 503") {
+  operations_fixture f{{{"PAYMENTS_INTENT_ACTORS_PER_MERCHANT", "3"}}};
+  // Ten creates in a row: each intent's actor stays idle for a minute, so
+  // from the fourth on the bound is reached (answered 503 before).
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(str(f.create(1000 + i, "manual"), "id"));
+  CHECK(f.metric(R"(payments_intent_actors_passivated_total{bound="merchant"})") == 7);
+  // A passivated intent is served by a fresh actor from the database.
+  auto read = test::http("GET", f.engine->base_url() + "/v1/payment_intents/" + ids.front(), {},
+                         {{"Authorization", "Bearer " + f.merchant.api_key}});
+  REQUIRE(read.response.status == 200);
+  CHECK(test::parse_json(read.response.body)["amount"].GetInt64() == 1000);
+
+  // Three creates held at the PSP: every actor of the merchant is busy, so a
+  // fourth cannot make room and is refused (for this merchant only).
+  f.set_faults(R"({"latency_ms":2500})");
+  std::vector<std::future<net::client_result>> held;
+  for (int i = 0; i < 3; ++i)
+    held.push_back(std::async(std::launch::async, [&f, i] {
+      return f.post("/v1/payment_intents", R"({"amount":)" + std::to_string(500 + i) +
+                                               R"(,"currency":"usd","capture_method":"manual"})",
+                    "held-" + std::to_string(i));
+    }));
+  std::this_thread::sleep_for(800ms);
+  auto refused = f.post("/v1/payment_intents",
+                        R"({"amount":900,"currency":"usd","capture_method":"manual"})", "refused");
+  INFO(refused.response.body);
+  CHECK(refused.response.status == 503);
+  CHECK(refused.response.body.find("overloaded") != std::string::npos);
+  f.set_faults(R"({"reset":true})");
+  for (auto& h : held) CHECK(h.get().response.status == 200);
+  // Once they are done the same request (same key: nothing was made) is served.
+  auto again = f.post("/v1/payment_intents",
+                      R"({"amount":900,"currency":"usd","capture_method":"manual"})", "refused");
+  INFO(again.response.body);
+  CHECK(again.response.status == 200);
+  CHECK(f.db.count("SELECT count(*) FROM payment_intents") == 14);
+}
+
+TEST_CASE(
     "A capture whose PSP answers after the request's deadline answers 503 at the deadline, its "
     "PSP call ends with it, and the retry with the same key answers 200 captured") {
   // The request's deadline (1.5 s) is shorter than the PSP timeout (5 s) and
