@@ -75,9 +75,11 @@ bool passivate_one(router_pointer self, const std::string& owner, const char* bo
        it != order->second.end() && looked < core::limits::intent_passivation_scan_max;
        ++it, ++looked) {
     if (st.pending.count(*it) != 0) continue;
-    auto& entry = st.actors.at(*it);
+    auto found = st.actors.find(*it);
+    if (found == st.actors.end()) continue;
+    auto& entry = found->second;
     auto victim = st.live.find(entry.id);
-    if (victim == st.live.end()) continue;
+    if (victim == st.live.end() || victim->second.address() != *it) continue;
     self->send(victim->second, passivate_atom::value);
     entry.passivating = true;
     ++st.passivating;
@@ -109,10 +111,10 @@ std::variant<intent_actor, spawn_refusal> actor_for(router_pointer self, const s
                                                     bool known_new = false) {
   auto& st = self->state;
   if (auto it = st.live.find(id); it != st.live.end()) {
-    auto& entry = st.actors.at(it->second.address());
-    if (!entry.passivating) {
-      auto& order = st.by_owner[entry.owner];
-      order.splice(order.end(), order, entry.recency);
+    if (auto entry = st.actors.find(it->second.address());
+        entry != st.actors.end() && !entry->second.passivating) {
+      auto& order = st.by_owner[entry->second.owner];
+      order.splice(order.end(), order, entry->second.recency);
     }
     return it->second;
   }
