@@ -426,7 +426,7 @@ TEST_CASE(
     REQUIRE(r.response.status == 200);
     return test::parse_json(r.response.body);
   };
-  CHECK(sandbox_state()["payment_intents"].GetInt64() == 1);
+  CHECK(sandbox_state()["objects"]["payment_intents"].GetInt64() == 1);
   f.start({{"PAYMENTS_ORPHAN_SCAN_MS", "200"}, {"PAYMENTS_ORPHAN_GRACE_MS", "0"}});
   CHECK(f.db.eventually("SELECT count(*) FROM routing_orphans WHERE outcome = 'canceled'", 1, 30s));
   REQUIRE(f.count(orphans) == 1);
@@ -451,7 +451,7 @@ TEST_CASE(
   auto spi = test::parse_json(at_stripe.response.body);
   CHECK(str(spi, "status") == "canceled");
   CHECK(std::string(spi["metadata"]["engine_intent_id"].GetString()) == intent_id);
-  CHECK(sandbox_state()["payment_intents"].GetInt64() == 1);
+  CHECK(sandbox_state()["objects"]["payment_intents"].GetInt64() == 1);
 
   // Recorded once: later passes find nothing more to do, and /metrics says so.
   std::this_thread::sleep_for(1s);
@@ -492,7 +492,7 @@ TEST_CASE(
     auto conn = f.db.connect();
     auto q = conn.exec(
         "SELECT i.psp, i.id FROM payment_link_visits v JOIN payment_intents i ON i.id = "
-        "v.intent_id WHERE v.link_id = $1 ORDER BY i.created_at DESC LIMIT 1",
+        "v.intent_id WHERE v.link_id = $1 ORDER BY v.created_at DESC LIMIT 1",
         {link});
     REQUIRE(q.ok());
     REQUIRE(q.rows.size() == 1);
