@@ -47,6 +47,17 @@ engine_metrics::engine_metrics()
           "Creates that left a PSP for the next of their list, by the PSP left, the next and "
           "the reason (breaker_open, busy, unreachable, timeout, server_error).",
           {"psp", "to", "reason"})),
+      routing_orphans(registry.add_gauge(
+          "payments_routing_orphans",
+          "Routing orphans (what a failed-over create may have left at a PSP) as the last orphan "
+          "rescan counted them, by state: found, canceled, expires, none (handled, by outcome) "
+          "and pending (still to find and cancel).",
+          {"state"})),
+      routing_orphan_passes(registry.add_counter(
+          "payments_routing_orphan_passes_total",
+          "Passes of the orphan rescan over one routing orphan, by the orphan's PSP and result "
+          "(handled: recorded; retry: a retryable failure, tried again after backoff).",
+          {"psp", "result"})),
       webhook_receive_duration(
           registry.add_histogram("payments_webhook_receive_duration_seconds",
                                  "Time to verify and store a PSP webhook and answer it, by PSP.",

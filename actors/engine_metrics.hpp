@@ -41,6 +41,11 @@ struct engine_metrics {
   /// psp (the one left), to, reason (breaker_open, busy, unreachable,
   /// timeout, server_error).
   m::counter_family& routing_failovers;
+  /// state (found, canceled, expires, none, pending): routing orphans as the
+  /// last orphan rescan counted them (actors/orphan_rescan.hpp).
+  m::gauge_family& routing_orphans;
+  /// psp, result (handled, retry): passes of the orphan rescan over one orphan.
+  m::counter_family& routing_orphan_passes;
   /// psp: signature check to answer of POST /v1/webhooks/{psp}.
   m::histogram_family& webhook_receive_duration;
   /// psp: receipt to processed, retries included.

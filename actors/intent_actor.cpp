@@ -12,6 +12,7 @@
 #include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
 #include "actors/inspector.hpp"
+#include "actors/routing_orphans.hpp"
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
 #include "core/log.hpp"
@@ -680,6 +681,14 @@ struct routing_walk {
   std::string reason;                   ///< why this PSP
   /// Earlier attempts that may have made an intent at their PSP.
   std::vector<std::pair<std::int32_t, std::string>> orphans;
+  /// PSPs of the list skipped because they are no longer configured (the
+  /// audit note says so).
+  std::vector<std::string> skipped;
+  /// A retry resumed at the PSP an earlier try of this create last called
+  /// (and may have made an intent at before it died): if that PSP now fails
+  /// in any way, even refusing at once (breaker open), what the earlier try
+  /// made there is a possible orphan.
+  bool resumed = false;
 };
 
 void call_attempt(intent_pointer self, std::shared_ptr<routing_walk> walk,
@@ -701,6 +710,9 @@ void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
       walk->cmd.intent.id,         walk->attempt,    walk->cmd.intent.merchant_id,
       walk->candidates[walk->pos], walk->candidates, walk->reason,
       previous_may_exist};
+  // What the orphan rescan needs to send this attempt's create again.
+  a.psp_key = core::attempt_psp_key(walk->cmd.psp_key, walk->attempt);
+  a.request = create_request(walk->cmd);
   self->request(self->state.routing, budget(self->state.deadline, storage_timeout),
                 routing_try_atom::value, std::move(a))
       .await([self, walk, rp](bool) mutable { call_attempt(self, walk, rp); },
@@ -708,66 +720,41 @@ void record_and_call(intent_pointer self, std::shared_ptr<routing_walk> walk,
 }
 
 /// Finds and cancels what failed-over attempts may have left at their PSPs,
-/// in the background (the create's answer does not wait): the create is
-/// sent again with the attempt's PSP key, so the PSP answers the intent (or
-/// checkout session) it made then, and that is canceled. A PSP that refuses
-/// the cancel (a checkout session is no payment; it lapses by itself) leaves
-/// it to expire. Each outcome is
-/// recorded once (routing_orphans).
+/// in the background (the create's answer does not wait): cancel_orphan
+/// (actors/routing_orphans.hpp) sends the create again with the attempt's
+/// PSP key and cancels what the PSP answers. Each outcome is recorded once
+/// (routing_orphans); what fails here (the PSP still down, a crash) the
+/// orphan rescan (actors/orphan_rescan.hpp) finds and retries.
 void cancel_orphans(intent_pointer self, std::shared_ptr<routing_walk> walk) {
   for (const auto& orphan : walk->orphans) {
     const std::int32_t attempt = orphan.first;
     const std::string psp = orphan.second;
     auto it = self->state.gateways.find(psp);
     if (it == self->state.gateways.end()) continue;
-    auto gateway = it->second;
     auto routing = self->state.routing;
-    auto req = create_request(walk->cmd);
-    auto key = core::attempt_psp_key(walk->cmd.psp_key, attempt);
     auto intent_id = walk->cmd.intent.id;
-    auto record = [self, routing, intent_id, attempt](std::string outcome,
-                                                      std::optional<std::string> ref) {
-      core::log::info(
-          "routing orphan handled",
-          {{"intent_id", intent_id}, {"attempt", std::to_string(attempt)}, {"outcome", outcome}});
-      self->request(routing, storage_timeout, routing_orphan_atom::value,
-                    storage::routing_orphan{intent_id, attempt, std::move(outcome), std::move(ref)})
-          .then([](bool) {},
-                [intent_id](caf::error& err) {
-                  core::log::warn(
-                      "routing orphan not recorded",
-                      {{"intent_id", intent_id}, {"error", from_caf_error(err).message}});
-                });
-    };
-    auto warn = [intent_id, psp](const std::string& what) {
-      core::log::warn("routing orphan not handled; a retry of the create handles it",
-                      {{"intent_id", intent_id}, {"psp", psp}, {"error", what}});
-    };
-    // In the background, after the create answered: no request deadline.
-    self->request(gateway, gateway_timeout, psp_create_atom::value,
-                  psp_create_request{req, key, {}})
-        .then(
-            [self, gateway, key, req, record, warn](psp_intent_outcome& outcome) {
-              auto* found = std::get_if<core::psp_intent>(&outcome);
-              if (found == nullptr) return warn(std::get<core::psp_failure>(outcome).message);
-              psp_modification_request cancel;
-              cancel.modification.psp_intent_id = found->id;
-              cancel.modification.engine_reference = req.engine_intent_id;
-              cancel.modification.amount_available = req.amount;
-              cancel.modification.currency = req.currency;
-              cancel.idempotency_key = key + "-cancel";
-              auto ref = found->id;
-              self->request(gateway, gateway_timeout, psp_cancel_atom::value, cancel)
-                  .then(
-                      [record, warn, ref](psp_intent_outcome& done) {
-                        auto* f = std::get_if<core::psp_failure>(&done);
-                        if (f == nullptr) return record("canceled", ref);
-                        if (f->kind == core::psp_failure_kind::retryable) return warn(f->message);
-                        record("expires", ref);
-                      },
-                      [warn](caf::error& err) { warn(from_caf_error(err).message); });
-            },
-            [warn](caf::error& err) { warn(from_caf_error(err).message); });
+    cancel_orphan(
+        self, it->second, create_request(walk->cmd),
+        core::attempt_psp_key(walk->cmd.psp_key, attempt),
+        [self, routing, intent_id, attempt, psp](orphan_verdict v) {
+          if (v.outcome.empty()) {
+            core::log::warn("routing orphan not handled; the orphan rescan retries it",
+                            {{"intent_id", intent_id}, {"psp", psp}, {"error", v.error}});
+            return;
+          }
+          core::log::info("routing orphan handled", {{"intent_id", intent_id},
+                                                     {"attempt", std::to_string(attempt)},
+                                                     {"outcome", v.outcome}});
+          self->request(routing, storage_timeout, routing_orphan_atom::value,
+                        storage::routing_orphan{intent_id, attempt, std::move(v.outcome),
+                                                std::move(v.psp_reference)})
+              .then([](bool) {},
+                    [intent_id](caf::error& err) {
+                      core::log::warn(
+                          "routing orphan not recorded; the orphan rescan retries it",
+                          {{"intent_id", intent_id}, {"error", from_caf_error(err).message}});
+                    });
+        });
   }
 }
 
@@ -776,14 +763,36 @@ void call_attempt(intent_pointer self, std::shared_ptr<routing_walk> walk,
   auto cmd = walk->cmd;
   cmd.intent.psp = walk->candidates[walk->pos];
   cmd.psp_key = core::attempt_psp_key(walk->cmd.psp_key, walk->attempt);
-  if (!use_gateway(self->state, cmd.intent.psp)) {
-    rp.deliver(to_caf_error(core::make_error(
-        core::errc::psp_unavailable,
-        "The PSP '" + cmd.intent.psp + "' this create was routed to is no longer configured.")));
-    return;
+  if (self->state.gateways.count(cmd.intent.psp) == 0) {
+    // A retry whose stored list names a PSP no longer configured (the
+    // engine restarted without it) goes on to the next one that is, as a
+    // failover; the attempt made there may have left an intent (the
+    // orphan rescan takes it if the PSP is configured again).
+    auto next = walk->pos + 1;
+    while (next < walk->candidates.size() &&
+           self->state.gateways.count(walk->candidates[next]) == 0)
+      ++next;
+    if (next >= walk->candidates.size()) {
+      rp.deliver(to_caf_error(core::make_error(
+          core::errc::psp_unavailable,
+          "The PSP '" + cmd.intent.psp + "' this create was routed to is no longer configured.")));
+      return;
+    }
+    core::log::warn("routed create skips a PSP that is no longer configured",
+                    {{"intent_id", walk->cmd.intent.id},
+                     {"psp", cmd.intent.psp},
+                     {"to", walk->candidates[next]}});
+    walk->skipped.push_back(cmd.intent.psp);
+    walk->resumed = false;
+    walk->pos = next;
+    ++walk->attempt;
+    walk->reason = cmd.intent.psp + " not configured";
+    return record_and_call(self, walk, rp, true);
   }
+  use_gateway(self->state, cmd.intent.psp);
   create_hooks hooks;
   hooks.note = "routed to " + cmd.intent.psp + ": " + walk->reason;
+  for (const auto& gone : walk->skipped) hooks.note += "; " + gone + " skipped: not configured";
   hooks.failover = [self, walk, rp](const core::psp_failure& f) mutable {
     auto why = core::failover_reason_of(f);
     if (why == core::failover_reason::none || walk->pos + 1 >= walk->candidates.size())
@@ -797,7 +806,8 @@ void call_attempt(intent_pointer self, std::shared_ptr<routing_walk> walk,
                      {"to", to},
                      {"reason", std::string(core::to_string(why))},
                      {"error", f.message}});
-    const bool orphan = core::may_have_created(why);
+    const bool orphan = core::may_have_created(why) || walk->resumed;
+    walk->resumed = false;
     if (orphan) walk->orphans.emplace_back(walk->attempt, from);
     ++walk->pos;
     ++walk->attempt;
@@ -843,6 +853,7 @@ void routed_create(intent_pointer self, create_command cmd,
               walk->pos = static_cast<std::size_t>(at - walk->candidates.begin());
               walk->attempt = last.attempt;
               walk->reason = last.reason;
+              walk->resumed = true;
               for (std::size_t i = 1; i < plan.attempts.size(); ++i)
                 if (plan.attempts[i].previous_may_exist)
                   walk->orphans.emplace_back(plan.attempts[i - 1].attempt,
@@ -854,8 +865,12 @@ void routed_create(intent_pointer self, create_command cmd,
             auto choice = core::choose_psps(plan.current.rules, p, cmd.intent.id, cmd.intent.psp);
             // A PSP no longer configured (the rules were set before a
             // restart without it) is skipped.
-            for (auto& name : choice.psps)
-              if (self->state.gateways.count(name) != 0) walk->candidates.push_back(name);
+            for (auto& name : choice.psps) {
+              if (self->state.gateways.count(name) != 0)
+                walk->candidates.push_back(name);
+              else
+                walk->skipped.push_back(name);
+            }
             if (walk->candidates.empty()) walk->candidates = {cmd.intent.psp};
             walk->reason = choice.why;
             record_and_call(self, walk, rp, false);

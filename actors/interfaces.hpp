@@ -293,6 +293,15 @@ using expiry_scan_actor = caf::typed_actor<
     // The periodic scan.
     caf::reacts_to<scan_atom>>;
 
+/// The ORPHAN RESCAN: on a timer, finds routing orphans (what a failed-over
+/// create may have left at a PSP) that no one handled past a grace window
+/// (the engine crashed before its background cancel, or the PSP was down
+/// through it) and finds and cancels each at its PSP, recording the outcome
+/// once (actors/orphan_rescan.hpp). Detached: it owns a PostgreSQL connection.
+using orphan_rescan_actor = caf::typed_actor<
+    // The periodic scan.
+    caf::reacts_to<scan_atom>>;
+
 /// The RECONCILIATION SCHEDULER: once a day at a configured UTC time asks the
 /// settlement actors to reconcile the previous UTC day; retries a failed run.
 using reconciliation_scheduler_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;

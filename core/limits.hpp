@@ -598,4 +598,29 @@ inline constexpr std::size_t routing_payment_method_length_max = 32;
 /// in the routing_attempts table.
 inline constexpr std::size_t routing_recent_decisions_max = 50;
 
+/// How often the orphan rescan looks for routing orphans nobody handled
+/// (`--orphan-scan-ms` may lower it): an orphan holds no money (its create
+/// never confirmed), so ten seconds late costs nothing, and the scan is one
+/// indexed query.
+inline constexpr std::int64_t routing_orphan_scan_period_ms = 10'000;
+
+/// How old a failover must be before the rescan takes its orphan
+/// (`--orphan-grace-ms` may lower it): the intent actor's own background
+/// cancel normally handles it first, within three gateway calls (the next
+/// PSP's create, the create again and the cancel: 3 x 2 x
+/// psp_call_timeout_ms = 30 s); twice that leaves it room. The rescan is
+/// for what that missed (a crash, the PSP still down).
+inline constexpr std::int64_t routing_orphan_grace_ms = 6 * 2 * psp_call_timeout_ms;
+
+/// Orphans one rescan pass sends to their PSPs; the rest wait for the next
+/// pass, so a backlog after an outage drains in bounded steps.
+inline constexpr std::size_t routing_orphan_scan_batch_max = 50;
+
+/// Backoff of an orphan whose pass failed retryably (PSP down, breaker
+/// open): full jitter, the first retry within 5 s, the cap doubling up to a
+/// minute (an outage's end is noticed within a minute), never given up
+/// (the PSP's object stays until canceled or lapsed).
+inline constexpr std::int64_t routing_orphan_backoff_base_ms = 5'000;
+inline constexpr std::int64_t routing_orphan_backoff_ceiling_ms = 60'000;
+
 }  // namespace pay::core::limits

@@ -222,6 +222,7 @@ void create_payment_link(api_state& st, const call_ptr& c) {
     link.description = p.description;
     link.capture = p.capture;
     link.psp = p.psp;
+    link.routed = p.routed;
     ask<storage::payment_link>(
         state->sys(), state->storage(),
         [state, done](storage::payment_link l) {
@@ -447,6 +448,10 @@ void create_for_visit(api_state& st, const call_ptr& c, visit_ctx v) {
   p.capture = l.capture;
   p.description = l.description;
   p.psp = l.psp.value_or(st.options.psp_name);
+  // A link that named no PSP is routed like an API create that names none:
+  // the merchant's rules choose the PSP list, `psp` when none matches, and
+  // a PSP that cannot be reached fails over to the next.
+  p.routed = l.routed;
   p.return_url = public_base(st) + "/pay/" + l.id;
   json_writer meta;
   meta.begin_object();

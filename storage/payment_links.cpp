@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::string_view link_columns =
     "id, merchant_id, amount, currency, description, capture_method, active, "
-    "extract(epoch FROM created_at)::bigint, psp";
+    "extract(epoch FROM created_at)::bigint, psp, routed";
 
 payment_link read_link(const pg_rows& rows, int row) {
   payment_link l;
@@ -23,6 +23,7 @@ payment_link read_link(const pg_rows& rows, int row) {
   l.active = rows.boolean(row, 6);
   l.created = rows.int64(row, 7);
   l.psp = rows.optional_text(row, 8);
+  l.routed = rows.boolean(row, 9);
   return l;
 }
 
@@ -36,9 +37,11 @@ core::error link_not_found(const std::string& id, std::string param = {}) {
 core::result<payment_link> create_payment_link(pg_connection& conn, const payment_link& link) {
   auto r = conn.exec(
       "INSERT INTO payment_links (id, merchant_id, amount, currency, description, "
-      "capture_method, psp) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+      "capture_method, psp, routed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+      "ON CONFLICT (id) DO NOTHING",
       {link.id, link.merchant_id, std::to_string(link.amount), link.currency, link.description,
-       std::string(core::to_string(link.capture)), link.psp});
+       std::string(core::to_string(link.capture)), link.psp,
+       std::string(link.routed ? "true" : "false")});
   if (!r.ok()) return to_core_error(*r.error);
   auto stored = find_payment_link(conn, link.id, std::nullopt);
   if (!stored) return stored.err();

@@ -22,6 +22,11 @@ struct payment_link {
   /// The PSP its intents go to; nullopt (links made before PSPs could be
   /// chosen): the engine's default.
   std::optional<std::string> psp;
+  /// Its create named no PSP (migration 0017): each visit's intent is placed
+  /// by the merchant's routing rules, with failover, as an API create that
+  /// names none; `psp` (the merchant's default then) is where it goes when
+  /// no rule matches. Links made before 0017 keep their PSP.
+  bool routed = false;
   bool active = true;
   std::int64_t created = 0;  ///< unix seconds
 };

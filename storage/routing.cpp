@@ -53,9 +53,14 @@ core::status read_rules(pg_connection& conn, const std::string& merchant_id, rou
   return core::status::ok();
 }
 
-constexpr std::string_view attempt_columns =
-    "intent_id, attempt, merchant_id, psp, candidates, reason, previous_may_exist, "
-    "extract(epoch FROM created_at)::bigint";
+/// The columns read_attempt reads, of the table (or alias) `t`.
+std::string attempt_columns_of(std::string_view t) {
+  std::string p = std::string(t) + ".";
+  return p + "intent_id, " + p + "attempt, " + p + "merchant_id, " + p + "psp, " + p +
+         "candidates, " + p + "reason, " + p + "previous_may_exist, extract(epoch FROM " + p +
+         "created_at)::bigint, " + p + "psp_key, " + p + "amount, " + p + "currency, " + p +
+         "capture_method, " + p + "description, " + p + "metadata, " + p + "return_url";
+}
 
 routing_attempt read_attempt(const pg_rows& rows, int i) {
   routing_attempt a;
@@ -67,6 +72,19 @@ routing_attempt read_attempt(const pg_rows& rows, int i) {
   a.reason = rows.text(i, 5);
   a.previous_may_exist = rows.boolean(i, 6);
   a.created = rows.int64(i, 7);
+  if (auto key = rows.optional_text(i, 8); key && rows.optional_text(i, 9)) {
+    a.psp_key = *key;
+    core::psp_create_intent req;
+    req.amount = rows.int64(i, 9);
+    req.currency = rows.optional_text(i, 10).value_or("");
+    req.capture = core::parse_capture_method(rows.optional_text(i, 11).value_or(""))
+                      .value_or(core::capture_method::automatic);
+    req.description = rows.optional_text(i, 12);
+    req.metadata_json = rows.optional_text(i, 13).value_or("{}");
+    req.engine_intent_id = a.intent_id;
+    req.return_url = rows.optional_text(i, 14).value_or("");
+    a.request = std::move(req);
+  }
   return a;
 }
 
@@ -134,7 +152,7 @@ core::result<routing_record> replace_routing(pg_connection& conn, const std::str
 core::result<std::vector<routing_attempt>> load_routing_attempts(pg_connection& conn,
                                                                  const std::string& merchant_id,
                                                                  const std::string& intent_id) {
-  auto r = conn.exec("SELECT " + std::string(attempt_columns) +
+  auto r = conn.exec("SELECT " + attempt_columns_of("routing_attempts") +
                          " FROM routing_attempts WHERE intent_id = $1 ORDER BY attempt",
                      {intent_id});
   if (!r.ok()) return to_core_error(*r.error);
@@ -157,12 +175,24 @@ core::result<routing_plan> load_routing_plan(pg_connection& conn, const std::str
 }
 
 core::status record_routing_attempt(pg_connection& conn, const routing_attempt& a) {
+  pg_param key, amount, currency, capture, description, metadata, return_url;
+  if (a.request) {
+    key = a.psp_key;
+    amount = std::to_string(a.request->amount);
+    currency = a.request->currency;
+    capture = std::string(core::to_string(a.request->capture));
+    description = a.request->description;
+    metadata = a.request->metadata_json;
+    return_url = a.request->return_url;
+  }
   auto r = conn.exec(
       "INSERT INTO routing_attempts (intent_id, attempt, merchant_id, psp, candidates, reason, "
-      "previous_may_exist) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+      "previous_may_exist, psp_key, amount, currency, capture_method, description, metadata, "
+      "return_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
       "ON CONFLICT (intent_id, attempt) DO NOTHING",
       {a.intent_id, std::to_string(a.attempt), a.merchant_id, a.psp, join(a.candidates), a.reason,
-       std::string(a.previous_may_exist ? "true" : "false")});
+       std::string(a.previous_may_exist ? "true" : "false"), key, amount, currency, capture,
+       description, metadata, return_url});
   if (!r.ok()) return to_core_error(*r.error);
   return core::status::ok();
 }
@@ -176,10 +206,44 @@ core::status record_routing_orphan(pg_connection& conn, const routing_orphan& o)
   return core::status::ok();
 }
 
+core::result<std::vector<routing_attempt>> due_routing_orphans(pg_connection& conn,
+                                                               std::int64_t grace_ms,
+                                                               std::size_t limit) {
+  // `b` is the attempt that failed over from `a`, saying `a` may have made
+  // an intent at its PSP (routing_attempts_may_orphan).
+  auto r = conn.exec("SELECT " + attempt_columns_of("a") +
+                         " FROM routing_attempts b JOIN routing_attempts a "
+                         "ON a.intent_id = b.intent_id AND a.attempt = b.attempt - 1 "
+                         "WHERE b.previous_may_exist AND a.psp_key IS NOT NULL "
+                         "AND b.created_at < clock_timestamp() - $1::bigint * interval '1 ms' "
+                         "AND NOT EXISTS (SELECT 1 FROM routing_orphans o "
+                         "WHERE o.intent_id = a.intent_id AND o.attempt = a.attempt) "
+                         "ORDER BY b.created_at LIMIT $2",
+                     {std::to_string(grace_ms), std::to_string(limit)});
+  if (!r.ok()) return to_core_error(*r.error);
+  std::vector<routing_attempt> out;
+  for (int i = 0; i < r.rows.size(); ++i) out.push_back(read_attempt(r.rows, i));
+  return out;
+}
+
+core::result<routing_orphan_counts> count_routing_orphans(pg_connection& conn) {
+  auto r = conn.exec(
+      "SELECT (SELECT count(*) FROM routing_attempts WHERE previous_may_exist), "
+      "count(*) FILTER (WHERE outcome = 'canceled'), count(*) FILTER (WHERE outcome = 'expires'), "
+      "count(*) FILTER (WHERE outcome = 'none'), "
+      "(SELECT count(*) FROM routing_attempts b WHERE b.previous_may_exist AND NOT EXISTS "
+      "(SELECT 1 FROM routing_orphans o WHERE o.intent_id = b.intent_id "
+      "AND o.attempt = b.attempt - 1)) FROM routing_orphans",
+      {});
+  if (!r.ok()) return to_core_error(*r.error);
+  return routing_orphan_counts{r.rows.int64(0, 0), r.rows.int64(0, 1), r.rows.int64(0, 2),
+                               r.rows.int64(0, 3), r.rows.int64(0, 4)};
+}
+
 core::result<std::vector<routing_attempt>> recent_routing_attempts(pg_connection& conn,
                                                                    const std::string& merchant_id,
                                                                    std::size_t limit) {
-  auto r = conn.exec("SELECT " + std::string(attempt_columns) +
+  auto r = conn.exec("SELECT " + attempt_columns_of("routing_attempts") +
                          " FROM routing_attempts WHERE merchant_id = $1 "
                          "ORDER BY created_at DESC, attempt DESC LIMIT $2",
                      {merchant_id, std::to_string(limit)});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/psp.hpp"
 #include "core/routing.hpp"
 #include "storage/pg.hpp"
 
@@ -33,6 +34,11 @@ struct routing_attempt {
   std::string reason;                   ///< "rule 0", "stripe breaker open", ...
   bool previous_may_exist = false;      ///< the previous attempt may have left an orphan
   std::int64_t created = 0;             ///< unix seconds (read back only)
+  /// The PSP idempotency key this attempt sends, and the create it sends
+  /// (migration 0017): what the orphan rescan sends again to find what the
+  /// attempt left at its PSP. Empty / nullopt on rows recorded before 0017.
+  std::string psp_key = {};
+  std::optional<core::psp_create_intent> request = {};
 };
 
 /// What a create needs to route: the merchant's current rules and what an
@@ -74,6 +80,25 @@ core::status record_routing_attempt(pg_connection& conn, const routing_attempt& 
 
 /// Records what became of an orphan, once.
 core::status record_routing_orphan(pg_connection& conn, const routing_orphan& o);
+
+/// Attempts that may have left an intent at their PSP (the attempt after
+/// them failed over with previous_may_exist), with no routing_orphans row
+/// yet, whose failover is older than `grace_ms`, oldest first, at most
+/// `limit`. Only attempts that recorded their PSP key and create (0017).
+core::result<std::vector<routing_attempt>> due_routing_orphans(pg_connection& conn,
+                                                               std::int64_t grace_ms,
+                                                               std::size_t limit);
+
+/// Routing orphans by state, for /metrics: every attempt that may have left
+/// one (found), those handled by outcome, and those still to handle.
+struct routing_orphan_counts {
+  std::int64_t found = 0;
+  std::int64_t canceled = 0;
+  std::int64_t expires = 0;
+  std::int64_t none = 0;
+  std::int64_t pending = 0;
+};
+core::result<routing_orphan_counts> count_routing_orphans(pg_connection& conn);
 
 /// The latest attempts of one merchant (newest first), for the inspector and
 /// GET /v1/routing.

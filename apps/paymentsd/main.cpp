@@ -20,6 +20,7 @@
 #include "actors/expiry_actor.hpp"
 #include "actors/gateway_actor.hpp"
 #include "actors/intent_router.hpp"
+#include "actors/orphan_rescan.hpp"
 #include "actors/outbound_delivery.hpp"
 #include "actors/outbound_store.hpp"
 #include "actors/settlement_actor.hpp"
@@ -179,6 +180,14 @@ std::vector<core::option_spec> option_specs() {
       {"expiry-scan-ms", "PAYMENTS_EXPIRY_SCAN_MS",
        std::to_string(core::limits::expiry_scan_period_ms),
        "How often the expiry scan looks for lapsed authorizations (100 ms up to the default)."},
+      {"orphan-scan-ms", "PAYMENTS_ORPHAN_SCAN_MS",
+       std::to_string(core::limits::routing_orphan_scan_period_ms),
+       "How often the orphan rescan looks for routing orphans no one canceled (100 ms up to the "
+       "default)."},
+      {"orphan-grace-ms", "PAYMENTS_ORPHAN_GRACE_MS",
+       std::to_string(core::limits::routing_orphan_grace_ms),
+       "How old a failover must be before the orphan rescan takes what it left (0 up to the "
+       "default)."},
       {"admin-token", "PAYMENTS_ADMIN_TOKEN", "",
        "Bearer token of the admin API (/v1/admin); unset disables it.", true},
       {"inspector-remote", "PAYMENTS_INSPECTOR_REMOTE", "false",
@@ -495,6 +504,13 @@ int run(const core::option_values& opts) {
                                                   core::limits::expiry_scan_period_ms);
   expiry_cfg.warning_lead_s = warning_lead_s;
   auto expiry_scan = actors::spawn_expiry_scan(sys, handles.router, expiry_cfg);
+  actors::orphan_rescan_config orphan_cfg;
+  orphan_cfg.database_url = url;
+  orphan_cfg.period_ms = std::clamp<std::int64_t>(opts.get_int("orphan-scan-ms"), 100,
+                                                  core::limits::routing_orphan_scan_period_ms);
+  orphan_cfg.grace_ms = std::clamp<std::int64_t>(opts.get_int("orphan-grace-ms"), 0,
+                                                 core::limits::routing_orphan_grace_ms);
+  auto orphan_rescan = actors::spawn_orphan_rescan(sys, gateways, orphan_cfg);
 
   // Outbound webhooks: one store for the routes, one for the deliveries (so
   // a busy outbox never queues merchants' requests), and the supervisor.
@@ -571,6 +587,7 @@ int run(const core::option_values& opts) {
     stop_outbound();
     caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(expiry_scan, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(orphan_rescan, caf::exit_reason::user_shutdown);
     for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     stop_settlements();
     caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);
@@ -601,6 +618,7 @@ int run(const core::option_values& opts) {
   stop_outbound();
   caf::anon_send_exit(handles.worker, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(expiry_scan, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(orphan_rescan, caf::exit_reason::user_shutdown);
   for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   stop_settlements();
   caf::anon_send_exit(handles.router, caf::exit_reason::user_shutdown);

@@ -11,6 +11,8 @@
 #ifdef PSP_SANDBOX_BIN
 
 #include <chrono>
+#include <csignal>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -373,6 +375,237 @@ TEST_CASE(
   CHECK(ready.response.status == 200);
   CHECK(f.db.count("SELECT count(*) FROM webhook_inbox WHERE outcome IN ('routing_orphan', "
                    "'foreign')") == 0);
+}
+
+TEST_CASE(
+    "An orphan a failed-over create left at Stripe, not canceled before the engine died and "
+    "Stripe was down, is found and canceled by the restarted engine's rescan, recorded once",
+    "[routing][orphan]") {
+  routing_fixture f;
+  f.set_rules(R"({"default_psps":["stripe","adyen"]})");
+  // Stripe makes the intent but holds its answer past the engine's PSP
+  // timeout (5 s): the create fails over to Adyen, and the Stripe intent
+  // is an orphan.
+  f.set_faults(R"({"psp":"stripe","hang_percent":100,"hang_ms":8000})");
+  const std::string body = R"({"amount":4200,"currency":"eur"})";
+  auto answer = std::async(std::launch::async, [&] {
+    return test::http(
+        "POST", f.engine->base_url() + "/v1/payment_intents", body,
+        {{"Authorization", "Bearer " + f.merchant.api_key}, {"Idempotency-Key", "orphan-rescan-1"}},
+        "application/json");
+  });
+  // While the create waits on Stripe, Stripe goes down altogether, so the
+  // engine's background cancel (right after the create answers) fails.
+  std::this_thread::sleep_for(1500ms);
+  f.set_faults(R"({"psp":"stripe","hang_percent":0,"error_percent":100})");
+  auto created = answer.get();
+  INFO(created.response.body);
+  REQUIRE(created.response.status == 200);
+  auto pi = test::parse_json(created.response.body);
+  CHECK(str(pi, "psp") == "adyen");
+  const auto intent_id = str(pi, "id");
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND "
+                "previous_may_exist") == 1);
+  // The background cancel has run and failed (Stripe answers 5xx): nothing
+  // is recorded. Then the engine dies.
+  std::this_thread::sleep_for(1500ms);
+  const std::string orphans =
+      "SELECT count(*) FROM routing_orphans o JOIN routing_attempts a USING (intent_id, attempt) "
+      "WHERE a.merchant_id = $1";
+  CHECK(f.count(orphans) == 0);
+  f.engine->process().send_signal(SIGKILL);
+  CHECK(f.engine->process().wait(10s) == 128 + SIGKILL);
+
+  // Stripe recovers; a restarted engine's rescan (no grace window here)
+  // sends the Stripe create again with that attempt's key, so Stripe
+  // answers the intent it made then, and cancels it.
+  f.set_faults(R"({"psp":"stripe","reset":true})");
+  auto sandbox_state = [&] {
+    auto r = test::http("GET", f.sandbox.base_url() + "/_sandbox/state", {},
+                        {{"Authorization", "Bearer " + f.sandbox.secret_key()}});
+    REQUIRE(r.response.status == 200);
+    return test::parse_json(r.response.body);
+  };
+  CHECK(sandbox_state()["objects"]["payment_intents"].GetInt64() == 1);
+  f.start({{"PAYMENTS_ORPHAN_SCAN_MS", "200"}, {"PAYMENTS_ORPHAN_GRACE_MS", "0"}});
+  CHECK(f.db.eventually("SELECT count(*) FROM routing_orphans WHERE outcome = 'canceled'", 1, 30s));
+  REQUIRE(f.count(orphans) == 1);
+  auto conn = f.db.connect();
+  auto row = conn.exec(
+      "SELECT o.intent_id, o.attempt, a.psp, o.psp_reference FROM routing_orphans o "
+      "JOIN routing_attempts a USING (intent_id, attempt)",
+      {});
+  REQUIRE(row.ok());
+  REQUIRE(row.rows.size() == 1);
+  CHECK(row.rows.text(0, 0) == intent_id);
+  CHECK(row.rows.int64(0, 1) == 0);
+  CHECK(row.rows.text(0, 2) == "sandbox");
+  const auto ref = std::string(row.rows.text(0, 3));
+
+  // Canceled at Stripe: the very intent the first attempt made (no second
+  // one), carrying the engine's id.
+  auto at_stripe = test::http("GET", f.sandbox.base_url() + "/v1/payment_intents/" + ref, {},
+                              {{"Authorization", "Bearer " + f.sandbox.secret_key()}});
+  INFO(at_stripe.response.body);
+  REQUIRE(at_stripe.response.status == 200);
+  auto spi = test::parse_json(at_stripe.response.body);
+  CHECK(str(spi, "status") == "canceled");
+  CHECK(std::string(spi["metadata"]["engine_intent_id"].GetString()) == intent_id);
+  CHECK(sandbox_state()["objects"]["payment_intents"].GetInt64() == 1);
+
+  // Recorded once: later passes find nothing more to do, and /metrics says so.
+  std::this_thread::sleep_for(1s);
+  CHECK(f.count(orphans) == 1);
+  auto metrics = test::http("GET", f.engine->base_url() + "/metrics");
+  REQUIRE(metrics.response.status == 200);
+  CHECK(metrics.response.body.find("payments_routing_orphans{state=\"canceled\"} 1") !=
+        std::string::npos);
+  CHECK(metrics.response.body.find("payments_routing_orphans{state=\"pending\"} 0") !=
+        std::string::npos);
+  CHECK(metrics.response.body.find(
+            "payments_routing_orphan_passes_total{psp=\"sandbox\",result=\"handled\"} 1") !=
+        std::string::npos);
+  // The Adyen intent is untouched.
+  auto read = f.get("/v1/payment_intents/" + intent_id);
+  CHECK(str(read, "psp") == "adyen");
+  CHECK(str(read, "status") != "canceled");
+}
+
+TEST_CASE(
+    "A payment link that names no PSP is routed at each visit: rules send EUR to Adyen, and with "
+    "Stripe failing every call a session's create fails over",
+    "[routing][links]") {
+  routing_fixture f;
+  f.set_rules(R"({"rules":[{"currency":"eur","psps":["adyen"]}],)"
+              R"("default_psps":["stripe","adyen"]})");
+  auto make_link = [&](const std::string& json) {
+    auto r = f.post("/v1/payment_links", json, "link-" + core::random_token(8));
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    return str(test::parse_json(r.response.body), "id");
+  };
+  // A shopper opens the link: the session makes the visit's intent.
+  auto visit = [&](const std::string& link) {
+    auto r = test::http("POST", f.engine->base_url() + "/pay/" + link + "/session", {}, {});
+    INFO(r.response.body);
+    REQUIRE(r.response.status == 200);
+    auto conn = f.db.connect();
+    auto q = conn.exec(
+        "SELECT i.psp, i.id FROM payment_link_visits v JOIN payment_intents i ON i.id = "
+        "v.intent_id WHERE v.link_id = $1 ORDER BY v.created_at DESC LIMIT 1",
+        {link});
+    REQUIRE(q.ok());
+    REQUIRE(q.rows.size() == 1);
+    return std::make_pair(std::string(q.rows.text(0, 0)), std::string(q.rows.text(0, 1)));
+  };
+  auto causes_of = [&](const std::string& intent_id) {
+    auto events = f.get("/v1/payment_intents/" + intent_id + "/events");
+    std::string causes;
+    for (const auto& e : events["data"].GetArray()) causes += str(e, "cause") + "\n";
+    return causes;
+  };
+
+  // EUR goes to Adyen by rule 0.
+  auto eur = make_link(R"({"amount":1500,"currency":"eur"})");
+  auto [eur_psp, eur_id] = visit(eur);
+  CHECK(eur_psp == "adyen");
+  CHECK(causes_of(eur_id).find("routed to adyen: rule 0") != std::string::npos);
+  // USD matches no rule: the default list, Stripe first.
+  auto usd = make_link(R"({"amount":1500,"currency":"usd"})");
+  CHECK(visit(usd).first == "sandbox");
+  // A link that names its PSP keeps it, whatever the rules say.
+  auto named = make_link(R"({"amount":1500,"currency":"eur","psp":"stripe"})");
+  CHECK(visit(named).first == "sandbox");
+
+  // Stripe fails every call: a new visit of the USD link fails over to
+  // Adyen, recorded as a routed create's attempts are.
+  f.set_faults(R"({"psp":"stripe","error_percent":100})");
+  auto [over_psp, over_id] = visit(usd);
+  CHECK(over_psp == "adyen");
+  INFO(causes_of(over_id));
+  CHECK(causes_of(over_id).find("routed to adyen: sandbox ") != std::string::npos);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND intent_id = '" +
+                over_id + "' AND attempt = 1 AND psp = 'adyen'") == 1);
+  // The named link's visit does not fail over: it answers Stripe's failure.
+  auto failed = test::http("POST", f.engine->base_url() + "/pay/" + named + "/session", {}, {});
+  CHECK(failed.response.status == 503);
+  f.set_faults(R"({"psp":"stripe","reset":true})");
+}
+
+TEST_CASE(
+    "A PSP no longer configured is skipped, with an audit note, when another of the list is: "
+    "a retry resumes at the next PSP instead of answering 503",
+    "[routing]") {
+  routing_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_create"}}};
+  f.set_rules(R"({"default_psps":["adyen","stripe"]})");
+  const std::string body = R"({"amount":3100,"currency":"eur"})";
+  // The engine dies after Adyen made the session, before the intent's row.
+  auto lost = f.post("/v1/payment_intents", body, "gone-psp");
+  CHECK_FALSE(lost.answered);
+  CHECK(f.engine->process().wait(10s) == 137);
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND psp = "
+                "'adyen'") == 1);
+
+  // Restarted without Adyen: the retry continues at Stripe, the next PSP of
+  // its stored list, with a new attempt that says why.
+  f.start({{"PAYMENTS_ADYEN_API_KEY", ""}});
+  auto retried = f.create(body, "gone-psp");
+  CHECK(str(retried, "psp") == "sandbox");
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND attempt = 1 "
+                "AND psp = 'sandbox' AND reason = 'adyen not configured' AND "
+                "previous_may_exist") == 1);
+  auto causes_of = [&](const std::string& id) {
+    auto events = f.get("/v1/payment_intents/" + id + "/events");
+    std::string causes;
+    for (const auto& e : events["data"].GetArray()) causes += str(e, "cause") + "\n";
+    return causes;
+  };
+  auto causes = causes_of(str(retried, "id"));
+  INFO(causes);
+  CHECK(causes.find("routed to sandbox: adyen not configured") != std::string::npos);
+  CHECK(causes.find("adyen skipped: not configured") != std::string::npos);
+  CHECK(str(f.create(body, "gone-psp"), "id") == str(retried, "id"));
+
+  // A new create: the rules' Adyen is skipped, and the audit says so.
+  auto fresh = f.create(body, "gone-psp-fresh");
+  CHECK(str(fresh, "psp") == "sandbox");
+  CHECK(causes_of(str(fresh, "id")).find("adyen skipped: not configured") != std::string::npos);
+}
+
+TEST_CASE(
+    "A retry that resumes at a PSP whose breaker is now open still counts what the dead try made "
+    "there as an orphan, and the rescan handles it",
+    "[routing][orphan]") {
+  routing_fixture f{{{"PAYMENTS_FAILPOINT", "after_psp_create"}}};
+  f.set_rules(R"({"default_psps":["adyen","stripe"]})");
+  const std::string body = R"({"amount":2700,"currency":"eur"})";
+  // The engine dies after Adyen made the session, before the intent's row.
+  auto lost = f.post("/v1/payment_intents", body, "resume-open");
+  CHECK_FALSE(lost.answered);
+  CHECK(f.engine->process().wait(10s) == 137);
+  CHECK(f.adyen_sessions() == 1);
+
+  // Restarted; Adyen fails, and two creates naming it open its breaker.
+  f.start({{"PAYMENTS_ORPHAN_SCAN_MS", "200"}, {"PAYMENTS_ORPHAN_GRACE_MS", "0"}});
+  f.set_faults(R"({"psp":"adyen","error_percent":100})");
+  for (int i = 0; i < 2; ++i)
+    CHECK(f.post("/v1/payment_intents", R"({"amount":100,"currency":"eur","psp":"adyen"})")
+              .response.status == 503);
+  // The retry resumes at Adyen, is refused at once (breaker open, Adyen not
+  // called) and fails over to Stripe; Adyen's session from the dead try is
+  // a possible orphan all the same.
+  auto retried = f.create(body, "resume-open");
+  CHECK(str(retried, "psp") == "sandbox");
+  CHECK(f.count("SELECT count(*) FROM routing_attempts WHERE merchant_id = $1 AND attempt = 1 "
+                "AND psp = 'sandbox' AND previous_may_exist") == 1);
+  // Adyen recovers: the rescan finds the session (same key) and, as Adyen
+  // refuses to cancel a session, records that it lapses by itself.
+  f.set_faults(R"({"psp":"adyen","reset":true})");
+  CHECK(
+      f.db.eventually("SELECT count(*) FROM routing_orphans WHERE attempt = 0 AND outcome = "
+                      "'expires' AND psp_reference IS NOT NULL",
+                      1, 60s));
+  CHECK(f.adyen_sessions() == 1);
 }
 
 #endif
