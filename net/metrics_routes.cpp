@@ -154,8 +154,8 @@ void serve_metrics(api_state& st, const call_ptr& c) {
   auto trial_storage = st.storage();
   auto dispute_storage = st.storage();
   auto psp_names = st.options.psps->names();
-  st.sys().spawn([state, c, storage, trial_storage, dispute_storage,
-                  psp_names](caf::event_based_actor* self) {
+  spawn_function(st.sys(), [state, c, storage, trial_storage, dispute_storage,
+                            psp_names](caf::event_based_actor* self) {
     auto s = std::make_shared<scrape>();
     s->c = c;
     s->pending = static_cast<int>(std::size(scrape_sources));
