@@ -402,7 +402,9 @@ cmd_test() {
       BUILD="${PAYMENTS_TSAN_BUILD_DIR:-$ROOT/build-tsan}"
       say "building with ThreadSanitizer in $BUILD"
       cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMENTS_TSAN=ON >/dev/null
-      cmake --build "$BUILD" -j "$JOBS"
+      # Only what the integration tests run (their three executables pull
+      # in the engine, paymentsctl and the sandbox PSP).
+      cmake --build "$BUILD" -j "$JOBS" --target integration_tests hardening_tests routing_tests
       reports="$BUILD/sanitizer-reports"
       export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1:log_path=$reports/tsan}"
       only='^integration: '
@@ -450,7 +452,7 @@ cmd_fuzz() {
   build_fuzz 5
   local dir="$FUZZ_BUILD/tests/fuzz" status=0 t
   for t in fuzz_http_request fuzz_json_requests fuzz_form fuzz_query_cookie \
-           fuzz_stripe_webhook fuzz_money; do
+           fuzz_stripe_webhook fuzz_adyen_webhook fuzz_paypal_webhook fuzz_money; do
     [ -z "$only" ] || [ "$only" = "$t" ] || continue
     mkdir -p "$dir/work/$t"
     say "fuzzing $t (${limits[*]})"

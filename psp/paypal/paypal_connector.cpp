@@ -1032,7 +1032,7 @@ void paypal_connector::list_balance_transactions(const core::psp_list_query& que
   auto [from, to] = window_of(query);
   search(
       *im, from, std::min(to + core::limits::paypal_search_window_s, unix_now() + 1), std::nullopt,
-      timeout_ms, [c, from, to](core::psp_outcome<std::vector<paypal_transaction>> o) {
+      timeout_ms, [c, from = from, to = to](core::psp_outcome<std::vector<paypal_transaction>> o) {
         if (auto* f = std::get_if<psp_failure>(&o)) return (*c)(std::move(*f));
         auto view = paypal_settlement_of(std::get<std::vector<paypal_transaction>>(std::move(o)));
         core::psp_page<core::psp_balance_transaction> page;
@@ -1054,7 +1054,7 @@ void paypal_connector::list_payouts(const core::psp_list_query& query, std::int6
   }
   auto [from, to] = window_of(query);
   search(*impl_, from, to, std::nullopt, timeout_ms,
-         [c, from, to](core::psp_outcome<std::vector<paypal_transaction>> o) {
+         [c, from = from, to = to](core::psp_outcome<std::vector<paypal_transaction>> o) {
            if (auto* f = std::get_if<psp_failure>(&o)) return (*c)(std::move(*f));
            auto view =
                paypal_settlement_of(std::get<std::vector<paypal_transaction>>(std::move(o)));
