@@ -1,7 +1,6 @@
 #include "psp/adyen/adyen_connector.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -22,6 +21,7 @@
 #include "net/http_types.hpp"
 #include "net/json.hpp"
 #include "psp/adyen/adyen_amounts.hpp"
+#include "psp/connector_support.hpp"
 
 namespace pay::psp {
 
@@ -40,59 +40,8 @@ constexpr std::size_t adyen_metadata_key_max = 20;
 constexpr std::size_t adyen_metadata_value_max = 80;
 constexpr std::size_t adyen_shopper_statement_max = 135;
 
-std::string scrub(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
-    text.replace(pos, secret.size(), "[redacted]");
-  return text;
-}
-
-std::string string_member(const rapidjson::Value& obj, const char* name) {
-  if (!obj.IsObject()) return {};
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
-
-template <class T>
-class completion {
- public:
-  using done_fn = std::function<void(core::psp_outcome<T>)>;
-  explicit completion(done_fn done) : done_(std::move(done)) {}
-  completion(const completion&) = delete;
-  completion& operator=(const completion&) = delete;
-  ~completion() {
-    if (fired_.exchange(true)) return;
-    psp_failure f;
-    f.kind = psp_failure_kind::retryable;
-    f.message = "The PSP connector stopped before the PSP answered.";
-    try {
-      if (done_) done_(std::move(f));
-    } catch (...) {
-    }
-  }
-  void operator()(core::psp_outcome<T> outcome) {
-    if (fired_.exchange(true)) return;
-    auto done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(outcome));
-  }
-
- private:
-  done_fn done_;
-  std::atomic<bool> fired_{false};
-};
-
-template <class T>
-using completion_ptr = std::shared_ptr<completion<T>>;
-
 psp_failure local_failure(std::string message, std::string param = {}) {
-  psp_failure f;
-  f.kind = psp_failure_kind::rejected;
-  f.type = "validation";
-  f.message = std::move(message);
-  f.param = std::move(param);
-  return f;
+  return refused_before_call("validation", std::move(message), std::move(param));
 }
 
 psp_failure unsupported(std::string message) {

@@ -11,6 +11,7 @@
 #include "net/json.hpp"
 #include "psp/adyen/adyen_amounts.hpp"
 #include "psp/adyen/adyen_time.hpp"
+#include "psp/connector_support.hpp"
 
 namespace pay::psp {
 
@@ -21,13 +22,6 @@ int hex_digit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string string_member(const rapidjson::Value& obj, const char* name) {
-  if (!obj.IsObject()) return {};
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
 }
 
 std::string json_text(const rapidjson::Value& v) {

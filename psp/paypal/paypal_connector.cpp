@@ -1,7 +1,6 @@
 #include "psp/paypal/paypal_connector.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -20,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/http_types.hpp"
 #include "net/json.hpp"
+#include "psp/connector_support.hpp"
 #include "psp/paypal/paypal_amounts.hpp"
 #include "psp/paypal/paypal_orders.hpp"
 #include "psp/paypal/paypal_time.hpp"
@@ -39,52 +39,8 @@ constexpr std::size_t paypal_custom_id_max = 127;
 constexpr std::size_t paypal_description_max = 127;
 constexpr std::size_t paypal_note_to_payer_max = 255;
 
-std::string scrub(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
-    text.replace(pos, secret.size(), "[redacted]");
-  return text;
-}
-
-template <class T>
-class completion {
- public:
-  using done_fn = std::function<void(core::psp_outcome<T>)>;
-  explicit completion(done_fn done) : done_(std::move(done)) {}
-  completion(const completion&) = delete;
-  completion& operator=(const completion&) = delete;
-  ~completion() {
-    if (fired_.exchange(true)) return;
-    psp_failure f;
-    f.kind = psp_failure_kind::retryable;
-    f.message = "The PSP connector stopped before the PSP answered.";
-    try {
-      if (done_) done_(std::move(f));
-    } catch (...) {
-    }
-  }
-  void operator()(core::psp_outcome<T> outcome) {
-    if (fired_.exchange(true)) return;
-    auto done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(outcome));
-  }
-
- private:
-  done_fn done_;
-  std::atomic<bool> fired_{false};
-};
-
-template <class T>
-using completion_ptr = std::shared_ptr<completion<T>>;
-
 psp_failure local_failure(std::string message, std::string param = {}) {
-  psp_failure f;
-  f.kind = psp_failure_kind::rejected;
-  f.type = "validation";
-  f.message = std::move(message);
-  f.param = std::move(param);
-  return f;
+  return refused_before_call("validation", std::move(message), std::move(param));
 }
 
 psp_failure bad_answer(int status, std::string_view what, const std::string& error) {

@@ -1,9 +1,7 @@
 #include "psp/stripe/stripe_connector.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <functional>
 #include <stdexcept>
 #include <utility>
 
@@ -21,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/http_types.hpp"
 #include "net/json.hpp"
+#include "psp/connector_support.hpp"
 #include "psp/stripe/stripe_mapping.hpp"
 
 namespace pay::psp {
@@ -31,21 +30,6 @@ namespace {
 
 using core::psp_failure;
 using core::psp_failure_kind;
-
-/// Replaces every occurrence of the secret key, so no message built from a
-/// PSP's or a transport's text can leak it.
-std::string scrub(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
-    text.replace(pos, secret.size(), "[redacted]");
-  return text;
-}
-
-std::string string_member(const rapidjson::Value& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
 
 /// A string member, or the `id` of an expanded object in its place (Stripe
 /// answers either, depending on `expand[]`); nullopt for null or absent.
@@ -108,55 +92,11 @@ std::optional<std::string> raw_object(const rapidjson::Value& obj, const char* n
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-/// Runs a connector callback exactly once: with the call's outcome, or, if
-/// the call is dropped unanswered (the connector is destroyed while it is in
-/// flight), with a retryable failure when the last reference goes away.
-template <class T>
-class completion {
- public:
-  using done_fn = std::function<void(core::psp_outcome<T>)>;
-
-  explicit completion(done_fn done) : done_(std::move(done)) {}
-  completion(const completion&) = delete;
-  completion& operator=(const completion&) = delete;
-
-  ~completion() {
-    if (fired_.exchange(true)) return;
-    psp_failure f;
-    f.kind = psp_failure_kind::retryable;
-    f.message = "The PSP connector stopped before the PSP answered.";
-    // A destructor must not throw; the caller's callback is not ours to trust.
-    try {
-      if (done_) done_(std::move(f));
-    } catch (...) {
-    }
-  }
-
-  void operator()(core::psp_outcome<T> outcome) {
-    if (fired_.exchange(true)) return;
-    auto done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(outcome));
-  }
-
- private:
-  done_fn done_;
-  std::atomic<bool> fired_{false};
-};
-
-template <class T>
-using completion_ptr = std::shared_ptr<completion<T>>;
-
 template <class T>
 using parser_fn = std::optional<T> (*)(std::string_view, std::string&);
 
 psp_failure local_failure(std::string message, std::string param = {}) {
-  psp_failure f;
-  f.kind = psp_failure_kind::rejected;
-  f.type = "invalid_request_error";
-  f.message = std::move(message);
-  f.param = std::move(param);
-  return f;
+  return refused_before_call("invalid_request_error", std::move(message), std::move(param));
 }
 
 /// An Idempotency-Key must be present, within Stripe's length and free of
