@@ -11,16 +11,14 @@
 #ifdef PSP_SANDBOX_BIN
 
 #include <chrono>
-#include <map>
-#include <memory>
 #include <string>
 
 #include <rapidjson/document.h>
 
-#include "core/ids.hpp"
 #include "core/reconciliation.hpp"
 #include "net/json.hpp"
 #include "psp/adyen/adyen_webhooks.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -32,61 +30,18 @@ namespace {
 const std::string stripe_secret = "whsec_adyen_engine_test_secret";
 const std::string admin_token = "adm_adyen_engine_test_token_0123456789abcdef";
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
-struct adyen_fixture {
-  test::scratch_database db;
-  test::test_merchant merchant = test::make_merchant(db, "adyen");
-  std::uint16_t port = test::free_port();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  test::sandbox_process sandbox;
-  std::unique_ptr<test::engine_process> engine;
-
+struct adyen_fixture : test::merchant_engine {
   explicit adyen_fixture(std::string modification_delay_ms = "30")
-      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
-                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
-                 {"SANDBOX_ADYEN_WEBHOOK_URL", base + "/v1/webhooks/adyen"}},
-                {"--adyen-modification-delay-ms", modification_delay_ms}) {
-    std::map<std::string, std::string> env{
-        {"PAYMENTS_PORT", std::to_string(port)},
-        {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
-        {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
-        {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
-        {"PAYMENTS_ADYEN_BASE_URL", sandbox.adyen_base_url()},
-        {"PAYMENTS_ADYEN_API_KEY", sandbox.adyen_api_key()},
-        {"PAYMENTS_ADYEN_MERCHANT_ACCOUNT", sandbox.adyen_merchant_account()},
-        {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
-        {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
-        {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
-        {"PAYMENTS_ADMIN_TOKEN", admin_token},
-    };
-    engine = std::make_unique<test::engine_process>(db.url(), env);
-  }
-
-  net::client_result post(const std::string& path, const std::string& json,
-                          const std::string& key = {}) {
-    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
-    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
-    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
-  }
-
-  rapidjson::Document get(const std::string& path) {
-    auto r = test::http("GET", engine->base_url() + path, {},
-                        {{"Authorization", "Bearer " + merchant.api_key}});
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
-  }
-
-  rapidjson::Document create(const std::string& json) {
-    auto r = post("/v1/payment_intents", json, "create-" + core::random_token(8));
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
+      : merchant_engine("adyen", stripe_secret,
+                        {{"SANDBOX_ADYEN_WEBHOOK_URL", "/v1/webhooks/adyen"}},
+                        {"--adyen-modification-delay-ms", modification_delay_ms}) {
+    start_engine(test::adyen_engine_env(sandbox, port,
+                                        {
+                                            {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+                                            {"PAYMENTS_ADMIN_TOKEN", admin_token},
+                                        }));
   }
 
   /// Pays the intent's Adyen session as the card component would, with a
@@ -140,23 +95,6 @@ struct adyen_fixture {
         {}, "application/json");
     INFO(r.response.body);
     return r.response.status;
-  }
-
-  bool status_becomes(const std::string& id, const std::string& status) {
-    return db.eventually("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = $2", 1,
-                         20s, {id, status});
-  }
-
-  std::int64_t journals(const std::string& id, const std::string& kind) {
-    return db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND kind = $2",
-                    {id, kind});
-  }
-
-  /// Every ledger entry of every currency sums to zero (debits = credits).
-  bool books_balance() {
-    return db.count(
-               "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
-               "HAVING sum(debit) <> sum(credit)) unbalanced") == 0;
   }
 };
 

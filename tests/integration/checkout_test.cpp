@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "net/form.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -26,11 +27,7 @@ rapidjson::Document parse(const std::string& body) {
   return test::parse_json(body);
 }
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
 /// A merchant, the sandbox PSP and an engine talking to it.
 struct checkout_fixture {

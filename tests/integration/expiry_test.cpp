@@ -21,6 +21,7 @@
 #include "net/form.hpp"
 #include "net/http_server.hpp"
 #include "net/json.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -34,11 +35,7 @@ constexpr std::int64_t day_s = 86'400;
 
 const bool audit_checked = (test::check_audit_versions_on_drop(true), true);
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(

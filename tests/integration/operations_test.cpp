@@ -16,6 +16,7 @@
 
 #include "core/ids.hpp"
 #include "net/form.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -30,11 +31,7 @@ const std::string secret = "whsec_" + core::random_token(32);
 // each intent version has its audit row.
 const bool audit_checked = (test::check_audit_versions_on_drop(true), true);
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
 /// An engine on a fixed port (so it can be restarted under the sandbox's
 /// webhook URL) and a sandbox delivering its events to it.

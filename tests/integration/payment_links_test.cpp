@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "net/form.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -18,11 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
 /// A merchant, the sandbox PSP and an engine whose checkout page uses it.
 struct links_fixture {

@@ -14,15 +14,14 @@
 
 #include <chrono>
 #include <map>
-#include <memory>
 #include <string>
 #include <thread>
 
 #include <rapidjson/document.h>
 
-#include "core/ids.hpp"
 #include "core/reconciliation.hpp"
 #include "core/standard_webhooks.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -34,68 +33,28 @@ namespace {
 const std::string stripe_secret = "whsec_paypal_engine_test_secret";
 const std::string admin_token = "adm_paypal_engine_test_token_0123456789abcdef";
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
-struct paypal_fixture {
-  test::scratch_database db;
-  test::test_merchant merchant = test::make_merchant(db, "paypal");
-  std::uint16_t port = test::free_port();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  test::sandbox_process sandbox;
-  std::unique_ptr<test::engine_process> engine;
-
+struct paypal_fixture : test::merchant_engine {
   explicit paypal_fixture(std::map<std::string, std::string> engine_env = {})
-      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
-                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
-                 {"SANDBOX_PAYPAL_WEBHOOK_URL", base + "/v1/webhooks/paypal"}}) {
-    engine = std::make_unique<test::engine_process>(
-        db.url(), test::paypal_engine_env(sandbox, port,
-                                          {
-                                              {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
-                                              {"PAYMENTS_ADMIN_TOKEN", admin_token},
-                                              {"PAYMENTS_PAYPAL_PAYOUT_POLL_S", "1"},
-                                          }));
-    extra_env = std::move(engine_env);
-    if (!extra_env.empty()) restart(extra_env);
+      : merchant_engine("paypal", stripe_secret,
+                        {{"SANDBOX_PAYPAL_WEBHOOK_URL", "/v1/webhooks/paypal"}}) {
+    start_engine(test::paypal_engine_env(sandbox, port,
+                                         {
+                                             {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
+                                             {"PAYMENTS_ADMIN_TOKEN", admin_token},
+                                             {"PAYMENTS_PAYPAL_PAYOUT_POLL_S", "1"},
+                                         }));
+    if (!engine_env.empty()) restart(engine_env);
   }
-
-  std::map<std::string, std::string> extra_env;
 
   /// Starts the engine again on the same port (the sandbox's webhooks go
   /// there), with `env` added.
   void restart(const std::map<std::string, std::string>& env = {}) {
-    engine.reset();
     std::map<std::string, std::string> all{{"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
                                            {"PAYMENTS_ADMIN_TOKEN", admin_token}};
     for (const auto& [k, v] : env) all[k] = v;
-    engine = std::make_unique<test::engine_process>(db.url(),
-                                                    test::paypal_engine_env(sandbox, port, all));
-  }
-
-  net::client_result post(const std::string& path, const std::string& json,
-                          const std::string& key = {}) {
-    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
-    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
-    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
-  }
-
-  rapidjson::Document get(const std::string& path) {
-    auto r = test::http("GET", engine->base_url() + path, {},
-                        {{"Authorization", "Bearer " + merchant.api_key}});
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
-  }
-
-  rapidjson::Document create(const std::string& json) {
-    auto r = post("/v1/payment_intents", json, "create-" + core::random_token(8));
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
+    start_engine(test::paypal_engine_env(sandbox, port, all));
   }
 
   net::header basic() const {
@@ -135,22 +94,6 @@ struct paypal_fixture {
     INFO(r.response.body);
     REQUIRE(r.response.status == 200);
     return test::parse_json(r.response.body);
-  }
-
-  bool status_becomes(const std::string& id, const std::string& status) {
-    return db.eventually("SELECT count(*) FROM payment_intents WHERE id = $1 AND status = $2", 1,
-                         20s, {id, status});
-  }
-
-  std::int64_t journals(const std::string& id, const std::string& kind) {
-    return db.count("SELECT count(*) FROM ledger_transactions WHERE intent_id = $1 AND kind = $2",
-                    {id, kind});
-  }
-
-  bool books_balance() {
-    return db.count(
-               "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
-               "HAVING sum(debit) <> sum(credit)) unbalanced") == 0;
   }
 };
 

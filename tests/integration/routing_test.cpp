@@ -14,7 +14,6 @@
 #include <csignal>
 #include <future>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +22,7 @@
 
 #include "core/ids.hpp"
 #include "core/limits.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
@@ -34,48 +34,26 @@ namespace {
 const std::string stripe_secret = "whsec_routing_test_secret";
 const std::string admin_token = "adm_routing_test_token_0123456789abcdef";
 
-std::string str(const rapidjson::Value& v, const char* field) {
-  REQUIRE(v.HasMember(field));
-  REQUIRE(v[field].IsString());
-  return v[field].GetString();
-}
+using test::str;
 
-struct routing_fixture {
-  test::scratch_database db;
-  test::test_merchant merchant = test::make_merchant(db, "routing");
-  std::uint16_t port = test::free_port();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  test::sandbox_process sandbox;
-  std::unique_ptr<test::engine_process> engine;
-
+struct routing_fixture : test::merchant_engine {
   explicit routing_fixture(std::map<std::string, std::string> extra = {})
-      : sandbox({{"SANDBOX_WEBHOOK_URL", base + "/v1/webhooks/sandbox"},
-                 {"SANDBOX_WEBHOOK_SECRET", stripe_secret},
-                 {"SANDBOX_ADYEN_WEBHOOK_URL", base + "/v1/webhooks/adyen"}}) {
+      : merchant_engine("routing", stripe_secret,
+                        {{"SANDBOX_ADYEN_WEBHOOK_URL", "/v1/webhooks/adyen"}}) {
     start(std::move(extra));
   }
 
   /// Starts the engine (a test that kills it starts the next one).
   void start(std::map<std::string, std::string> extra = {}) {
     std::map<std::string, std::string> env{
-        {"PAYMENTS_PORT", std::to_string(port)},
         {"PAYMENTS_WEBHOOK_SECRET", stripe_secret},
-        {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
-        {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
-        {"PAYMENTS_ADYEN_BASE_URL", sandbox.adyen_base_url()},
-        {"PAYMENTS_ADYEN_API_KEY", sandbox.adyen_api_key()},
-        {"PAYMENTS_ADYEN_MERCHANT_ACCOUNT", sandbox.adyen_merchant_account()},
-        {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
-        {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
-        {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
         {"PAYMENTS_ADMIN_TOKEN", admin_token},
         // A short breaker: two failures open it for 1.5 s.
         {"PAYMENTS_BREAKER_FAILURES", "2"},
         {"PAYMENTS_BREAKER_OPEN_MS", "1500"},
     };
     for (auto& [k, v] : extra) env[k] = v;
-    engine.reset();
-    engine = std::make_unique<test::engine_process>(db.url(), env);
+    start_engine(test::adyen_engine_env(sandbox, port, std::move(env)));
   }
 
   /// The sandbox's Adyen sessions, all merchants.
@@ -87,30 +65,9 @@ struct routing_fixture {
     return doc["adyen"]["sessions"].GetInt64();
   }
 
-  net::client_result post(const std::string& path, const std::string& json,
-                          const std::string& key = {}) {
-    std::vector<net::header> headers{{"Authorization", "Bearer " + merchant.api_key}};
-    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
-    return test::http("POST", engine->base_url() + path, json, headers, "application/json");
-  }
-
   net::client_result get_raw(const std::string& path, const std::string& bearer) {
     return test::http("GET", engine->base_url() + path, {},
                       {{"Authorization", "Bearer " + bearer}});
-  }
-
-  rapidjson::Document get(const std::string& path) {
-    auto r = get_raw(path, merchant.api_key);
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
-  }
-
-  rapidjson::Document create(const std::string& json, const std::string& key) {
-    auto r = post("/v1/payment_intents", json, key);
-    INFO(r.response.body);
-    REQUIRE(r.response.status == 200);
-    return test::parse_json(r.response.body);
   }
 
   rapidjson::Document set_rules(const std::string& json) {

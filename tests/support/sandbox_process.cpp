@@ -79,21 +79,54 @@ sandbox_process::~sandbox_process() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::map<std::string, std::string> paypal_engine_env(const sandbox_process& sandbox,
-                                                     std::uint16_t engine_port,
-                                                     std::map<std::string, std::string> extra) {
+namespace {
+
+/// The environment of a paymentsd on `engine_port` whose Stripe-format
+/// account is `sandbox`, with `psp` (another account's variables) and then
+/// `extra` added, each winning over what came before.
+std::map<std::string, std::string> engine_env(const sandbox_process& sandbox,
+                                              std::uint16_t engine_port,
+                                              std::map<std::string, std::string> psp,
+                                              std::map<std::string, std::string> extra) {
   std::map<std::string, std::string> env{
       {"PAYMENTS_PORT", std::to_string(engine_port)},
       {"PAYMENTS_PSP_BASE_URL", sandbox.base_url()},
       {"PAYMENTS_PSP_SECRET_KEY", sandbox.secret_key()},
-      {"PAYMENTS_PAYPAL_BASE_URL", sandbox.paypal_base_url()},
-      {"PAYMENTS_PAYPAL_CLIENT_ID", sandbox.paypal_client_id()},
-      {"PAYMENTS_PAYPAL_CLIENT_SECRET", sandbox.paypal_client_secret()},
-      {"PAYMENTS_PAYPAL_WEBHOOK_ID", sandbox.paypal_webhook_id()},
-      {"PAYMENTS_PAYPAL_SANDBOX_CERT_URL", sandbox.base_url()},
   };
+  for (auto& [k, v] : psp) env[k] = std::move(v);
   for (auto& [k, v] : extra) env[k] = std::move(v);
   return env;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> paypal_engine_env(const sandbox_process& sandbox,
+                                                     std::uint16_t engine_port,
+                                                     std::map<std::string, std::string> extra) {
+  return engine_env(sandbox, engine_port,
+                    {
+                        {"PAYMENTS_PAYPAL_BASE_URL", sandbox.paypal_base_url()},
+                        {"PAYMENTS_PAYPAL_CLIENT_ID", sandbox.paypal_client_id()},
+                        {"PAYMENTS_PAYPAL_CLIENT_SECRET", sandbox.paypal_client_secret()},
+                        {"PAYMENTS_PAYPAL_WEBHOOK_ID", sandbox.paypal_webhook_id()},
+                        {"PAYMENTS_PAYPAL_SANDBOX_CERT_URL", sandbox.base_url()},
+                    },
+                    std::move(extra));
+}
+
+std::map<std::string, std::string> adyen_engine_env(const sandbox_process& sandbox,
+                                                    std::uint16_t engine_port,
+                                                    std::map<std::string, std::string> extra) {
+  return engine_env(sandbox, engine_port,
+                    {
+                        {"PAYMENTS_ADYEN_BASE_URL", sandbox.adyen_base_url()},
+                        {"PAYMENTS_ADYEN_API_KEY", sandbox.adyen_api_key()},
+                        {"PAYMENTS_ADYEN_MERCHANT_ACCOUNT", sandbox.adyen_merchant_account()},
+                        {"PAYMENTS_ADYEN_CLIENT_KEY", sandbox.adyen_client_key()},
+                        {"PAYMENTS_ADYEN_HMAC_KEY", sandbox.adyen_hmac_key()},
+                        {"PAYMENTS_ADYEN_SDK_URL", sandbox.base_url() + "/adyen/sdk/adyen.js"},
+                    },
+                    std::move(extra));
 }
 
 }  // namespace pay::test

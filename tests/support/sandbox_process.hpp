@@ -84,6 +84,17 @@ std::map<std::string, std::string> paypal_engine_env(const sandbox_process& sand
                                                      std::uint16_t engine_port,
                                                      std::map<std::string, std::string> extra = {});
 
+/// The environment of a paymentsd on `engine_port` whose Stripe-format
+/// account ("sandbox") and Adyen account ("adyen") are both `sandbox`: the
+/// Adyen checkout base, API, client and HMAC keys, merchant account and the
+/// sandbox's copy of Adyen Web. `extra` is added (and wins). The sandbox must
+/// send its Adyen notifications to
+/// http://127.0.0.1:<engine_port>/v1/webhooks/adyen
+/// (SANDBOX_ADYEN_WEBHOOK_URL).
+std::map<std::string, std::string> adyen_engine_env(const sandbox_process& sandbox,
+                                                    std::uint16_t engine_port,
+                                                    std::map<std::string, std::string> extra = {});
+
 }  // namespace pay::test
 
 #endif  // PSP_SANDBOX_BIN
