@@ -62,7 +62,8 @@ std::string_view to_string(dispute_event e);
 std::optional<dispute_status> dispute_transition(dispute_status from, dispute_event event);
 
 /// The shortest walk of events from `from` to `to`: empty when they are the
-/// same, nothing when `to` cannot be reached (e.g. anything from lost). The engine records the PSP's newer status step by step.
+/// same, nothing when `to` cannot be reached (e.g. anything from lost). The
+/// engine records the PSP's newer status step by step.
 std::optional<std::vector<dispute_event>> dispute_path(dispute_status from, dispute_status to);
 
 /// One rule of the table, for docs and tests.

@@ -304,8 +304,9 @@ TEST_CASE(
   std::vector<std::future<net::client_result>> held;
   for (int i = 0; i < 3; ++i)
     held.push_back(std::async(std::launch::async, [&f, i] {
-      return f.post("/v1/payment_intents", R"({"amount":)" + std::to_string(500 + i) +
-                                               R"(,"currency":"usd","capture_method":"manual"})",
+      return f.post("/v1/payment_intents",
+                    R"({"amount":)" + std::to_string(500 + i) +
+                        R"(,"currency":"usd","capture_method":"manual"})",
                     "held-" + std::to_string(i));
     }));
   std::this_thread::sleep_for(800ms);
@@ -363,7 +364,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A capture still queued for a PSP slot when its request's deadline passes is never sent, and the "
+    "A capture still queued for a PSP slot when its request's deadline passes is never sent, and "
+    "the "
     "retry with the same key makes it") {
   operations_fixture f{
       {{"PAYMENTS_REQUEST_DEADLINE_MS", "1500"}, {"PAYMENTS_PSP_CONCURRENCY_MAX", "1"}}};

@@ -23,8 +23,8 @@
 
 #include "core/ids.hpp"
 #include "core/reconciliation.hpp"
-#include "psp/stripe/webhook_signature.hpp"
 #include "net/form.hpp"
+#include "psp/stripe/webhook_signature.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/sandbox_process.hpp"
 
