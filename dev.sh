@@ -376,6 +376,44 @@ build_fuzz() {  # seconds-per-target-in-ctest
   cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_targets
 }
 
+# Debian's libcaf_core is not instrumented, so ThreadSanitizer cannot see
+# the atomics that hand a message from one actor to another and reports
+# every message's contents as a race. For the ThreadSanitizer run only, the
+# same CAF 0.17.6 (the upstream tarball Debian's package is built from,
+# pinned by the checksum in Debian's .dsc) is built with -fsanitize=thread
+# in the same configuration (its build_config.hpp must equal Debian's), and
+# the tests load it in place of Debian's (LD_LIBRARY_PATH; same soname).
+CAF_ORIG_URL="http://deb.debian.org/debian/pool/main/a/actor-framework/actor-framework_0.17.6.orig.tar.gz"
+CAF_ORIG_SHA256="e2bf5bd243f08bb7d8adde197cfe3e6d71314ed3378fe0692f8932f4c3b3928c"
+build_tsan_caf() {  # build-dir -> prints the folder holding libcaf_core.so.0.17.6
+  local dir="$1/caf-tsan" src
+  src="$dir/actor-framework-0.17.6"
+  if [ ! -f "$dir/lib/libcaf_core.so.0.17.6" ]; then
+    mkdir -p "$dir"
+    if [ ! -f "$dir/orig.tar.gz" ]; then
+      say "downloading CAF 0.17.6's source (Debian's orig tarball) for an instrumented libcaf_core"
+      curl -fsS -m 300 -o "$dir/orig.tar.gz.part" "$CAF_ORIG_URL" || die "cannot download $CAF_ORIG_URL"
+      mv "$dir/orig.tar.gz.part" "$dir/orig.tar.gz"
+    fi
+    echo "$CAF_ORIG_SHA256  $dir/orig.tar.gz" | sha256sum -c --quiet - ||
+      die "CAF's source does not match Debian's checksum; remove $dir/orig.tar.gz and retry"
+    rm -rf "$src" && tar xzf "$dir/orig.tar.gz" -C "$dir"
+    say "building libcaf_core with ThreadSanitizer in $dir"
+    CXXFLAGS="-fsanitize=thread -g -O1" cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCAF_NO_EXAMPLES=yes -DCAF_NO_UNIT_TESTS=yes -DCAF_NO_OPENSSL=yes -DCAF_NO_OPENCL=yes \
+      -DCAF_NO_PYTHON=yes -DCAF_NO_TOOLS=yes -DCAF_NO_IO=yes -DCAF_NO_SUMMARY=yes >/dev/null
+    # The headers the engine was compiled with are Debian's: the library
+    # must be built in the same configuration.
+    diff -q <(grep -v '^ \*\|^/\*\|^//' "$src/build/libcaf_core/caf/detail/build_config.hpp") \
+      <(grep -v '^ \*\|^/\*\|^//' /usr/include/caf/detail/build_config.hpp) >/dev/null ||
+      die "CAF's build_config.hpp differs from Debian's; the instrumented library would not match"
+    cmake --build "$src/build" -j "$JOBS" --target libcaf_core_shared >/dev/null
+    mkdir -p "$dir/lib"
+    cp -L "$src/build/lib/libcaf_core.so.0.17.6" "$dir/lib/"
+  fi
+  echo "$dir/lib"
+}
+
 cmd_test() {
   ensure_packages
   ensure_npm_packages
@@ -407,6 +445,9 @@ cmd_test() {
       cmake --build "$BUILD" -j "$JOBS" --target integration_tests hardening_tests routing_tests
       reports="$BUILD/sanitizer-reports"
       export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1:log_path=$reports/tsan}"
+      local caf_lib
+      caf_lib=$(build_tsan_caf "$BUILD") || die "no instrumented libcaf_core for the ThreadSanitizer run"
+      export LD_LIBRARY_PATH="$caf_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
       only='^integration:'
       ;;
     *) die "unknown option $sanitize (--sanitize, --sanitize=address or --sanitize=thread)" ;;
