@@ -553,9 +553,13 @@ class freezable_proxy {
         fds.push_back({b, POLLIN, 0});
       }
       if (::poll(fds.data(), fds.size(), 20) <= 0 || frozen_) continue;
+      // Only the pairs that were polled: a pair accepted now has no entry
+      // in `fds` yet (it is polled from the next round on).
+      const std::size_t polled = pairs_.size();
       if (fds[0].revents & POLLIN) accept_one();
-      std::vector<std::pair<int, int>> kept;
-      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+      std::vector<std::pair<int, int>> kept(pairs_.begin() + static_cast<std::ptrdiff_t>(polled),
+                                            pairs_.end());
+      for (std::size_t i = 0; i < polled; ++i) {
         auto [a, b] = pairs_[i];
         bool open = forward(fds[1 + 2 * i].revents, a, b) && forward(fds[2 + 2 * i].revents, b, a);
         if (open) {

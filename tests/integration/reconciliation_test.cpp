@@ -197,8 +197,9 @@ TEST_CASE("The scheduler reconciles the previous UTC day at the configured time"
   settlement_fixture f({{"PAYMENTS_RECONCILIATION_TIME", when}});
   REQUIRE(
       f.eventually("SELECT count(*) FROM reconciliation_runs WHERE trigger = 'schedule'", 1, 20s));
-  auto day = f.db.query("SELECT day::text FROM reconciliation_runs").text(0, 0);
-  CHECK(std::string(day) == core::utc_day_of(at - 86'400));
+  // A copy: text() points into the rows, which go at the end of the statement.
+  std::string day(f.db.query("SELECT day::text FROM reconciliation_runs").text(0, 0));
+  CHECK(day == core::utc_day_of(at - 86'400));
 }
 
 #endif  // PSP_SANDBOX_BIN
