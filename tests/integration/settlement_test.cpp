@@ -130,18 +130,22 @@ TEST_CASE("Two engines racing on one payout book it once") {
 
   // Several distinct events about the same payout, delivered to both engines
   // at once, so their workers book concurrently.
+  // Catch's assertions are not thread-safe: each sender keeps its answer's
+  // status, checked once all have joined.
   std::vector<std::thread> senders;
+  std::vector<int> statuses(4, 0);
   for (int i = 0; i < 4; ++i) {
     auto variant = body;
     auto at = variant.find("\"evt_");
     REQUIRE(at != std::string::npos);
     variant.replace(at + 1, 4, "evt_race" + std::to_string(i) + "_");
-    senders.emplace_back([&f, &second, variant, i] {
-      auto r = f.deliver(i % 2 ? second : *f.engine, variant);
-      CHECK(r.response.status == 200);
+    senders.emplace_back([&f, &second, &statuses, variant, i] {
+      statuses[static_cast<std::size_t>(i)] =
+          f.deliver(i % 2 ? second : *f.engine, variant).response.status;
     });
   }
   for (auto& t : senders) t.join();
+  for (int status : statuses) CHECK(status == 200);
   REQUIRE(
       f.eventually("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NOT NULL AND "
                    "event_type = 'payout.paid'",
