@@ -9,6 +9,7 @@
 
 #include "actors/engine_metrics.hpp"
 #include "actors/errors.hpp"
+#include "actors/periodic_scan.hpp"
 #include "core/log.hpp"
 #include "storage/expiry.hpp"
 #include "storage/reconnecting_connection.hpp"
@@ -82,14 +83,7 @@ expiry_scan_actor::behavior_type expiry_behavior(expiry_pointer self, intent_rou
   st.router = std::move(router);
   st.db.emplace(config.database_url, "expiry scan");
   st.config = std::move(config);
-  self->send(self, scan_atom::value);
-  return {
-      [self](scan_atom) {
-        scan(self);
-        self->delayed_send(self, std::chrono::milliseconds(self->state.config.period_ms),
-                           scan_atom::value);
-      },
-  };
+  return periodic_scan(self, st.config.period_ms, scan);
 }
 
 }  // namespace

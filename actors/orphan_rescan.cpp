@@ -11,6 +11,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/engine_metrics.hpp"
+#include "actors/periodic_scan.hpp"
 #include "actors/routing_orphans.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
@@ -148,14 +149,7 @@ orphan_rescan_actor::behavior_type rescan_behavior(rescan_pointer self, gateway_
   st.gateways = std::move(gateways);
   st.db.emplace(config.database_url, "orphan rescan");
   st.config = std::move(config);
-  self->send(self, scan_atom::value);
-  return {
-      [self](scan_atom) {
-        scan(self);
-        self->delayed_send(self, std::chrono::milliseconds(self->state.config.period_ms),
-                           scan_atom::value);
-      },
-  };
+  return periodic_scan(self, st.config.period_ms, scan);
 }
 
 }  // namespace
